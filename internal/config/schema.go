@@ -1,0 +1,115 @@
+package config
+
+import "time"
+
+// Config is the whole ripcord configuration file.
+type Config struct {
+	API      API       `yaml:"api"`
+	Store    Store     `yaml:"store"`
+	Log      Log       `yaml:"log"`
+	Services []Service `yaml:"services"`
+}
+
+// API is the control API's listener and its bearer tokens.
+type API struct {
+	// Listen is host:port for the JSON API, /metrics and /healthz.
+	// Default 127.0.0.1:7070. With no tokens it must be a loopback address.
+	Listen string  `yaml:"listen"`
+	Tokens []Token `yaml:"tokens"`
+}
+
+// Token is one bearer token. Exactly one of TokenFile and Token must be set;
+// Token accepts only an environment reference such as ${RIPCORD_CI_TOKEN} so
+// secrets never sit in the file itself.
+type Token struct {
+	Name      string `yaml:"name"`
+	Role      string `yaml:"role"` // viewer | operator | admin
+	TokenFile string `yaml:"token_file"`
+	Token     string `yaml:"token"`
+	// Value is the resolved secret, filled by Load. Never logged.
+	Value string `yaml:"-"`
+}
+
+// Roles in increasing power.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleAdmin    = "admin"
+)
+
+// Store selects persistence. Default sqlite://ripcord.db.
+type Store struct {
+	URL string `yaml:"url"`
+}
+
+// Log configures the daemon's structured log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error; default info
+	Format string `yaml:"format"` // text | json; default text
+}
+
+// Service is one guarded service: a proxy listener, its versions and a policy.
+type Service struct {
+	Name     string    `yaml:"name"`
+	Proxy    Proxy     `yaml:"proxy"`
+	Versions []Version `yaml:"versions"` // oldest first
+	Active   string    `yaml:"active"`   // default: the last version
+	Policy   Policy    `yaml:"policy"`
+}
+
+// Proxy is the built-in traffic switch for a service.
+type Proxy struct {
+	Listen string `yaml:"listen"` // host:port users send traffic to
+	// RetryOnPrevious retries a request that the watched version failed
+	// (connection error or 5xx, nothing yet sent to the client) once on the
+	// previous healthy version. Off by default.
+	RetryOnPrevious RetryOnPrevious `yaml:"retry_on_previous"`
+}
+
+// RetryOnPrevious bounds the retry of failed requests on the previous version.
+type RetryOnPrevious struct {
+	Enabled bool `yaml:"enabled"`
+	// MaxBodyBytes is the largest request body buffered so it can be resent.
+	// Default 64 KiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// NonIdempotent allows retrying POST/PATCH (LLM completion endpoints are
+	// usually safe to repeat). Default false.
+	NonIdempotent bool `yaml:"non_idempotent"`
+}
+
+// Version is one deployable version behind the switch.
+type Version struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+}
+
+// Policy decides when a version is bad and what to do about it.
+type Policy struct {
+	Interval    time.Duration `yaml:"interval"`     // how often the verdict is recomputed; default 50ms
+	Window      time.Duration `yaml:"window"`       // sliding window of live signals; default 10s
+	MinSamples  int64         `yaml:"min_samples"`  // default 50
+	Require     int           `yaml:"require"`      // anomalous metrics needed; default 2
+	Consecutive int           `yaml:"consecutive"`  // bad verdicts in a row; default 2
+	Cooldown    time.Duration `yaml:"cooldown"`     // default 5m
+	Bake        time.Duration `yaml:"bake"`         // default 10m
+	MaxFallback int           `yaml:"max_fallback"` // default 2
+	// Verify is how long a reverted-to version must stay healthy before the
+	// service is stable again. Default 10s.
+	Verify time.Duration `yaml:"verify"`
+	// BlindGrace is how long signals may be missing before a "flying blind"
+	// incident opens. Default 30s.
+	BlindGrace time.Duration `yaml:"blind_grace"`
+	// Confidence is the one-sided confidence a rate must exceed its threshold
+	// with before it counts as anomalous. Default 0.99.
+	Confidence float64              `yaml:"confidence"`
+	Thresholds map[string]Threshold `yaml:"thresholds"`
+}
+
+// Threshold bounds one metric. Max/Min are anomalies (K of them are needed);
+// Critical alone is enough to call the version bad. For metrics where lower is
+// worse (quality_score) Critical is a lower bound.
+type Threshold struct {
+	Max      *float64 `yaml:"max"`
+	Min      *float64 `yaml:"min"`
+	Critical *float64 `yaml:"critical"`
+}

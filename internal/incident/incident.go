@@ -1,0 +1,132 @@
+// Package incident holds what ripcord records when something goes wrong: an
+// Incident with a severity, a status and an append-only timeline of Events.
+//
+// The timeline is append-only on purpose: a post-incident review needs to see
+// every decision as it was made, including the ones that later turned out to
+// be wrong, so events are never edited or removed.
+package incident
+
+import (
+	"fmt"
+	"time"
+)
+
+// Severity orders how loudly an incident is announced.
+type Severity string
+
+const (
+	Minor    Severity = "minor"
+	Major    Severity = "major"
+	Critical Severity = "critical"
+)
+
+// Rank orders severities: minor < major < critical.
+func (s Severity) Rank() int {
+	switch s {
+	case Minor:
+		return 1
+	case Major:
+		return 2
+	case Critical:
+		return 3
+	}
+	return 0
+}
+
+// Status is where the response stands, as on a public status page.
+type Status string
+
+const (
+	Investigating Status = "investigating"
+	Identified    Status = "identified"
+	Monitoring    Status = "monitoring"
+	Resolved      Status = "resolved"
+)
+
+// Kind says what opened the incident.
+type Kind string
+
+const (
+	KindRollback   Kind = "rollback"   // an automatic rollback ran
+	KindManual     Kind = "manual"     // a person asked for a rollback
+	KindEscalation Kind = "escalation" // the fallback chain is exhausted or a revert failed
+	KindBlind      Kind = "blind"      // signals have been missing past the grace period
+	KindDegraded   Kind = "degraded"   // a version is bad but no rollback was possible
+)
+
+// Incident is one thing that went wrong with one service.
+type Incident struct {
+	ID       string   `json:"id"`
+	Service  string   `json:"service"`
+	Kind     Kind     `json:"kind"`
+	Severity Severity `json:"severity"`
+	Status   Status   `json:"status"`
+	Title    string   `json:"title"`
+	// Reason is the verdict that opened it, in numbers.
+	Reason      string `json:"reason"`
+	FromVersion string `json:"from_version,omitempty"`
+	ToVersion   string `json:"to_version,omitempty"`
+
+	ImpactStartedAt   time.Time `json:"impact_started_at,omitzero"`
+	DetectedAt        time.Time `json:"detected_at,omitzero"`
+	RollbackStartedAt time.Time `json:"rollback_started_at,omitzero"`
+	MitigatedAt       time.Time `json:"mitigated_at,omitzero"`
+	ResolvedAt        time.Time `json:"resolved_at,omitzero"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+
+	Events []Event `json:"events,omitempty"`
+}
+
+// Open reports whether the incident still needs attention.
+func (i *Incident) Open() bool { return i.Status != Resolved }
+
+// Event is one line of the timeline.
+type Event struct {
+	At      time.Time `json:"at"`
+	Type    string    `json:"type"`  // e.g. "detected", "rollback_started", "note"
+	Actor   string    `json:"actor"` // "ripcord" or the token name of a person
+	Message string    `json:"message"`
+	// Data carries the numbers behind the event (metric snapshot, from/to).
+	Data map[string]any `json:"data,omitempty"`
+}
+
+// Event types written by ripcord itself.
+const (
+	EvOpened          = "opened"
+	EvDetected        = "detected"
+	EvDecision        = "decision"
+	EvRollbackStarted = "rollback_started"
+	EvRollbackDone    = "rollback_done"
+	EvRollbackFailed  = "rollback_failed"
+	EvVerified        = "verified"
+	EvFallback        = "fallback"
+	EvEscalated       = "escalated"
+	EvSuppressed      = "suppressed"
+	EvStatus          = "status"
+	EvNote            = "note"
+	EvDataReturned    = "data_returned"
+)
+
+// ValidTransition reports whether a status may move from → to. Status only
+// moves forward, except that a person may reopen a monitoring incident to
+// investigating when the fix did not hold.
+func ValidTransition(from, to Status) bool {
+	rank := map[Status]int{Investigating: 1, Identified: 2, Monitoring: 3, Resolved: 4}
+	if rank[to] == 0 || rank[from] == 0 {
+		return false
+	}
+	if from == Monitoring && to == Investigating {
+		return true
+	}
+	return rank[to] > rank[from]
+}
+
+// ParseStatus validates a status name from the API.
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(s); st {
+	case Investigating, Identified, Monitoring, Resolved:
+		return st, nil
+	}
+	return "", fmt.Errorf("incident: unknown status %q (want investigating, identified, monitoring or resolved)", s)
+}

@@ -1,0 +1,136 @@
+// Package store is ripcord's persistence seam. The embedded default is
+// store/sqlite; a PostgreSQL store will follow, and both must pass the one
+// conformance suite in store/storetest.
+//
+// The invariant the controller relies on: a Decision is written (status
+// pending) before its action runs and marked done after, so a restart finds
+// every interrupted action and completes it exactly once.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/incident"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ServiceState is what survives a restart about one service.
+type ServiceState struct {
+	Name   string
+	Active string // version receiving traffic
+	// State is the controller state: stable, watching, reverting, verifying,
+	// escalated.
+	State  string
+	Paused bool
+	// WatchSince is when the active version started being judged (deploy or
+	// switch time); verdicts ignore samples before it.
+	WatchSince time.Time
+	// CooldownUntil blocks a new automatic rollback before it.
+	CooldownUntil time.Time
+	// IncidentID is the open incident the current chain belongs to, if any.
+	IncidentID string
+	// Fallbacks counts revert steps taken in the current incident.
+	Fallbacks int
+	Versions  []Version // oldest first
+	UpdatedAt time.Time
+}
+
+// Version is a known version of a service.
+type Version struct {
+	Name     string
+	URL      string
+	KnownBad bool
+	// BadReason says why it was marked, for `ripcord status`.
+	BadReason string
+	AddedAt   time.Time
+}
+
+// Deployment records that a version was activated on purpose.
+type Deployment struct {
+	ID      int64
+	Service string
+	Version string
+	URL     string
+	Actor   string
+	At      time.Time
+}
+
+// Decision statuses.
+const (
+	DecisionPending = "pending" // recorded, action not yet confirmed
+	DecisionDone    = "done"
+	DecisionFailed  = "failed"
+)
+
+// Decision is one action the controller chose, with the numbers behind it.
+type Decision struct {
+	ID          int64
+	Service     string
+	Action      string // "rollback", "fallback", "escalate", "manual_rollback"
+	FromVersion string
+	ToVersion   string
+	Reason      string
+	IncidentID  string
+	// Snapshot is the metric values behind the decision, by metric name, for
+	// the active version and (prefixed "baseline.") the one before it.
+	Snapshot  map[string]float64
+	Status    string
+	Result    string // human-readable outcome or error
+	CreatedAt time.Time
+	DoneAt    time.Time
+}
+
+// IncidentFilter narrows ListIncidents. Zero fields match everything.
+type IncidentFilter struct {
+	Service  string
+	OpenOnly bool
+	Kind     incident.Kind
+	Limit    int // default 100
+}
+
+// Store is implemented by store/sqlite (and later store/postgres).
+// All methods are safe for concurrent use.
+type Store interface {
+	// SaveService inserts or replaces the whole state of one service,
+	// including its version list, atomically.
+	SaveService(ctx context.Context, s ServiceState) error
+	// LoadService returns ErrNotFound for an unknown service.
+	LoadService(ctx context.Context, name string) (ServiceState, error)
+	ListServices(ctx context.Context) ([]ServiceState, error)
+
+	RecordDeployment(ctx context.Context, d Deployment) (int64, error)
+	ListDeployments(ctx context.Context, service string, limit int) ([]Deployment, error)
+
+	// RecordDecision stores d with Status pending (whatever d.Status says)
+	// and returns its ID.
+	RecordDecision(ctx context.Context, d Decision) (int64, error)
+	// FinishDecision sets the status (done or failed), result and DoneAt.
+	// Finishing an already finished decision returns an error wrapping
+	// ErrAlreadyFinished, which is how "exactly once" is enforced.
+	FinishDecision(ctx context.Context, id int64, status, result string, at time.Time) error
+	PendingDecisions(ctx context.Context) ([]Decision, error)
+	ListDecisions(ctx context.Context, service string, limit int) ([]Decision, error)
+
+	// CreateIncident stores inc (its Events too) and returns the ID it
+	// assigned (inc.ID is ignored): "INC-" followed by a zero-padded sequence.
+	CreateIncident(ctx context.Context, inc incident.Incident) (string, error)
+	// UpdateIncident replaces the mutable fields (severity, status, title,
+	// reason, versions, timestamps); the timeline is untouched.
+	UpdateIncident(ctx context.Context, inc incident.Incident) error
+	// AppendEvent adds one event to the timeline.
+	AppendEvent(ctx context.Context, id string, ev incident.Event) error
+	// GetIncident returns the incident with its whole timeline, oldest first.
+	GetIncident(ctx context.Context, id string) (incident.Incident, error)
+	// ListIncidents returns newest first, without timelines.
+	ListIncidents(ctx context.Context, f IncidentFilter) ([]incident.Incident, error)
+
+	Close() error
+}
+
+// ErrAlreadyFinished is returned by FinishDecision for a decision that is no
+// longer pending.
+var ErrAlreadyFinished = errors.New("store: decision already finished")
