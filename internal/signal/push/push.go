@@ -1,0 +1,103 @@
+// Package push keeps metrics that services and evaluation pipelines send to
+// POST /api/v1/services/{name}/signals — the ones the proxy cannot see, such
+// as an LLM's quality score or toxicity rate.
+//
+// Points live in memory only: they describe the last few minutes and are
+// worthless after a restart, when the pipeline simply pushes again. A metric
+// that was pushed once for a service is "expected" from then on, so its
+// absence later makes the verdict Blind instead of silently Healthy.
+package push
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/signal"
+)
+
+// Point is one pushed observation: a value resting on Samples observations.
+type Point struct {
+	Value   float64
+	Samples int64
+	At      time.Time
+}
+
+type key struct{ service, version, metric string }
+
+// Store is a signal.Source over pushed points.
+type Store struct {
+	retention time.Duration
+	mu        sync.Mutex
+	points    map[key][]Point
+	seen      map[[2]string]bool // service, metric
+}
+
+var _ signal.Source = (*Store)(nil)
+
+// New keeps points for retention (at least the longest policy window).
+func New(retention time.Duration) *Store {
+	return &Store{retention: retention, points: map[key][]Point{}, seen: map[[2]string]bool{}}
+}
+
+// Push records values for one version. Values must be finite; samples must be
+// positive (an average over zero observations is not an observation).
+func (s *Store) Push(service, version string, values map[string]float64, samples int64, at time.Time) error {
+	if samples <= 0 {
+		return fmt.Errorf("push: samples must be > 0 (how many requests the values rest on), got %d", samples)
+	}
+	for m, v := range values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("push: values.%s is not a finite number", m)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for m, v := range values {
+		k := key{service, version, m}
+		pts := append(s.points[k], Point{Value: v, Samples: samples, At: at})
+		s.points[k] = trim(pts, at.Add(-s.retention))
+		s.seen[[2]string{service, m}] = true
+	}
+	return nil
+}
+
+// Expected reports whether metric was ever pushed for service.
+func (s *Store) Expected(service, metric string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[[2]string{service, metric}]
+}
+
+// Read returns the sample-weighted mean of the points in [Since, At].
+func (s *Store) Read(_ context.Context, q signal.Query) (signal.Sample, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sum float64
+	var n int64
+	var first time.Time
+	for _, p := range s.points[key{q.Service, q.Version, q.Metric}] {
+		if p.At.Before(q.Since) || p.At.After(q.At) {
+			continue
+		}
+		if first.IsZero() {
+			first = p.At
+		}
+		sum += p.Value * float64(p.Samples)
+		n += p.Samples
+	}
+	if n == 0 {
+		return signal.Sample{}, fmt.Errorf("push: %s of %s/%s: %w", q.Metric, q.Service, q.Version, signal.ErrNoData)
+	}
+	return signal.Sample{Value: sum / float64(n), Samples: n, Window: q.At.Sub(first), At: q.At}, nil
+}
+
+func trim(pts []Point, before time.Time) []Point {
+	i := 0
+	for i < len(pts) && pts[i].At.Before(before) {
+		i++
+	}
+	return pts[i:]
+}
