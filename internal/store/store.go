@@ -100,9 +100,12 @@ type Store interface {
 	SaveService(ctx context.Context, s ServiceState) error
 	// LoadService returns ErrNotFound for an unknown service.
 	LoadService(ctx context.Context, name string) (ServiceState, error)
+	// ListServices returns every service with its versions, ordered by name.
 	ListServices(ctx context.Context) ([]ServiceState, error)
 
 	RecordDeployment(ctx context.Context, d Deployment) (int64, error)
+	// ListDeployments returns the most recently recorded first. service ""
+	// means every service; limit <= 0 means 100 (as in IncidentFilter).
 	ListDeployments(ctx context.Context, service string, limit int) ([]Deployment, error)
 
 	// RecordDecision stores d with Status pending (whatever d.Status says)
@@ -112,20 +115,26 @@ type Store interface {
 	// Finishing an already finished decision returns an error wrapping
 	// ErrAlreadyFinished, which is how "exactly once" is enforced.
 	FinishDecision(ctx context.Context, id int64, status, result string, at time.Time) error
+	// PendingDecisions returns oldest first: the order they were taken in,
+	// which is the order a restart completes them.
 	PendingDecisions(ctx context.Context) ([]Decision, error)
+	// ListDecisions orders, filters and limits like ListDeployments.
 	ListDecisions(ctx context.Context, service string, limit int) ([]Decision, error)
 
 	// CreateIncident stores inc (its Events too) and returns the ID it
 	// assigned (inc.ID is ignored): "INC-" followed by a zero-padded sequence.
 	CreateIncident(ctx context.Context, inc incident.Incident) (string, error)
 	// UpdateIncident replaces the mutable fields (severity, status, title,
-	// reason, versions, timestamps); the timeline is untouched.
+	// reason, versions, timestamps except CreatedAt); ID, Service, Kind and
+	// CreatedAt stay as created, and the timeline is untouched.
 	UpdateIncident(ctx context.Context, inc incident.Incident) error
 	// AppendEvent adds one event to the timeline.
 	AppendEvent(ctx context.Context, id string, ev incident.Event) error
-	// GetIncident returns the incident with its whole timeline, oldest first.
+	// GetIncident returns the incident with its whole timeline, oldest first
+	// (in append order, which also settles events with equal At).
 	GetIncident(ctx context.Context, id string) (incident.Incident, error)
-	// ListIncidents returns newest first, without timelines.
+	// ListIncidents returns newest (most recently created) first, without
+	// timelines.
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]incident.Incident, error)
 
 	Close() error
