@@ -1,0 +1,247 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/incident"
+)
+
+func newStatus(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [SERVICE]",
+		Short: "Show versions, the active one, the state and the last verdict with its numbers",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c := g.client()
+			var list []controller.Status
+			if len(args) == 1 {
+				s, err := c.Service(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				list = []controller.Status{s}
+			} else {
+				var err error
+				if list, err = c.Services(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), list)
+			}
+			for _, s := range list {
+				printStatus(cmd.OutOrStdout(), s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printStatus(w io.Writer, s controller.Status) {
+	paused := ""
+	if s.Paused {
+		paused = "  AUTOMATION PAUSED (ripcord resume " + s.Name + ")"
+	}
+	fmt.Fprintf(w, "%s: %s on %s since %s%s\n", s.Name, s.State, s.Active, s.WatchSince.Local().Format(time.TimeOnly), paused)
+	fmt.Fprintf(w, "  verdict: %s — %s\n", s.Verdict, s.Reason)
+	for _, f := range s.Findings {
+		fmt.Fprintf(w, "    %s\n", f.Text)
+	}
+	if !s.CooldownUntil.IsZero() && time.Until(s.CooldownUntil) > 0 {
+		fmt.Fprintf(w, "  cooldown until %s\n", s.CooldownUntil.Local().Format(time.TimeOnly))
+	}
+	if s.IncidentID != "" {
+		fmt.Fprintf(w, "  incident: %s\n", s.IncidentID)
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VERSION\tURL\tSTATUS")
+	for _, v := range s.Versions {
+		st := ""
+		switch {
+		case v.Name == s.Active:
+			st = "active"
+		case v.KnownBad:
+			st = "known-bad: " + v.BadReason
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", v.Name, v.URL, st)
+	}
+	tw.Flush()
+}
+
+func newDeploy(g *globals) *cobra.Command {
+	var url string
+	cmd := &cobra.Command{
+		Use:   "deploy SERVICE VERSION [--url URL]",
+		Short: "Add (with --url) and activate a version, and start watching it",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := g.client().Deploy(cmd.Context(), args[0], args[1], url)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s is live and being watched\n", s.Name, s.Active)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "upstream URL of the version (required the first time a version is deployed)")
+	return cmd
+}
+
+func newRollback(g *globals) *cobra.Command {
+	var to, reason string
+	cmd := &cobra.Command{
+		Use:   "rollback SERVICE [--to VERSION] [--reason TEXT]",
+		Short: "Revert by hand to VERSION, or to the newest older healthy version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := g.client().Rollback(cmd.Context(), args[0], to, reason)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: now on %s (incident %s)\n", res.Service.Name, res.Service.Active, res.IncidentID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "version to revert to (default: newest older version not known to be bad)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the incident timeline")
+	return cmd
+}
+
+func newPause(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pause SERVICE",
+		Short: "Stop automatic rollbacks for a service (verdicts are still computed)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := g.client().Pause(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: automation paused on %s\n", s.Name, s.Active)
+			return nil
+		},
+	}
+}
+
+func newResume(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume SERVICE",
+		Short: "Re-enable automatic rollbacks (also after an escalation)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := g.client().Resume(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: automation resumed, %s on %s\n", s.Name, s.State, s.Active)
+			return nil
+		},
+	}
+}
+
+func newIncidents(g *globals) *cobra.Command {
+	var service string
+	var open, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "incidents [list | show ID | resolve ID [NOTE] | note ID TEXT | ack ID]",
+		Short: "List, inspect, annotate and resolve incidents",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, ctx, out := g.client(), cmd.Context(), cmd.OutOrStdout()
+			if len(args) == 0 || args[0] == "list" {
+				list, err := c.Incidents(ctx, service, open)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printJSON(out, list)
+				}
+				printIncidents(out, list)
+				return nil
+			}
+			if len(args) < 2 {
+				return fmt.Errorf("incidents %s needs an incident ID (see `ripcord incidents list`)", args[0])
+			}
+			var inc incident.Incident
+			var err error
+			switch args[0] {
+			case "show":
+				inc, err = c.Incident(ctx, args[1])
+			case "resolve":
+				inc, err = c.Resolve(ctx, args[1], strings.Join(args[2:], " "))
+			case "ack":
+				inc, err = c.SetStatus(ctx, args[1], string(incident.Identified), "acknowledged")
+			case "note":
+				if len(args) < 3 {
+					return fmt.Errorf("incidents note %s needs the note text", args[1])
+				}
+				inc, err = c.Note(ctx, args[1], strings.Join(args[2:], " "))
+			default:
+				return fmt.Errorf("unknown incidents action %q: use list, show, resolve, note or ack", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(out, inc)
+			}
+			printIncident(out, inc)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&service, "service", "", "only this service")
+	cmd.Flags().BoolVar(&open, "open", false, "only incidents not yet resolved")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printIncidents(w io.Writer, list []incident.Incident) {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "no incidents")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSERVICE\tSEVERITY\tSTATUS\tOPENED\tTITLE")
+	for _, i := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.ID, i.Service, i.Severity, i.Status, i.CreatedAt.Local().Format(time.DateTime), i.Title)
+	}
+	tw.Flush()
+}
+
+func printIncident(w io.Writer, i incident.Incident) {
+	fmt.Fprintf(w, "%s  %s  [%s, %s]\n", i.ID, i.Title, i.Severity, i.Status)
+	fmt.Fprintf(w, "reason: %s\n", i.Reason)
+	if i.FromVersion != "" {
+		fmt.Fprintf(w, "versions: %s → %s\n", i.FromVersion, i.ToVersion)
+	}
+	for _, ts := range []struct {
+		name string
+		t    time.Time
+	}{{"impact started", i.ImpactStartedAt}, {"detected", i.DetectedAt}, {"rollback started", i.RollbackStartedAt},
+		{"mitigated", i.MitigatedAt}, {"resolved", i.ResolvedAt}} {
+		if !ts.t.IsZero() {
+			fmt.Fprintf(w, "%-17s %s\n", ts.name+":", ts.t.Local().Format("15:04:05.000"))
+		}
+	}
+	fmt.Fprintln(w, "timeline:")
+	for _, e := range i.Events {
+		fmt.Fprintf(w, "  %s  %-17s %-8s %s\n", e.At.Local().Format("15:04:05.000"), e.Type, e.Actor, e.Message)
+	}
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ripcord/ripcord/internal/app"
+	"github.com/ripcord/ripcord/internal/config"
+)
+
+func newServe() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "serve -c FILE",
+		Short: "Run the daemon: traffic switches, control loops and the API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log)
+			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: log, BaseDir: filepath.Dir(path)})
+			if err != nil {
+				return err
+			}
+			if err := a.Start(cmd.Context()); err != nil {
+				_ = a.Stop(context.Background())
+				return err
+			}
+			log.Info("ripcord serving", "api", a.APIAddr(), "services", len(cfg.Services))
+			<-cmd.Context().Done()
+			log.Info("shutting down")
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return a.Stop(ctx)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "ripcord.yaml", "config file")
+	return cmd
+}
+
+func newCheckConfig() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "check-config -c FILE",
+		Short: "Validate a config file and report every problem with its path and line",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				var probs config.Errors
+				if errors.As(err, &probs) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s):\n%v\n", path, len(probs), err)
+					return &exitError{code: 1, err: fmt.Errorf("%s is not valid", path)}
+				}
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d service(s), %d token(s), store %s)\n", path, len(cfg.Services), len(cfg.API.Tokens), cfg.Store.URL)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "ripcord.yaml", "config file")
+	return cmd
+}
+
+func newLogger(c config.Log) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

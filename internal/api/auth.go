@@ -1,0 +1,50 @@
+package api
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/ripcord/ripcord/internal/config"
+)
+
+var roleRank = map[string]int{config.RoleViewer: 1, config.RoleOperator: 2, config.RoleAdmin: 3}
+
+// authenticate returns the caller's name and role. With no tokens configured
+// (the config only allows that on loopback) every caller is an admin named
+// "local".
+func (s *Server) authenticate(r *http.Request) (name, role string, ok bool) {
+	if len(s.tokens) == 0 {
+		return "local", config.RoleAdmin, true
+	}
+	h := r.Header.Get("Authorization")
+	got, found := strings.CutPrefix(h, "Bearer ")
+	if !found || got == "" {
+		return "", "", false
+	}
+	// Compare against every token so the time taken does not say which
+	// prefix matched or how many tokens there are before the right one.
+	for _, t := range s.tokens {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(t.Value)) == 1 {
+			name, role, ok = t.Name, t.Role, true
+		}
+	}
+	return name, role, ok
+}
+
+// require wraps h so it runs only for callers with at least role.
+func (s *Server) require(role string, h func(w http.ResponseWriter, r *http.Request, actor string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name, have, ok := s.authenticate(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ripcord"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or unknown bearer token: send Authorization: Bearer <token> (ripcord CLI: --token or RIPCORD_TOKEN)")
+			return
+		}
+		if roleRank[have] < roleRank[role] {
+			writeError(w, http.StatusForbidden, "forbidden", "token "+name+" has role "+have+"; this needs "+role+" or higher")
+			return
+		}
+		h(w, r, name)
+	}
+}

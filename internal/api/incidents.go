@@ -1,0 +1,132 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/store"
+)
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ string) {
+	q := r.URL.Query()
+	f := store.IncidentFilter{Service: q.Get("service"), OpenOnly: q.Get("open") == "true",
+		Kind: incident.Kind(q.Get("kind")), Limit: intParam(r, "limit", 100)}
+	incs, err := s.store.ListIncidents(r.Context(), f)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	if incs == nil {
+		incs = []incident.Incident{}
+	}
+	writeJSON(w, http.StatusOK, incs)
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ string) {
+	inc, ok := s.loadIncident(w, r)
+	if ok {
+		writeJSON(w, http.StatusOK, inc)
+	}
+}
+
+// NoteRequest is the body of POST /incidents/{id}/notes.
+type NoteRequest struct {
+	Text string `json:"text"`
+}
+
+func (s *Server) addNote(w http.ResponseWriter, r *http.Request, actor string) {
+	var req NoteRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "text: required (the note to add to the timeline)")
+		return
+	}
+	inc, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	if err := s.store.AppendEvent(r.Context(), inc.ID, incident.Event{At: s.now(), Type: incident.EvNote, Actor: actor, Message: req.Text}); err != nil {
+		s.internal(w, err)
+		return
+	}
+	s.getIncident(w, r, actor)
+}
+
+// StatusRequest is the body of POST /incidents/{id}/status.
+type StatusRequest struct {
+	Status string `json:"status"`
+	Note   string `json:"note,omitempty"`
+}
+
+func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, actor string) {
+	var req StatusRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	to, err := incident.ParseStatus(req.Status)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "status: "+err.Error())
+		return
+	}
+	s.changeStatus(w, r, actor, to, req.Note)
+}
+
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, actor string) {
+	var req NoteRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	s.changeStatus(w, r, actor, incident.Resolved, req.Text)
+}
+
+func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, actor string, to incident.Status, note string) {
+	inc, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	if !incident.ValidTransition(inc.Status, to) {
+		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("incident %s is %s; it cannot move to %s", inc.ID, inc.Status, to))
+		return
+	}
+	now := s.now()
+	from := inc.Status
+	inc.Status, inc.UpdatedAt = to, now
+	if to == incident.Resolved {
+		inc.ResolvedAt = now
+	}
+	if to == incident.Monitoring && inc.MitigatedAt.IsZero() {
+		inc.MitigatedAt = now
+	}
+	if err := s.store.UpdateIncident(r.Context(), inc); err != nil {
+		s.internal(w, err)
+		return
+	}
+	msg := fmt.Sprintf("status %s → %s", from, to)
+	if note != "" {
+		msg += ": " + note
+	}
+	if err := s.store.AppendEvent(r.Context(), inc.ID, incident.Event{At: now, Type: incident.EvStatus, Actor: actor, Message: msg}); err != nil {
+		s.internal(w, err)
+		return
+	}
+	s.getIncident(w, r, actor)
+}
+
+func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (incident.Incident, bool) {
+	id := r.PathValue("id")
+	inc, err := s.store.GetIncident(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no incident %q (list them with `ripcord incidents`)", id))
+		return inc, false
+	}
+	if err != nil {
+		s.internal(w, err)
+		return inc, false
+	}
+	return inc, true
+}

@@ -1,0 +1,258 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/signal/push"
+	"github.com/ripcord/ripcord/internal/store"
+)
+
+// Options wires a Server.
+type Options struct {
+	Services []*controller.Service
+	Store    store.Store
+	Push     *push.Store
+	Tokens   []config.Token
+	Metrics  http.Handler // /metrics; nil = 404
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Server serves the API.
+type Server struct {
+	svcs    map[string]*controller.Service
+	order   []string
+	store   store.Store
+	push    *push.Store
+	tokens  []config.Token
+	metrics http.Handler
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New builds a Server.
+func New(o Options) *Server {
+	s := &Server{svcs: map[string]*controller.Service{}, store: o.Store, push: o.Push, tokens: o.Tokens,
+		metrics: o.Metrics, log: o.Logger, now: o.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, svc := range o.Services {
+		s.svcs[svc.Name()] = svc
+		s.order = append(s.order, svc.Name())
+	}
+	return s
+}
+
+// Handler returns the routed API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
+	v, op := config.RoleViewer, config.RoleOperator
+	mux.HandleFunc("GET /api/v1/services", s.require(v, s.listServices))
+	mux.HandleFunc("GET /api/v1/services/{name}", s.require(v, s.withService(s.getService)))
+	mux.HandleFunc("GET /api/v1/services/{name}/decisions", s.require(v, s.withService(s.listDecisions)))
+	mux.HandleFunc("POST /api/v1/services/{name}/deploy", s.require(op, s.withService(s.deploy)))
+	mux.HandleFunc("POST /api/v1/services/{name}/rollback", s.require(op, s.withService(s.rollback)))
+	mux.HandleFunc("POST /api/v1/services/{name}/pause", s.require(op, s.withService(s.pause)))
+	mux.HandleFunc("POST /api/v1/services/{name}/resume", s.require(op, s.withService(s.resume)))
+	mux.HandleFunc("POST /api/v1/services/{name}/signals", s.require(op, s.withService(s.pushSignals)))
+	mux.HandleFunc("GET /api/v1/incidents", s.require(v, s.listIncidents))
+	mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(v, s.getIncident))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/notes", s.require(op, s.addNote))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/status", s.require(op, s.setStatus))
+	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(op, s.resolve))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+type svcHandler func(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service)
+
+func (s *Server) withService(h svcHandler) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, actor string) {
+		name := r.PathValue("name")
+		svc, ok := s.svcs[name]
+		if !ok {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no service %q (known: %s)", name, strings.Join(s.order, ", ")))
+			return
+		}
+		h(w, r, actor, svc)
+	}
+}
+
+func (s *Server) listServices(w http.ResponseWriter, _ *http.Request, _ string) {
+	out := make([]controller.Status, 0, len(s.order))
+	for _, n := range s.order {
+		out = append(out, s.svcs[n].Status())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getService(w http.ResponseWriter, _ *http.Request, _ string, svc *controller.Service) {
+	writeJSON(w, http.StatusOK, svc.Status())
+}
+
+func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request, _ string, svc *controller.Service) {
+	ds, err := s.store.ListDecisions(r.Context(), svc.Name(), intParam(r, "limit", 50))
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ds)
+}
+
+// DeployRequest is the body of POST /services/{name}/deploy.
+type DeployRequest struct {
+	Version string `json:"version"`
+	URL     string `json:"url,omitempty"`
+}
+
+func (s *Server) deploy(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service) {
+	var req DeployRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Version == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "version: required (the name of the version to deploy)")
+		return
+	}
+	if err := svc.Deploy(r.Context(), req.Version, req.URL, actor); err != nil {
+		s.commandError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, svc.Status())
+}
+
+// RollbackRequest is the body of POST /services/{name}/rollback.
+type RollbackRequest struct {
+	To     string `json:"to,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RollbackResponse names the incident the rollback opened.
+type RollbackResponse struct {
+	IncidentID string            `json:"incident_id"`
+	Service    controller.Status `json:"service"`
+}
+
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service) {
+	var req RollbackRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id, err := svc.Rollback(r.Context(), req.To, req.Reason, actor)
+	if err != nil {
+		s.commandError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RollbackResponse{IncidentID: id, Service: svc.Status()})
+}
+
+func (s *Server) pause(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service) {
+	if err := svc.Pause(r.Context(), actor); err != nil {
+		s.commandError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, svc.Status())
+}
+
+func (s *Server) resume(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service) {
+	if err := svc.Resume(r.Context(), actor); err != nil {
+		s.commandError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, svc.Status())
+}
+
+// SignalsRequest is the body of POST /services/{name}/signals.
+type SignalsRequest struct {
+	Version string             `json:"version"`
+	Values  map[string]float64 `json:"values"`
+	Samples int64              `json:"samples"`
+}
+
+func (s *Server) pushSignals(w http.ResponseWriter, r *http.Request, _ string, svc *controller.Service) {
+	var req SignalsRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	switch {
+	case req.Version == "":
+		writeError(w, http.StatusBadRequest, "bad_request", "version: required (which version the values describe)")
+		return
+	case len(req.Values) == 0:
+		writeError(w, http.StatusBadRequest, "bad_request", `values: required, e.g. {"quality_score": 0.91}`)
+		return
+	}
+	if err := s.push.Push(svc.Name(), req.Version, req.Values, req.Samples, s.now()); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(req.Values)})
+}
+
+func (s *Server) commandError(w http.ResponseWriter, err error) {
+	if errors.Is(err, controller.ErrInvalid) {
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+		return
+	}
+	s.internal(w, err)
+}
+
+func (s *Server) internal(w http.ResponseWriter, err error) {
+	s.log.Error("api request failed", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", err.Error())
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, Error{Error: msg, Code: code})
+}
+
+func intParam(r *http.Request, name string, def int) int {
+	if n, err := strconv.Atoi(r.URL.Query().Get(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,172 @@
+// Package apiclient is the typed client of ripcord's HTTP API, used by the
+// CLI and by end-to-end tests, so both exercise exactly what users call.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/api"
+	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/store"
+)
+
+// Client talks to one ripcord daemon.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// New returns a client for base (e.g. http://127.0.0.1:7070). The token is
+// sent as a bearer token and never included in errors.
+func New(base, token string) *Client {
+	return &Client{base: strings.TrimRight(base, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// Error is an API error response.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status) }
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("apiclient: encode: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("apiclient: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("apiclient: %s %s: %w (is `ripcord serve` running there? set --server)", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return fmt.Errorf("apiclient: read response: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e api.Error
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(data))
+		}
+		return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("apiclient: decode %s: %w", path, err)
+	}
+	return nil
+}
+
+func svcPath(name, rest string) string { return "/api/v1/services/" + url.PathEscape(name) + rest }
+
+// Services lists every guarded service.
+func (c *Client) Services(ctx context.Context) ([]controller.Status, error) {
+	var out []controller.Status
+	return out, c.do(ctx, http.MethodGet, "/api/v1/services", nil, &out)
+}
+
+// Service returns one service's status.
+func (c *Client) Service(ctx context.Context, name string) (controller.Status, error) {
+	var out controller.Status
+	return out, c.do(ctx, http.MethodGet, svcPath(name, ""), nil, &out)
+}
+
+// Decisions lists a service's recorded decisions, newest first.
+func (c *Client) Decisions(ctx context.Context, name string) ([]store.Decision, error) {
+	var out []store.Decision
+	return out, c.do(ctx, http.MethodGet, svcPath(name, "/decisions"), nil, &out)
+}
+
+// Deploy activates version (adding it when url is given) and starts watching it.
+func (c *Client) Deploy(ctx context.Context, name, version, url string) (controller.Status, error) {
+	var out controller.Status
+	return out, c.do(ctx, http.MethodPost, svcPath(name, "/deploy"), api.DeployRequest{Version: version, URL: url}, &out)
+}
+
+// Rollback reverts name by hand.
+func (c *Client) Rollback(ctx context.Context, name, to, reason string) (api.RollbackResponse, error) {
+	var out api.RollbackResponse
+	return out, c.do(ctx, http.MethodPost, svcPath(name, "/rollback"), api.RollbackRequest{To: to, Reason: reason}, &out)
+}
+
+// Pause stops automatic actions for name.
+func (c *Client) Pause(ctx context.Context, name string) (controller.Status, error) {
+	var out controller.Status
+	return out, c.do(ctx, http.MethodPost, svcPath(name, "/pause"), struct{}{}, &out)
+}
+
+// Resume re-enables automatic actions for name.
+func (c *Client) Resume(ctx context.Context, name string) (controller.Status, error) {
+	var out controller.Status
+	return out, c.do(ctx, http.MethodPost, svcPath(name, "/resume"), struct{}{}, &out)
+}
+
+// PushSignals sends metrics the proxy cannot see (quality, toxicity).
+func (c *Client) PushSignals(ctx context.Context, name string, req api.SignalsRequest) error {
+	return c.do(ctx, http.MethodPost, svcPath(name, "/signals"), req, nil)
+}
+
+// Incidents lists incidents, newest first.
+func (c *Client) Incidents(ctx context.Context, service string, openOnly bool) ([]incident.Incident, error) {
+	q := url.Values{}
+	if service != "" {
+		q.Set("service", service)
+	}
+	if openOnly {
+		q.Set("open", "true")
+	}
+	var out []incident.Incident
+	return out, c.do(ctx, http.MethodGet, "/api/v1/incidents?"+q.Encode(), nil, &out)
+}
+
+// Incident returns one incident with its timeline.
+func (c *Client) Incident(ctx context.Context, id string) (incident.Incident, error) {
+	var out incident.Incident
+	return out, c.do(ctx, http.MethodGet, "/api/v1/incidents/"+url.PathEscape(id), nil, &out)
+}
+
+// Note appends a note to an incident's timeline.
+func (c *Client) Note(ctx context.Context, id, text string) (incident.Incident, error) {
+	var out incident.Incident
+	return out, c.do(ctx, http.MethodPost, "/api/v1/incidents/"+url.PathEscape(id)+"/notes", api.NoteRequest{Text: text}, &out)
+}
+
+// SetStatus moves an incident to status.
+func (c *Client) SetStatus(ctx context.Context, id, status, note string) (incident.Incident, error) {
+	var out incident.Incident
+	return out, c.do(ctx, http.MethodPost, "/api/v1/incidents/"+url.PathEscape(id)+"/status", api.StatusRequest{Status: status, Note: note}, &out)
+}
+
+// Resolve closes an incident.
+func (c *Client) Resolve(ctx context.Context, id, note string) (incident.Incident, error) {
+	var out incident.Incident
+	return out, c.do(ctx, http.MethodPost, "/api/v1/incidents/"+url.PathEscape(id)+"/resolve", api.NoteRequest{Text: note}, &out)
+}

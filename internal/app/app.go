@@ -1,0 +1,218 @@
+// Package app builds ripcord's component graph from a config and runs it.
+// It is the one place that imports every implementation: stores, switches,
+// sources and targets are chosen here, explicitly, and nowhere else.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ripcord/ripcord/internal/api"
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
+	"github.com/ripcord/ripcord/internal/signal/proxystats"
+	"github.com/ripcord/ripcord/internal/signal/push"
+	"github.com/ripcord/ripcord/internal/store"
+	"github.com/ripcord/ripcord/internal/store/sqlite"
+)
+
+// Options are the knobs tests and the demo need beyond the config.
+type Options struct {
+	Logger *slog.Logger
+	Hooks  controller.Hooks
+	// BaseDir resolves relative paths in the config (the config file's dir).
+	BaseDir string
+}
+
+// App is a running ripcord daemon.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    store.Store
+	push     *push.Store
+	switches map[string]*proxy.Switch
+	services []*controller.Service
+	api      *api.Server
+
+	mu      sync.Mutex
+	addrs   map[string]string // "api" and service names → bound address
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	servers []*http.Server
+}
+
+// New builds the graph; nothing listens until Start.
+func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	path, err := cfg.Store.SQLitePath(o.BaseDir)
+	if err != nil {
+		return nil, fmt.Errorf("app: store: %w", err)
+	}
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("app: open store: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{}}
+	retention := time.Minute
+	for _, s := range cfg.Services {
+		retention = max(retention, 2*s.Policy.Window)
+	}
+	a.push = push.New(retention)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := controller.NewMetrics(reg)
+	for _, sc := range cfg.Services {
+		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy", "service", sc.Name),
+			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window)})
+		a.switches[sc.Name] = sw
+		a.services = append(a.services, controller.New(sc, controller.Deps{
+			Store: st, Target: proxyswitch.New(sw), Switch: sw, Metrics: metrics,
+			Signals: controller.Signals{Live: proxystats.New(sw), LiveMetrics: proxystats.Metrics, Optional: a.push},
+			Logger:  log.With("component", "controller"), Hooks: o.Hooks,
+		}))
+	}
+	reg.MustRegister(proxyCollector{a.switches})
+	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: cfg.API.Tokens,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api")})
+	return a, nil
+}
+
+// Start recovers persisted state, then opens the proxy and API listeners and
+// starts the control loops.
+func (a *App) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	for _, s := range a.services {
+		if err := s.Start(ctx); err != nil {
+			cancel()
+			return err
+		}
+	}
+	for _, sc := range a.cfg.Services {
+		ln, err := net.Listen("tcp", sc.Proxy.Listen)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("app: service %s: proxy.listen %s: %w", sc.Name, sc.Proxy.Listen, err)
+		}
+		a.setAddr(sc.Name, ln.Addr().String())
+		sw := a.switches[sc.Name]
+		a.wg.Go(func() {
+			if err := sw.Serve(runCtx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("proxy stopped", "service", sc.Name, "err", err)
+			}
+		})
+		a.log.Info("proxy listening", "service", sc.Name, "addr", ln.Addr().String())
+	}
+	if err := a.startAPI(); err != nil {
+		cancel()
+		return err
+	}
+	for _, s := range a.services {
+		a.wg.Go(func() { s.Run(runCtx) })
+	}
+	return nil
+}
+
+func (a *App) startAPI() error {
+	ln, err := net.Listen("tcp", a.cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("app: api.listen %s: %w", a.cfg.API.Listen, err)
+	}
+	a.setAddr("api", ln.Addr().String())
+	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	a.servers = append(a.servers, srv)
+	a.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("api stopped", "err", err)
+		}
+	})
+	if len(a.cfg.API.Tokens) == 0 {
+		a.log.Warn("no API tokens configured: the API accepts every request, so it listens on loopback only", "addr", ln.Addr().String())
+	} else {
+		a.log.Info("api listening", "addr", ln.Addr().String(), "tokens", len(a.cfg.API.Tokens))
+	}
+	return nil
+}
+
+// Stop shuts everything down and closes the store.
+func (a *App) Stop(ctx context.Context) error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	var errs []error
+	for _, srv := range a.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	a.wg.Wait()
+	for _, sw := range a.switches {
+		errs = append(errs, sw.Close())
+	}
+	errs = append(errs, a.store.Close())
+	return errors.Join(errs...)
+}
+
+func (a *App) setAddr(k, v string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.addrs[k] = v
+}
+
+// APIAddr is the bound API address (useful with :0).
+func (a *App) APIAddr() string { a.mu.Lock(); defer a.mu.Unlock(); return a.addrs["api"] }
+
+// ProxyAddr is the bound proxy address of a service.
+func (a *App) ProxyAddr(service string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addrs[service]
+}
+
+// Service returns a service's controller, or nil.
+func (a *App) Service(name string) *controller.Service {
+	for _, s := range a.services {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Switch returns a service's traffic switch, or nil.
+func (a *App) Switch(name string) *proxy.Switch { return a.switches[name] }
+
+// Store exposes the store (reports, tests).
+func (a *App) Store() store.Store { return a.store }
+
+// proxyCollector exposes per-version request counters of every switch.
+type proxyCollector struct{ switches map[string]*proxy.Switch }
+
+var (
+	reqDesc = prometheus.NewDesc("ripcord_proxy_requests_total", "Requests proxied, by service and version.", []string{"service", "version"}, nil)
+	errDesc = prometheus.NewDesc("ripcord_proxy_errors_total", "Requests that failed (5xx or upstream connection failure), by service and version.", []string{"service", "version"}, nil)
+)
+
+func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- reqDesc; ch <- errDesc }
+
+func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
+	for svc, sw := range c.switches {
+		for ver, t := range sw.Totals() {
+			ch <- prometheus.MustNewConstMetric(reqDesc, prometheus.CounterValue, float64(t.Requests), svc, ver)
+			ch <- prometheus.MustNewConstMetric(errDesc, prometheus.CounterValue, float64(t.Errors), svc, ver)
+		}
+	}
+}

@@ -1,0 +1,143 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/store"
+)
+
+// ErrInvalid marks a command refused because of its arguments (HTTP 400/409).
+var ErrInvalid = errors.New("invalid request")
+
+// Deploy adds (when url is given) and activates version, and starts watching
+// it. Deploying a known-bad version is a person's explicit choice and clears
+// the mark.
+func (s *Service) Deploy(ctx context.Context, version, url, actor string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.deps.Now()
+	i := findVersion(s.st.Versions, version)
+	if i < 0 && url == "" {
+		return fmt.Errorf("%w: version %q is new to %s: give its --url", ErrInvalid, version, s.cfg.Name)
+	}
+	if url != "" {
+		if err := s.deps.Switch.SetVersion(version, url); err != nil {
+			return fmt.Errorf("%w: url: %v", ErrInvalid, err)
+		}
+		if i < 0 {
+			s.st.Versions = append(s.st.Versions, store.Version{Name: version, URL: url, AddedAt: now})
+			i = len(s.st.Versions) - 1
+		}
+		s.st.Versions[i].URL = url
+	}
+	s.st.Versions[i].KnownBad, s.st.Versions[i].BadReason = false, ""
+	if _, err := s.deps.Store.RecordDeployment(ctx, store.Deployment{Service: s.cfg.Name, Version: version,
+		URL: s.st.Versions[i].URL, Actor: actor, At: now}); err != nil {
+		return fmt.Errorf("controller: record deployment: %w", err)
+	}
+	if _, err := s.deps.Switch.Activate(version); err != nil {
+		return fmt.Errorf("controller: activate %s: %w", version, err)
+	}
+	s.st.Active, s.st.WatchSince, s.st.State = version, now, StateWatching
+	s.st.IncidentID, s.st.Fallbacks = "", 0
+	s.streak, s.raised = detect.Streak{}, map[string]string{}
+	s.deps.Switch.SetFallback(s.fallbackFor(version))
+	s.log.Info("deployed", "version", version, "actor", actor)
+	return s.save(ctx)
+}
+
+// Rollback is a person's revert: to the given version, or the newest older
+// healthy one. It ignores cooldown (a person decided) but starts one, and
+// marks the version it leaves known-bad.
+func (s *Service) Rollback(ctx context.Context, to, reason, actor string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.deps.Now()
+	from := s.st.Active
+	if to == "" {
+		to = s.fallbackFor(from)
+	}
+	switch {
+	case to == "":
+		return "", fmt.Errorf("%w: no older healthy version of %s to roll back to; give --to", ErrInvalid, s.cfg.Name)
+	case findVersion(s.st.Versions, to) < 0:
+		return "", fmt.Errorf("%w: %s has no version %q", ErrInvalid, s.cfg.Name, to)
+	case to == from:
+		return "", fmt.Errorf("%w: %s is already on %s", ErrInvalid, s.cfg.Name, to)
+	case s.st.State == StateReverting:
+		return "", fmt.Errorf("%w: a revert of %s is in progress", ErrInvalid, s.cfg.Name)
+	}
+	if reason == "" {
+		reason = "manual rollback by " + actor
+	}
+	id, err := s.openIncident(ctx, now, incident.Incident{Service: s.cfg.Name, Kind: incident.KindManual, Severity: incident.Minor,
+		Title: fmt.Sprintf("%s: manual rollback %s → %s", s.cfg.Name, from, to), Reason: reason,
+		FromVersion: from, ToVersion: to, ImpactStartedAt: s.st.WatchSince, DetectedAt: now},
+		incident.Event{At: now, Type: incident.EvDecision, Actor: actor, Message: reason})
+	if err != nil {
+		return "", err
+	}
+	r := s.last
+	r.Reason = reason
+	s.st.Fallbacks = 0
+	s.revertTo(ctx, now, "manual_rollback", from, to, r, id)
+	return id, nil
+}
+
+// Pause stops automatic actions; verdicts are still computed and shown.
+func (s *Service) Pause(ctx context.Context, actor string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Paused = true
+	s.log.Info("paused", "actor", actor)
+	return s.save(ctx)
+}
+
+// Resume re-enables automation; an escalated service becomes stable on its
+// current version and starts a fresh watch.
+func (s *Service) Resume(ctx context.Context, actor string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Paused = false
+	if s.st.State == StateEscalated {
+		s.st.State, s.st.WatchSince = StateStable, s.deps.Now()
+		s.st.IncidentID, s.st.Fallbacks = "", 0
+		s.streak = detect.Streak{}
+	}
+	s.log.Info("resumed", "actor", actor)
+	return s.save(ctx)
+}
+
+// Status is the service as `ripcord status` shows it.
+type Status struct {
+	Name          string           `json:"name"`
+	Active        string           `json:"active"`
+	State         string           `json:"state"`
+	Paused        bool             `json:"paused"`
+	WatchSince    time.Time        `json:"watch_since"`
+	CooldownUntil time.Time        `json:"cooldown_until,omitzero"`
+	IncidentID    string           `json:"incident_id,omitempty"`
+	Fallbacks     int              `json:"fallbacks"`
+	Versions      []store.Version  `json:"versions"`
+	Verdict       string           `json:"verdict"`
+	VerdictAt     time.Time        `json:"verdict_at,omitzero"`
+	Reason        string           `json:"reason"`
+	Findings      []detect.Finding `json:"findings"`
+}
+
+// Status reports the current state and last verdict.
+func (s *Service) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{
+		Name: s.cfg.Name, Active: s.st.Active, State: s.st.State, Paused: s.st.Paused,
+		WatchSince: s.st.WatchSince, CooldownUntil: s.st.CooldownUntil, IncidentID: s.st.IncidentID,
+		Fallbacks: s.st.Fallbacks, Versions: append([]store.Version(nil), s.st.Versions...),
+		Verdict: s.last.Verdict.String(), VerdictAt: s.lastAt, Reason: s.last.Reason, Findings: s.last.Findings,
+	}
+}

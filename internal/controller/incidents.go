@@ -1,0 +1,56 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/incident"
+)
+
+// openIncident stores a new incident with an "opened" event and any others.
+func (s *Service) openIncident(ctx context.Context, now time.Time, inc incident.Incident, evs ...incident.Event) (string, error) {
+	inc.Status = incident.Investigating
+	inc.CreatedAt, inc.UpdatedAt = now, now
+	inc.Events = append([]incident.Event{{At: now, Type: incident.EvOpened, Actor: "ripcord",
+		Message: fmt.Sprintf("%s incident opened (%s): %s", inc.Severity, inc.Kind, inc.Title)}}, evs...)
+	id, err := s.deps.Store.CreateIncident(ctx, inc)
+	if err != nil {
+		return "", fmt.Errorf("controller: create incident: %w", err)
+	}
+	s.log.Info("incident opened", "incident", id, "severity", inc.Severity, "kind", inc.Kind, "reason", inc.Reason)
+	return id, nil
+}
+
+// event appends to an incident's timeline; failures are logged, never fatal.
+func (s *Service) event(ctx context.Context, id string, ev incident.Event) {
+	if id == "" {
+		return
+	}
+	if err := s.deps.Store.AppendEvent(ctx, id, ev); err != nil {
+		s.log.Error("appending incident event failed", "incident", id, "type", ev.Type, "err", err)
+	}
+}
+
+// updateIncident applies mutate to the stored incident and appends ev.
+func (s *Service) updateIncident(ctx context.Context, id string, mutate func(*incident.Incident), ev incident.Event) {
+	if id == "" {
+		return
+	}
+	inc, err := s.deps.Store.GetIncident(ctx, id)
+	if err != nil {
+		s.log.Error("loading incident failed", "incident", id, "err", err)
+		return
+	}
+	before := inc.Status
+	mutate(&inc)
+	inc.UpdatedAt = ev.At
+	if err := s.deps.Store.UpdateIncident(ctx, inc); err != nil {
+		s.log.Error("updating incident failed", "incident", id, "err", err)
+	}
+	s.event(ctx, id, ev)
+	if inc.Status != before {
+		s.event(ctx, id, incident.Event{At: ev.At, Type: incident.EvStatus, Actor: ev.Actor,
+			Message: fmt.Sprintf("status %s → %s", before, inc.Status)})
+	}
+}

@@ -1,0 +1,80 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/signal"
+)
+
+// BatchSource answers several metrics from one read (the proxy aggregates its
+// window once for all request metrics).
+type BatchSource interface {
+	ReadAll(ctx context.Context, q signal.Query, metrics []string) (map[string]signal.Sample, error)
+}
+
+// OptionalSource answers metrics that only some services report (pushed LLM
+// quality, later Prometheus queries). Expected says whether a metric should
+// be reporting for a service, which turns its absence into Blind.
+type OptionalSource interface {
+	signal.Source
+	Expected(service, metric string) bool
+}
+
+// Signals routes each metric to the source that measures it.
+type Signals struct {
+	// Live serves LiveMetrics (the proxy's own statistics).
+	Live        BatchSource
+	LiveMetrics []string
+	// Optional serves every other metric.
+	Optional OptionalSource
+}
+
+// observe gathers one observation per rule for version over [since, now].
+func (s Signals) observe(ctx context.Context, log *slog.Logger, service, version string, since, now time.Time, rules []detect.Rule) map[string]detect.Observation {
+	obs := make(map[string]detect.Observation, len(rules))
+	var live []string
+	for _, r := range rules {
+		if contains(s.LiveMetrics, r.Metric) {
+			live = append(live, r.Metric)
+			continue
+		}
+		if s.Optional == nil || !s.Optional.Expected(service, r.Metric) {
+			continue // never reported for this service: not configured, not blind
+		}
+		q := signal.Query{Service: service, Version: version, Metric: r.Metric, Since: since, At: now}
+		smp, err := s.Optional.Read(ctx, q)
+		if err != nil {
+			if !errors.Is(err, signal.ErrNoData) {
+				log.Debug("signal read failed", "metric", r.Metric, "err", err)
+			}
+			obs[r.Metric] = detect.Observation{Missing: true}
+			continue
+		}
+		obs[r.Metric] = detect.Observation{Sample: smp}
+	}
+	if len(live) > 0 && s.Live != nil {
+		q := signal.Query{Service: service, Version: version, Since: since, At: now}
+		got, err := s.Live.ReadAll(ctx, q, live)
+		for _, m := range live {
+			if smp, ok := got[m]; ok && err == nil {
+				obs[m] = detect.Observation{Sample: smp}
+			} else {
+				obs[m] = detect.Observation{Missing: true}
+			}
+		}
+	}
+	return obs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

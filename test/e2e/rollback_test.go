@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/incident"
+)
+
+func TestBadDeployErrorsIsRolledBack(t *testing.T) {
+	e := start(t, fastPolicy(), newBackend(t, "v1"))
+	stop := e.load(300)
+	defer stop()
+	e.deploy(newBackend(t, "v2").failPerMille(500))
+	s := e.waitFor("rollback to v1", 10*time.Second, active("v1"))
+	if s.IncidentID == "" {
+		t.Fatalf("no incident on the status after rollback: %+v", s)
+	}
+	inc := e.incident(s.IncidentID)
+	if inc.Kind != incident.KindRollback || inc.FromVersion != "v2" || inc.ToVersion != "v1" {
+		t.Fatalf("incident %+v", inc)
+	}
+	for _, typ := range []string{incident.EvOpened, incident.EvDetected, incident.EvRollbackStarted, incident.EvRollbackDone} {
+		if !hasEvent(inc, typ) {
+			t.Errorf("timeline lacks %q: %+v", typ, inc.Events)
+		}
+	}
+	if inc.DetectedAt.IsZero() || inc.RollbackStartedAt.IsZero() || inc.ImpactStartedAt.IsZero() {
+		t.Errorf("timestamps missing: %+v", inc)
+	}
+	s = e.waitFor("verification", 10*time.Second, stateIs(controller.StateStable))
+	if !s.Versions[1].KnownBad {
+		t.Errorf("v2 not marked known-bad: %+v", s.Versions)
+	}
+	inc = e.incident(inc.ID)
+	if inc.Status != incident.Monitoring || inc.MitigatedAt.IsZero() || !hasEvent(inc, incident.EvVerified) {
+		t.Errorf("after verification incident is %s, mitigated %v", inc.Status, inc.MitigatedAt)
+	}
+	ds, err := e.client.Decisions(t.Context(), "svc")
+	if err != nil || len(ds) != 1 || ds[0].Status != "done" || ds[0].Snapshot["error_rate"] < 0.25 {
+		t.Fatalf("decisions %+v err %v", ds, err)
+	}
+}
+
+func TestLatencyRegressionIsRolledBack(t *testing.T) {
+	pol := fastPolicy()
+	// A latency regression shows at the median and the tail: two anomalies,
+	// as the seed's "require 2" wants.
+	pol.Thresholds["latency_p99_ms"] = thr(200, 0)
+	pol.Thresholds["latency_p50_ms"] = thr(100, 0)
+	e := start(t, pol, newBackend(t, "v1"))
+	stop := e.load(200)
+	defer stop()
+	e.deploy(newBackend(t, "v2").slow(400 * time.Millisecond))
+	s := e.waitFor("rollback to v1", 10*time.Second, active("v1"))
+	inc := e.incident(s.IncidentID)
+	if inc.Reason == "" || !contains(inc.Reason, "latency_p99_ms") || !contains(inc.Reason, "latency_p50_ms") {
+		t.Fatalf("reason %q does not name both latencies", inc.Reason)
+	}
+}
+
+func TestCriticalAloneTriggers(t *testing.T) {
+	pol := fastPolicy() // require 2; error_rate critical 25%
+	e := start(t, pol, newBackend(t, "v1"))
+	stop := e.load(300)
+	defer stop()
+	e.deploy(newBackend(t, "v2").failPerMille(700))
+	s := e.waitFor("rollback to v1", 10*time.Second, active("v1"))
+	if inc := e.incident(s.IncidentID); !contains(inc.Reason, "critical") {
+		t.Fatalf("reason %q: want a critical finding", inc.Reason)
+	}
+}
+
+// TestNoisyHealthyNeverRolledBack: 1–3% errors and jittery latency, for many
+// windows, never reverts.
+func TestNoisyHealthyNeverRolledBack(t *testing.T) {
+	pol := fastPolicy()
+	pol.Window = 500 * time.Millisecond // many short windows in a few seconds
+	e := start(t, pol, newBackend(t, "v1").failPerMille(20))
+	stop := e.load(300)
+	defer stop()
+	v2 := newBackend(t, "v2").failPerMille(10).jittery(40 * time.Millisecond)
+	e.deploy(v2)
+	for _, pm := range []int64{10, 30, 20, 30} {
+		v2.failPerMille(pm)
+		time.Sleep(1500 * time.Millisecond)
+	}
+	total, failed := stop()
+	s := e.status()
+	if s.Active != "v2" || len(e.incidents()) != 0 {
+		t.Fatalf("noisy-but-healthy v2 was acted on: active %s, incidents %+v", s.Active, e.incidents())
+	}
+	if total < 1000 || failed == 0 {
+		t.Fatalf("load did not exercise the noise: %d requests, %d failed", total, failed)
+	}
+}
+
+func TestLowTrafficNeverTriggers(t *testing.T) {
+	pol := fastPolicy() // min_samples 50 within a 2 s window
+	e := start(t, pol, newBackend(t, "v1"))
+	stop := e.load(10) // ~20 requests per window
+	defer stop()
+	e.deploy(newBackend(t, "v2").failPerMille(1000))
+	time.Sleep(3 * time.Second)
+	s := e.status()
+	if s.Active != "v2" || s.Verdict != "inconclusive" {
+		t.Fatalf("low traffic: active %s verdict %s (%s)", s.Active, s.Verdict, s.Reason)
+	}
+	if n := len(e.incidents()); n != 0 {
+		t.Fatalf("%d incidents opened on low traffic", n)
+	}
+}
+
+func TestFallbackChainThenEscalate(t *testing.T) {
+	pol := fastPolicy()
+	v0, v1 := newBackend(t, "v0"), newBackend(t, "v1").failPerMille(600)
+	e := start(t, pol, v0, v1)
+	// v1 is bad too, but was stable before; deploy v2, which is bad.
+	stop := e.load(300)
+	defer stop()
+	e.deploy(newBackend(t, "v2").failPerMille(600))
+	s := e.waitFor("fallback to v0", 15*time.Second, active("v0"))
+	inc := e.incident(s.IncidentID)
+	if !hasEvent(inc, incident.EvFallback) || inc.ToVersion != "v0" {
+		t.Fatalf("fallback not on the timeline: %+v", inc.Events)
+	}
+	e.waitFor("v0 verified", 10*time.Second, stateIs(controller.StateStable))
+	if incs := e.incidents(); len(incs) != 1 {
+		t.Fatalf("the chain should be one incident, got %d", len(incs))
+	}
+	// Now v0 goes bad as well: nothing healthy left.
+	v0.failPerMille(600)
+	s = e.waitFor("escalation", 10*time.Second, stateIs(controller.StateEscalated))
+	if !s.Paused || s.Active != "v0" {
+		t.Fatalf("escalated but %+v", s)
+	}
+	var crit bool
+	for _, i := range e.incidents() {
+		crit = crit || i.Severity == incident.Critical
+	}
+	if !crit {
+		t.Fatal("no critical incident after the chain was exhausted")
+	}
+	// Paused means paused: a person resumes.
+	if _, err := e.client.Resume(t.Context(), "svc"); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.status(); s.Paused || s.State != controller.StateStable {
+		t.Fatalf("after resume: %+v", s)
+	}
+}
+
+func TestFallbackChainExhaustedByMaxFallback(t *testing.T) {
+	pol := fastPolicy()
+	pol.MaxFallback = 1
+	v0, v1 := newBackend(t, "v0"), newBackend(t, "v1").failPerMille(600)
+	e := start(t, pol, v0, v1)
+	stop := e.load(300)
+	defer stop()
+	e.deploy(newBackend(t, "v2").failPerMille(600))
+	s := e.waitFor("escalation", 15*time.Second, stateIs(controller.StateEscalated))
+	if s.Active != "v1" || !s.Paused {
+		t.Fatalf("max_fallback 1 should stop on v1, paused: %+v", s)
+	}
+}
+
+func TestCooldownBlocksSecondUnrelatedRollback(t *testing.T) {
+	pol := fastPolicy()
+	pol.Cooldown = time.Hour
+	e := start(t, pol, newBackend(t, "v1"))
+	stop := e.load(300)
+	defer stop()
+	e.deploy(newBackend(t, "v2").failPerMille(600))
+	e.waitFor("rollback", 10*time.Second, active("v1"))
+	e.waitFor("stable", 10*time.Second, stateIs(controller.StateStable))
+	e.deploy(newBackend(t, "v3").failPerMille(600))
+	time.Sleep(2 * time.Second)
+	if s := e.status(); s.Active != "v3" {
+		t.Fatalf("cooldown did not block the second rollback: active %s", s.Active)
+	}
+	var suppressed bool
+	for _, i := range e.incidents() {
+		if i.Kind == incident.KindDegraded {
+			suppressed = hasEvent(e.incident(i.ID), incident.EvSuppressed)
+		}
+	}
+	if !suppressed {
+		t.Fatal("no incident says the rollback was suppressed by cooldown")
+	}
+}
+
+func thr(max, critical float64) config.Threshold {
+	t := config.Threshold{Max: ptr(max)}
+	if critical > 0 {
+		t.Critical = ptr(critical)
+	}
+	return t
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
