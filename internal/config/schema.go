@@ -8,6 +8,12 @@ type Config struct {
 	Store    Store     `yaml:"store"`
 	Log      Log       `yaml:"log"`
 	Services []Service `yaml:"services"`
+
+	// BaseDir is the directory relative paths in the config (token_file,
+	// sqlite://PATH) are resolved against: the config file's directory when
+	// loaded with Load. It is not read from YAML; it is kept here so every
+	// consumer resolves paths the same way, e.g. Store.SQLitePath(c.BaseDir).
+	BaseDir string `yaml:"-"`
 }
 
 // API is the control API's listener and its bearer tokens.
@@ -26,8 +32,9 @@ type Token struct {
 	Role      string `yaml:"role"` // viewer | operator | admin
 	TokenFile string `yaml:"token_file"`
 	Token     string `yaml:"token"`
-	// Value is the resolved secret, filled by Load. Never logged.
-	Value string `yaml:"-"`
+	// Value is the resolved secret, filled by Load. Never logged: Token's
+	// String and LogValue hide it, and json:"-" keeps it out of JSON.
+	Value string `yaml:"-" json:"-"`
 }
 
 // Roles in increasing power.

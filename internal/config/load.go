@@ -1,0 +1,115 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Load reads, decodes, defaults and validates the config file at path.
+// Relative paths inside it (token_file, sqlite://PATH) are resolved against
+// the file's directory, so the daemon behaves the same whatever directory it
+// is started from. On failure the error wraps Errors listing every problem.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: resolve its directory: %w", path, err)
+	}
+	cfg, err := Parse(data, dir)
+	var errs Errors
+	switch {
+	case errors.As(err, &errs):
+		// The count and file go on a line of their own so that each
+		// problem still reads as one line.
+		return nil, fmt.Errorf("config %s: %d problem(s):\n%w", path, len(errs), err)
+	case err != nil:
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse is Load for bytes already in memory: strict decode (unknown keys and
+// wrong types are problems), defaults for every absent key, then Validate.
+// baseDir plays the role of the config file's directory. Problems are
+// returned together as Errors, each with its path and line, in file order.
+func Parse(data []byte, baseDir string) (*Config, error) {
+	cfg := &Config{}
+	d, err := decodeYAML(data, cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.BaseDir = baseDir
+	cfg.applyDefaults(d.isSet)
+	var r report
+	cfg.validate(&r)
+	problems := append(d.problems, d.locate(r.list)...)
+	if len(problems) > 0 {
+		problems.sortByLine()
+		return nil, problems
+	}
+	return cfg, nil
+}
+
+// locate gives validation problems the line of their key, or of the nearest
+// enclosing key when the key itself is absent. Problems at a path whose value
+// already failed to decode are dropped: the decode problem says it better.
+func (d *decoder) locate(problems Errors) Errors {
+	out := problems[:0:0]
+	for _, p := range problems {
+		if d.underFailed(p.Path) {
+			continue
+		}
+		for path := p.Path; path != "" && p.Line == 0; path = parent(path) {
+			p.Line = d.lines[path]
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func (d *decoder) underFailed(path string) bool {
+	for ; path != ""; path = parent(path) {
+		if d.failed[path] {
+			return true
+		}
+	}
+	return false
+}
+
+// parent strips the last element of a path: a.b[2].c → a.b[2] → a.b → a.
+func parent(path string) string {
+	i := strings.LastIndexAny(path, ".[")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}
+
+// SQLitePath returns the database file named by a sqlite://PATH URL, with a
+// relative PATH resolved against baseDir (the config file's directory), or
+// ":memory:" for sqlite://:memory:. Other schemes are errors; the URL is
+// never quoted back, as a database URL may carry a password.
+func (s Store) SQLitePath(baseDir string) (string, error) {
+	rest, isSQLite := strings.CutPrefix(s.URL, "sqlite://")
+	switch {
+	case isSQLite && rest == ":memory:":
+		return rest, nil
+	case isSQLite && rest != "":
+		if !filepath.IsAbs(rest) {
+			rest = filepath.Join(baseDir, rest)
+		}
+		return rest, nil
+	case isSQLite:
+		return "", errors.New("sqlite:// needs a file path, e.g. sqlite://ripcord.db")
+	case strings.HasPrefix(s.URL, "postgres://"), strings.HasPrefix(s.URL, "postgresql://"):
+		return "", errors.New("postgres is not supported yet: use sqlite://PATH, e.g. sqlite://ripcord.db")
+	default:
+		return "", errors.New("must be sqlite://PATH, e.g. sqlite://ripcord.db (a relative PATH starts at the config file's directory) or sqlite://:memory:")
+	}
+}

@@ -1,0 +1,166 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/signal"
+)
+
+// Validate checks one policy on its own (paths start at "policy"), for code
+// that builds or changes a policy outside a config file.
+func (p *Policy) Validate() error {
+	var r report
+	p.validate(&r, "policy")
+	return r.err()
+}
+
+func (p *Policy) validate(r *report, path string) {
+	positive(r, field(path, "interval"), p.Interval, "250ms")
+	positive(r, field(path, "window"), p.Window, "10s")
+	if p.Interval > 0 && p.Window > 0 && p.Interval > p.Window {
+		r.add(field(path, "interval"), "%s is longer than window (%s): the verdict must be recomputed at least once per window", p.Interval, p.Window)
+	}
+	atLeast(r, field(path, "min_samples"), p.MinSamples, 1, "a verdict needs at least one sample")
+	atLeast(r, field(path, "require"), int64(p.Require), 1, "it is how many metrics must be anomalous at once")
+	atLeast(r, field(path, "consecutive"), int64(p.Consecutive), 1, "it is how many bad verdicts in a row trigger a rollback")
+	atLeast(r, field(path, "max_fallback"), int64(p.MaxFallback), 0, "it is how many versions back ripcord may go")
+	notNegative(r, field(path, "cooldown"), p.Cooldown)
+	notNegative(r, field(path, "bake"), p.Bake)
+	positive(r, field(path, "verify"), p.Verify, "10s")
+	positive(r, field(path, "blind_grace"), p.BlindGrace, "30s")
+	if !(p.Confidence >= 0.5 && p.Confidence < 1) {
+		r.add(field(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99 (99%% sure a rate really exceeds its threshold), not %g", p.Confidence)
+	}
+	p.validateThresholds(r, field(path, "thresholds"))
+}
+
+func positive(r *report, path string, d time.Duration, example string) {
+	if d <= 0 {
+		r.add(path, "must be longer than 0, e.g. %s", example)
+	}
+}
+
+func notNegative(r *report, path string, d time.Duration) {
+	if d < 0 {
+		r.add(path, "must not be negative (0 turns it off), not %s", d)
+	}
+}
+
+func atLeast(r *report, path string, v, lo int64, why string) {
+	if v < lo {
+		r.add(path, "must be %d or more (%s), not %d", lo, why, v)
+	}
+}
+
+func (p *Policy) validateThresholds(r *report, path string) {
+	if len(p.Thresholds) == 0 {
+		r.add(path, "is empty, so nothing could ever mark a version bad: list at least one metric, or remove the thresholds key to use the defaults")
+		return
+	}
+	anomalies := 0
+	for _, metric := range slices.Sorted(maps.Keys(p.Thresholds)) {
+		t := p.Thresholds[metric]
+		t.validate(r, field(path, metric), metric)
+		if signal.IsKnown(metric) && (t.Max != nil || t.Min != nil) {
+			anomalies++
+		}
+	}
+	// With fewer max/min thresholds than require, the "K anomalies" rule can
+	// never fire and only critical limits protect the service. That is
+	// almost always a mistake, so say so; with none at all it is a
+	// deliberate critical-only policy.
+	if anomalies > 0 && p.Require > anomalies {
+		r.add(strings.TrimSuffix(path, ".thresholds")+".require",
+			"is %d but only %d threshold(s) set max or min, so anomalies alone can never mark a version bad: lower require or add thresholds", p.Require, anomalies)
+	}
+}
+
+// LowerIsWorse reports whether falling values of metric are the bad direction
+// under t. An explicit min or max decides; with only critical set the metric
+// decides: quality_score is lower-is-worse, every other known metric is
+// higher-is-worse. The detector uses it to read Critical as a lower or an
+// upper bound.
+func (t Threshold) LowerIsWorse(metric string) bool {
+	switch {
+	case t.Min != nil:
+		return true
+	case t.Max != nil:
+		return false
+	default:
+		return metric == signal.QualityScore
+	}
+}
+
+func (t Threshold) validate(r *report, path, metric string) {
+	if !signal.IsKnown(metric) {
+		r.add(path, "unknown metric %q%s; known metrics are %s", metric,
+			didYouMean(metric, signal.Known), strings.Join(signal.Known, ", "))
+		return
+	}
+	if t.Max == nil && t.Min == nil && t.Critical == nil {
+		r.add(path, "sets no limit: give max (anomaly when above), min (anomaly when below) and/or critical (alone marks the version bad)")
+		return
+	}
+	if t.Max != nil && t.Min != nil {
+		r.add(path, "sets both max and min: use max when higher is worse or min when lower is worse, not both")
+	}
+	for _, b := range []struct {
+		name string
+		v    *float64
+	}{{"max", t.Max}, {"min", t.Min}, {"critical", t.Critical}} {
+		if b.v != nil {
+			checkRange(r, field(path, b.name), metric, *b.v)
+		}
+	}
+	t.checkCritical(r, path, metric)
+}
+
+// checkCritical requires critical to be at least as bad as the anomaly limit:
+// it is the level where one metric alone condemns a version.
+func (t Threshold) checkCritical(r *report, path, metric string) {
+	if t.Critical == nil {
+		return
+	}
+	c := *t.Critical
+	switch {
+	case t.Max != nil && t.Min == nil && c < *t.Max:
+		r.add(field(path, "critical"), "%g is below max (%g): critical must be at least max, since it marks the version bad on its own", c, *t.Max)
+	case t.Min != nil && t.Max == nil && c > *t.Min:
+		r.add(field(path, "critical"), "%g is above min (%g): for a lower-is-worse limit critical must be at most min, since it marks the version bad on its own", c, *t.Min)
+	}
+}
+
+// checkRange keeps a limit within what the metric can take: shares and
+// quality scores live in [0, 1]; latencies, throughput, CPU and memory are
+// never negative.
+func checkRange(r *report, path, metric string, v float64) {
+	switch {
+	case !finite(v):
+		r.add(path, "must be a finite number")
+	case metric == signal.QualityScore && (v < 0 || v > 1):
+		r.add(path, "must be between 0 and 1 (quality scores run from 0, worst, to 1, best), not %g", v)
+	case signal.KindOf(metric) == signal.KindRate && (v < 0 || v > 1):
+		r.add(path, "must be between 0 and 1 (it is a share: 0.05 means 5%%), not %g", v)
+	case v < 0:
+		r.add(path, "must not be negative (%s), not %g", unitOf(metric), v)
+	}
+}
+
+func unitOf(metric string) string {
+	switch metric {
+	case signal.LatencyP50, signal.LatencyP99:
+		return "it is milliseconds"
+	case signal.Throughput:
+		return "it is requests per second"
+	case signal.CPUUsage:
+		return "it is cores in use"
+	case signal.MemoryBytes:
+		return "it is bytes"
+	default:
+		return fmt.Sprintf("%s is never negative", metric)
+	}
+}
