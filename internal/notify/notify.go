@@ -1,0 +1,163 @@
+// Package notify tells people about incidents. Each channel (Slack,
+// PagerDuty, Statuspage, Jira, GitHub, webhooks, Alertmanager, Teams, email)
+// is its own subpackage implementing Notifier, shaped like Alertmanager's
+// notify/webhook: a config struct, New, and Notify.
+//
+// Delivery is at-least-once from a durable outbox, so every channel must make
+// a repeat of the same Message harmless: use Message.DedupKey (derived from
+// the incident ID) where the service supports it, look up what was created
+// before creating again where it does not, and keep the per-incident handle
+// (Slack message ts, Statuspage incident id, Jira key) in State.
+//
+// Errors say whether a retry can help: wrap transient failures with
+// Retryable (408, 429, 5xx, network errors; honour Retry-After), return
+// anything else as permanent (400, 401, 403, 404, 410). Secrets never appear
+// in an error: build messages from the status and the endpoint's path, not
+// from the URL with its token or the request headers.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/incident"
+)
+
+// Message is one notification about one incident.
+type Message struct {
+	// Kind of update: the incident opened, changed (status, severity, a new
+	// timeline step) or was resolved.
+	Update     Update             `json:"update"`
+	IncidentID string             `json:"incident_id"`
+	Service    string             `json:"service"`
+	Kind       incident.Kind      `json:"kind"`
+	Severity   incident.Severity  `json:"severity"`
+	Status     incident.Status    `json:"status"`
+	Title      string             `json:"title"`
+	Reason     string             `json:"reason"` // the verdict in numbers
+	From       string             `json:"from_version,omitempty"`
+	To         string             `json:"to_version,omitempty"`
+	Event      *incident.Event    `json:"event,omitempty"` // the timeline step this update is about
+	ReportURL  string             `json:"report_url,omitempty"`
+	At         time.Time          `json:"at"`
+	Incident   *incident.Incident `json:"-"` // full incident for channels that render more
+	// Seq orders updates of one incident; channels that keep state can drop
+	// updates older than the last one they applied.
+	Seq int64 `json:"seq"`
+}
+
+// Update says what happened to the incident.
+type Update string
+
+const (
+	Opened   Update = "opened"
+	Updated  Update = "updated"
+	Resolved Update = "resolved"
+)
+
+// DedupKey is the stable key channels use to make repeats harmless.
+func (m Message) DedupKey() string { return "ripcord-" + m.IncidentID }
+
+// Notifier delivers messages to one channel.
+type Notifier interface {
+	Notify(ctx context.Context, m Message) error
+}
+
+// State keeps a channel's handle for an incident (a Slack message ts, a
+// Statuspage incident id) so later updates edit instead of posting anew.
+// The daemon backs it with the store; MemState serves tests.
+type State interface {
+	Get(ctx context.Context, channel, incidentID string) (string, error) // "" when none
+	Put(ctx context.Context, channel, incidentID, value string) error
+}
+
+// MemState is an in-memory State.
+type MemState struct {
+	mu sync.Mutex
+	m  map[[2]string]string
+}
+
+// Get returns the stored handle or "".
+func (s *MemState) Get(_ context.Context, channel, id string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[[2]string{channel, id}], nil
+}
+
+// Put stores a handle.
+func (s *MemState) Put(_ context.Context, channel, id, value string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[[2]string]string{}
+	}
+	s.m[[2]string{channel, id}] = value
+	return nil
+}
+
+// RetryableError is a failure a later attempt may fix.
+type RetryableError struct {
+	Err error
+	// After is the server's Retry-After, zero when it gave none.
+	After time.Duration
+}
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Retryable marks err as worth retrying, after at least `after`.
+func Retryable(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryableError{Err: err, After: after}
+}
+
+// IsRetryable reports whether err may succeed on retry, and the minimum wait.
+func IsRetryable(err error) (bool, time.Duration) {
+	var r *RetryableError
+	if errors.As(err, &r) {
+		return true, r.After
+	}
+	return false, 0
+}
+
+// CheckResponse turns a non-2xx response into an error classified for
+// retry. what names the call without secrets, e.g. "slack chat.postMessage".
+// The body excerpt is included because services explain themselves there;
+// callers must not pass responses that echo secrets back.
+func CheckResponse(resp *http.Response, what string, body []byte) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	excerpt := string(body)
+	if len(excerpt) > 300 {
+		excerpt = excerpt[:300] + "…"
+	}
+	err := fmt.Errorf("%s: HTTP %d: %s", what, resp.StatusCode, excerpt)
+	switch {
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		return Retryable(err, RetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+	default:
+		return err
+	}
+}
+
+// RetryAfter parses a Retry-After header (seconds or an HTTP date).
+func RetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
