@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +26,7 @@ func newServe() *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log)
-			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: log, BaseDir: filepath.Dir(path)})
+			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: log, BaseDir: cfg.BaseDir})
 			if err != nil {
 				return err
 			}
@@ -58,7 +57,7 @@ func newCheckConfig() *cobra.Command {
 			if err != nil {
 				var probs config.Errors
 				if errors.As(err, &probs) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s):\n%v\n", path, len(probs), err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s):\n%v\n", path, len(probs), probs)
 					return &exitError{code: 1, err: fmt.Errorf("%s is not valid", path)}
 				}
 				return err
