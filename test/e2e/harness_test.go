@@ -244,6 +244,8 @@ func hasEvent(inc incident.Incident, typ string) bool {
 	return false
 }
 
+type statusT = controller.Status
+
 func active(v string) func(controller.Status) bool {
 	return func(s controller.Status) bool { return s.Active == v }
 }
