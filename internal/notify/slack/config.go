@@ -1,0 +1,128 @@
+package slack
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/notify"
+)
+
+// DefaultAPIURL is where Web API calls go unless Config.APIURL says
+// otherwise; methods are appended as APIURL + "/api/" + method.
+const DefaultAPIURL = "https://slack.com"
+
+// DefaultTimeout bounds one HTTP exchange with Slack.
+const DefaultTimeout = 10 * time.Second
+
+// Config selects one of two modes: set WebhookURL for an incoming webhook,
+// or Token and Channel for a bot. WebhookURL and Token are secrets: the config
+// layer resolves them (from a file or ${ENV}) and fills them in, and String
+// and LogValue never print them.
+type Config struct {
+	// WebhookURL is an incoming webhook, https://hooks.slack.com/services/…
+	// Anyone holding it can post to the channel, so it is a secret.
+	WebhookURL string `yaml:"-" json:"-"`
+	// Token is a bot token (xoxb-…) with the chat:write scope.
+	Token string `yaml:"-" json:"-"`
+	// Channel is the channel ID (C…) or #name the bot posts to.
+	Channel string `yaml:"channel" json:"channel,omitempty"`
+	// APIURL is the Web API base, default https://slack.com. Point it at a
+	// local receiver or a proxy; "/api/" and the method name are appended.
+	APIURL string `yaml:"api_url" json:"api_url,omitempty"`
+	// Timeout bounds each HTTP exchange; zero means DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// Mode names what a Config does: "webhook" or "bot".
+func (c Config) Mode() string {
+	if c.Token != "" {
+		return "bot"
+	}
+	return "webhook"
+}
+
+// String describes the config without its secrets, so %v cannot leak them.
+func (c Config) String() string {
+	return fmt.Sprintf("{mode:%s webhook_url:%s token:%s channel:%s api_url:%s timeout:%s}",
+		c.Mode(), mask(c.WebhookURL), mask(c.Token), c.Channel, redactURL(c.APIURL), c.Timeout)
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return "slack.Config" + c.String() }
+
+// LogValue keeps the secrets out of structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("mode", c.Mode()),
+		slog.String("channel", c.Channel),
+		slog.String("api_url", redactURL(c.APIURL)),
+		slog.Duration("timeout", c.Timeout),
+	)
+}
+
+// withDefaults fills the zero values and checks the rest. Messages name
+// fields, never their secret values.
+func (c Config) withDefaults() (Config, error) {
+	if c.APIURL == "" {
+		c.APIURL = DefaultAPIURL
+	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	var errs []error
+	switch {
+	case c.WebhookURL != "" && c.Token != "":
+		errs = append(errs, errors.New("set either webhook_url or token (with channel), not both"))
+	case c.WebhookURL == "" && c.Token == "":
+		errs = append(errs, errors.New("needs webhook_url (incoming webhook) or token and channel (bot)"))
+	case c.Token != "" && c.Channel == "":
+		errs = append(errs, errors.New("token is set but channel is empty: name the channel the bot posts to"))
+	case c.WebhookURL != "" && !isHTTPURL(c.WebhookURL):
+		errs = append(errs, errors.New("webhook_url is not an absolute http(s) URL"))
+	}
+	if !isHTTPURL(c.APIURL) {
+		errs = append(errs, fmt.Errorf("api_url %q is not an absolute http(s) URL", redactURL(c.APIURL)))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("slack: %w", err)
+	}
+	return c, nil
+}
+
+// Option adjusts a Notifier beyond its Config.
+type Option func(*Notifier)
+
+// WithState gives bot mode somewhere to keep each incident's message ts so
+// later updates edit it; the daemon passes its store-backed State. Bot mode
+// requires it; webhook mode ignores it.
+func WithState(s notify.State) Option { return func(n *Notifier) { n.state = s } }
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// redactURL hides a password in userinfo; the rest of an API base is not
+// secret.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable>"
+	}
+	return u.Redacted()
+}
+
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "<redacted>"
+}
