@@ -1,0 +1,91 @@
+package pagerduty
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultURL is the Events API v2 base; events are POSTed to URL+"/v2/enqueue".
+const DefaultURL = "https://events.pagerduty.com"
+
+// DefaultTimeout bounds one HTTP exchange with PagerDuty.
+const DefaultTimeout = 10 * time.Second
+
+// Config is one PagerDuty service integration (Events API v2).
+type Config struct {
+	// RoutingKey is the service integration key. Anyone holding it can open
+	// incidents on the service, so it is a secret: the config layer resolves
+	// it (from a file or ${ENV}) and String and LogValue never print it.
+	RoutingKey string `yaml:"-" json:"-"`
+	// URL is the Events API base, default https://events.pagerduty.com (use
+	// https://events.eu.pagerduty.com for EU accounts, or a local receiver).
+	URL string `yaml:"url" json:"url,omitempty"`
+	// Timeout bounds each HTTP exchange; zero means DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// String describes the config without the routing key.
+func (c Config) String() string {
+	return fmt.Sprintf("{routing_key:%s url:%s timeout:%s}", mask(c.RoutingKey), redactURL(c.URL), c.Timeout)
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return "pagerduty.Config" + c.String() }
+
+// LogValue keeps the routing key out of structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", redactURL(c.URL)), slog.Duration("timeout", c.Timeout))
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.URL == "" {
+		c.URL = DefaultURL
+	}
+	c.URL = strings.TrimRight(c.URL, "/")
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	var errs []error
+	if c.RoutingKey == "" {
+		errs = append(errs, errors.New("routing_key is required: the integration key of an Events API v2 integration"))
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL", redactURL(c.URL)))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, fmt.Errorf("pagerduty: %w", err)
+	}
+	return c, nil
+}
+
+// Option adjusts a Notifier beyond its Config.
+type Option func(*Notifier)
+
+// WithHTTPTransport replaces the transport under the Notifier's client
+// (default http.DefaultTransport), e.g. for a proxy or custom TLS.
+func WithHTTPTransport(rt http.RoundTripper) Option {
+	return func(n *Notifier) { n.transport = rt }
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable>"
+	}
+	return u.Redacted()
+}
+
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "<redacted>"
+}
