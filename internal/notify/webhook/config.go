@@ -1,0 +1,109 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds one delivery attempt.
+const DefaultTimeout = 10 * time.Second
+
+// secretPrefix marks a Standard Webhooks signing secret.
+const secretPrefix = "whsec_"
+
+// minKeyLen is the Standard Webhooks lower bound on the signing key, in
+// bytes (192 bits).
+const minKeyLen = 24
+
+// Config is one webhook endpoint.
+type Config struct {
+	// URL receives the events (POST). Generic endpoints often carry a token
+	// in the path or query, so errors and String show only scheme and host.
+	URL string `yaml:"url" json:"url,omitempty"`
+	// Secret is the Standard Webhooks signing secret, "whsec_" followed by
+	// base64 of 24 to 64 random bytes (the prefix may be left off). The
+	// config layer resolves it from a file or ${ENV}; it is never printed.
+	Secret string `yaml:"-" json:"-"`
+	// Timeout bounds each delivery attempt; zero means DefaultTimeout.
+	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// String describes the config without the secret or the URL's path.
+func (c Config) String() string {
+	return fmt.Sprintf("{url:%s secret:%s timeout:%s}", hostOnly(c.URL), mask(c.Secret), c.Timeout)
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return "webhook.Config" + c.String() }
+
+// LogValue keeps the secret and the URL's path out of structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", hostOnly(c.URL)), slog.Duration("timeout", c.Timeout))
+}
+
+// withDefaults checks c and returns it with defaults filled in and the
+// decoded signing key.
+func (c Config) withDefaults() (Config, []byte, error) {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	var errs []error
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("url is not an absolute http(s) URL"))
+	}
+	key, err := decodeSecret(c.Secret)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, nil, fmt.Errorf("webhook: %w", err)
+	}
+	return c, key, nil
+}
+
+// decodeSecret turns "whsec_<base64>" into the HMAC key. Errors describe
+// the problem, never the value.
+func decodeSecret(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errors.New("secret is required: a Standard Webhooks signing secret, whsec_<base64>")
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, secretPrefix))
+	if err != nil {
+		return nil, errors.New("secret is not whsec_ followed by standard base64")
+	}
+	if len(key) < minKeyLen {
+		return nil, fmt.Errorf("secret decodes to %d bytes, want at least %d (generate one with: echo whsec_$(head -c 32 /dev/urandom | base64))", len(key), minKeyLen)
+	}
+	return key, nil
+}
+
+// Option adjusts a Notifier beyond its Config.
+type Option func(*Notifier)
+
+// WithClock sets the clock used for webhook-timestamp (tests).
+func WithClock(now func() time.Time) Option { return func(n *Notifier) { n.now = now } }
+
+// hostOnly reduces a URL to scheme://host, dropping userinfo, path and
+// query, any of which may hold a token.
+func hostOnly(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "<invalid>"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "<redacted>"
+}

@@ -1,0 +1,279 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/notify"
+)
+
+var testSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789ABCDEF"))
+
+type delivery struct {
+	Header http.Header
+	Body   []byte
+}
+
+// receiver verifies every delivery with the independent verifier and
+// answers 401 to a bad signature, else the next queued status (default
+// 204).
+type receiver struct {
+	t        *testing.T
+	srv      *httptest.Server
+	now      func() time.Time
+	mu       sync.Mutex
+	got      []delivery
+	statuses []int
+}
+
+func newReceiver(t *testing.T, now func() time.Time) *receiver {
+	r := &receiver{t: t, now: now}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, delivery{req.Header.Clone(), body})
+		status := http.StatusNoContent
+		if len(r.statuses) > 0 {
+			status, r.statuses = r.statuses[0], r.statuses[1:]
+		}
+		r.mu.Unlock()
+		if err := verify(testSecret, req.Header, body, r.now()); err != nil {
+			t.Errorf("receiver: %v", err)
+			status = http.StatusUnauthorized
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) deliveries() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivery(nil), r.got...)
+}
+
+var at = time.Date(2025, 3, 1, 12, 0, 0, 123000000, time.UTC)
+
+func msg(u notify.Update, seq int64) notify.Message {
+	return notify.Message{
+		Update: u, IncidentID: "inc-42", Service: "checkout", Kind: incident.KindRollback,
+		Severity: incident.Major, Status: incident.Investigating, Title: "checkout error rate 9.1%",
+		Reason: "error_rate 9.1% > 2% for 3m", From: "v2.4.0", To: "v2.3.9", At: at, Seq: seq,
+		Event: &incident.Event{At: at, Type: incident.EvDetected, Actor: "ripcord", Message: "bad"},
+	}
+}
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func mustNew(t *testing.T, cfg Config, opts ...Option) *Notifier {
+	t.Helper()
+	n, err := New(cfg, opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return n
+}
+
+func TestCloudEventWireFormat(t *testing.T) {
+	now := time.Unix(1740830400, 0)
+	r := newReceiver(t, fixedClock(now))
+	n := mustNew(t, Config{URL: r.srv.URL + "/hook", Secret: testSecret}, WithClock(fixedClock(now)))
+	m := msg(notify.Updated, 7)
+	if err := n.Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	d := r.deliveries()[0]
+	for k, want := range map[string]string{
+		"Content-Type":      "application/cloudevents+json",
+		"webhook-id":        "ripcord-inc-42-7",
+		"webhook-timestamp": "1740830400",
+	} {
+		if got := d.Header.Get(k); got != want {
+			t.Errorf("header %s = %q, want %q", k, got, want)
+		}
+	}
+	if !strings.HasPrefix(d.Header.Get("webhook-signature"), "v1,") {
+		t.Errorf("webhook-signature = %q", d.Header.Get("webhook-signature"))
+	}
+	var ev map[string]json.RawMessage
+	if err := json.Unmarshal(d.Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 8 {
+		t.Errorf("event has %d attributes, want 8: %s", len(ev), d.Body)
+	}
+	for k, want := range map[string]string{
+		"specversion":     `"1.0"`,
+		"id":              `"ripcord-inc-42-7"`,
+		"source":          `"ripcord/checkout"`,
+		"type":            `"dev.ripcord.incident.updated"`,
+		"subject":         `"inc-42"`,
+		"time":            `"2025-03-01T12:00:00.123Z"`,
+		"datacontenttype": `"application/json"`,
+	} {
+		if string(ev[k]) != want {
+			t.Errorf("%s = %s, want %s", k, ev[k], want)
+		}
+	}
+	wantData, _ := json.Marshal(m)
+	if !bytes.Equal(ev["data"], wantData) {
+		t.Errorf("data = %s\nwant %s", ev["data"], wantData)
+	}
+	var back notify.Message
+	if err := json.Unmarshal(ev["data"], &back); err != nil || back.IncidentID != "inc-42" || back.Seq != 7 || back.Event.Type != "detected" {
+		t.Errorf("data does not decode back to the message: %v %+v", err, back)
+	}
+}
+
+func TestTamperedDeliveryIsRejected(t *testing.T) {
+	now := time.Unix(1740830400, 0)
+	r := newReceiver(t, fixedClock(now))
+	n := mustNew(t, Config{URL: r.srv.URL, Secret: testSecret}, WithClock(fixedClock(now)))
+	if err := n.Notify(context.Background(), msg(notify.Opened, 1)); err != nil {
+		t.Fatal(err)
+	}
+	d := r.deliveries()[0]
+	if err := verify(testSecret, d.Header, d.Body, now); err != nil {
+		t.Fatalf("genuine delivery rejected: %v", err)
+	}
+	body := bytes.Replace(d.Body, []byte(`"severity":"major"`), []byte(`"severity":"minor"`), 1)
+	if bytes.Equal(body, d.Body) {
+		t.Fatal("tampering did not change the body")
+	}
+	if err := verify(testSecret, d.Header, body, now); err == nil {
+		t.Error("tampered body accepted")
+	}
+	h := d.Header.Clone()
+	h.Set("webhook-id", "ripcord-inc-42-2")
+	if err := verify(testSecret, h, d.Body, now); err == nil {
+		t.Error("changed webhook-id accepted")
+	}
+	other := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another secret of enough length!"))
+	if err := verify(other, d.Header, d.Body, now); err == nil {
+		t.Error("signature verified under another secret")
+	}
+}
+
+func TestRetriedDeliveryKeepsItsID(t *testing.T) {
+	clock := time.Unix(1740830400, 0)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	r := newReceiver(t, now)
+	r.statuses = []int{http.StatusServiceUnavailable}
+	n := mustNew(t, Config{URL: r.srv.URL, Secret: testSecret}, WithClock(now))
+	m := msg(notify.Resolved, 9)
+	err := n.Notify(context.Background(), m)
+	if ok, _ := notify.IsRetryable(err); !ok {
+		t.Fatalf("first attempt: %v, want retryable 503", err)
+	}
+	mu.Lock()
+	clock = clock.Add(30 * time.Second)
+	mu.Unlock()
+	if err := n.Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Notify(context.Background(), msg(notify.Resolved, 10)); err != nil {
+		t.Fatal(err)
+	}
+	ds := r.deliveries()
+	a, b, c := ds[0], ds[1], ds[2]
+	if a.Header.Get("webhook-id") != b.Header.Get("webhook-id") || !bytes.Equal(a.Body, b.Body) {
+		t.Errorf("retry changed the id or body: %s vs %s", a.Header.Get("webhook-id"), b.Header.Get("webhook-id"))
+	}
+	if a.Header.Get("webhook-timestamp") == b.Header.Get("webhook-timestamp") {
+		t.Error("retry reused the old timestamp; it should be signed afresh")
+	}
+	if c.Header.Get("webhook-id") == a.Header.Get("webhook-id") {
+		t.Error("a different update got the same id")
+	}
+}
+
+func TestRetryClassification(t *testing.T) {
+	for _, tc := range []struct {
+		status    int
+		header    string
+		retryable bool
+		after     time.Duration
+	}{
+		{500, "", true, 0}, {503, "", true, 0}, {408, "", true, 0},
+		{429, "7", true, 7 * time.Second},
+		{400, "", false, 0}, {401, "", false, 0}, {404, "", false, 0}, {410, "", false, 0},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			if tc.header != "" {
+				w.Header().Set("Retry-After", tc.header)
+			}
+			w.WriteHeader(tc.status)
+		}))
+		err := mustNew(t, Config{URL: srv.URL, Secret: testSecret}).Notify(context.Background(), msg(notify.Opened, 1))
+		srv.Close()
+		r, after := notify.IsRetryable(err)
+		if err == nil || r != tc.retryable || after != tc.after {
+			t.Errorf("HTTP %d: err=%v retryable=%v after=%s, want %v %s", tc.status, err, r, after, tc.retryable, tc.after)
+		}
+	}
+	srv := httptest.NewServer(http.NotFoundHandler())
+	n := mustNew(t, Config{URL: srv.URL, Secret: testSecret})
+	srv.Close()
+	if ok, _ := notify.IsRetryable(n.Notify(context.Background(), msg(notify.Opened, 1))); !ok {
+		t.Error("connection refused is not retryable")
+	}
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	const pathToken = "tok-PaThSeCrEt"
+	const queryToken = "QuErYsEcReT"
+	secrets := []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), pathToken, queryToken}
+	check := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: no error", what)
+		}
+		for _, s := range secrets {
+			if strings.Contains(fmt.Sprintf("%v %+v", err, err), s) {
+				t.Errorf("%s: error leaks %q: %v", what, s, err)
+			}
+		}
+	}
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "bad request to %s with secret %s", r.URL.RequestURI(), testSecret)
+	}))
+	defer echo.Close()
+	ctx := context.Background()
+	suffix := "/hooks/" + pathToken + "?token=" + queryToken
+	check("HTTP 400", mustNew(t, Config{URL: echo.URL + suffix, Secret: testSecret}).Notify(ctx, msg(notify.Opened, 1)))
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	n := mustNew(t, Config{URL: dead.URL + suffix, Secret: testSecret})
+	dead.Close()
+	check("connection refused", n.Notify(ctx, msg(notify.Opened, 1)))
+	slow := mustNew(t, Config{URL: "http://192.0.2.1" + suffix, Secret: testSecret, Timeout: time.Millisecond})
+	check("timeout", slow.Notify(ctx, msg(notify.Opened, 1)))
+
+	_, err := New(Config{URL: "::" + suffix, Secret: testSecret + "!!"})
+	check("New", err)
+
+	cfg := Config{URL: "https://user:pw@example.com" + suffix, Secret: testSecret}
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("webhook", "config", cfg)
+	out := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, logs.String())
+	for _, s := range append(secrets, "pw") {
+		if strings.Contains(out, s) {
+			t.Errorf("printed config leaks %q: %s", s, out)
+		}
+	}
+}
