@@ -1,0 +1,219 @@
+package jira
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/notify"
+)
+
+// DefaultTimeout bounds one HTTP request.
+const DefaultTimeout = 10 * time.Second
+
+// DefaultIssueType is used when Config.IssueType is empty.
+const DefaultIssueType = "Bug"
+
+// Config configures one Jira Cloud project.
+type Config struct {
+	// BaseURL is the site, e.g. https://example.atlassian.net; the REST
+	// paths are appended to it. It must not carry credentials.
+	BaseURL string `yaml:"base_url" json:"base_url"`
+	// Email is the Atlassian account the API token belongs to.
+	Email string `yaml:"email" json:"email"`
+	// APIToken is the secret half of basic auth. String and LogValue hide
+	// it, and json:"-" keeps it out of JSON.
+	APIToken string `yaml:"-" json:"-"`
+	// Project is the project key issues are created in, e.g. OPS.
+	Project string `yaml:"project" json:"project"`
+	// IssueType is the issue type name; DefaultIssueType when empty.
+	IssueType string `yaml:"issue_type" json:"issue_type,omitempty"`
+	// ResolveTransition, when set, is the workflow transition (or target
+	// status) name applied on Resolved, e.g. "Done". Empty: comment only.
+	ResolveTransition string `yaml:"resolve_transition" json:"resolve_transition,omitempty"`
+	// Timeout bounds each HTTP request; DefaultTimeout when zero.
+	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
+}
+
+// String describes the config without its secret.
+func (c Config) String() string {
+	return fmt.Sprintf("{base_url:%s email:%s project:%s issue_type:%s resolve_transition:%s timeout:%s api_token:%s}",
+		c.BaseURL, c.Email, c.Project, c.IssueType, c.ResolveTransition, c.Timeout, mask(c.APIToken))
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return "jira.Config" + c.String() }
+
+// LogValue keeps the secret out of structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("base_url", c.BaseURL),
+		slog.String("email", c.Email),
+		slog.String("project", c.Project),
+		slog.String("issue_type", c.IssueType),
+		slog.String("resolve_transition", c.ResolveTransition),
+		slog.Duration("timeout", c.Timeout),
+		slog.String("api_token", mask(c.APIToken)),
+	)
+}
+
+func mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "<redacted>"
+}
+
+// Notifier keeps one Jira issue per incident.
+type Notifier struct {
+	cfg    Config
+	base   string
+	auth   string // "Basic ..." header value
+	client *http.Client
+	state  notify.State
+	mu     sync.Mutex // serialises Notify so one incident cannot race into two creates
+}
+
+var _ notify.Notifier = (*Notifier)(nil)
+
+// New validates cfg and returns a Notifier. state keeps the issue key per
+// incident; nil means an in-memory notify.MemState, which the label search
+// backs up across restarts.
+func New(cfg Config, state notify.State) (*Notifier, error) {
+	base, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.IssueType == "" {
+		cfg.IssueType = DefaultIssueType
+	}
+	if state == nil {
+		state = &notify.MemState{}
+	}
+	return &Notifier{
+		cfg:    cfg,
+		base:   base,
+		auth:   "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Email+":"+cfg.APIToken)),
+		client: &http.Client{Timeout: cfg.Timeout},
+		state:  state,
+	}, nil
+}
+
+func (c Config) validate() (string, error) {
+	switch {
+	case c.BaseURL == "":
+		return "", errors.New("jira: base_url is required, e.g. https://example.atlassian.net")
+	case c.Email == "":
+		return "", errors.New("jira: email is required (the account the API token belongs to)")
+	case c.APIToken == "":
+		return "", errors.New("jira: api_token is required")
+	case c.Project == "":
+		return "", errors.New("jira: project is required (a project key such as OPS)")
+	case c.Timeout < 0:
+		return "", fmt.Errorf("jira: timeout must not be negative, got %s", c.Timeout)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("jira: base_url must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return "", errors.New("jira: base_url must not contain credentials; use email and api_token")
+	}
+	return strings.TrimRight(c.BaseURL, "/"), nil
+}
+
+// String describes the notifier without its secret.
+func (n *Notifier) String() string { return "jira.Notifier" + n.cfg.String() }
+
+// GoString is String for %#v.
+func (n *Notifier) GoString() string { return n.String() }
+
+// LogValue keeps the secret out of structured logs.
+func (n *Notifier) LogValue() slog.Value { return n.cfg.LogValue() }
+
+func (n *Notifier) channel() string { return "jira:" + n.cfg.Project }
+
+// handle is what State keeps per incident.
+type handle struct {
+	Key string `json:"key"`
+	Seq int64  `json:"seq,omitempty"`
+}
+
+func (h handle) applied(seq int64) bool { return h.Key != "" && seq > 0 && seq <= h.Seq }
+
+func (n *Notifier) load(ctx context.Context, id string) (handle, error) {
+	v, err := n.state.Get(ctx, n.channel(), id)
+	if err != nil {
+		return handle{}, notify.Retryable(fmt.Errorf("jira: reading state: %w", err), 0)
+	}
+	var h handle
+	if v != "" && json.Unmarshal([]byte(v), &h) != nil {
+		h = handle{Key: v}
+	}
+	return h, nil
+}
+
+func (n *Notifier) save(ctx context.Context, id string, h handle) error {
+	v, _ := json.Marshal(h)
+	if err := n.state.Put(ctx, n.channel(), id, string(v)); err != nil {
+		return notify.Retryable(fmt.Errorf("jira: saving state: %w", err), 0)
+	}
+	return nil
+}
+
+// Notify files or updates the incident's issue.
+func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
+	if m.IncidentID == "" {
+		return errors.New("jira: message has no incident id")
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h, err := n.load(ctx, m.IncidentID)
+	if err != nil || h.applied(m.Seq) {
+		return err
+	}
+	if h.Key == "" {
+		if h.Key, err = n.findOrCreate(ctx, m); err != nil {
+			return err
+		}
+		if err := n.save(ctx, m.IncidentID, h); err != nil {
+			return err
+		}
+	}
+	if m.Update != notify.Opened {
+		if err := n.comment(ctx, h.Key, m); err != nil {
+			return err
+		}
+	}
+	if m.Update == notify.Resolved && n.cfg.ResolveTransition != "" {
+		if err := n.transition(ctx, h.Key); err != nil {
+			return err
+		}
+	}
+	h.Seq = max(h.Seq, m.Seq)
+	return n.save(ctx, m.IncidentID, h)
+}
+
+func (n *Notifier) findOrCreate(ctx context.Context, m notify.Message) (string, error) {
+	key, err := n.search(ctx, m.IncidentID)
+	if err != nil || key != "" {
+		return key, err
+	}
+	return n.create(ctx, m)
+}
+
+// label is the per-incident label; Jira labels cannot hold spaces.
+func label(incidentID string) string {
+	return "ripcord-" + strings.Join(strings.Fields(incidentID), "_")
+}
