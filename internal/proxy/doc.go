@@ -1,0 +1,33 @@
+// Package proxy is ripcord's built-in blue-green traffic switch: one Switch
+// per guarded service sits in front of the service's versions, forwards every
+// request to the active one, and keeps the live per-version statistics the
+// controller judges a deploy by.
+//
+// Invariants, and why they hold:
+//
+//   - A switch is one atomic pointer store (Activate). Each request reads the
+//     pointer once when it starts, so a switch affects the next request and
+//     never one in flight: streams finish on the version they started on. The
+//     version being left is marked draining: its idle keep-alive connections
+//     are closed at once and busy ones when their request ends, so nothing is
+//     cut mid-request and nothing lingers.
+//   - The request path takes no lock. Versions are published copy-on-write;
+//     statistics are a ring of 100 ms slots per version with atomic counters
+//     and a fixed log-bucket latency histogram (relative error < 1%). A slot
+//     is stamped with the index of the 100 ms it holds; a writer that finds a
+//     stale stamp recycles the slot (CAS on the stamp), and a reader only sums
+//     slots whose stamp lies in [since, now] and re-checks it after reading.
+//   - Statistics blame a version only for what it did: 5xx answers and
+//     connection failures (refused, reset, broken body) are errors, 4xx are
+//     not, and a request the client abandoned is not recorded at all. The
+//     recorded latency is the time until the response was relayed completely,
+//     so a stream that slows down shows up as slow.
+//   - Streams are relayed unbuffered: a response of unknown length or of type
+//     text/event-stream is flushed after every upstream read.
+//   - retry_on_previous never repeats a request where repeating could hurt: only
+//     before any byte of the answer went to the client, only once, only to the
+//     fallback version (never the one that failed, so no version receives the
+//     same body twice), only idempotent methods unless allowed, only bodies that
+//     fit the buffer limit. The failure still counts for the failing version,
+//     so retries hide a bad deploy from users but not from detection.
+package proxy

@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ServeHTTP forwards r to the active version. The version is read once, at
+// the start: a switch affects the next request, never this one.
+func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := s.active.Load()
+	if v == nil {
+		http.Error(w, "ripcord: no active version", http.StatusServiceUnavailable)
+		return
+	}
+	if s.opts.Retry.Enabled {
+		if fb := s.fallbackFor(v); fb != nil && retryableMethod(r.Method, s.opts.Retry.NonIdempotent) {
+			s.serveWithRetry(w, r, v, fb)
+			return
+		}
+	}
+	start := s.now()
+	resp, err := v.up.roundTrip(s.outRequest(r, v, r.Body, r.ContentLength))
+	s.finish(w, r, v, start, resp, err)
+}
+
+// outRequest is the request sent to version v with the given body.
+func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, length int64) *http.Request {
+	u := &url.URL{
+		Scheme:   v.target.Scheme,
+		Host:     v.target.Host,
+		Path:     r.URL.Path,
+		RawPath:  r.URL.RawPath,
+		RawQuery: r.URL.RawQuery,
+	}
+	if p := v.target.Path; p != "" && p != "/" {
+		u.Path = singleJoin(p, r.URL.Path)
+		u.RawPath = ""
+	}
+	if body == http.NoBody {
+		body = nil
+	}
+	out := &http.Request{
+		Method:        r.Method,
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        outHeader(r),
+		Body:          body,
+		ContentLength: length,
+		Host:          r.Host,
+	}
+	if body == nil {
+		out.ContentLength = 0
+	}
+	return out.WithContext(r.Context())
+}
+
+func singleJoin(a, b string) string {
+	switch as, bs := strings.HasSuffix(a, "/"), strings.HasPrefix(b, "/"); {
+	case as && bs:
+		return a + b[1:]
+	case !as && !bs:
+		return a + "/" + b
+	}
+	return a + b
+}
+
+// finish relays the upstream answer (or failure) to the client and records
+// the outcome for version v. The recorded latency is the time until the
+// response body was completely relayed, so slow streams count as slow.
+// Failures caused by the client going away are not the version's fault and
+// are not recorded at all.
+func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, start time.Time, resp *http.Response, err error) {
+	defer v.up.done()
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // client gone before the answer: not the version's fault
+		}
+		s.record(v, start, outcomeConnErr)
+		s.log.Debug("proxy upstream failed", "version", v.name, "err", err)
+		http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	o := outcomeOK
+	if resp.StatusCode >= 500 {
+		o = outcome5xx
+	}
+	readErr, writeErr := relay(w, resp)
+	switch {
+	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
+		return // client gone mid-body
+	case readErr != nil:
+		s.record(v, start, outcomeConnErr)
+		s.log.Debug("proxy upstream body failed", "version", v.name, "err", readErr)
+		panic(http.ErrAbortHandler) // tell the client the body is truncated
+	}
+	s.record(v, start, o)
+}
+
+func (s *Switch) record(v *version, start time.Time, o outcome) {
+	end := s.now()
+	v.stats.record(end.UnixNano(), end.Sub(start), o)
+}
+
+// relay writes resp's header and body to w, flushing as the upstream writes
+// when the response is a stream (unknown length or Server-Sent Events).
+func relay(w http.ResponseWriter, resp *http.Response) (readErr, writeErr error) {
+	h := w.Header()
+	copyResponseHeader(h, resp.Header)
+	announceTrailers(h, resp.Trailer)
+	w.WriteHeader(resp.StatusCode)
+	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	readErr, writeErr = copyBody(w, resp.Body, stream)
+	if readErr == nil && writeErr == nil && len(resp.Trailer) > 0 {
+		for k, vv := range resp.Trailer {
+			h[http.TrailerPrefix+k] = vv
+		}
+	}
+	return readErr, writeErr
+}
+
+func announceTrailers(h http.Header, t http.Header) {
+	if len(t) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	h["Trailer"] = []string{strings.Join(keys, ", ")}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyBody copies src to w, flushing after every write if stream is set.
+func copyBody(w http.ResponseWriter, src io.Reader, stream bool) (readErr, writeErr error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var fl http.Flusher
+	if stream {
+		fl, _ = w.(http.Flusher)
+		if fl != nil {
+			fl.Flush() // headers out now: the client sees the stream start
+		}
+	}
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil, werr
+			}
+			if fl != nil {
+				fl.Flush()
+			}
+		}
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return err, nil
+		}
+	}
+}

@@ -1,0 +1,214 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/config"
+)
+
+// ErrUnknownVersion is returned by Activate for a name never passed to
+// SetVersion.
+var ErrUnknownVersion = errors.New("proxy: unknown version")
+
+// Defaults for zero Options fields.
+const (
+	DefaultRetention    = time.Minute
+	DefaultMaxBodyBytes = 64 << 10
+	DefaultDrainTimeout = 30 * time.Second
+)
+
+// Options configure a Switch.
+type Options struct {
+	Service string
+	Logger  *slog.Logger           // nil = discard
+	Retry   config.RetryOnPrevious // from internal/config
+	// Retention is how much stats history is kept; at least the policy
+	// window. Default 1m.
+	Retention time.Duration
+	// DrainTimeout bounds how long Serve waits for in-flight requests and
+	// streams after its context is cancelled. Default 30s.
+	DrainTimeout time.Duration
+}
+
+// Totals are cumulative counters since start, for Prometheus exposition.
+type Totals struct{ Requests, Errors uint64 }
+
+// version is one upstream behind the switch. It is immutable once published;
+// SetVersion with a new URL publishes a new *version sharing the stats.
+type version struct {
+	name   string
+	target *url.URL
+	up     *upstream
+	stats  *series
+}
+
+// Switch is the blue-green traffic switch of one service.
+type Switch struct {
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time // the clock; tests replace it
+
+	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
+	versions atomic.Pointer[map[string]*version] // copy-on-write
+	active   atomic.Pointer[version]
+	fallback atomic.Pointer[string]
+}
+
+// New returns a Switch with no versions; every request is answered 503 until
+// a version is set and activated.
+func New(opts Options) *Switch {
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Retry.MaxBodyBytes <= 0 {
+		opts.Retry.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Switch{opts: opts, log: log.With("service", opts.Service), now: time.Now}
+	empty := map[string]*version{}
+	s.versions.Store(&empty)
+	none := ""
+	s.fallback.Store(&none)
+	return s
+}
+
+// SetVersion adds or updates a version's upstream (absolute http URL). Safe
+// during traffic: requests already sent to the old URL finish there, its idle
+// connections are closed, and the version keeps its statistics.
+func (s *Switch) SetVersion(name, rawURL string) error {
+	if name == "" {
+		return errors.New("proxy: empty version name")
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("proxy: version %q: %w", name, err)
+	}
+	if u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("proxy: version %q: want an absolute http URL, got %q", name, rawURL)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := (*s.versions.Load())[name]
+	v := &version{name: name, target: u, up: newUpstream(u)}
+	if old != nil {
+		v.stats = old.stats
+	} else {
+		v.stats = newSeries(s.now(), s.opts.Retention)
+	}
+	next := make(map[string]*version, len(*s.versions.Load())+1)
+	for k, x := range *s.versions.Load() {
+		next[k] = x
+	}
+	next[name] = v
+	s.versions.Store(&next)
+	if old != nil {
+		s.active.CompareAndSwap(old, v)
+		old.up.drain()
+	}
+	if s.active.Load() == v {
+		v.up.undrain()
+	}
+	s.log.Info("proxy version set", "version", name, "url", u.Redacted())
+	return nil
+}
+
+// Activate makes name receive the next request; in-flight requests finish
+// where they started. It returns the previously active version ("" if none).
+// The previous version's idle upstream connections are closed; busy ones are
+// closed when their request ends.
+func (s *Switch) Activate(name string) (previous string, err error) {
+	v := (*s.versions.Load())[name]
+	if v == nil {
+		return "", fmt.Errorf("proxy: activate %q: %w", name, ErrUnknownVersion)
+	}
+	s.mu.Lock()
+	v = (*s.versions.Load())[name] // SetVersion may have replaced it
+	old := s.active.Swap(v)
+	v.up.undrain()
+	if old != nil && old != v {
+		old.up.drain()
+	}
+	s.mu.Unlock()
+	if old == nil {
+		s.log.Info("proxy version activated", "version", name)
+		return "", nil
+	}
+	s.log.Info("proxy version activated", "version", name, "previous", old.name)
+	return old.name, nil
+}
+
+// Active is the name of the version receiving new requests ("" if none).
+func (s *Switch) Active() string {
+	if v := s.active.Load(); v != nil {
+		return v.name
+	}
+	return ""
+}
+
+// SetFallback names the version retry_on_previous retries on ("" = none).
+func (s *Switch) SetFallback(name string) {
+	s.fallback.Store(&name)
+}
+
+// fallbackFor is the version a request that failed on v may be retried on,
+// nil if none: never v itself, so no body reaches a version twice.
+func (s *Switch) fallbackFor(v *version) *version {
+	name := *s.fallback.Load()
+	if name == "" || name == v.name {
+		return nil
+	}
+	return (*s.versions.Load())[name]
+}
+
+// Stats returns the version's live statistics for requests that completed in
+// [since, now], at 100 ms slot granularity, including the open current slot.
+// An unknown version yields an empty Snapshot.
+func (s *Switch) Stats(version string, since, now time.Time) Snapshot {
+	v := (*s.versions.Load())[version]
+	if v == nil {
+		return Snapshot{From: now, To: now}
+	}
+	return v.stats.snapshot(since, now)
+}
+
+// Totals returns cumulative counters since start, per version.
+func (s *Switch) Totals() map[string]Totals {
+	vs := *s.versions.Load()
+	out := make(map[string]Totals, len(vs))
+	for name, v := range vs {
+		out[name] = Totals{Requests: v.stats.totalReq.Load(), Errors: v.stats.totalErr.Load()}
+	}
+	return out
+}
+
+// Versions lists the known version names, sorted.
+func (s *Switch) Versions() []string {
+	vs := *s.versions.Load()
+	out := make([]string, 0, len(vs))
+	for name := range vs {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes idle upstream connections of every version.
+func (s *Switch) Close() error {
+	for _, v := range *s.versions.Load() {
+		v.up.closeIdle()
+	}
+	return nil
+}
