@@ -1,0 +1,81 @@
+// Package prometheus is a signal.Source over the Prometheus HTTP API: each
+// metric of a service is a PromQL template, rendered for one version and run
+// as an instant query at the controller's "now".
+//
+// # Configuration
+//
+// One Config per service; the config owner embeds it (suggested key:
+// services[].prometheus). YAML shape:
+//
+//	prometheus:
+//	  url: http://prometheus:9090     # required
+//	  timeout: 2s                     # bounds one Read; default 2s
+//	  window: 1m                      # what {{.Window}} stands for; default 1m
+//	  job: checkout                   # scrape job for LastScrape (optional)
+//	  vars:                           # extra template variables (optional)
+//	    namespace: prod
+//	  samples: >-                     # request count behind the values (optional, see below)
+//	    sum(increase(http_requests_total{namespace="{{.namespace}}",version="{{.Version}}"}[{{.Window}}]))
+//	  queries:                        # metric name → PromQL template; at least one
+//	    error_rate: >-
+//	      (sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[{{.Window}}])) or vector(0))
+//	      / sum(rate(http_requests_total{version="{{.Version}}"}[{{.Window}}]))
+//	    latency_p99_ms: >-
+//	      1000 * histogram_quantile(0.99, sum by (le) (
+//	        rate(http_request_duration_seconds_bucket{version="{{.Version}}"}[{{.Window}}])))
+//
+// Templates are Go text/template with the variables Service, Version and
+// Window, every key of vars, and whatever the WithVars function returns for
+// the version (an image, a pod-template-hash: use {{index . "pod-template-hash"}}
+// for names that are not identifiers). A variable the data lacks is an error,
+// not "<no value>" inside a query.
+//
+// Note the "or vector(0)" in error_rate: a healthy version has no 5xx series
+// at all, so without it the numerator is empty and so is the ratio, which
+// would read as no data (Blind) instead of 0% errors. The denominator stays
+// bare on purpose: no traffic at all must stay no data.
+//
+// # Safety of rendering
+//
+// Every variable except Window is escaped for a double-quoted PromQL string
+// (backslash, double quote, control characters) before it is substituted,
+// and New refuses templates that place a variable anywhere but inside double
+// quotes ('…', `…` or bare). A version called `v2"} or vector(1) #` therefore
+// matches a label with exactly that value and can never add terms to the
+// query. Window is formatted by ripcord as a PromQL duration (1m, 30s).
+//
+// # Invariants
+//
+//   - Every non-answer wraps signal.ErrNoData: an unreachable server, a
+//     timeout, an HTTP or PromQL error, an empty vector, NaN or ±Inf, more
+//     than one series. The cause stays in the chain (errors.Is on
+//     context.DeadlineExceeded or syscall.ECONNREFUSED works; errors.As on
+//     *v1.Error works) for logs. A Prometheus outage makes verdicts Blind,
+//     never Degraded.
+//   - A Read takes at most Timeout: the metric query and the samples query
+//     run side by side under one deadline, which is also passed to
+//     Prometheus as the query timeout.
+//   - Sample.Samples is the samples query's answer, rounded. If it has no
+//     answer (not configured, empty, failing) Samples is 0: the detector then
+//     says Inconclusive (too few samples), which is safe — it never rolls
+//     back — but it also never says Healthy, so configure samples for any
+//     service whose policy has min_samples > 0.
+//   - Sample.Window is the configured window and Sample.At is q.At: the
+//     query runs at q.At, never at the local clock, so tests control time.
+//     q.Since is not used: per-version series do not mix versions, and a
+//     range shorter than a few scrape intervals would make rate() empty.
+//   - Expected(service, metric) is true exactly when a query is configured
+//     for that metric, so a configured query that stops answering is Blind.
+//
+// # Event-driven reads
+//
+// Prometheus only learns something new when a scrape lands, so evaluating
+// on a fixed 50ms tick re-reads the same numbers. LastScrape returns the
+// newest timestamp of the job's up series, max(timestamp(up{job="…"})):
+// Prometheus writes up itself on every scrape attempt of every target, so
+// it moves with each scrape whatever the target exposes, and the query runs
+// at the server's own now so no clock skew enters. The controller can poll
+// it cheaply (or use Client.WaitForScrape) and evaluate when it advances.
+//
+// The promtest subpackage starts a real Prometheus for tests.
+package prometheus

@@ -1,0 +1,268 @@
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/signal"
+)
+
+// DefaultWindow is the range {{.Window}} stands for when the config sets none.
+const DefaultWindow = time.Minute
+
+// Config is one service's Prometheus signals. See the package documentation
+// for the YAML shape.
+type Config struct {
+	// URL of the Prometheus server, e.g. http://prometheus:9090.
+	URL string `yaml:"url"`
+	// Timeout bounds one Read (both its queries). Default 2s.
+	Timeout time.Duration `yaml:"timeout"`
+	// Window is the range {{.Window}} expands to, e.g. [1m]. Default 1m.
+	Window time.Duration `yaml:"window"`
+	// Job is the scrape job whose scrapes LastScrape reports.
+	Job string `yaml:"job"`
+	// Vars are extra template variables, the same for every version.
+	Vars map[string]string `yaml:"vars"`
+	// Samples is a template for the number of requests behind the values
+	// over the window; it becomes Sample.Samples (0 when it has no answer).
+	Samples string `yaml:"samples"`
+	// Queries maps a metric name (error_rate, latency_p99_ms, …) to a
+	// PromQL template that yields one number for one version.
+	Queries map[string]string `yaml:"queries"`
+}
+
+// VarsFunc returns per-version template variables, such as the image or the
+// pod-template-hash a version runs as. It is called on every Read.
+type VarsFunc func(service, version string) map[string]string
+
+// Option configures a Source.
+type Option func(*Source)
+
+// WithVars adds per-version template variables.
+func WithVars(f VarsFunc) Option { return func(s *Source) { s.vars = f } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithHTTPClient sets the HTTP client for every server.
+func WithHTTPClient(hc *http.Client) Option { return func(s *Source) { s.hc = hc } }
+
+// Source is a signal.Source (and controller.OptionalSource) over PromQL
+// queries, one Config per service. Safe for concurrent use.
+type Source struct {
+	services map[string]*service
+	vars     VarsFunc
+	log      *slog.Logger
+	hc       *http.Client
+
+	mu      sync.Mutex
+	samples map[[2]string]samplesEntry // (service, version) → last samples answer
+}
+
+type service struct {
+	cfg     Config
+	client  *Client
+	queries map[string]*queryTemplate
+	samples *queryTemplate // nil when not configured
+}
+
+type samplesEntry struct {
+	at    time.Time
+	query string
+	n     int64
+}
+
+var _ signal.Source = (*Source)(nil)
+
+// New validates every service's config, parses its templates and returns
+// the Source. Errors name the service and the field.
+func New(services map[string]Config, opts ...Option) (*Source, error) {
+	s := &Source{services: map[string]*service{}, log: slog.Default(), samples: map[[2]string]samplesEntry{}}
+	for _, o := range opts {
+		o(s)
+	}
+	var errs []error
+	for _, name := range sortedKeys(services) {
+		svc, err := s.compile(services[name])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("prometheus: service %s: %w", name, err))
+			continue
+		}
+		s.services[name] = svc
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Source) compile(cfg Config) (*service, error) {
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	svc := &service{cfg: cfg, queries: map[string]*queryTemplate{}}
+	var errs []error
+	add := func(name, text string) *queryTemplate {
+		q, err := parseQuery(name, text)
+		if err == nil {
+			err = q.checkQuoting()
+		}
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		return q
+	}
+	for _, metric := range sortedKeys(cfg.Queries) {
+		svc.queries[metric] = add("queries."+metric, cfg.Queries[metric])
+	}
+	if cfg.Samples != "" {
+		svc.samples = add("samples", cfg.Samples)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c, err := NewClient(cfg.URL, cfg.Timeout, s.hc, s.log)
+	if err != nil {
+		return nil, err
+	}
+	svc.client = c
+	return svc, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("url: want http(s)://host:port, got %q", c.URL))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout: must be positive, got %s", c.Timeout))
+	}
+	if c.Window < 0 {
+		errs = append(errs, fmt.Errorf("window: must be positive, got %s", c.Window))
+	}
+	if len(c.Queries) == 0 {
+		errs = append(errs, errors.New("queries: at least one metric query is needed"))
+	}
+	for k := range c.Vars {
+		if k == VarService || k == VarVersion || k == VarWindow {
+			errs = append(errs, fmt.Errorf("vars.%s: reserved name", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Expected reports whether a query is configured for metric of service.
+func (s *Source) Expected(service, metric string) bool {
+	svc, ok := s.services[service]
+	return ok && svc.queries[metric] != nil
+}
+
+// Read runs the metric's query for q.Version at q.At, and the samples query
+// beside it, within the service's timeout. Every non-answer wraps
+// signal.ErrNoData; a missing samples answer is Samples 0, which the
+// detector judges Inconclusive (too few samples), never Degraded.
+func (s *Source) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
+	svc, ok := s.services[q.Service]
+	if !ok || svc.queries[q.Metric] == nil {
+		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s: not configured: %w", q.Metric, q.Service, signal.ErrNoData)
+	}
+	vars := s.varsFor(svc, q)
+	query, err := svc.queries[q.Metric].render(vars, svc.cfg.Window)
+	if err != nil {
+		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, svc.cfg.Timeout)
+	defer cancel()
+	count := make(chan int64, 1)
+	go func() { count <- s.sampleCount(ctx, svc, q, vars) }()
+	v, err := svc.client.Value(ctx, query, q.At)
+	if err != nil {
+		cancel()
+		<-count
+		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w", q.Metric, q.Service, q.Version, err)
+	}
+	return signal.Sample{Value: v, Samples: <-count, Window: svc.cfg.Window, At: q.At}, nil
+}
+
+// varsFor merges config vars, per-version vars and the reserved ones; the
+// reserved ones win.
+func (s *Source) varsFor(svc *service, q signal.Query) map[string]string {
+	vars := make(map[string]string, len(svc.cfg.Vars)+2)
+	for k, v := range svc.cfg.Vars {
+		vars[k] = v
+	}
+	if s.vars != nil {
+		for k, v := range s.vars(q.Service, q.Version) {
+			vars[k] = v
+		}
+	}
+	vars[VarService], vars[VarVersion] = q.Service, q.Version
+	return vars
+}
+
+// sampleCount answers the samples query, 0 when there is none or it fails.
+// One answer per (service, version, At, query) is kept, so judging several
+// metrics of one version at one moment queries the count once.
+func (s *Source) sampleCount(ctx context.Context, svc *service, q signal.Query, vars map[string]string) int64 {
+	if svc.samples == nil {
+		return 0
+	}
+	query, err := svc.samples.render(vars, svc.cfg.Window)
+	if err != nil {
+		s.log.Debug("prometheus samples query", "service", q.Service, "version", q.Version, "err", err)
+		return 0
+	}
+	key := [2]string{q.Service, q.Version}
+	s.mu.Lock()
+	e, ok := s.samples[key]
+	s.mu.Unlock()
+	if ok && e.at.Equal(q.At) && e.query == query {
+		return e.n
+	}
+	v, err := svc.client.Value(ctx, query, q.At)
+	if err != nil || v < 0 {
+		s.log.Debug("prometheus samples query", "service", q.Service, "version", q.Version, "value", v, "err", err)
+		return 0 // not cached: a later Read at the same At may get an answer
+	}
+	n := int64(math.Round(v))
+	s.mu.Lock()
+	s.samples[key] = samplesEntry{at: q.At, query: query, n: n}
+	s.mu.Unlock()
+	return n
+}
+
+// LastScrape returns when Prometheus last scraped the service's job; see
+// Client.LastScrape.
+func (s *Source) LastScrape(ctx context.Context, service string) (time.Time, error) {
+	svc, ok := s.services[service]
+	if !ok || svc.cfg.Job == "" {
+		return time.Time{}, fmt.Errorf("prometheus: %s: no scrape job configured: %w", service, signal.ErrNoData)
+	}
+	return svc.client.LastScrape(ctx, svc.cfg.Job)
+}
+
+// Client returns the client of service's server, or nil.
+func (s *Source) Client(service string) *Client {
+	if svc, ok := s.services[service]; ok {
+		return svc.client
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
