@@ -137,10 +137,22 @@ func TestAdaptiveCardStructure(t *testing.T) {
 	if body[1].(map[string]any)["text"] != "updated · incident identified" {
 		t.Errorf("subtitle = %v", body[1])
 	}
-	if get(t, body[2], "type") != "FactSet" {
-		t.Errorf("body[2] = %v, want FactSet", body[2])
+	checkFacts(t, body[2])
+	if ev := body[3].(map[string]any); ev["type"] != "TextBlock" || ev["text"] != "**rollback_done** by ripcord: now on v2.3.9" {
+		t.Errorf("event block = %v", ev)
 	}
-	facts := get(t, body[2], "facts").([]any)
+	act := get(t, card, "actions", 0)
+	if get(t, act, "type") != "Action.OpenUrl" || get(t, act, "url") != "https://ripcord.example/incidents/inc-42" {
+		t.Errorf("action = %v", act)
+	}
+}
+
+func checkFacts(t *testing.T, set any) {
+	t.Helper()
+	if get(t, set, "type") != "FactSet" {
+		t.Errorf("body[2] = %v, want FactSet", set)
+	}
+	facts := get(t, set, "facts").([]any)
 	want := [][2]string{
 		{"Service", "checkout"}, {"Severity", "critical"}, {"Status", "identified"},
 		{"Version", "v2.4.0 → v2.3.9"}, {"Reason", "error_rate 9.1% > 2% for 3m"}, {"Incident", "inc-42"},
@@ -152,13 +164,6 @@ func TestAdaptiveCardStructure(t *testing.T) {
 		if get(t, facts[i], "title") != w[0] || get(t, facts[i], "value") != w[1] {
 			t.Errorf("fact %d = %v, want %v", i, facts[i], w)
 		}
-	}
-	if ev := body[3].(map[string]any); ev["type"] != "TextBlock" || ev["text"] != "**rollback_done** by ripcord: now on v2.3.9" {
-		t.Errorf("event block = %v", ev)
-	}
-	act := get(t, card, "actions", 0)
-	if get(t, act, "type") != "Action.OpenUrl" || get(t, act, "url") != "https://ripcord.example/incidents/inc-42" {
-		t.Errorf("action = %v", act)
 	}
 }
 
