@@ -195,7 +195,7 @@ func (s *Source) Read(ctx context.Context, q signal.Query) (signal.Sample, error
 	if err != nil {
 		cancel()
 		<-count
-		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w", q.Metric, q.Service, q.Version, err)
+		return signal.Sample{}, fmt.Errorf("%s of %s/%s: %w", q.Metric, q.Service, q.Version, err) // err starts "prometheus: "
 	}
 	return signal.Sample{Value: v, Samples: <-count, Window: svc.cfg.Window, At: q.At}, nil
 }
