@@ -189,16 +189,9 @@ func (s *smtpd) serve(c net.Conn) {
 			s.set(func() { ss.To = append(ss.To, strings.TrimSuffix(strings.TrimPrefix(arg, "TO:<"), ">")) })
 			say("250 recipient ok")
 		case "DATA":
-			say("354 end with <CRLF>.<CRLF>")
-			if !s.data(r, ss) {
+			if !s.dataCmd(r, say, ss) {
 				return
 			}
-			if rep, ok := s.take("EOD"); ok {
-				say(rep)
-				continue
-			}
-			s.set(func() { ss.Done = true })
-			say("250 queued")
 		case "QUIT":
 			say("221 bye")
 			return
@@ -229,6 +222,22 @@ func (s *smtpd) authPlain(say func(string), ss *session, arg string) {
 	}
 	s.set(func() { ss.AuthUser = parts[1] })
 	say("235 2.7.0 authenticated")
+}
+
+// dataCmd answers DATA, reads the message and accepts it unless a reply
+// for "EOD" (end of data) was set.
+func (s *smtpd) dataCmd(r *bufio.Reader, say func(string), ss *session) bool {
+	say("354 end with <CRLF>.<CRLF>")
+	if !s.data(r, ss) {
+		return false
+	}
+	if rep, ok := s.take("EOD"); ok {
+		say(rep)
+		return true
+	}
+	s.set(func() { ss.Done = true })
+	say("250 queued")
+	return true
 }
 
 // data reads the message up to the lone dot, undoing dot-stuffing.

@@ -68,22 +68,7 @@ func TestLifecycleWireFormat(t *testing.T) {
 	if q := reqs[1].Query; !strings.Contains(q, "q=INC-0001") {
 		t.Errorf("search query = %q", q)
 	}
-	c := create.Body.Incident
-	if c.Name != "checkout v2.4.0 rolled back" || c.Status != "investigating" {
-		t.Errorf("create name/status = %q/%q", c.Name, c.Status)
-	}
-	for _, want := range []string{"error rate 7.2% > 2% for 3m", "Rolled back from v2.4.0 to v2.3.9.", "[ripcord INC-0001]"} {
-		if !strings.Contains(c.Body, want) {
-			t.Errorf("create body %q lacks %q", c.Body, want)
-		}
-	}
-	if len(c.ComponentIDs) != 1 || c.ComponentIDs[0] != testComp || c.Components[testComp] != "partial_outage" {
-		t.Errorf("create components = %v %v", c.ComponentIDs, c.Components)
-	}
-	md, _ := json.Marshal(c.Metadata)
-	if string(md) != `{"ripcord":{"incident_id":"INC-0001"}}` {
-		t.Errorf("metadata = %s", md)
-	}
+	checkCreate(t, create.Body.Incident)
 	var patches []incidentFields
 	for _, r := range reqs {
 		if r.Method == http.MethodPatch {
@@ -113,6 +98,26 @@ func TestLifecycleWireFormat(t *testing.T) {
 	v, _ := state.Get(ctx, "statuspage:pg1", "INC-0001")
 	if v != `{"id":"sp1","seq":4}` {
 		t.Errorf("state = %q", v)
+	}
+}
+
+// checkCreate checks every field of the create request.
+func checkCreate(t *testing.T, c incidentFields) {
+	t.Helper()
+	if c.Name != "checkout v2.4.0 rolled back" || c.Status != "investigating" {
+		t.Errorf("create name/status = %q/%q", c.Name, c.Status)
+	}
+	for _, want := range []string{"error rate 7.2% > 2% for 3m", "Rolled back from v2.4.0 to v2.3.9.", "[ripcord INC-0001]"} {
+		if !strings.Contains(c.Body, want) {
+			t.Errorf("create body %q lacks %q", c.Body, want)
+		}
+	}
+	if len(c.ComponentIDs) != 1 || c.ComponentIDs[0] != testComp || c.Components[testComp] != "partial_outage" {
+		t.Errorf("create components = %v %v", c.ComponentIDs, c.Components)
+	}
+	md, _ := json.Marshal(c.Metadata)
+	if string(md) != `{"ripcord":{"incident_id":"INC-0001"}}` {
+		t.Errorf("metadata = %s", md)
 	}
 }
 
