@@ -83,6 +83,9 @@ func (i *Incident) Open() bool { return i.Status != Resolved }
 
 // Event is one line of the timeline.
 type Event struct {
+	// Seq is the event's position in the store's global, append-only event
+	// log; notification delivery uses it as its cursor. Zero until stored.
+	Seq     int64     `json:"seq,omitempty"`
 	At      time.Time `json:"at"`
 	Type    string    `json:"type"`  // e.g. "detected", "rollback_started", "note"
 	Actor   string    `json:"actor"` // "ripcord" or the token name of a person
@@ -106,7 +109,13 @@ const (
 	EvStatus          = "status"
 	EvNote            = "note"
 	EvDataReturned    = "data_returned"
+	EvNotifyFailed    = "notify_failed" // a channel refused or kept failing
+	EvNotified        = "notified"      // first delivery to a channel
 )
+
+// IsDelivery reports whether an event records a notification's delivery
+// rather than a change of the incident; channels are not told about these.
+func IsDelivery(typ string) bool { return typ == EvNotifyFailed || typ == EvNotified }
 
 // ValidTransition reports whether a status may move from → to. Status only
 // moves forward, except that a person may reopen a monitoring incident to

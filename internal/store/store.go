@@ -137,7 +137,45 @@ type Store interface {
 	// timelines.
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]incident.Incident, error)
 
+	// EventsAfter returns up to limit timeline events of any incident whose
+	// Seq is greater than after, in Seq order. With the per-consumer cursors
+	// below it turns the timeline into a durable outbox: an event and the
+	// incident change it records are written in one transaction, and a
+	// consumer that crashes before moving its cursor sees the event again.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]EventRef, error)
+	// LastEventSeq is the Seq of the newest event, 0 when there is none.
+	LastEventSeq(ctx context.Context) (int64, error)
+	// Cursor returns a consumer's position; found is false for a new consumer.
+	Cursor(ctx context.Context, name string) (seq int64, found bool, err error)
+	SetCursor(ctx context.Context, name string, seq int64) error
+
+	// RecordMetrics stores per-second statistics for reports.
+	RecordMetrics(ctx context.Context, pts []MetricPoint) error
+	// Metrics returns a service's points with From <= At <= To, oldest first.
+	Metrics(ctx context.Context, service string, from, to time.Time) ([]MetricPoint, error)
+	// PruneMetrics deletes points older than before and says how many.
+	PruneMetrics(ctx context.Context, before time.Time) (int64, error)
+
 	Close() error
+}
+
+// EventRef is a timeline event with the incident it belongs to.
+type EventRef struct {
+	IncidentID string
+	Event      incident.Event
+}
+
+// MetricPoint is one interval of one version's live statistics, kept so a
+// post-incident report can show before / during / after.
+type MetricPoint struct {
+	Service  string             `json:"service"`
+	Version  string             `json:"version"`
+	At       time.Time          `json:"at"` // end of the interval
+	Requests int64              `json:"requests"`
+	Errors   int64              `json:"errors"`
+	P50Ms    float64            `json:"p50_ms"`
+	P99Ms    float64            `json:"p99_ms"`
+	Values   map[string]float64 `json:"values,omitempty"` // pushed metrics
 }
 
 // ErrAlreadyFinished is returned by FinishDecision for a decision that is no

@@ -173,7 +173,7 @@ func (s *Store) GetIncident(ctx context.Context, id string) (incident.Incident, 
 }
 
 func loadEvents(ctx context.Context, tx *sql.Tx, id string) ([]incident.Event, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT at, type, actor, message, data
+	rows, err := tx.QueryContext(ctx, `SELECT id, at, type, actor, message, data
 		FROM incident_events WHERE incident_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -182,7 +182,7 @@ func loadEvents(ctx context.Context, tx *sql.Tx, id string) ([]incident.Event, e
 	var out []incident.Event
 	for rows.Next() {
 		var ev incident.Event
-		if err := rows.Scan(timeCol{&ev.At}, &ev.Type, &ev.Actor, &ev.Message, dataCol{&ev.Data}); err != nil {
+		if err := rows.Scan(&ev.Seq, timeCol{&ev.At}, &ev.Type, &ev.Actor, &ev.Message, dataCol{&ev.Data}); err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
 		out = append(out, ev)

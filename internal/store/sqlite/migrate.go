@@ -19,7 +19,29 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this rip
 // schema_migrations row, so a crash mid-migration leaves the previous version.
 var migrations = []string{
 	schemaV1,
+	schemaV2,
 }
+
+// schemaV2 adds delivery cursors over the event log (the notification
+// outbox) and per-second metric points for post-incident reports.
+const schemaV2 = `
+CREATE TABLE cursors (
+	name TEXT PRIMARY KEY,
+	seq  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE metric_points (
+	service  TEXT NOT NULL,
+	version  TEXT NOT NULL,
+	at       TEXT NOT NULL,
+	requests INTEGER NOT NULL,
+	errors   INTEGER NOT NULL,
+	p50_ms   REAL NOT NULL,
+	p99_ms   REAL NOT NULL,
+	vals     TEXT NOT NULL
+) STRICT;
+CREATE INDEX metric_points_by_service ON metric_points(service, at);
+`
 
 // schemaV1 notes:
 //   - Times are fixed-width UTC text (see timeLayout): sortable, nanosecond

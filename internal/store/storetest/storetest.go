@@ -35,6 +35,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListIncidentsDefaultLimit", testListIncidentsDefaultLimit},
 		{"IncidentConcurrentCreate", testIncidentConcurrentCreate},
 		{"ZeroTimes", testZeroTimes},
+		{"EventLogAndCursors", testEventLog},
+		{"MetricPoints", testMetricPoints},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
