@@ -145,12 +145,22 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Policy.Interval)
 	defer t.Stop()
+	rec := time.NewTicker(time.Second)
+	defer rec.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			s.Tick(ctx)
+		case <-rec.C:
+			s.record(ctx, s.deps.Now())
+		case <-prune.C:
+			if _, err := s.deps.Store.PruneMetrics(ctx, s.deps.Now().Add(-metricRetention)); err != nil {
+				s.log.Warn("pruning metrics failed", "err", err)
+			}
 		}
 	}
 }
