@@ -127,4 +127,3 @@ func finiteOr0(v float64) float64 {
 	}
 	return v
 }
-
