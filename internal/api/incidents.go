@@ -54,6 +54,7 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, actor string) {
 		s.internal(w, err)
 		return
 	}
+	s.wake()
 	s.getIncident(w, r, actor)
 }
 
@@ -102,18 +103,17 @@ func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, actor stri
 	if to == incident.Monitoring && inc.MitigatedAt.IsZero() {
 		inc.MitigatedAt = now
 	}
-	if err := s.store.UpdateIncident(r.Context(), inc); err != nil {
-		s.internal(w, err)
-		return
-	}
 	msg := fmt.Sprintf("status %s → %s", from, to)
 	if note != "" {
 		msg += ": " + note
 	}
-	if err := s.store.AppendEvent(r.Context(), inc.ID, incident.Event{At: now, Type: incident.EvStatus, Actor: actor, Message: msg}); err != nil {
+	ev := incident.Event{At: now, Type: incident.EvStatus, Actor: actor, Message: msg,
+		Data: map[string]any{"from": string(from), "to": string(to)}}
+	if err := s.store.UpdateIncident(r.Context(), inc, ev); err != nil {
 		s.internal(w, err)
 		return
 	}
+	s.wake()
 	s.getIncident(w, r, actor)
 }
 

@@ -26,6 +26,9 @@ type Options struct {
 	Metrics  http.Handler // /metrics; nil = 404
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Notify is called after a person changes an incident, so channels hear
+	// of it at once; nil is fine.
+	Notify func()
 }
 
 // Server serves the API.
@@ -38,12 +41,19 @@ type Server struct {
 	metrics http.Handler
 	log     *slog.Logger
 	now     func() time.Time
+	notify  func()
+}
+
+func (s *Server) wake() {
+	if s.notify != nil {
+		s.notify()
+	}
 }
 
 // New builds a Server.
 func New(o Options) *Server {
 	s := &Server{svcs: map[string]*controller.Service{}, store: o.Store, push: o.Push, tokens: o.Tokens,
-		metrics: o.Metrics, log: o.Logger, now: o.Now}
+		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/notify/delivery"
 	"github.com/ripcord/ripcord/internal/proxy"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
@@ -45,6 +46,7 @@ type App struct {
 	switches map[string]*proxy.Switch
 	services []*controller.Service
 	api      *api.Server
+	dispatch *delivery.Dispatcher
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -83,13 +85,27 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.services = append(a.services, controller.New(sc, controller.Deps{
 			Store: st, Target: proxyswitch.New(sw), Switch: sw, Metrics: metrics,
 			Signals: controller.Signals{Live: proxystats.New(sw), LiveMetrics: proxystats.Metrics, Optional: a.push},
-			Logger:  log.With("component", "controller"), Hooks: o.Hooks,
+			Logger:  log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake,
 		}))
 	}
+	chans, err := channels(cfg.Notify, st)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a.dispatch = delivery.New(st, chans, delivery.Options{Logger: log.With("component", "notify")})
 	reg.MustRegister(proxyCollector{a.switches})
 	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: cfg.API.Tokens,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api")})
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake})
 	return a, nil
+}
+
+// wake tells the notification dispatcher an incident changed. The
+// dispatcher is built after the controllers, hence the indirection.
+func (a *App) wake() {
+	if a.dispatch != nil {
+		a.dispatch.Wake()
+	}
 }
 
 // Start recovers persisted state, then opens the proxy and API listeners and
@@ -122,6 +138,12 @@ func (a *App) Start(ctx context.Context) error {
 		cancel()
 		return err
 	}
+	waitNotify, err := a.dispatch.Start(runCtx)
+	if err != nil {
+		cancel()
+		return err
+	}
+	a.wg.Go(waitNotify)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
 	}

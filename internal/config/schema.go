@@ -8,6 +8,7 @@ type Config struct {
 	Store    Store     `yaml:"store"`
 	Log      Log       `yaml:"log"`
 	Services []Service `yaml:"services"`
+	Notify   Notify    `yaml:"notify"`
 
 	// BaseDir is the directory relative paths in the config (token_file,
 	// sqlite://PATH) are resolved against: the config file's directory when

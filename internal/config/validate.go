@@ -32,6 +32,7 @@ func (c *Config) validate(r *report) {
 	}
 	c.Log.validate(r)
 	c.validateServices(r)
+	c.Notify.validate(r, c.BaseDir)
 }
 
 func (l Log) validate(r *report) {

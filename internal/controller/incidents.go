@@ -18,6 +18,7 @@ func (s *Service) openIncident(ctx context.Context, now time.Time, inc incident.
 	if err != nil {
 		return "", fmt.Errorf("controller: create incident: %w", err)
 	}
+	s.deps.Wake()
 	s.log.Info("incident opened", "incident", id, "severity", inc.Severity, "kind", inc.Kind, "reason", inc.Reason)
 	return id, nil
 }
@@ -30,6 +31,7 @@ func (s *Service) event(ctx context.Context, id string, ev incident.Event) {
 	if err := s.deps.Store.AppendEvent(ctx, id, ev); err != nil {
 		s.log.Error("appending incident event failed", "incident", id, "type", ev.Type, "err", err)
 	}
+	s.deps.Wake()
 }
 
 // updateIncident applies mutate to the stored incident and appends ev.
@@ -45,12 +47,14 @@ func (s *Service) updateIncident(ctx context.Context, id string, mutate func(*in
 	before := inc.Status
 	mutate(&inc)
 	inc.UpdatedAt = ev.At
-	if err := s.deps.Store.UpdateIncident(ctx, inc); err != nil {
-		s.log.Error("updating incident failed", "incident", id, "err", err)
-	}
-	s.event(ctx, id, ev)
+	evs := []incident.Event{ev}
 	if inc.Status != before {
-		s.event(ctx, id, incident.Event{At: ev.At, Type: incident.EvStatus, Actor: ev.Actor,
-			Message: fmt.Sprintf("status %s → %s", before, inc.Status)})
+		evs = append(evs, incident.Event{At: ev.At, Type: incident.EvStatus, Actor: ev.Actor,
+			Message: fmt.Sprintf("status %s → %s", before, inc.Status),
+			Data:    map[string]any{"from": string(before), "to": string(inc.Status)}})
 	}
+	if err := s.deps.Store.UpdateIncident(ctx, inc, evs...); err != nil {
+		s.log.Error("updating incident failed", "incident", id, "type", ev.Type, "err", err)
+	}
+	s.deps.Wake()
 }

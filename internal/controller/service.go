@@ -50,6 +50,16 @@ type Deps struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Hooks   Hooks
+	// Notify is called after every incident change so delivery starts at
+	// once instead of at the next poll; nil means nobody is listening.
+	Notify func()
+}
+
+// Wake tells the notification dispatcher there is news.
+func (d Deps) Wake() {
+	if d.Notify != nil {
+		d.Notify()
+	}
 }
 
 // Service guards one service.

@@ -126,8 +126,10 @@ type Store interface {
 	CreateIncident(ctx context.Context, inc incident.Incident) (string, error)
 	// UpdateIncident replaces the mutable fields (severity, status, title,
 	// reason, versions, timestamps except CreatedAt); ID, Service, Kind and
-	// CreatedAt stay as created, and the timeline is untouched.
-	UpdateIncident(ctx context.Context, inc incident.Incident) error
+	// CreatedAt stay as created. evs are appended to the timeline in the same
+	// transaction, so a change and the event announcing it (which is what
+	// notifications are delivered from) cannot be separated by a crash.
+	UpdateIncident(ctx context.Context, inc incident.Incident, evs ...incident.Event) error
 	// AppendEvent adds one event to the timeline.
 	AppendEvent(ctx context.Context, id string, ev incident.Event) error
 	// GetIncident returns the incident with its whole timeline, oldest first
@@ -148,6 +150,11 @@ type Store interface {
 	// Cursor returns a consumer's position; found is false for a new consumer.
 	Cursor(ctx context.Context, name string) (seq int64, found bool, err error)
 	SetCursor(ctx context.Context, name string, seq int64) error
+
+	// ChannelState is a notification channel's handle for an incident (a
+	// Slack message ts, a Statuspage incident id), "" when none.
+	ChannelState(ctx context.Context, channel, incidentID string) (string, error)
+	SetChannelState(ctx context.Context, channel, incidentID, value string) error
 
 	// RecordMetrics stores per-second statistics for reports.
 	RecordMetrics(ctx context.Context, pts []MetricPoint) error

@@ -73,15 +73,25 @@ func checkIncident(inc incident.Incident) error {
 	return nil
 }
 
-// UpdateIncident rewrites the mutable fields. ID, service, kind and
-// created_at identify what happened and are left as created; the timeline
-// is not touched.
-func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident) error {
+// UpdateIncident rewrites the mutable fields and appends evs, in one
+// transaction. ID, service, kind and created_at identify what happened and
+// are left as created.
+func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident, evs ...incident.Event) error {
 	op := fmt.Sprintf("sqlite: update incident %q", inc.ID)
 	if err := checkIncident(inc); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE incidents SET severity = ?, status = ?,
+	for _, ev := range evs {
+		if err := checkTimes(ev.At); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE incidents SET severity = ?, status = ?,
 			title = ?, reason = ?, from_version = ?, to_version = ?,
 			impact_started_at = ?, detected_at = ?, rollback_started_at = ?,
 			mitigated_at = ?, resolved_at = ?, updated_at = ?
@@ -93,7 +103,18 @@ func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident) error
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return expectOneRow(res, op)
+	if err := expectOneRow(res, op); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if err := insertEvent(ctx, tx, inc.ID, ev); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
 }
 
 // AppendEvent adds ev to the end of the incident's timeline.

@@ -20,7 +20,20 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this rip
 var migrations = []string{
 	schemaV1,
 	schemaV2,
+	schemaV3,
 }
+
+// schemaV3 keeps each notification channel's handle for an incident (a
+// Slack message ts, a Statuspage incident id) so updates edit in place
+// after a restart instead of posting anew.
+const schemaV3 = `
+CREATE TABLE channel_state (
+	channel     TEXT NOT NULL,
+	incident_id TEXT NOT NULL,
+	value       TEXT NOT NULL,
+	PRIMARY KEY (channel, incident_id)
+) STRICT;
+`
 
 // schemaV2 adds delivery cursors over the event log (the notification
 // outbox) and per-second metric points for post-incident reports.

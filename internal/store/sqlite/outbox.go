@@ -127,3 +127,26 @@ func finiteOr0(v float64) float64 {
 	}
 	return v
 }
+
+// ChannelState reads a channel's handle for an incident ("" when none).
+func (s *Store) ChannelState(ctx context.Context, channel, incidentID string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM channel_state WHERE channel = ? AND incident_id = ?`, channel, incidentID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("sqlite: channel state: %w", err)
+	}
+	return v, nil
+}
+
+// SetChannelState stores a channel's handle for an incident.
+func (s *Store) SetChannelState(ctx context.Context, channel, incidentID, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO channel_state (channel, incident_id, value) VALUES (?, ?, ?)
+		ON CONFLICT(channel, incident_id) DO UPDATE SET value = excluded.value`, channel, incidentID, value)
+	if err != nil {
+		return fmt.Errorf("sqlite: set channel state: %w", err)
+	}
+	return nil
+}
