@@ -36,14 +36,20 @@ func (s *Service) onBad(ctx context.Context, now time.Time, r detect.Result) {
 	case now.Before(s.st.CooldownUntil):
 		s.raiseOnce(ctx, now, r, incident.Major, "automatic rollback suppressed by cooldown until "+s.st.CooldownUntil.UTC().Format(time.RFC3339))
 	default:
+		sev, recent := s.rollbackSeverity(ctx, now)
 		inc := incident.Incident{
-			Service: s.cfg.Name, Kind: incident.KindRollback, Severity: incident.Major,
+			Service: s.cfg.Name, Kind: incident.KindRollback, Severity: sev,
 			Title:       fmt.Sprintf("%s: automatic rollback %s → %s", s.cfg.Name, from, to),
 			Reason:      r.Reason,
 			FromVersion: from, ToVersion: to,
 			ImpactStartedAt: s.st.WatchSince, DetectedAt: now,
 		}
-		id, err := s.openIncident(ctx, now, inc, detectedEvent(now, r))
+		evs := []incident.Event{detectedEvent(now, r)}
+		if recent >= frequentRollbacks {
+			evs = append(evs, incident.Event{At: now, Type: incident.EvNote, Actor: "ripcord",
+				Message: fmt.Sprintf("%d rollbacks of %s in 7 days: severity raised to %s; the service is unstable", recent, s.cfg.Name, sev)})
+		}
+		id, err := s.openIncident(ctx, now, inc, evs...)
 		if err != nil {
 			s.log.Error("opening incident failed; reverting anyway", "err", err)
 		}
@@ -246,4 +252,30 @@ func snapshot(r detect.Result) map[string]float64 {
 	}
 	m["samples"] = float64(r.Samples)
 	return m
+}
+
+// frequentRollbacks in 7 days (this one included) make a rollback critical:
+// one bad deploy is routine, a pattern needs a person (the seed: frequent
+// rollbacks indicate instability).
+const frequentRollbacks = 3
+
+// rollbackSeverity is major, or critical when this would be the
+// frequentRollbacks-th automatic rollback of the service in 7 days. It also
+// returns that count.
+func (s *Service) rollbackSeverity(ctx context.Context, now time.Time) (incident.Severity, int) {
+	incs, err := s.deps.Store.ListIncidents(ctx, store.IncidentFilter{Service: s.cfg.Name, Kind: incident.KindRollback, Limit: 100})
+	if err != nil {
+		s.log.Warn("counting recent rollbacks failed", "err", err)
+		return incident.Major, 1
+	}
+	n := 1
+	for _, i := range incs {
+		if now.Sub(i.CreatedAt) <= 7*24*time.Hour {
+			n++
+		}
+	}
+	if n >= frequentRollbacks {
+		return incident.Critical, n
+	}
+	return incident.Major, n
 }

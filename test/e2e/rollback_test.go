@@ -201,3 +201,29 @@ func thr(max, critical float64) config.Threshold {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestFrequentRollbacksRaiseSeverity: the third rollback in 7 days is
+// critical, and says why on its timeline.
+func TestFrequentRollbacksRaiseSeverity(t *testing.T) {
+	pol := fastPolicy()
+	pol.Cooldown = 0
+	e := start(t, pol, newBackend(t, "v1"))
+	stop := e.load(300)
+	defer stop()
+	for _, v := range []string{"v2", "v3", "v4"} {
+		e.deploy(newBackend(t, v).failPerMille(600))
+		e.waitFor("rollback of "+v, 10*time.Second, active("v1"))
+		e.waitFor("stable", 10*time.Second, stateIs(controller.StateStable))
+	}
+	incs := e.incidents() // newest first
+	if len(incs) != 3 || incs[2].Severity != incident.Major || incs[1].Severity != incident.Major || incs[0].Severity != incident.Critical {
+		t.Fatalf("severities %v %v %v", incs[2].Severity, incs[1].Severity, incs[0].Severity)
+	}
+	var said bool
+	for _, ev := range e.incident(incs[0].ID).Events {
+		said = said || strings.Contains(ev.Message, "3 rollbacks of svc in 7 days")
+	}
+	if !said {
+		t.Fatal("the critical incident does not say why")
+	}
+}
