@@ -23,6 +23,7 @@ import (
 	"github.com/ripcord/ripcord/internal/notify/delivery"
 	"github.com/ripcord/ripcord/internal/proxy"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
+	"github.com/ripcord/ripcord/internal/signal/probe"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
 	"github.com/ripcord/ripcord/internal/signal/push"
 	"github.com/ripcord/ripcord/internal/store"
@@ -47,6 +48,7 @@ type App struct {
 	services []*controller.Service
 	api      *api.Server
 	dispatch *delivery.Dispatcher
+	probers  []*probe.Prober
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -78,13 +80,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := controller.NewMetrics(reg)
+	optional, err := a.optionalSources(cfg, log)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	for _, sc := range cfg.Services {
 		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy", "service", sc.Name),
 			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window)})
 		a.switches[sc.Name] = sw
 		a.services = append(a.services, controller.New(sc, controller.Deps{
 			Store: st, Target: proxyswitch.New(sw), Switch: sw, Metrics: metrics,
-			Signals: controller.Signals{Live: proxystats.New(sw), LiveMetrics: proxystats.Metrics, Optional: a.push},
+			Signals: controller.Signals{Live: proxystats.New(sw), LiveMetrics: proxystats.Metrics, Optional: optional},
 			Logger:  log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake,
 		}))
 	}
@@ -144,6 +151,7 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.wg.Go(waitNotify)
+	a.runProbers(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
 	}

@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/ripcord/ripcord/internal/signal/probe"
+	"github.com/ripcord/ripcord/internal/signal/prometheus"
+)
 
 // Config is the whole ripcord configuration file.
 type Config struct {
@@ -63,6 +68,19 @@ type Service struct {
 	Versions []Version `yaml:"versions"` // oldest first
 	Active   string    `yaml:"active"`   // default: the last version
 	Policy   Policy    `yaml:"policy"`
+	Signals  Signals   `yaml:"signals"`
+}
+
+// Signals are the sources beyond the proxy's own statistics. A metric that
+// a Prometheus query or a probe file provides is read from there; the rest
+// come from the proxy or from pushes.
+type Signals struct {
+	Prometheus *prometheus.Config `yaml:"prometheus"`
+	Probe      *probe.Config      `yaml:"probe"`
+	// Headers maps a metric to a response header the service sets per
+	// request (quality_score: X-Quality-Score); the switch averages it per
+	// version like latency.
+	Headers map[string]string `yaml:"headers"`
 }
 
 // Proxy is the built-in traffic switch for a service.

@@ -101,6 +101,7 @@ func (c *Config) validateServices(r *report) {
 	for i := range c.Services {
 		s := &c.Services[i]
 		path := index("services", i)
+		s.Signals.resolveProbeFile(c.BaseDir)
 		s.validate(r, path)
 		if first, dup := seen[s.Name]; dup && s.Name != "" {
 			r.add(field(path, "name"), "service %q is already defined at %s: service names must be unique", s.Name, first)
@@ -130,6 +131,7 @@ func (s *Service) validate(r *report, path string) {
 	}
 	s.validateVersions(r, path)
 	s.Policy.validate(r, field(path, "policy"))
+	s.Signals.validate(r, field(path, "signals"))
 }
 
 func (s *Service) validateVersions(r *report, path string) {

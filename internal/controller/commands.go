@@ -141,3 +141,17 @@ func (s *Service) Status() Status {
 		Verdict: s.last.Verdict.String(), VerdictAt: s.lastAt, Reason: s.last.Reason, Findings: s.last.Findings,
 	}
 }
+
+// LiveVersions returns the versions worth probing — the active one and the
+// one a revert would go to — by name, with their URLs.
+func (s *Service) LiveVersions() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, name := range []string{s.st.Active, s.fallbackFor(s.st.Active)} {
+		if i := findVersion(s.st.Versions, name); i >= 0 {
+			out[name] = s.st.Versions[i].URL
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -38,12 +39,13 @@ func (s Signals) observe(ctx context.Context, log *slog.Logger, service, version
 	obs := make(map[string]detect.Observation, len(rules))
 	var live []string
 	for _, r := range rules {
-		if contains(s.LiveMetrics, r.Metric) {
-			live = append(live, r.Metric)
-			continue
-		}
+		// A source configured for this metric (a PromQL query, a probe
+		// file, a pipeline that pushes it) wins over the proxy's view.
 		if s.Optional == nil || !s.Optional.Expected(service, r.Metric) {
-			continue // never reported for this service: not configured, not blind
+			if contains(s.LiveMetrics, r.Metric) {
+				live = append(live, r.Metric)
+			}
+			continue // otherwise never reported for this service: not blind
 		}
 		q := signal.Query{Service: service, Version: version, Metric: r.Metric, Since: since, At: now}
 		smp, err := s.Optional.Read(ctx, q)
@@ -77,4 +79,31 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Sources asks each source in turn; the first that expects a metric answers
+// it. Order is precedence: explicit configuration (Prometheus queries, probe
+// files) before pushes.
+type Sources []OptionalSource
+
+var _ OptionalSource = Sources(nil)
+
+// Expected reports whether any source expects metric for service.
+func (ss Sources) Expected(service, metric string) bool {
+	for _, s := range ss {
+		if s.Expected(service, metric) {
+			return true
+		}
+	}
+	return false
+}
+
+// Read asks the first source that expects the metric.
+func (ss Sources) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
+	for _, s := range ss {
+		if s.Expected(q.Service, q.Metric) {
+			return s.Read(ctx, q)
+		}
+	}
+	return signal.Sample{}, fmt.Errorf("signals: nothing provides %s for %s: %w", q.Metric, q.Service, signal.ErrNoData)
 }

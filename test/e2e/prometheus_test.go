@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	promclient "github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/signal/prometheus"
+	"github.com/ripcord/ripcord/internal/signal/prometheus/promtest"
+)
+
+// instrumented is a real backend exposing RED metrics the way services do
+// with client_golang; its counters start at 0 so a new version's rate is
+// defined from its first scrape.
+type instrumented struct {
+	*backend
+}
+
+func newInstrumented(t *testing.T, name string) *instrumented {
+	reg := promclient.NewRegistry()
+	reqs := promclient.NewCounterVec(promclient.CounterOpts{Name: "http_requests_total", Help: "Requests."}, []string{"version", "code"})
+	reg.MustRegister(reqs)
+	reqs.WithLabelValues(name, "200").Add(0)
+	reqs.WithLabelValues(name, "500").Add(0)
+	b := &backend{name: name}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		if rand.Int64N(1000) < b.errPM.Load() {
+			reqs.WithLabelValues(name, "500").Inc()
+			http.Error(w, "injected", http.StatusInternalServerError)
+			return
+		}
+		reqs.WithLabelValues(name, "200").Inc()
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	})
+	b.srv = httptest.NewServer(mux)
+	t.Cleanup(b.srv.Close)
+	return &instrumented{b}
+}
+
+func promSignals(url string) *prometheus.Config {
+	return &prometheus.Config{
+		URL: url, Job: promtest.Job, Timeout: 500 * time.Millisecond, Window: 5 * time.Second,
+		Queries: map[string]string{"error_rate": `(sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[5s])) or vector(0)) / sum(rate(http_requests_total{version="{{.Version}}"}[5s]))`},
+		Samples: `sum(increase(http_requests_total{version="{{.Version}}"}[5s]))`,
+	}
+}
+
+// promPolicy judges error_rate alone, as the peers' tuned configs do
+// (Argo Rollouts: failureLimit 0; Flagger: threshold 1).
+func promPolicy() config.Policy {
+	p := fastPolicy()
+	p.Require, p.Consecutive = 1, 1
+	p.Thresholds = map[string]config.Threshold{"error_rate": {Max: ptr(0.05)}}
+	p.BlindGrace = time.Second
+	return p
+}
+
+func startWithProm(t *testing.T, promURL string, v1 *instrumented) *env {
+	t.Helper()
+	e := &env{t: t, backends: map[string]*backend{"v1": v1.backend}, dbPath: t.TempDir() + "/r.db"}
+	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
+		Services: []config.Service{{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Active: "v1", Policy: promPolicy(),
+			Versions: []config.Version{{Name: "v1", URL: v1.srv.URL}},
+			Signals:  config.Signals{Prometheus: promSignals(promURL)}}}}
+	e.boot()
+	return e
+}
+
+func TestRollbackFromPromQLAlone(t *testing.T) {
+	v1, v2 := newInstrumented(t, "v1"), newInstrumented(t, "v2")
+	v2.failPerMille(300)
+	prom := promtest.StartPrometheus(t, []string{host(v1.srv.URL), host(v2.srv.URL)}, time.Second)
+	e := startWithProm(t, prom.URL, v1)
+	stop := e.load(200)
+	defer stop()
+	e.waitFor("v1 healthy from Prometheus", 20*time.Second, func(s statusT) bool { return s.Verdict == "healthy" })
+	e.deploy(v2.backend)
+	s := e.waitFor("rollback from PromQL", 20*time.Second, active("v1"))
+	inc := e.incident(s.IncidentID)
+	if !strings.Contains(inc.Reason, "error_rate") || !strings.Contains(inc.Reason, "window 5s") {
+		t.Fatalf("reason %q is not the Prometheus query's", inc.Reason)
+	}
+}
+
+// TestPrometheusOutageNeverReverts: Prometheus refusing connections, then
+// hanging, never causes a rollback; a blind incident opens within the grace
+// period and resolves when data returns.
+func TestPrometheusOutageNeverReverts(t *testing.T) {
+	v1, v2 := newInstrumented(t, "v1"), newInstrumented(t, "v2")
+	prom := promtest.StartPrometheus(t, []string{host(v1.srv.URL), host(v2.srv.URL)}, time.Second)
+	fw := newForwarder(t, host(prom.URL))
+	e := startWithProm(t, "http://"+fw.addr(), v1)
+	stop := e.load(200)
+	defer stop()
+	e.deploy(v2.backend)
+	e.waitFor("v2 healthy", 20*time.Second, func(s statusT) bool { return s.Verdict == "healthy" })
+	for _, mode := range []int32{modeRefuse, modeHang} {
+		fw.set(mode)
+		e.waitFor("blind", 10*time.Second, func(s statusT) bool { return s.Verdict == "blind" })
+		var blind incident.Incident
+		deadline := time.Now().Add(10 * time.Second)
+		for blind.ID == "" && time.Now().Before(deadline) {
+			for _, i := range e.incidents() {
+				if i.Kind == incident.KindBlind && i.Status != incident.Resolved {
+					blind = i
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if blind.ID == "" {
+			t.Fatalf("mode %d: no blind incident within the grace period", mode)
+		}
+		fw.set(modePass)
+		e.waitFor("data back", 20*time.Second, func(s statusT) bool { return s.Verdict == "healthy" })
+		if got := e.incident(blind.ID); got.Status != incident.Resolved {
+			t.Fatalf("blind incident still %s after data returned", got.Status)
+		}
+	}
+	if s := e.status(); s.Active != "v2" {
+		t.Fatalf("a telemetry outage reverted the healthy version: %+v", s)
+	}
+	for _, i := range e.incidents() {
+		if i.Kind != incident.KindBlind {
+			t.Fatalf("unexpected %s incident %s", i.Kind, i.ID)
+		}
+	}
+}
+
+func host(url string) string { return strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://") }
+
+const (
+	modePass int32 = iota
+	modeRefuse
+	modeHang
+)
+
+// forwarder is a TCP relay that can refuse (close at once) or hang (accept
+// and never answer), the two ways a metrics server fails in production.
+type forwarder struct {
+	ln     net.Listener
+	target string
+	mode   atomic.Int32
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newForwarder(t *testing.T, target string) *forwarder {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &forwarder{ln: ln, target: target}
+	go f.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		f.mu.Lock()
+		for _, c := range f.conns {
+			c.Close()
+		}
+		f.mu.Unlock()
+	})
+	return f
+}
+
+func (f *forwarder) addr() string { return f.ln.Addr().String() }
+
+// set changes the mode and cuts every open connection, so keep-alive
+// clients meet the new mode on their next request.
+func (f *forwarder) set(mode int32) {
+	f.mode.Store(mode)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+	f.conns = nil
+}
+
+func (f *forwarder) serve() {
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		f.conns = append(f.conns, c)
+		f.mu.Unlock()
+		switch f.mode.Load() {
+		case modeRefuse:
+			c.Close()
+		case modeHang: // keep it open, say nothing
+		default:
+			go f.relay(c)
+		}
+	}
+}
+
+func (f *forwarder) relay(c net.Conn) {
+	up, err := net.Dial("tcp", f.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
