@@ -65,7 +65,7 @@ func (p *Policy) validateThresholds(r *report, path string) {
 	for _, metric := range slices.Sorted(maps.Keys(p.Thresholds)) {
 		t := p.Thresholds[metric]
 		t.validate(r, field(path, metric), metric)
-		if signal.IsKnown(metric) && (t.Max != nil || t.Min != nil) {
+		if signal.IsKnown(metric) && (t.Max != nil || t.Min != nil || t.Baseline != nil) {
 			anomalies++
 		}
 	}
@@ -75,7 +75,7 @@ func (p *Policy) validateThresholds(r *report, path string) {
 	// deliberate critical-only policy.
 	if anomalies > 0 && p.Require > anomalies {
 		r.add(strings.TrimSuffix(path, ".thresholds")+".require",
-			"is %d but only %d threshold(s) set max or min, so anomalies alone can never mark a version bad: lower require or add thresholds", p.Require, anomalies)
+			"is %d but only %d threshold(s) set max, min or baseline, so anomalies alone can never mark a version bad: lower require or add thresholds", p.Require, anomalies)
 	}
 }
 
@@ -101,9 +101,12 @@ func (t Threshold) validate(r *report, path, metric string) {
 			didYouMean(metric, signal.Known), strings.Join(signal.Known, ", "))
 		return
 	}
-	if t.Max == nil && t.Min == nil && t.Critical == nil {
-		r.add(path, "sets no limit: give max (anomaly when above), min (anomaly when below) and/or critical (alone marks the version bad)")
+	if t.Max == nil && t.Min == nil && t.Critical == nil && t.Baseline == nil {
+		r.add(path, "sets no limit: give max (anomaly when above), min (anomaly when below), critical (alone marks the version bad) and/or baseline (compared with the previous version)")
 		return
+	}
+	if b := t.Baseline; b != nil {
+		b.validate(r, field(path, "baseline"))
 	}
 	if t.Max != nil && t.Min != nil {
 		r.add(path, "sets both max and min: use max when higher is worse or min when lower is worse, not both")
@@ -162,5 +165,34 @@ func unitOf(metric string) string {
 		return "it is bytes"
 	default:
 		return fmt.Sprintf("%s is never negative", metric)
+	}
+}
+
+func (b *Baseline) validate(r *report, path string) {
+	if b.MaxIncrease == nil && b.MaxDelta == nil && b.Test == "" {
+		r.add(path, "sets no comparison: give max_increase (relative, 0.2 = 20%% worse), max_delta (absolute) and/or test: mann_whitney")
+	}
+	if b.MaxIncrease != nil && *b.MaxIncrease < 0 {
+		r.add(field(path, "max_increase"), "must be 0 or more (0.2 allows 20%% worse than the previous version)")
+	}
+	if b.MaxDelta != nil && *b.MaxDelta < 0 {
+		r.add(field(path, "max_delta"), "must be 0 or more")
+	}
+	switch b.Test {
+	case "", "mann_whitney":
+	default:
+		r.add(field(path, "test"), "must be mann_whitney (or left out), not %q", b.Test)
+	}
+	if b.Confidence == 0 {
+		b.Confidence = 0.99
+	}
+	if b.Tolerance == 0 {
+		b.Tolerance = 0.1
+	}
+	if b.Confidence < 0.5 || b.Confidence >= 1 {
+		r.add(field(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99")
+	}
+	if b.Tolerance < 0 {
+		r.add(field(path, "tolerance"), "must be 0 or more (0.1 ignores differences under 10%%)")
 	}
 }

@@ -29,7 +29,7 @@ func TestThresholdValidation(t *testing.T) {
 		{"critical below max", map[string]th{"error_rate": {Max: f(0.1), Critical: f(0.05)}}, "policy.thresholds.error_rate.critical", "must be at least max"},
 		{"critical above min", map[string]th{"quality_score": {Min: f(0.5), Critical: f(0.7)}}, "policy.thresholds.quality_score.critical", "must be at most min"},
 		{"critical equal max", map[string]th{"error_rate": {Max: f(0.1), Critical: f(0.1)}, "quality_score": {Min: f(0.5)}}, "", ""},
-		{"too few for require", map[string]th{"error_rate": {Max: f(0.1)}}, "policy.require", "only 1 threshold(s) set max or min"},
+		{"too few for require", map[string]th{"error_rate": {Max: f(0.1)}}, "policy.require", "only 1 threshold(s) set max, min or baseline"},
 		{"empty map", map[string]th{}, "policy.thresholds", "is empty"},
 	}
 	for _, tt := range tests {
@@ -53,7 +53,7 @@ func TestThresholdLinesInFile(t *testing.T) {
 	wantProblem(t, errs, "services[0].policy.thresholds.error_rate.critical", 15, "0.01 is below max (0.05)")
 	// A problem about a key the user did not write points at its parent.
 	errs = parseErrs(t, mutate(t, "{max: 3000}", "{critical: 3000}"), "")
-	wantProblem(t, errs, "services[0].policy.require", 12, "is 2 but only 1 threshold(s) set max or min")
+	wantProblem(t, errs, "services[0].policy.require", 12, "is 2 but only 1 threshold(s) set max, min or baseline")
 }
 
 func TestPolicyValidation(t *testing.T) {

@@ -138,4 +138,26 @@ type Threshold struct {
 	Max      *float64 `yaml:"max"`
 	Min      *float64 `yaml:"min"`
 	Critical *float64 `yaml:"critical"`
+	// Baseline judges the metric against the previous version instead of
+	// (or as well as) fixed limits.
+	Baseline *Baseline `yaml:"baseline"`
+}
+
+// Baseline compares a version with the one before it: the previous
+// version's statistics over the window before the deploy (blue-green runs
+// one version at a time, so that is the freshest comparable traffic).
+// Any limit set that is exceeded makes the metric anomalous.
+type Baseline struct {
+	// MaxIncrease is the largest relative worsening allowed: 0.2 means
+	// 20% worse than the baseline (higher, or lower for min-type metrics).
+	MaxIncrease *float64 `yaml:"max_increase"`
+	// MaxDelta is the largest absolute worsening allowed, in the metric's
+	// unit (0.05 for a rate means 5 percentage points).
+	MaxDelta *float64 `yaml:"max_delta"`
+	// Test "mann_whitney" compares per-second values of both versions with
+	// a Mann-Whitney U test, as Kayenta does: anomalous when worse with the
+	// given confidence AND by more than Tolerance (relative).
+	Test       string  `yaml:"test"`
+	Confidence float64 `yaml:"confidence"` // default 0.99
+	Tolerance  float64 `yaml:"tolerance"`  // default 0.1
 }

@@ -77,10 +77,10 @@ type Service struct {
 	// raised remembers incidents opened without an action (degraded while
 	// paused, suppressed by cooldown, no older version) per version, so one
 	// bad version opens one such incident, not one per tick.
-	raised      map[string]string
-	blindSince  time.Time
-	blindIncID  string
-	stableSince time.Time
+	raised     map[string]string
+	blindSince time.Time
+	blindIncID string
+	series     baselineCache
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -108,7 +108,12 @@ func Policy(p config.Policy) detect.Policy {
 	sort.Strings(names) // stable order: reasons read the same every time
 	for _, m := range names {
 		t := p.Thresholds[m]
-		out.Rules = append(out.Rules, detect.Rule{Metric: m, Max: t.Max, Min: t.Min, Critical: t.Critical, LowerIsWorse: t.LowerIsWorse(m)})
+		rule := detect.Rule{Metric: m, Max: t.Max, Min: t.Min, Critical: t.Critical, LowerIsWorse: t.LowerIsWorse(m)}
+		if b := t.Baseline; b != nil {
+			rule.Baseline = &detect.Baseline{MaxIncrease: b.MaxIncrease, MaxDelta: b.MaxDelta,
+				MannWhitney: b.Test == "mann_whitney", Confidence: b.Confidence, Tolerance: b.Tolerance}
+		}
+		out.Rules = append(out.Rules, rule)
 	}
 	return out
 }
@@ -188,6 +193,7 @@ func (s *Service) Tick(ctx context.Context) {
 		since = s.st.WatchSince
 	}
 	obs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, s.st.Active, since, now, s.pol.Rules)
+	s.addBaseline(ctx, obs, now)
 	r := detect.Evaluate(s.pol, obs)
 	s.last, s.lastAt = r, now
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)

@@ -40,6 +40,7 @@ type Rule struct {
 	Max, Min     *float64
 	Critical     *float64
 	LowerIsWorse bool
+	Baseline     *Baseline // nil: fixed limits only
 }
 
 // Policy is the part of a service policy detection needs.
@@ -56,6 +57,12 @@ type Policy struct {
 type Observation struct {
 	Sample  signal.Sample
 	Missing bool
+	// Baseline is the previous version's value of the metric, for rules
+	// with a Baseline; nil when there is no previous version.
+	Baseline *signal.Sample
+	// Series and BaselineSeries are per-interval values of both versions,
+	// for the Mann-Whitney comparison.
+	Series, BaselineSeries []float64
 }
 
 // Finding is the judgement on one metric, with its numbers.
@@ -155,6 +162,15 @@ func judge(p Policy, rule Rule, o Observation) Finding {
 		}
 	}
 	f.Text = describe(rule, f, o.Sample)
+	if rule.Baseline != nil && !f.Anomalous {
+		anomalous, text, tooFew := judgeBaseline(p, rule, o)
+		switch {
+		case anomalous:
+			f.Anomalous, f.Text = true, text
+		case tooFew && rule.Max == nil && rule.Min == nil && rule.Critical == nil:
+			f.TooFew, f.Text = true, text // nothing else judges this metric
+		}
+	}
 	return f
 }
 

@@ -133,3 +133,53 @@ func BenchmarkEvaluate(b *testing.B) {
 		Evaluate(seedPolicy, o)
 	}
 }
+
+func TestBaseline(t *testing.T) {
+	base := func(v float64, n int64) *signal.Sample { return &signal.Sample{Value: v, Samples: n} }
+	pol := Policy{MinSamples: 50, Require: 1, Confidence: 0.99}
+	tests := []struct {
+		name   string
+		rule   Rule
+		obs    Observation
+		want   Verdict
+		reason string
+	}{
+		{"relative increase", Rule{Metric: signal.LatencyP99, Baseline: &Baseline{MaxIncrease: f(0.2)}},
+			Observation{Sample: signal.Sample{Value: 300, Samples: 500}, Baseline: base(200, 500)}, Degraded, "latency_p99_ms 300ms vs baseline 200ms (+50%, max +20%)"},
+		{"within relative", Rule{Metric: signal.LatencyP99, Baseline: &Baseline{MaxIncrease: f(0.2)}},
+			Observation{Sample: signal.Sample{Value: 230, Samples: 500}, Baseline: base(200, 500)}, Healthy, "healthy"},
+		{"absolute delta on a rate", Rule{Metric: signal.ErrorRate, Baseline: &Baseline{MaxDelta: f(0.05)}},
+			Observation{Sample: signal.Sample{Value: 0.09, Samples: 500}, Baseline: base(0.01, 500)}, Degraded, "worse by more than 5.0 points"},
+		{"lower is worse", Rule{Metric: signal.QualityScore, LowerIsWorse: true, Baseline: &Baseline{MaxIncrease: f(0.1)}},
+			Observation{Sample: signal.Sample{Value: 0.7, Samples: 500}, Baseline: base(0.9, 500)}, Degraded, "vs baseline 0.90"},
+		{"improvement is fine", Rule{Metric: signal.QualityScore, LowerIsWorse: true, Baseline: &Baseline{MaxIncrease: f(0.1)}},
+			Observation{Sample: signal.Sample{Value: 0.95, Samples: 500}, Baseline: base(0.9, 500)}, Healthy, "healthy"},
+		{"no baseline is inconclusive", Rule{Metric: signal.LatencyP99, Baseline: &Baseline{MaxIncrease: f(0.2)}},
+			Observation{Sample: signal.Sample{Value: 900, Samples: 500}}, Inconclusive, "no baseline yet"},
+		{"mann-whitney worse", Rule{Metric: signal.LatencyP99, Baseline: &Baseline{MannWhitney: true, Confidence: 0.99, Tolerance: 0.1}},
+			Observation{Sample: signal.Sample{Value: 150, Samples: 500}, Baseline: base(100, 500),
+				Series: seq(140, 30), BaselineSeries: seq(100, 30)}, Degraded, "Mann-Whitney"},
+		{"mann-whitney too few", Rule{Metric: signal.LatencyP99, Baseline: &Baseline{MannWhitney: true, Confidence: 0.99, Tolerance: 0.1}},
+			Observation{Sample: signal.Sample{Value: 150, Samples: 500}, Baseline: base(100, 500),
+				Series: seq(140, 3), BaselineSeries: seq(100, 30)}, Inconclusive, "inconclusive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := pol
+			p.Rules = []Rule{tt.rule}
+			r := Evaluate(p, map[string]Observation{tt.rule.Metric: tt.obs})
+			if r.Verdict != tt.want || !strings.Contains(r.Reason+" "+r.Findings[0].Text, tt.reason) {
+				t.Fatalf("got %v %q / %q, want %v containing %q", r.Verdict, r.Reason, r.Findings[0].Text, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+// seq returns n values around centre with a little spread.
+func seq(centre float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = centre + float64(i%7) - 3
+	}
+	return out
+}

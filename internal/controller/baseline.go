@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/signal"
+	"github.com/ripcord/ripcord/internal/store"
+)
+
+// seriesSpan is how much per-second history of the previous version the
+// Mann-Whitney comparison uses.
+const seriesSpan = 5 * time.Minute
+
+// baselineCache holds per-second series read from the store; they change
+// once a second, so reading them on every 50 ms tick would be waste.
+type baselineCache struct {
+	at       time.Time
+	key      string
+	cur, old []store.MetricPoint
+}
+
+// addBaseline fills the Baseline (and for Mann-Whitney the Series) of every
+// observation whose rule compares against the previous version. The
+// baseline is the version a revert would go to, over the window before the
+// active one went live: in a blue-green switch the two never serve at once,
+// so that is the freshest comparable traffic. Called with s.mu held.
+func (s *Service) addBaseline(ctx context.Context, obs map[string]detect.Observation, now time.Time) {
+	var rules []detect.Rule
+	mw := false
+	for _, r := range s.pol.Rules {
+		if r.Baseline != nil {
+			rules = append(rules, r)
+			mw = mw || r.Baseline.MannWhitney
+		}
+	}
+	base := s.fallbackFor(s.st.Active)
+	if len(rules) == 0 || base == "" {
+		return
+	}
+	bobs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, s.st.WatchSince.Add(-s.cfg.Policy.Window), s.st.WatchSince, rules)
+	if mw {
+		s.loadSeries(ctx, base, now)
+	}
+	for _, r := range rules {
+		o, ok := obs[r.Metric]
+		if !ok || o.Missing {
+			continue
+		}
+		if b, ok := bobs[r.Metric]; ok && !b.Missing {
+			smp := b.Sample
+			o.Baseline = &smp
+		}
+		if mw {
+			o.Series, o.BaselineSeries = seriesOf(s.series.cur, r.Metric), seriesOf(s.series.old, r.Metric)
+		}
+		obs[r.Metric] = o
+	}
+}
+
+// loadSeries refreshes the per-second series at most once a second.
+func (s *Service) loadSeries(ctx context.Context, base string, now time.Time) {
+	key := s.st.Active + "|" + base + "|" + s.st.WatchSince.String()
+	if s.series.key == key && now.Sub(s.series.at) < time.Second {
+		return
+	}
+	cur, err := s.deps.Store.Metrics(ctx, s.cfg.Name, s.st.WatchSince, now)
+	if err != nil {
+		s.log.Warn("reading series failed", "err", err)
+		return
+	}
+	old := s.series.old
+	if s.series.key != key {
+		if old, err = s.deps.Store.Metrics(ctx, s.cfg.Name, s.st.WatchSince.Add(-seriesSpan), s.st.WatchSince); err != nil {
+			s.log.Warn("reading baseline series failed", "err", err)
+			return
+		}
+	}
+	s.series = baselineCache{at: now, key: key, cur: only(cur, s.st.Active), old: only(old, base)}
+}
+
+func only(pts []store.MetricPoint, version string) []store.MetricPoint {
+	var out []store.MetricPoint
+	for _, p := range pts {
+		if p.Version == version {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// seriesOf extracts one metric's per-second values.
+func seriesOf(pts []store.MetricPoint, metric string) []float64 {
+	var out []float64
+	for _, p := range pts {
+		switch metric {
+		case signal.ErrorRate:
+			if p.Requests > 0 {
+				out = append(out, float64(p.Errors)/float64(p.Requests))
+			}
+		case signal.LatencyP50:
+			out = append(out, p.P50Ms)
+		case signal.LatencyP99:
+			out = append(out, p.P99Ms)
+		case signal.Throughput:
+			out = append(out, float64(p.Requests))
+		default:
+			if v, ok := p.Values[metric]; ok {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
