@@ -40,7 +40,7 @@ func fixture(t testing.TB) Input {
 			ID: 17, Service: "checkout", Action: "rollback", FromVersion: "v2", ToVersion: "v1",
 			Reason: inc.Reason, IncidentID: "INC-0042", Status: store.DecisionDone, Result: "switched v2 → v1 in 8ms",
 			Snapshot: map[string]float64{"error_rate": 0.505, "latency_p99_ms": 1450, "samples": 105,
-				"baseline.error_rate": 0.0031, "baseline.latency_p99_ms": 183},
+				"baseline.error_rate": 0.0011, "baseline.latency_p99_ms": 183},
 			CreatedAt: at(350 * time.Millisecond), DoneAt: at(360 * time.Millisecond),
 		}},
 		Deployments: []store.Deployment{
@@ -82,7 +82,7 @@ func fixtureEvents() []incident.Event {
 			Message: "pagerduty: opened failing, still retrying: pagerduty: 429 Too Many Requests",
 			Data:    map[string]any{"channel": "pagerduty", "seq": 1}},
 		{At: ms(10400), Type: incident.EvVerified, Actor: "ripcord", Message: "v1 healthy for 10s after rollback",
-			Data: map[string]any{"snapshot": map[string]float64{"error_rate": 0.0029, "latency_p99_ms": 241, "samples": 3012}}},
+			Data: map[string]any{"snapshot": map[string]float64{"error_rate": 0.0012, "latency_p99_ms": 241, "samples": 3012}}},
 		{At: ms(10400), Type: incident.EvStatus, Actor: "ripcord", Message: "status identified → monitoring",
 			Data: map[string]any{"from": "identified", "to": "monitoring"}},
 		{At: ms(131_880), Type: incident.EvNote, Actor: "alice",

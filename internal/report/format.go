@@ -75,7 +75,7 @@ func dur(d time.Duration) string {
 	case d < time.Second:
 		return fmt.Sprintf("%.2f s", d.Seconds())
 	case d < time.Minute-50*time.Millisecond:
-		return fmt.Sprintf("%.1f s", d.Seconds())
+		return strings.Replace(fmt.Sprintf("%.1f s", d.Seconds()), ".0 s", " s", 1)
 	case d < time.Hour-500*time.Millisecond:
 		return minSec(d.Round(time.Second))
 	case d < 24*time.Hour-30*time.Second:

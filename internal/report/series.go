@@ -154,15 +154,15 @@ func weightedMedian(vals []float64, w []int64) float64 {
 }
 
 // buckets merges consecutive seconds so a chart has at most n points; each
-// bucket spans the same whole number of seconds from the first point.
-func buckets(secs []Second, n int) []Second {
+// bucket spans the same whole number of seconds (width) from the first point.
+func buckets(secs []Second, n int) (_ []Second, width time.Duration) {
 	if len(secs) == 0 || n <= 0 {
-		return nil
+		return nil, interval
 	}
 	span := secs[len(secs)-1].At.Sub(secs[0].At)
-	width := max(interval, (span/time.Duration(n)+interval-1).Truncate(interval))
+	width = max(interval, (span/time.Duration(n) + interval - 1).Truncate(interval))
 	if width == interval && len(secs) <= n {
-		return secs
+		return secs, width
 	}
 	var out []Second
 	var m *merger
@@ -176,5 +176,5 @@ func buckets(secs []Second, n int) []Second {
 		}
 		m.add(s.At, s.Requests, s.Errors, s.P50, s.P99, s.HasLatency, s.Versions...)
 	}
-	return append(out, m.second())
+	return append(out, m.second()), width
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // markers are the instants drawn across the charts: the deploy (or the
-// impact start when no deployment matches it), the first detection and
-// every completed rollback.
+// impact start when no deployment matches it), the first detection (or
+// decision) and every completed rollback.
 func markers(im Impact, mo Moments, evs []incident.Event, deps []store.Deployment) []Marker {
 	label := "impact start"
 	for _, d := range deps {
@@ -22,7 +22,12 @@ func markers(im Impact, mo Moments, evs []incident.Event, deps []store.Deploymen
 	}
 	out := []Marker{{At: im.Start, Label: label}}
 	if !mo.Detected.IsZero() {
-		out = append(out, Marker{At: mo.Detected, Label: "detected"})
+		// Without a detector event the first instant is a person's decision.
+		what := "decision"
+		if slices.ContainsFunc(evs, func(ev incident.Event) bool { return ev.Type == incident.EvDetected }) {
+			what = "detected"
+		}
+		out = append(out, Marker{At: mo.Detected, Label: what})
 	}
 	for _, ev := range evs {
 		if ev.Type == incident.EvRollbackDone {
@@ -92,12 +97,16 @@ func opening(r Report, deps []store.Deployment) string {
 	if inc.Kind == incident.KindBlind || inc.FromVersion == "" {
 		return fmt.Sprintf("%s: trouble from %s: %s.", inc.Service, stamp(im.Start), why)
 	}
-	who := fmt.Sprintf("%s %s", inc.Service, inc.FromVersion)
-	if d, ok := deploymentOf(deps, inc.FromVersion, im.End); ok && d.Actor != "" {
-		who += fmt.Sprintf(", deployed by %s at %s,", d.Actor, stamp(d.At))
-	}
-	if inc.Kind == incident.KindManual {
+	d, ok := deploymentOf(deps, inc.FromVersion, im.End)
+	deployedAtStart := ok && d.Actor != "" && d.At.Sub(im.Start).Abs() < interval
+	who := inc.Service + " " + inc.FromVersion
+	switch {
+	case inc.Kind == incident.KindManual && ok && d.Actor != "":
+		return fmt.Sprintf("%s, deployed by %s at %s, was rolled back by hand by %s: %s.", who, d.Actor, stamp(d.At), decider(inc.Events), why)
+	case inc.Kind == incident.KindManual:
 		return fmt.Sprintf("%s was rolled back by hand by %s: %s.", who, decider(inc.Events), why)
+	case deployedAtStart:
+		return fmt.Sprintf("%s was deployed by %s at %s and went bad: %s.", who, d.Actor, stamp(d.At), why)
 	}
 	return fmt.Sprintf("%s went bad from %s: %s.", who, stamp(im.Start), why)
 }
