@@ -19,14 +19,15 @@ const (
 
 // metric is one charted quantity of a Second.
 type metric struct {
-	id, title, threshold string // threshold: the Thresholds key drawn as lines
-	value                func(Second) (float64, bool)
-	label                func(float64) string
+	id, title string
+	name      string // the metric's signal name: its Thresholds key and format
+	value     func(Second) (float64, bool)
+	label     func(float64) string // axis ticks
 }
 
 var charted = []metric{
-	{id: "error-rate", title: "Error rate", threshold: signal.ErrorRate, value: errorRate, label: pctTick},
-	{id: "p99", title: "p99 latency", threshold: signal.LatencyP99, value: p99, label: ms},
+	{id: "error-rate", title: "Error rate", name: signal.ErrorRate, value: errorRate, label: pctTick},
+	{id: "p99", title: "p99 latency", name: signal.LatencyP99, value: p99, label: msTick},
 }
 
 func errorRate(s Second) (float64, bool) { return ratio(s.Errors, s.Requests), s.Requests > 0 }
@@ -35,11 +36,16 @@ func p99(s Second) (float64, bool)       { return s.P99, s.HasLatency && finite(
 // pctTick is pct without a needless ".0": "20%", "0.5%".
 func pctTick(v float64) string { return strings.Replace(pct(v), ".0%", "%", 1) }
 
+// msTick is ms without a needless ".0": "0 ms", "2.5 ms".
+func msTick(v float64) string { return strings.Replace(ms(v), ".0 ms", " ms", 1) }
+
 // chart is an SVG line chart laid out in pixels; the template draws it.
 type chart struct {
 	ID, Title      string
 	W, H           int
 	X0, X1, Y0, Y1 string // plot box: left, right, top, bottom
+	PlotW, PlotH   int
+	Step           string // what one point spans: "second" or "10 s"
 	Lines          []string
 	XTicks, YTicks []tick
 	Limits         []tick // threshold lines: Pos is y
@@ -58,7 +64,7 @@ func newChart(m metric, secs []Second, marks []Marker, th map[string]Threshold) 
 	if len(secs) == 0 {
 		return nil
 	}
-	pts, width := bucketsOf(secs, plotW)
+	pts, width := buckets(secs, plotW)
 	t0, t1 := pts[0].At.Add(-width), pts[len(pts)-1].At
 	for _, mk := range marks {
 		t0, t1 = minTime(t0, mk.At), maxTime(t1, mk.At)
@@ -72,12 +78,15 @@ func newChart(m metric, secs []Second, marks []Marker, th map[string]Threshold) 
 	if len(vals) == 0 {
 		return nil
 	}
-	limits := limitsOf(th[m.threshold])
+	limits := limitsOf(th[m.name])
 	top := niceTop(slices.Max(append(slices.Clone(vals), limitValues(limits)...)))
-	x := func(t time.Time) float64 { return padL + float64(t.Sub(t0))/float64(max(t1.Sub(t0), 1)) * plotW }
+	x := func(t time.Time) float64 { return padL + float64(t.Sub(t0))/float64(max(t1.Sub(t0), 1))*plotW }
 	y := func(v float64) float64 { return padT + plotH - v/top*plotH }
 	c := &chart{ID: m.id, Title: m.title, W: chartW, H: chartH,
-		X0: px(padL), X1: px(padL + plotW), Y0: px(padT), Y1: px(padT + plotH)}
+		X0: px(padL), X1: px(padL + plotW), Y0: px(padT), Y1: px(padT + plotH), PlotW: plotW, PlotH: plotH, Step: "second"}
+	if width > interval {
+		c.Step = dur(width)
+	}
 	c.Lines = polylines(pts, m.value, width, x, y)
 	c.XTicks = timeTicks(t0, t1, x)
 	for _, v := range valueTicks(top) {
@@ -88,17 +97,6 @@ func newChart(m metric, secs []Second, marks []Marker, th map[string]Threshold) 
 	}
 	c.Markers = placeMarkers(marks, x)
 	return c
-}
-
-// bucketsOf merges seconds so there is at most one point per pixel, and
-// says how long each point spans.
-func bucketsOf(secs []Second, n int) ([]Second, time.Duration) {
-	b := buckets(secs, n)
-	width := interval
-	if len(b) > 1 && len(b) < len(secs) {
-		width = max(interval, (b[len(b)-1].At.Sub(b[0].At)/time.Duration(len(b)-1)).Round(interval))
-	}
-	return b, width
 }
 
 // polylines draws the series, broken where points are missing: a gap in
@@ -240,7 +238,7 @@ func placeMarkers(marks []Marker, x func(time.Time) float64) []marker {
 // blocks, scaled to its own peak; a blank is a stretch without data.
 func sparkline(secs []Second, value func(Second) (float64, bool), n int) string {
 	const levels = "▁▂▃▄▅▆▇█"
-	pts, _ := bucketsOf(secs, n)
+	pts, _ := buckets(secs, n)
 	peak := 0.0
 	for _, s := range pts {
 		if v, ok := value(s); ok && finite(v) {

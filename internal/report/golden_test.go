@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,11 +24,30 @@ func golden(t *testing.T, name string, got []byte) {
 	if err != nil {
 		t.Fatalf("%v (run go test ./internal/report -update)", err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; if the change is intended run go test ./internal/report -update and review the diff\n--- got ---\n%s", name, got)
+	if bytes.Equal(got, want) {
+		return
 	}
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(g), len(w)) {
+		gl, wl := line(g, i), line(w, i)
+		if gl != wl {
+			t.Errorf("%s differs from the golden file at line %d (if intended: go test ./internal/report -update, then review the diff)\n got: %.300s\nwant: %.300s", name, i+1, gl, wl)
+			return
+		}
+	}
+}
+
+func line(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "<end of file>"
 }
 
 func TestMarkdownGolden(t *testing.T) {
 	golden(t, "rollback.md.golden", Build(fixture(t)).Markdown())
+}
+
+func TestHTMLGolden(t *testing.T) {
+	golden(t, "rollback.html.golden", Build(fixture(t)).HTML())
 }

@@ -21,21 +21,32 @@ type view struct {
 	Report
 	Charts []*chart // HTML: one per charted metric that has data
 	Sparks []spark  // Markdown: the same series as text
-	During Phase
+	// SparkAxis is the time span under the sparklines.
+	SparkAxis string
 }
 
 type spark struct {
 	Title, Line, Peak string
 }
 
+// sparkAxis says what a Markdown sparkline spans.
+func sparkAxis(secs []Second) string {
+	_, width := buckets(secs, sparkBlocks)
+	from, to := secs[0].At.Add(-interval), secs[len(secs)-1].At
+	return stamp(from) + " → " + stamp(to) + ", one block ≈ " + dur(width)
+}
+
 func (r Report) view() view {
-	v := view{Report: r, During: r.Phases[1]}
+	v := view{Report: r}
+	if len(r.Seconds) > 0 {
+		v.SparkAxis = sparkAxis(r.Seconds)
+	}
 	for _, m := range charted {
 		if c := newChart(m, r.Seconds, r.Markers, r.Thresholds); c != nil {
 			v.Charts = append(v.Charts, c)
 			peak, at, _ := peakOf(r.Seconds, m.value)
 			v.Sparks = append(v.Sparks, spark{Title: m.title, Line: sparkline(r.Seconds, m.value, sparkBlocks),
-				Peak: "peak " + m.label(peak) + " at " + stamp(at)})
+				Peak: "peak " + metricValue(m.name, peak) + " at " + stamp(at)})
 		}
 	}
 	return v
@@ -63,13 +74,6 @@ var funcs = map[string]any{
 			return "anomalous"
 		}
 		return "ok"
-	},
-	"markerText": func(ms []Marker) string {
-		parts := make([]string, 0, len(ms))
-		for _, m := range ms {
-			parts = append(parts, m.Label+" "+stamp(m.At))
-		}
-		return strings.Join(parts, ", ")
 	},
 }
 
