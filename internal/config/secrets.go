@@ -159,7 +159,62 @@ func (c *Config) Redacted() *Config {
 		s.Versions = slices.Clone(s.Versions)
 		s.Policy.Thresholds = cloneThresholds(s.Policy.Thresholds)
 	}
+	out.Notify.Channels = redactChannels(c.Notify.Channels)
 	return &out
+}
+
+// redactChannels copies channels with every resolved secret blanked.
+func redactChannels(in []Channel) []Channel {
+	out := slices.Clone(in)
+	for i := range out {
+		c := &out[i]
+		if c.Slack != nil {
+			x := *c.Slack
+			x.WebhookURL, x.Token = "", ""
+			c.Slack = &x
+		}
+		if c.PagerDuty != nil {
+			x := *c.PagerDuty
+			x.RoutingKey = ""
+			c.PagerDuty = &x
+		}
+		if c.Statuspage != nil {
+			x := *c.Statuspage
+			x.APIKey = ""
+			c.Statuspage = &x
+		}
+		if c.Jira != nil {
+			x := *c.Jira
+			x.APIToken = ""
+			c.Jira = &x
+		}
+		if c.GitHub != nil {
+			x := *c.GitHub
+			x.Token = ""
+			c.GitHub = &x
+		}
+		if c.Webhook != nil {
+			x := *c.Webhook
+			x.Secret = ""
+			c.Webhook = &x
+		}
+		if c.Alertmanager != nil {
+			x := *c.Alertmanager
+			x.BearerToken = ""
+			c.Alertmanager = &x
+		}
+		if c.Teams != nil {
+			x := *c.Teams
+			x.WebhookURL = ""
+			c.Teams = &x
+		}
+		if c.Email != nil {
+			x := *c.Email
+			x.Password = ""
+			c.Email = &x
+		}
+	}
+	return out
 }
 
 func cloneThresholds(m map[string]Threshold) map[string]Threshold {
@@ -168,7 +223,7 @@ func cloneThresholds(m map[string]Threshold) map[string]Threshold {
 	}
 	out := make(map[string]Threshold, len(m))
 	for k, t := range m {
-		out[k] = Threshold{Max: clonePtr(t.Max), Min: clonePtr(t.Min), Critical: clonePtr(t.Critical)}
+		out[k] = Threshold{Max: clonePtr(t.Max), Min: clonePtr(t.Min), Critical: clonePtr(t.Critical), Baseline: t.Baseline}
 	}
 	return out
 }
