@@ -56,6 +56,7 @@ for none).`,
 	f.DurationVar(&o.Watch, "watch", 10*time.Second, "time to watch after the deploy (the same with or without a fault)")
 	f.BoolVar(&o.Keep, "keep", false, "leave the daemon running afterwards (API on 127.0.0.1:7070) to explore with the CLI")
 	f.StringVar(&o.DBPath, "db", "", "SQLite file to use (default: a temporary one, removed afterwards)")
+	f.BoolVar(&o.RetryOnPrevious, "retry-on-previous", false, "retry requests v2 fails on v1 before answering, so users see no errors at all")
 	f.BoolVar(&asJSON, "json", false, "print the outcome as one JSON object on the last line of stdout (live view goes to stderr)")
 	f.BoolVar(&verbose, "verbose", false, "show ripcord's own log")
 	return cmd

@@ -72,6 +72,6 @@ Operate it:   ripcord status | deploy | rollback | pause | resume | incidents`,
 	root.PersistentFlags().StringVar(&g.server, "server", server, "ripcord API address (env RIPCORD_SERVER)")
 	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("RIPCORD_TOKEN"), "API bearer token (env RIPCORD_TOKEN; prefer the env var: flags show up in ps)")
 	root.AddCommand(newServe(), newCheckConfig(), newDemo(),
-		newStatus(g), newDeploy(g), newRollback(g), newPause(g), newResume(g), newIncidents(g))
+		newStatus(g), newDeploy(g), newRollback(g), newPause(g), newResume(g), newIncidents(g), newReport(g))
 	return root
 }

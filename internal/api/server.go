@@ -87,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/services/{name}/signals", s.require(op, s.withService(s.pushSignals)))
 	mux.HandleFunc("GET /api/v1/incidents", s.require(v, s.listIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(v, s.getIncident))
+	mux.HandleFunc("GET /api/v1/incidents/{id}/report", s.require(v, s.getReport))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/notes", s.require(op, s.addNote))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/status", s.require(op, s.setStatus))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(op, s.resolve))

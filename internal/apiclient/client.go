@@ -41,6 +41,16 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status) }
 
+// Report returns the post-incident report, format "md" or "html".
+func (c *Client) Report(ctx context.Context, id, format string) ([]byte, error) {
+	var raw rawBody
+	err := c.do(ctx, http.MethodGet, "/api/v1/incidents/"+url.PathEscape(id)+"/report?format="+url.QueryEscape(format), nil, &raw)
+	return raw, err
+}
+
+// rawBody receives a response body as is.
+type rawBody []byte
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -77,6 +87,10 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
 	}
 	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*rawBody); ok {
+		*raw = data
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

@@ -100,6 +100,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	chans = append(chans, newReporter(cfg, st))
 	a.dispatch = delivery.New(st, chans, delivery.Options{Logger: log.With("component", "notify")})
 	reg.MustRegister(proxyCollector{a.switches})
 	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: cfg.API.Tokens,

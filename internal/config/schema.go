@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/signal/probe"
@@ -14,6 +15,7 @@ type Config struct {
 	Log      Log       `yaml:"log"`
 	Services []Service `yaml:"services"`
 	Notify   Notify    `yaml:"notify"`
+	Reports  Reports   `yaml:"reports"`
 
 	// BaseDir is the directory relative paths in the config (token_file,
 	// sqlite://PATH) are resolved against: the config file's directory when
@@ -49,6 +51,26 @@ const (
 	RoleOperator = "operator"
 	RoleAdmin    = "admin"
 )
+
+// Reports configures the post-incident reports written after every
+// verified rollback and every escalation.
+type Reports struct {
+	// Dir receives INC-0001.md and INC-0001.html; relative to the config
+	// file. Default "reports".
+	Dir string `yaml:"dir"`
+}
+
+// ReportsDir is the absolute reports directory.
+func (c *Config) ReportsDir() string {
+	d := c.Reports.Dir
+	if d == "" {
+		d = "reports"
+	}
+	if !filepath.IsAbs(d) && c.BaseDir != "" {
+		d = filepath.Join(c.BaseDir, d)
+	}
+	return d
+}
 
 // Store selects persistence. Default sqlite://ripcord.db.
 type Store struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
@@ -155,3 +156,6 @@ func (s *Service) LiveVersions() map[string]string {
 	}
 	return out
 }
+
+// Policy is the service's configured policy (for reports).
+func (s *Service) Policy() config.Policy { return s.cfg.Policy }

@@ -38,9 +38,12 @@ type Options struct {
 	Warmup time.Duration // on v1 before the deploy
 	Watch  time.Duration // after the deploy, whatever happens
 	Keep   bool          // leave the daemon running afterwards
-	DBPath string        // "" = a temporary directory
-	Out    io.Writer     // live view and summary
-	Logger *slog.Logger
+	// RetryOnPrevious turns on the switch's retry of failed requests on the
+	// previous version, which hides a bad deploy from users entirely.
+	RetryOnPrevious bool
+	DBPath          string    // "" = a temporary directory
+	Out             io.Writer // live view and summary
+	Logger          *slog.Logger
 }
 
 // Result is the demo's outcome; JSON field names are a stable interface
@@ -90,6 +93,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	defer cleanup()
 	cfg := Config(v1.url, dbPath, o.Keep)
+	cfg.Reports.Dir = filepath.Join(filepath.Dir(dbPath), "reports")
+	cfg.Services[0].Proxy.RetryOnPrevious.Enabled = o.RetryOnPrevious
 	a, err := app.New(ctx, cfg, app.Options{Logger: o.Logger})
 	if err != nil {
 		return res, err
@@ -236,7 +241,7 @@ func Config(v1URL, dbPath string, keep bool) *config.Config {
 		Store: config.Store{URL: "sqlite://" + dbPath},
 		Services: []config.Service{{
 			Name:     service,
-			Proxy:    config.Proxy{Listen: "127.0.0.1:0"},
+			Proxy:    config.Proxy{Listen: "127.0.0.1:0", RetryOnPrevious: config.RetryOnPrevious{MaxBodyBytes: config.DefaultMaxBodyBytes}},
 			Versions: []config.Version{{Name: "v1", URL: v1URL}},
 			Active:   "v1",
 			Policy:   pol,

@@ -111,6 +111,7 @@ const (
 	EvDataReturned    = "data_returned"
 	EvNotifyFailed    = "notify_failed" // a channel refused or kept failing
 	EvNotified        = "notified"      // first delivery to a channel
+	EvReport          = "report"        // the post-incident report was written
 )
 
 // IsDelivery reports whether an event records a notification's delivery

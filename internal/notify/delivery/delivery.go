@@ -36,6 +36,9 @@ type Channel struct {
 	Name        string
 	Notifier    notify.Notifier
 	MinSeverity incident.Severity
+	// Quiet channels do not get a "notified" line on the timeline: the
+	// report writer, whose own event says more.
+	Quiet bool
 }
 
 // Options tune a Dispatcher; zero values take the defaults.
