@@ -106,7 +106,8 @@ func startWithHooks(t *testing.T, hooks controller.Hooks, pol config.Policy, ver
 		e.backends[b.name] = b
 	}
 	svc.Active = versions[len(versions)-1].name
-	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath}, Services: []config.Service{svc}}
+	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
+		Services: []config.Service{svc}, Reports: config.Reports{Dir: filepath.Join(t.TempDir(), "reports")}}
 	e.boot()
 	return e
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,26 @@ func TestBadDeployErrorsIsRolledBack(t *testing.T) {
 	ds, err := e.client.Decisions(t.Context(), "svc")
 	if err != nil || len(ds) != 1 || ds[0].Status != "done" || ds[0].Snapshot["error_rate"] < 0.25 {
 		t.Fatalf("decisions %+v err %v", ds, err)
+	}
+	// The post-incident report is written after verification, and served.
+	var written incident.Event
+	deadline := time.Now().Add(10 * time.Second)
+	for written.Type == "" && time.Now().Before(deadline) {
+		for _, ev := range e.incident(inc.ID).Events {
+			if ev.Type == incident.EvReport {
+				written = ev
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	md, _ := written.Data["markdown"].(string)
+	body, err := os.ReadFile(md)
+	if err != nil || !strings.Contains(string(body), "## Timeline") || !strings.Contains(string(body), "v2 → v1") {
+		t.Fatalf("report file %q: %v", md, err)
+	}
+	html, err := e.client.Report(t.Context(), inc.ID, "html")
+	if err != nil || !strings.Contains(string(html), "Timeline") || !strings.Contains(string(html), "<html") {
+		t.Fatalf("GET report html: %v (%d bytes)", err, len(html))
 	}
 }
 
