@@ -14,7 +14,8 @@ import (
 // request is closed instead of kept idle, so a switch never cuts a request
 // but leaves no keep-alive connections behind to the old version.
 type upstream struct {
-	tr       *http.Transport
+	tr       *http.Transport // ServeHTTP (h2c, handed-off connections)
+	h1       *h1pool         // the HTTP/1.1 fast path
 	draining atomic.Bool
 }
 
@@ -31,6 +32,11 @@ func newUpstream(u *url.URL) *upstream {
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
 	}}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	up.h1 = newH1Pool(addr)
 	up.draining.Store(true)
 	return up
 }
@@ -48,8 +54,16 @@ func (u *upstream) done() {
 
 func (u *upstream) drain() {
 	u.draining.Store(true)
+	u.h1.drain()
 	u.tr.CloseIdleConnections()
 }
 
-func (u *upstream) undrain()   { u.draining.Store(false) }
-func (u *upstream) closeIdle() { u.tr.CloseIdleConnections() }
+func (u *upstream) undrain() {
+	u.draining.Store(false)
+	u.h1.undrain()
+}
+
+func (u *upstream) closeIdle() {
+	u.tr.CloseIdleConnections()
+	u.h1.closeIdle()
+}

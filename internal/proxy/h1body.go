@@ -1,0 +1,170 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// Body relays of the HTTP/1.1 fast path. Each copies from src to dst and
+// flushes dst whenever src has nothing buffered, i.e. right before it would
+// block: bytes that arrived are never held back (streams pass unbuffered),
+// and bytes that arrived together leave together (one write, not many).
+// They return which side failed: readErr for src, writeErr for dst.
+
+var errBadChunk = errors.New("proxy: malformed chunked body")
+
+// await makes src have buffered data, flushing dst first if it must block.
+func await(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
+	if src.Buffered() > 0 {
+		return nil, nil
+	}
+	if dst.Buffered() > 0 {
+		if err := dst.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	_, err := src.Peek(1)
+	return err, nil
+}
+
+// relayFixed copies exactly n bytes.
+func relayFixed(dst *bufio.Writer, src *bufio.Reader, n int64) (readErr, writeErr error) {
+	for n > 0 {
+		if readErr, writeErr = await(dst, src); readErr != nil || writeErr != nil {
+			if readErr == io.EOF {
+				readErr = io.ErrUnexpectedEOF
+			}
+			return readErr, writeErr
+		}
+		b, _ := src.Peek(int(min(int64(src.Buffered()), n)))
+		if _, err := dst.Write(b); err != nil {
+			return nil, err
+		}
+		src.Discard(len(b))
+		n -= int64(len(b))
+	}
+	return nil, nil
+}
+
+// readLine reads one CRLF-terminated line (returned without it), valid until
+// the next read from src.
+func readLine(dst *bufio.Writer, src *bufio.Reader) (line []byte, readErr, writeErr error) {
+	if readErr, writeErr = await(dst, src); readErr != nil || writeErr != nil {
+		return nil, readErr, writeErr
+	}
+	line, err := src.ReadSlice('\n')
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err, nil
+	}
+	return bytes.TrimRight(line, "\r\n"), nil, nil
+}
+
+// relayChunked passes a chunked body through, chunk boundaries, extensions
+// and trailers included, so an upstream's flushes stay flushes.
+func relayChunked(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
+	for {
+		line, rerr, werr := readLine(dst, src)
+		if rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		size, ok := chunkSize(line)
+		if !ok {
+			return errBadChunk, nil
+		}
+		if werr = writeLine(dst, line); werr != nil {
+			return nil, werr
+		}
+		if size == 0 {
+			return relayTrailers(dst, src)
+		}
+		if rerr, werr = relayFixed(dst, src, size); rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		if line, rerr, werr = readLine(dst, src); rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		if len(line) != 0 {
+			return errBadChunk, nil
+		}
+		if _, err := dst.WriteString("\r\n"); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// relayTrailers copies trailer lines through the final empty line.
+func relayTrailers(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
+	for {
+		line, rerr, werr := readLine(dst, src)
+		if rerr != nil || werr != nil {
+			return rerr, werr
+		}
+		if werr = writeLine(dst, line); werr != nil || len(line) == 0 {
+			return nil, werr
+		}
+	}
+}
+
+func writeLine(dst *bufio.Writer, line []byte) error {
+	dst.Write(line)
+	_, err := dst.WriteString("\r\n")
+	return err
+}
+
+// chunkSize parses a chunk-size line (hex, optional ;extensions).
+func chunkSize(line []byte) (int64, bool) {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i]
+	}
+	line = bytes.TrimRight(line, " \t")
+	if len(line) == 0 || len(line) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range line {
+		switch {
+		case '0' <= c && c <= '9':
+			n = n<<4 | int64(c-'0')
+		case 'a' <= c && c <= 'f':
+			n = n<<4 | int64(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			n = n<<4 | int64(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// relayToEOF copies a body delimited by the upstream closing the connection,
+// re-framed as chunks for a keep-alive client.
+func relayToEOF(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
+	var hex [16]byte
+	for {
+		readErr, writeErr = await(dst, src)
+		if writeErr != nil {
+			return nil, writeErr
+		}
+		if readErr != nil {
+			if readErr != io.EOF {
+				return readErr, nil
+			}
+			_, err := dst.WriteString("0\r\n\r\n")
+			return nil, err
+		}
+		b, _ := src.Peek(src.Buffered())
+		dst.Write(strconv.AppendInt(hex[:0], int64(len(b)), 16))
+		dst.WriteString("\r\n")
+		dst.Write(b)
+		if _, err := dst.WriteString("\r\n"); err != nil {
+			return nil, err
+		}
+		src.Discard(len(b))
+	}
+}

@@ -1,0 +1,179 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"time"
+)
+
+// exchange is one attempt of a request on one version.
+type exchange struct {
+	v       *version
+	start   time.Time
+	up      *upConn // nil if none could be had
+	status  int
+	headLen int  // of the response head, still buffered in up.br
+	http11  bool // the upstream spoke HTTP/1.1
+	err     error
+	// clientErr marks err as the client's doing (its request body broke):
+	// nothing is recorded for the version then.
+	clientErr bool
+}
+
+func (x *exchange) failed() bool { return x.err != nil || x.status >= 500 }
+
+// proxy serves one request on the fast path. It reports whether the client
+// connection may carry another request.
+func (c *h1conn) proxy(rq *reqHead) bool {
+	s := c.s
+	v := s.active.Load()
+	if v == nil {
+		return c.writeError(503, "ripcord: no active version\n", rq) && !rq.hasBody()
+	}
+	var fb *version
+	if s.opts.Retry.Enabled && retryableMethod(string(rq.method), s.opts.Retry.NonIdempotent) {
+		fb = s.fallbackFor(v)
+	}
+	buffered := false
+	if rq.hasBody() {
+		c.clearDeadline()
+		if fb != nil && rq.length <= s.opts.Retry.MaxBodyBytes {
+			if err := c.readBody(rq.length); err != nil {
+				return false // the client's body broke: nothing to forward
+			}
+			buffered = true
+		} else {
+			fb = nil // too large to keep: one attempt only
+		}
+	}
+	x := c.attempt(v, rq, buffered)
+	if fb != nil && x.failed() && !x.clientErr {
+		c.recordFailure(x)
+		s.log.Debug("proxy retrying on fallback", "version", v.name, "fallback", fb.name, "status", x.status, "err", x.err)
+		x = c.attempt(fb, rq, buffered)
+	}
+	return c.respond(x, rq)
+}
+
+// readBody keeps a request body of n bytes in c.body.
+func (c *h1conn) readBody(n int64) error {
+	if int64(cap(c.body)) < n {
+		c.body = make([]byte, n)
+	}
+	c.body = c.body[:n]
+	_, err := io.ReadFull(c.br, c.body)
+	return err
+}
+
+// attempt sends the request to v and reads the response head.
+func (c *h1conn) attempt(v *version, rq *reqHead, buffered bool) *exchange {
+	x := &exchange{v: v, start: c.s.now()}
+	for try := 0; ; try++ {
+		x.up, x.err = v.up.h1.get(c.srv.ctx, x.start)
+		if x.err != nil {
+			return x
+		}
+		var sent bool
+		sent, x.clientErr, x.err = c.send(x.up, v, rq, buffered)
+		if x.err == nil {
+			x.err = readResponseHead(x)
+		}
+		// A reused connection the upstream closed while idle: the request
+		// was not answered; a bodiless one is sent once more on a fresh
+		// connection (a body is never sent twice to one version).
+		if x.err != nil && x.up.reused && try == 0 && isEOF(x.err) && !sent && !x.clientErr {
+			x.up.nc.Close()
+			continue
+		}
+		return x
+	}
+}
+
+// send writes the request to up. sent reports that a body went out.
+func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent, clientErr bool, err error) {
+	bw := up.bw
+	bw.Write(rq.method)
+	bw.WriteByte(' ')
+	if p := v.target.Path; p != "" && p != "/" {
+		bw.WriteString(p[:len(p)-trailingSlash(p)])
+	}
+	bw.Write(rq.target)
+	bw.WriteString(" HTTP/1.1\r\n")
+	bw.Write(c.hdr)
+	switch {
+	case buffered:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.Itoa(len(c.body)))
+		bw.WriteString("\r\n\r\n")
+		bw.Write(c.body)
+		sent = len(c.body) > 0
+	case rq.length >= 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(rq.length, 10))
+		bw.WriteString("\r\n\r\n")
+		rerr, werr := relayFixed(bw, c.br, rq.length)
+		if rerr != nil {
+			return true, true, rerr
+		}
+		if werr != nil {
+			return true, false, werr
+		}
+		sent = rq.length > 0
+	case rq.chunked:
+		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		rerr, werr := relayChunked(bw, c.br)
+		if rerr != nil {
+			return true, true, rerr
+		}
+		if werr != nil {
+			return true, false, werr
+		}
+		sent = true
+	default:
+		bw.WriteString("\r\n")
+	}
+	return sent, false, bw.Flush()
+}
+
+func trailingSlash(p string) int {
+	if p[len(p)-1] == '/' {
+		return 1
+	}
+	return 0
+}
+
+// readResponseHead reads up to a final (non-1xx) response head, which stays
+// buffered in x.up.br.
+func readResponseHead(x *exchange) error {
+	for {
+		head, err := peekHead(x.up.br)
+		if err != nil {
+			return err
+		}
+		line, _ := nextLine(head)
+		if x.status, x.http11, err = parseStatus(line); err != nil {
+			return err
+		}
+		if x.status >= 200 || x.status == 101 {
+			x.headLen = len(head)
+			return nil
+		}
+		x.up.br.Discard(len(head)) // 100 Continue, 103 Early Hints: dropped
+	}
+}
+
+// recordFailure records a failed attempt that will be retried elsewhere.
+func (c *h1conn) recordFailure(x *exchange) {
+	o := outcome5xx
+	if x.err != nil {
+		o = outcomeConnErr
+	}
+	c.s.record(x.v, x.start, o)
+	if x.up != nil {
+		x.up.nc.Close()
+	}
+}
+
+// errResponse is an upstream answer the fast path cannot relay.
+var errResponse = errors.New("proxy: unsupported upstream response framing")

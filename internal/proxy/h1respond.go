@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"strconv"
+)
+
+// respond relays x's answer (or failure) to the client and records the
+// outcome for x.v, with the same rules as ServeHTTP: 5xx and connection
+// failures are errors, a client that went away is not recorded, latency is
+// until the body was relayed completely. It reports whether the client
+// connection may carry another request.
+func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
+	if x.err != nil {
+		if x.up != nil {
+			x.up.nc.Close()
+		}
+		if x.clientErr {
+			return false
+		}
+		c.s.record(x.v, x.start, outcomeConnErr)
+		c.s.log.Debug("proxy upstream failed", "version", x.v.name, "err", x.err)
+		// The request body may be partly unread: close after the answer.
+		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
+	}
+	up := x.up
+	head, _ := up.br.Peek(x.headLen)
+	line, lines := nextLine(head)
+	rh, ok := scanResponse(lines, x, rq)
+	if !ok {
+		up.nc.Close()
+		c.s.record(x.v, x.start, outcomeConnErr)
+		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
+	}
+	keep := !rq.closeAfter && !c.srv.closing.Load()
+	bw := c.bw
+	bw.WriteString("HTTP/1.1")
+	bw.Write(line[8:])
+	bw.WriteString("\r\n")
+	writeResponseLines(bw, lines, rh.connVals)
+	switch {
+	case rh.noBody:
+		if rh.length >= 0 {
+			writeLength(bw, rh.length)
+		}
+	case rh.length >= 0:
+		writeLength(bw, rh.length)
+	default:
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if !keep {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	up.br.Discard(x.headLen)
+
+	rerr, werr := c.relayBody(up, &rh)
+	if werr == nil && (c.br.Buffered() == 0 || !keep || rerr != nil) {
+		werr = bw.Flush() // unless a pipelined request is waiting: then with its answer
+	}
+	switch {
+	case rerr != nil:
+		up.nc.Close()
+		c.s.record(x.v, x.start, outcomeConnErr)
+		c.s.log.Debug("proxy upstream body failed", "version", x.v.name, "err", rerr)
+		return false // the client sees a truncated body
+	case werr != nil:
+		up.nc.Close()
+		return false // client gone: not the version's fault
+	}
+	o := outcomeOK
+	if x.status >= 500 {
+		o = outcome5xx
+	}
+	end := c.s.now()
+	x.v.stats.record(end.UnixNano(), end.Sub(x.start), o)
+	if rh.reusable {
+		x.v.up.h1.put(up, end)
+	} else {
+		up.nc.Close()
+	}
+	return keep
+}
+
+// respHead is the framing of an upstream response.
+type respHead struct {
+	length   int64 // Content-Length, -1 if none
+	chunked  bool
+	noBody   bool // HEAD, 1xx, 204, 304
+	reusable bool // the upstream connection may serve another request
+	connVals [][]byte
+}
+
+// scanResponse reads the framing headers of a response.
+func scanResponse(lines []byte, x *exchange, rq *reqHead) (rh respHead, ok bool) {
+	rh.length, rh.reusable = -1, x.http11
+	for l := lines; len(l) > 0; {
+		var hl []byte
+		if hl, l = nextLine(l); len(hl) == 0 {
+			break
+		}
+		name, val, ok := splitHeader(hl)
+		if !ok {
+			return rh, false
+		}
+		switch kindOf(name) {
+		case hConnection:
+			closeConn, names := connTokens(val)
+			if closeConn {
+				rh.reusable = false
+			}
+			if names {
+				rh.connVals = append(rh.connVals, val)
+			}
+		case hContentLength:
+			n := parseLength(val)
+			if n < 0 || (rh.length >= 0 && n != rh.length) {
+				return rh, false
+			}
+			rh.length = n
+		case hTransferEncoding:
+			if !isChunked(val) || rh.chunked {
+				return rh, false
+			}
+			rh.chunked = true
+		}
+	}
+	rh.noBody = string(rq.method) == "HEAD" || x.status == 204 || x.status == 304 || x.status < 200
+	if rh.chunked {
+		rh.length = -1 // chunked wins over a Content-Length (RFC 9112 §6.3)
+	}
+	if !rh.noBody && !rh.chunked && rh.length < 0 {
+		rh.reusable = false // delimited by the upstream closing
+	}
+	return rh, true
+}
+
+// writeResponseLines copies the upstream header lines minus hop-by-hop and
+// framing ones (the caller writes its own framing).
+func writeResponseLines(bw *bufio.Writer, lines []byte, connVals [][]byte) {
+	for l := lines; len(l) > 0; {
+		var hl []byte
+		if hl, l = nextLine(l); len(hl) == 0 {
+			break
+		}
+		name, _, _ := splitHeader(hl)
+		switch kindOf(name) {
+		case hHop, hConnection, hContentLength, hTransferEncoding, hUpgrade, hTe:
+			continue
+		}
+		if connVals != nil && namedBy(connVals, name) {
+			continue
+		}
+		bw.Write(hl)
+		bw.WriteString("\r\n")
+	}
+}
+
+func writeLength(bw *bufio.Writer, n int64) {
+	var b [24]byte
+	bw.WriteString("Content-Length: ")
+	bw.Write(strconv.AppendInt(b[:0], n, 10))
+	bw.WriteString("\r\n")
+}
+
+// relayBody copies the response body to the client.
+func (c *h1conn) relayBody(up *upConn, rh *respHead) (readErr, writeErr error) {
+	switch {
+	case rh.noBody:
+		return nil, nil
+	case rh.chunked:
+		return relayChunked(c.bw, up.br)
+	case rh.length >= 0:
+		return relayFixed(c.bw, up.br, rh.length)
+	default:
+		return relayToEOF(c.bw, up.br)
+	}
+}
+
+// writeError answers the client directly. It reports whether the write
+// succeeded.
+func (c *h1conn) writeError(code int, msg string, rq *reqHead) bool {
+	bw := c.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(statusText(code))
+	bw.WriteString("\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n")
+	writeLength(bw, int64(len(msg)))
+	if rq.closeAfter || rq.hasBody() {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	if !bytes.Equal(rq.method, []byte("HEAD")) {
+		bw.WriteString(msg)
+	}
+	return bw.Flush() == nil && !rq.closeAfter
+}
+
+func statusText(code int) string {
+	switch code {
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	}
+	return "Error"
+}
