@@ -108,7 +108,12 @@ func (s *Service) execute(ctx context.Context, d store.Decision) {
 		}
 	}, incident.Event{At: now, Type: incident.EvRollbackStarted, Actor: "ripcord",
 		Message: fmt.Sprintf("switching %s → %s", d.FromVersion, d.ToVersion)})
+	// A revert may wait for a rollout (Kubernetes) for minutes: let the API
+	// read status meanwhile. Ticks skip a service in StateReverting, and
+	// Rollback refuses, so nothing else acts on it until this returns.
+	s.mu.Unlock()
 	res, err := s.deps.Target.Revert(ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion, Reason: d.Reason})
+	s.mu.Lock()
 	done := s.deps.Now()
 	if err != nil {
 		s.finish(ctx, d, store.DecisionFailed, err.Error(), done)

@@ -32,6 +32,14 @@ type Switch interface {
 	SetFallback(name string)
 }
 
+// NoSwitch is the Switch of a service ripcord does not proxy (a Kubernetes
+// Deployment): traffic moves through the revert target alone.
+type NoSwitch struct{}
+
+func (NoSwitch) SetVersion(string, string) error { return nil }
+func (NoSwitch) Activate(string) (string, error) { return "", nil }
+func (NoSwitch) SetFallback(string)              {}
+
 // Hooks let tests stop the controller at the exact point a crash would.
 type Hooks struct {
 	// AfterDecision runs after a decision is recorded and before its action.
