@@ -26,6 +26,7 @@ import (
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/netfault"
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
 	"github.com/ripcord/ripcord/internal/signal/prometheus/promtest"
 	"github.com/ripcord/ripcord/internal/store"
@@ -192,8 +193,12 @@ func TestTelemetryLossSoak(t *testing.T) {
 	}
 	v1, v2 := newBackend(t, "v1", 0), newBackend(t, "v2", 10)
 	prom := promtest.StartPrometheus(t, []string{host(v1.srv.URL), host(v2.srv.URL)}, time.Second)
-	fw := newForwarder(t, host(prom.URL))
-	a := daemon(t, "http://"+fw.addr(), "5s", v1)
+	fw, err := netfault.New(host(prom.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fw.Close() })
+	a := daemon(t, "http://"+fw.Addr(), "5s", v1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go load(ctx, "http://"+a.ProxyAddr("svc")+"/", 200)
@@ -206,18 +211,18 @@ func TestTelemetryLossSoak(t *testing.T) {
 	var outages []time.Time
 	end := time.Now().Add(dur)
 	for i := 0; time.Now().Before(end); i++ {
-		mode := modePass
+		mode := netfault.Pass
 		if i%2 == 1 {
-			mode = modeRefuse
+			mode = netfault.Refuse
 			if i%4 == 3 {
-				mode = modeHang
+				mode = netfault.Hang
 			}
 			outages = append(outages, time.Now())
 		}
-		fw.set(mode)
+		fw.Set(mode)
 		time.Sleep(min(period, time.Until(end)))
 	}
-	fw.set(modePass)
+	fw.Set(netfault.Pass)
 	incs, err := a.Store().ListIncidents(context.Background(), store.IncidentFilter{Service: "svc", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)

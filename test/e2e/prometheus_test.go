@@ -3,12 +3,9 @@ package e2e
 import (
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/netfault"
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
 	"github.com/ripcord/ripcord/internal/signal/prometheus/promtest"
 )
@@ -103,14 +101,18 @@ func TestRollbackFromPromQLAlone(t *testing.T) {
 func TestPrometheusOutageNeverReverts(t *testing.T) {
 	v1, v2 := newInstrumented(t, "v1"), newInstrumented(t, "v2")
 	prom := promtest.StartPrometheus(t, []string{host(v1.srv.URL), host(v2.srv.URL)}, time.Second)
-	fw := newForwarder(t, host(prom.URL))
-	e := startWithProm(t, "http://"+fw.addr(), v1)
+	fw, err := netfault.New(host(prom.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fw.Close() })
+	e := startWithProm(t, "http://"+fw.Addr(), v1)
 	stop := e.load(200)
 	defer stop()
 	e.deploy(v2.backend)
 	e.waitFor("v2 healthy", 20*time.Second, func(s statusT) bool { return s.Verdict == "healthy" })
-	for _, mode := range []int32{modeRefuse, modeHang} {
-		fw.set(mode)
+	for _, mode := range []netfault.Mode{netfault.Refuse, netfault.Hang} {
+		fw.Set(mode)
 		e.waitFor("blind", 10*time.Second, func(s statusT) bool { return s.Verdict == "blind" })
 		var blind incident.Incident
 		deadline := time.Now().Add(10 * time.Second)
@@ -125,7 +127,7 @@ func TestPrometheusOutageNeverReverts(t *testing.T) {
 		if blind.ID == "" {
 			t.Fatalf("mode %d: no blind incident within the grace period", mode)
 		}
-		fw.set(modePass)
+		fw.Set(netfault.Pass)
 		e.waitFor("data back", 20*time.Second, func(s statusT) bool { return s.Verdict == "healthy" })
 		if got := e.incident(blind.ID); got.Status != incident.Resolved {
 			t.Fatalf("blind incident still %s after data returned", got.Status)
@@ -141,83 +143,6 @@ func TestPrometheusOutageNeverReverts(t *testing.T) {
 	}
 }
 
-func host(url string) string { return strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://") }
-
-const (
-	modePass int32 = iota
-	modeRefuse
-	modeHang
-)
-
-// forwarder is a TCP relay that can refuse (close at once) or hang (accept
-// and never answer), the two ways a metrics server fails in production.
-type forwarder struct {
-	ln     net.Listener
-	target string
-	mode   atomic.Int32
-	mu     sync.Mutex
-	conns  []net.Conn
+func host(url string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://")
 }
-
-func newForwarder(t *testing.T, target string) *forwarder {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &forwarder{ln: ln, target: target}
-	go f.serve()
-	t.Cleanup(func() {
-		ln.Close()
-		f.mu.Lock()
-		for _, c := range f.conns {
-			c.Close()
-		}
-		f.mu.Unlock()
-	})
-	return f
-}
-
-func (f *forwarder) addr() string { return f.ln.Addr().String() }
-
-// set changes the mode and cuts every open connection, so keep-alive
-// clients meet the new mode on their next request.
-func (f *forwarder) set(mode int32) {
-	f.mode.Store(mode)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range f.conns {
-		c.Close()
-	}
-	f.conns = nil
-}
-
-func (f *forwarder) serve() {
-	for {
-		c, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		f.conns = append(f.conns, c)
-		f.mu.Unlock()
-		switch f.mode.Load() {
-		case modeRefuse:
-			c.Close()
-		case modeHang: // keep it open, say nothing
-		default:
-			go f.relay(c)
-		}
-	}
-}
-
-func (f *forwarder) relay(c net.Conn) {
-	up, err := net.Dial("tcp", f.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
-}
-
