@@ -86,7 +86,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
-		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy", "service", sc.Name),
+		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy"),
 			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window)})
 		a.switches[sc.Name] = sw
 		a.services = append(a.services, controller.New(sc, controller.Deps{
