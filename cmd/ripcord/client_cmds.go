@@ -54,7 +54,11 @@ func printStatus(w io.Writer, s controller.Status) {
 		paused = "  AUTOMATION PAUSED (ripcord resume " + s.Name + ")"
 	}
 	fmt.Fprintf(w, "%s: %s on %s since %s%s\n", s.Name, s.State, s.Active, s.WatchSince.Local().Format(time.TimeOnly), paused)
-	fmt.Fprintf(w, "  verdict: %s\n", s.Reason)
+	verdict := s.Reason
+	if !strings.HasPrefix(verdict, s.Verdict) {
+		verdict = s.Verdict + ": " + verdict
+	}
+	fmt.Fprintf(w, "  verdict: %s\n", verdict)
 	for _, f := range s.Findings {
 		fmt.Fprintf(w, "    %s\n", f.Text)
 	}
