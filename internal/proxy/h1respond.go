@@ -56,19 +56,19 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 	up.br.Discard(x.headLen)
 
 	rerr, werr := c.relayBody(up, &rh)
-	if werr == nil && (c.br.Buffered() == 0 || !keep || rerr != nil) {
-		werr = bw.Flush() // unless a pipelined request is waiting: then with its answer
-	}
 	switch {
 	case rerr != nil:
 		up.nc.Close()
 		c.s.record(x.v, x.start, outcomeConnErr)
 		c.s.log.Debug("proxy upstream body failed", "version", x.v.name, "err", rerr)
+		bw.Flush()
 		return false // the client sees a truncated body
 	case werr != nil:
 		up.nc.Close()
 		return false // client gone: not the version's fault
 	}
+	// The body is relayed (its tail at most is still in bw): record now, so
+	// the statistics never lag behind what the client has seen.
 	o := outcomeOK
 	if x.status >= 500 {
 		o = outcome5xx
@@ -79,6 +79,11 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 		x.v.up.h1.put(up, end)
 	} else {
 		up.nc.Close()
+	}
+	if c.br.Buffered() == 0 || !keep { // else it leaves with the pipelined answer
+		if bw.Flush() != nil {
+			return false
+		}
 	}
 	return keep
 }

@@ -19,7 +19,7 @@ type backend struct {
 	conns atomic.Int64 // open connections (new/active/idle)
 }
 
-func newBackend(t *testing.T, h http.HandlerFunc) *backend {
+func newBackend(t *testing.T, h http.HandlerFunc, configure ...func(*http.Server)) *backend {
 	t.Helper()
 	b := &backend{}
 	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -33,6 +33,9 @@ func newBackend(t *testing.T, h http.HandlerFunc) *backend {
 		case http.StateClosed, http.StateHijacked:
 			b.conns.Add(-1)
 		}
+	}
+	for _, f := range configure {
+		f(b.Config)
 	}
 	b.Start()
 	t.Cleanup(b.Close)
@@ -129,4 +132,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// forEachProto runs f with an HTTP/1.1 client (the fast path) and an h2c
+// client (net/http and ServeHTTP).
+func forEachProto(t *testing.T, f func(t *testing.T, c *http.Client)) {
+	t.Run("http1", func(t *testing.T) {
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		f(t, &http.Client{Transport: tr})
+	})
+	t.Run("h2c", func(t *testing.T) {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		tr := &http.Transport{Protocols: &p}
+		defer tr.CloseIdleConnections()
+		f(t, &http.Client{Transport: tr})
+	})
+}
+
+func isH2C(c *http.Client) bool {
+	tr, ok := c.Transport.(*http.Transport)
+	return ok && tr.Protocols != nil
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 )
 
-func TestProxyBasics(t *testing.T) {
+func TestProxyBasics(t *testing.T) { forEachProto(t, testProxyBasics) }
+
+func testProxyBasics(t *testing.T, c *http.Client) {
 	var got http.Header
 	var gotURL, gotHost, gotBody string
 	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
@@ -29,13 +31,15 @@ func TestProxyBasics(t *testing.T) {
 	base := serve(t, sw)
 
 	req, _ := http.NewRequest("POST", base+"/x/y?q=1&r=%2F", strings.NewReader("hello"))
-	req.Header.Set("Connection", "X-Private")
-	req.Header.Set("X-Private", "secret")
+	if !isH2C(c) { // HTTP/2 has no Connection header
+		req.Header.Set("Connection", "X-Private")
+		req.Header.Set("X-Private", "secret")
+	}
 	req.Header.Set("Proxy-Authorization", "Basic abc")
 	req.Header.Set("Keep-Alive", "timeout=5")
 	req.Header.Set("X-Forwarded-For", "10.1.1.1")
 	req.Header.Set("X-Keep", "yes")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +77,12 @@ func TestProxyBasics(t *testing.T) {
 	}
 }
 
-func TestNoActiveVersion(t *testing.T) {
+func TestNoActiveVersion(t *testing.T) { forEachProto(t, testNoActiveVersion) }
+
+func testNoActiveVersion(t *testing.T, c *http.Client) {
 	sw := New(Options{})
 	base := serve(t, sw)
-	if code, _ := get(t, http.DefaultClient, base+"/"); code != http.StatusServiceUnavailable {
+	if code, _ := get(t, c, base+"/"); code != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", code)
 	}
 	if _, err := sw.Activate("nope"); !errors.Is(err, ErrUnknownVersion) {
@@ -89,7 +95,9 @@ func TestNoActiveVersion(t *testing.T) {
 	}
 }
 
-func TestErrorAccounting(t *testing.T) {
+func TestErrorAccounting(t *testing.T) { forEachProto(t, testErrorAccounting) }
+
+func testErrorAccounting(t *testing.T, c *http.Client) {
 	release := make(chan struct{})
 	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -111,12 +119,12 @@ func TestErrorAccounting(t *testing.T) {
 	base := serve(t, sw)
 
 	for _, p := range []string{"/ok", "/404", "/404", "/500", "/503"} {
-		get(t, http.DefaultClient, base+p)
+		get(t, c, base+p)
 	}
 	// The client gives up on a slow answer: not the version's fault.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/hang", nil)
-	if _, err := http.DefaultClient.Do(req); err == nil {
+	if _, err := c.Do(req); err == nil {
 		t.Fatal("hang returned")
 	}
 	cancel()
@@ -131,7 +139,7 @@ func TestErrorAccounting(t *testing.T) {
 	}
 
 	sw.Activate("dead")
-	if code, _ := get(t, http.DefaultClient, base+"/"); code != http.StatusBadGateway {
+	if code, _ := get(t, c, base+"/"); code != http.StatusBadGateway {
 		t.Fatalf("refused upstream: status %d, want 502", code)
 	}
 	d := stats(sw, "dead")
@@ -144,7 +152,9 @@ func TestErrorAccounting(t *testing.T) {
 	}
 }
 
-func TestBodyBrokenMidway(t *testing.T) {
+func TestBodyBrokenMidway(t *testing.T) { forEachProto(t, testBodyBrokenMidway) }
+
+func testBodyBrokenMidway(t *testing.T, c *http.Client) {
 	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100")
 		io.WriteString(w, "only part")
@@ -154,7 +164,7 @@ func TestBodyBrokenMidway(t *testing.T) {
 	})
 	sw := newTestSwitch(t, Options{}, "v", be.URL)
 	base := serve(t, sw)
-	resp, err := http.Get(base + "/")
+	resp, err := c.Get(base + "/")
 	if err == nil {
 		_, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -187,12 +197,16 @@ func streamer(name string, n int, tick <-chan struct{}) http.HandlerFunc {
 }
 
 func TestStreamingFirstChunkBeforeEnd(t *testing.T) {
+	forEachProto(t, testStreamingFirstChunkBeforeEnd)
+}
+
+func testStreamingFirstChunkBeforeEnd(t *testing.T, c *http.Client) {
 	tick := make(chan struct{})
 	be := newBackend(t, streamer("v1", 3, tick))
 	sw := newTestSwitch(t, Options{}, "v1", be.URL)
 	base := serve(t, sw)
 
-	resp, err := http.Get(base + "/stream")
+	resp, err := c.Get(base + "/stream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,13 +227,17 @@ func TestStreamingFirstChunkBeforeEnd(t *testing.T) {
 }
 
 func TestInFlightStreamSurvivesSwitch(t *testing.T) {
+	forEachProto(t, testInFlightStreamSurvivesSwitch)
+}
+
+func testInFlightStreamSurvivesSwitch(t *testing.T, c *http.Client) {
 	tick := make(chan struct{})
 	blue := newBackend(t, streamer("blue", 4, tick))
 	green := newBackend(t, named("green"))
 	sw := newTestSwitch(t, Options{}, "blue", blue.URL, "green", green.URL)
 	base := serve(t, sw)
 
-	resp, err := http.Get(base + "/stream")
+	resp, err := c.Get(base + "/stream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +250,7 @@ func TestInFlightStreamSurvivesSwitch(t *testing.T) {
 	if prev, err := sw.Activate("green"); prev != "blue" || err != nil {
 		t.Fatalf("Activate = %q, %v", prev, err)
 	}
-	if _, body := get(t, http.DefaultClient, base+"/"); body != "green" {
+	if _, body := get(t, c, base+"/"); body != "green" {
 		t.Fatalf("after switch: %q", body)
 	}
 	for range 3 {

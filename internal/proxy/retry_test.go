@@ -43,7 +43,7 @@ func retryOpts(nonIdempotent bool, maxBody int64) Options {
 
 // do sends method with body (chunked if chunked is set) and returns status
 // and response body.
-func do(t *testing.T, base, method, body string, chunked bool) (int, string) {
+func do(t *testing.T, c *http.Client, base, method, body string, chunked bool) (int, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -53,7 +53,7 @@ func do(t *testing.T, base, method, body string, chunked bool) (int, string) {
 		}
 	}
 	req, _ := http.NewRequest(method, base+"/", rd)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s: %v", method, err)
 	}
@@ -62,14 +62,16 @@ func do(t *testing.T, base, method, body string, chunked bool) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func TestRetryGetOn5xxAndRefused(t *testing.T) {
+func TestRetryGetOn5xxAndRefused(t *testing.T) { forEachProto(t, testRetryGetOn5xxAndRefused) }
+
+func testRetryGetOn5xxAndRefused(t *testing.T, c *http.Client) {
 	bad := newRecorder(t, 503, "bad")
 	good := newRecorder(t, 200, "good")
 	sw := newTestSwitch(t, retryOpts(false, 0), "bad", bad.URL, "good", good.URL, "dead", refusedURL(t))
 	sw.SetFallback("good")
 	base := serve(t, sw)
 
-	if code, body := do(t, base, "GET", "", false); code != 200 || body != "good" {
+	if code, body := do(t, c, base, "GET", "", false); code != 200 || body != "good" {
 		t.Fatalf("GET on 5xx: %d %q, want the fallback's answer", code, body)
 	}
 	if s := stats(sw, "bad"); s.Requests != 1 || s.Errors != 1 || s.Status5xx != 1 {
@@ -80,7 +82,7 @@ func TestRetryGetOn5xxAndRefused(t *testing.T) {
 	}
 
 	sw.Activate("dead")
-	if code, body := do(t, base, "PUT", "payload", false); code != 200 || body != "good" {
+	if code, body := do(t, c, base, "PUT", "payload", false); code != 200 || body != "good" {
 		t.Fatalf("PUT on refused: %d %q", code, body)
 	}
 	if s := stats(sw, "dead"); s.Requests != 1 || s.Errors != 1 {
@@ -91,7 +93,9 @@ func TestRetryGetOn5xxAndRefused(t *testing.T) {
 	}
 }
 
-func TestRetryPostOnlyWhenAllowed(t *testing.T) {
+func TestRetryPostOnlyWhenAllowed(t *testing.T) { forEachProto(t, testRetryPostOnlyWhenAllowed) }
+
+func testRetryPostOnlyWhenAllowed(t *testing.T, c *http.Client) {
 	for _, allow := range []bool{false, true} {
 		bad := newRecorder(t, 500, "bad")
 		good := newRecorder(t, 200, "good")
@@ -99,7 +103,7 @@ func TestRetryPostOnlyWhenAllowed(t *testing.T) {
 		sw.SetFallback("good")
 		base := serve(t, sw)
 		for _, chunked := range []bool{false, true} {
-			code, _ := do(t, base, "POST", `{"prompt":"hi"}`, chunked)
+			code, _ := do(t, c, base, "POST", `{"prompt":"hi"}`, chunked)
 			if want := map[bool]int{false: 500, true: 200}[allow]; code != want {
 				t.Fatalf("POST non_idempotent=%v chunked=%v: status %d, want %d", allow, chunked, code, want)
 			}
@@ -117,17 +121,21 @@ func TestRetryPostOnlyWhenAllowed(t *testing.T) {
 }
 
 func TestRetryNeverTwiceToSameVersion(t *testing.T) {
+	forEachProto(t, testRetryNeverTwiceToSameVersion)
+}
+
+func testRetryNeverTwiceToSameVersion(t *testing.T, c *http.Client) {
 	bad := newRecorder(t, 500, "bad")
 	worse := newRecorder(t, 502, "worse")
 	sw := newTestSwitch(t, retryOpts(true, 0), "bad", bad.URL, "worse", worse.URL)
 	base := serve(t, sw)
 
 	sw.SetFallback("bad") // the active version itself: no retry
-	if code, _ := do(t, base, "POST", "b1", false); code != 500 || len(bad.got()) != 1 {
+	if code, _ := do(t, c, base, "POST", "b1", false); code != 500 || len(bad.got()) != 1 {
 		t.Fatalf("fallback = active: status %d, bad saw %q", code, bad.got())
 	}
 	sw.SetFallback("worse") // fails too: its answer is final, no third try
-	if code, body := do(t, base, "POST", "b2", false); code != 502 || body != "worse" {
+	if code, body := do(t, c, base, "POST", "b2", false); code != 502 || body != "worse" {
 		t.Fatalf("both failing: %d %q", code, body)
 	}
 	if b, w := bad.got(), worse.got(); len(b) != 2 || len(w) != 1 || b[1] != "b2" || w[0] != "b2" {
@@ -138,7 +146,9 @@ func TestRetryNeverTwiceToSameVersion(t *testing.T) {
 	}
 }
 
-func TestRetryNotAfterBytesSent(t *testing.T) {
+func TestRetryNotAfterBytesSent(t *testing.T) { forEachProto(t, testRetryNotAfterBytesSent) }
+
+func testRetryNotAfterBytesSent(t *testing.T, c *http.Client) {
 	broken := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, "data: first\n\n")
@@ -151,7 +161,7 @@ func TestRetryNotAfterBytesSent(t *testing.T) {
 	sw.SetFallback("good")
 	base := serve(t, sw)
 
-	resp, err := http.Get(base + "/")
+	resp, err := c.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +176,9 @@ func TestRetryNotAfterBytesSent(t *testing.T) {
 	waitFor(t, "broken stream recorded", func() bool { return stats(sw, "broken").Errors == 1 })
 }
 
-func TestRetryBodyOverLimit(t *testing.T) {
+func TestRetryBodyOverLimit(t *testing.T) { forEachProto(t, testRetryBodyOverLimit) }
+
+func testRetryBodyOverLimit(t *testing.T, c *http.Client) {
 	bad := newRecorder(t, 500, "bad")
 	good := newRecorder(t, 200, "good")
 	sw := newTestSwitch(t, retryOpts(true, 16), "bad", bad.URL, "good", good.URL)
@@ -175,7 +187,7 @@ func TestRetryBodyOverLimit(t *testing.T) {
 
 	big := strings.Repeat("x", 100)
 	for _, chunked := range []bool{false, true} {
-		if code, _ := do(t, base, "PUT", big, chunked); code != 500 {
+		if code, _ := do(t, c, base, "PUT", big, chunked); code != 500 {
 			t.Fatalf("chunked=%v: over-limit body retried (status %d)", chunked, code)
 		}
 	}
@@ -185,18 +197,20 @@ func TestRetryBodyOverLimit(t *testing.T) {
 	if len(good.got()) != 0 {
 		t.Fatal("fallback received an over-limit body")
 	}
-	if code, _ := do(t, base, "PUT", "small", true); code != 200 {
+	if code, _ := do(t, c, base, "PUT", "small", true); code != 200 {
 		t.Fatalf("small body not retried: %d", code)
 	}
 }
 
-func TestRetryDisabled(t *testing.T) {
+func TestRetryDisabled(t *testing.T) { forEachProto(t, testRetryDisabled) }
+
+func testRetryDisabled(t *testing.T, c *http.Client) {
 	bad := newRecorder(t, 500, "bad")
 	good := newRecorder(t, 200, "good")
 	sw := newTestSwitch(t, Options{}, "bad", bad.URL, "good", good.URL)
 	sw.SetFallback("good")
 	base := serve(t, sw)
-	if code, _ := do(t, base, "GET", "", false); code != 500 || len(good.got()) != 0 {
+	if code, _ := do(t, c, base, "GET", "", false); code != 500 || len(good.got()) != 0 {
 		t.Fatalf("retry without opt-in: %d", code)
 	}
 }

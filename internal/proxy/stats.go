@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,12 @@ type Snapshot struct {
 // requests. Relative error is below 1% (bucket midpoint).
 func (s Snapshot) Quantile(q float64) time.Duration {
 	return quantileOf(s.hist, s.total, q)
+}
+
+// String summarises the snapshot for logs.
+func (s Snapshot) String() string {
+	return fmt.Sprintf("requests=%d errors=%d 5xx=%d p50=%v p99=%v span=%v",
+		s.Requests, s.Errors, s.Status5xx, s.Quantile(0.5), s.Quantile(0.99), s.To.Sub(s.From))
 }
 
 // ErrorRate is Errors/Requests, 0 if there were none.
