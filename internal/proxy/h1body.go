@@ -145,7 +145,6 @@ func chunkSize(line []byte) (int64, bool) {
 // relayToEOF copies a body delimited by the upstream closing the connection,
 // re-framed as chunks for a keep-alive client.
 func relayToEOF(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
-	var hex [16]byte
 	for {
 		readErr, writeErr = await(dst, src)
 		if writeErr != nil {
@@ -159,7 +158,7 @@ func relayToEOF(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) 
 			return nil, err
 		}
 		b, _ := src.Peek(src.Buffered())
-		dst.Write(strconv.AppendInt(hex[:0], int64(len(b)), 16))
+		dst.Write(strconv.AppendInt(dst.AvailableBuffer(), int64(len(b)), 16))
 		dst.WriteString("\r\n")
 		dst.Write(b)
 		if _, err := dst.WriteString("\r\n"); err != nil {

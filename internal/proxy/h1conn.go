@@ -28,6 +28,7 @@ type h1conn struct {
 	hdr  []byte // the request's header lines as sent upstream (version independent)
 	line []byte // method SP target
 	body []byte // request body kept for a retry
+	xs   [2]exchange
 }
 
 const (

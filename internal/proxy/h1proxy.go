@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"io"
-	"strconv"
 	"time"
 )
 
@@ -47,6 +46,7 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 			fb = nil // too large to keep: one attempt only
 		}
 	}
+	c.xs = [2]exchange{}
 	x := c.attempt(v, rq, buffered)
 	if fb != nil && x.failed() && !x.clientErr {
 		c.recordFailure(x)
@@ -68,7 +68,11 @@ func (c *h1conn) readBody(n int64) error {
 
 // attempt sends the request to v and reads the response head.
 func (c *h1conn) attempt(v *version, rq *reqHead, buffered bool) *exchange {
-	x := &exchange{v: v, start: c.s.now()}
+	x := &c.xs[0] // scratch: the connection serves one request at a time
+	if x.v != nil {
+		x = &c.xs[1] // the retry; the first attempt stays intact
+	}
+	*x = exchange{v: v, start: c.s.now()}
 	for try := 0; ; try++ {
 		x.up, x.err = v.up.h1.get(c.srv.ctx, x.start)
 		if x.err != nil {
@@ -103,15 +107,13 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 	bw.Write(c.hdr)
 	switch {
 	case buffered:
-		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.Itoa(len(c.body)))
-		bw.WriteString("\r\n\r\n")
+		writeLength(bw, int64(len(c.body)))
+		bw.WriteString("\r\n")
 		bw.Write(c.body)
 		sent = len(c.body) > 0
 	case rq.length >= 0:
-		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.FormatInt(rq.length, 10))
-		bw.WriteString("\r\n\r\n")
+		writeLength(bw, rq.length)
+		bw.WriteString("\r\n")
 		rerr, werr := relayFixed(bw, c.br, rq.length)
 		if rerr != nil {
 			return true, true, rerr

@@ -163,9 +163,8 @@ func writeResponseLines(bw *bufio.Writer, lines []byte, connVals [][]byte) {
 }
 
 func writeLength(bw *bufio.Writer, n int64) {
-	var b [24]byte
 	bw.WriteString("Content-Length: ")
-	bw.Write(strconv.AppendInt(b[:0], n, 10))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, 10)) // no allocation
 	bw.WriteString("\r\n")
 }
 

@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// rawBackend is the cheapest possible keep-alive upstream, so a benchmark
+// measures the switch rather than net/http's server.
+func rawBackend(b *testing.B, body string) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for {
+					head, err := peekHead(br)
+					if err != nil {
+						return
+					}
+					br.Discard(len(head))
+					if _, err := nc.Write(resp); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// benchSwitch serves a switch in front of upstream and returns its address.
+func benchSwitch(b *testing.B, upstream string) string {
+	sw := New(Options{Service: "bench"})
+	if err := sw.SetVersion("v", upstream); err != nil {
+		b.Fatal(err)
+	}
+	sw.Activate("v")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sw.Serve(ctx, ln); close(done) }()
+	b.Cleanup(func() { cancel(); <-done; sw.Close() })
+	return ln.Addr().String()
+}
+
+// BenchmarkSwitchHTTP1 is one keep-alive request/response through the
+// switch's fast path per op, from parallel raw clients (allocs/op are the
+// whole process's: client, switch and backend).
+func BenchmarkSwitchHTTP1(b *testing.B) {
+	for _, size := range []int{52, 16 << 10} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			addr := benchSwitch(b, rawBackend(b, strings.Repeat("x", size)))
+			req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer nc.Close()
+				br := bufio.NewReaderSize(nc, 32<<10)
+				for pb.Next() {
+					if _, err := nc.Write(req); err != nil {
+						b.Error(err)
+						return
+					}
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkServeHTTP is the same exchange through ServeHTTP (the path of
+// h2c and handed-off connections), called directly.
+func BenchmarkServeHTTP(b *testing.B) {
+	sw := New(Options{Service: "bench"})
+	sw.SetVersion("v", rawBackend(b, `{"id":42,"name":"ripcord","ok":true,"items":[1,2,3]}`))
+	sw.Activate("v")
+	b.Cleanup(func() { sw.Close() })
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r, _ := http.NewRequest("GET", "http://bench/small", nil)
+			r.RemoteAddr = "127.0.0.1:1234"
+			w := &discardWriter{h: http.Header{}}
+			sw.ServeHTTP(w, r)
+			if w.code != 200 {
+				b.Errorf("status %d", w.code)
+				return
+			}
+		}
+	})
+}
+
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+// BenchmarkActivate is the cost of a switch.
+func BenchmarkActivate(b *testing.B) {
+	sw := New(Options{})
+	sw.SetVersion("a", "http://127.0.0.1:1")
+	sw.SetVersion("b", "http://127.0.0.1:2")
+	names := [2]string{"a", "b"}
+	i := 0
+	for b.Loop() {
+		i++
+		sw.Activate(names[i&1])
+	}
+}
