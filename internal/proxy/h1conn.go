@@ -18,6 +18,7 @@ type h1conn struct {
 	s   *Switch
 	srv *h1server
 	nc  net.Conn
+	io  *deferConn // br's source and bw's sink
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	ip  string // client address for X-Forwarded-For
@@ -62,6 +63,7 @@ func (c *h1conn) serve() {
 		// the connection is idle, must not be overwritten.
 		c.armIdleDeadline()
 		if !c.state.CompareAndSwap(connActive, connIdle) && c.state.Load() != connIdle || c.srv.closing.Load() {
+			c.io.writePending() // the last answer's deferred tail
 			c.nc.Close()
 			return
 		}

@@ -17,6 +17,7 @@ import (
 // no reader or writer goroutines and no channels between them.
 type upConn struct {
 	nc     net.Conn
+	io     *deferConn
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time // when it was last put back in the pool
@@ -75,7 +76,8 @@ func (p *h1pool) get(ctx context.Context, now time.Time) (*upConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upConn{nc: nc, br: bufio.NewReaderSize(nc, upReadBuf), bw: bufio.NewWriterSize(nc, upWriteBuf)}, nil
+	d := newDeferConn(nc)
+	return &upConn{nc: nc, io: d, br: bufio.NewReaderSize(d, upReadBuf), bw: bufio.NewWriterSize(d, upWriteBuf)}, nil
 }
 
 // put returns a connection whose exchange completed cleanly.

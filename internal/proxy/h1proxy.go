@@ -135,7 +135,7 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 	default:
 		bw.WriteString("\r\n")
 	}
-	return sent, false, bw.Flush()
+	return sent, false, up.io.flushDeferred(bw)
 }
 
 func trailingSlash(p string) int {

@@ -80,12 +80,14 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 	} else {
 		up.nc.Close()
 	}
-	if c.br.Buffered() == 0 || !keep { // else it leaves with the pipelined answer
-		if bw.Flush() != nil {
-			return false
-		}
+	switch {
+	case !keep:
+		bw.Flush()
+		return false
+	case c.br.Buffered() == 0:
+		return c.io.flushDeferred(bw) == nil // goes out as the next request is awaited
 	}
-	return keep
+	return true // a pipelined request is waiting: this answer leaves with its own
 }
 
 // respHead is the framing of an upstream response.

@@ -82,8 +82,9 @@ func (srv *h1server) accept(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		c := &h1conn{s: srv.s, srv: srv, nc: nc,
-			br: bufio.NewReaderSize(nc, clientReadBuf), bw: bufio.NewWriterSize(nc, clientWriteBuf)}
+		d := newDeferConn(nc)
+		c := &h1conn{s: srv.s, srv: srv, nc: nc, io: d,
+			br: bufio.NewReaderSize(d, clientReadBuf), bw: bufio.NewWriterSize(d, clientWriteBuf)}
 		if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
 			c.ip = host
 		}

@@ -1,0 +1,134 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"syscall"
+)
+
+// Deferred flushes.
+//
+// Go's netpoller reads speculatively: a Read first tries the syscall and
+// waits for readiness only after EAGAIN. When the proxy has just sent a
+// request upstream, or a complete response to a keep-alive client, the next
+// read (the answer, or the next request) cannot have arrived yet, so that
+// first read is a wasted syscall, two per proxied request. Instead the last
+// flush is held back and written inside syscall.RawConn.Read's callback,
+// which the runtime calls after resetting the poller's readiness: the
+// callback writes, asks to wait, and reads once data has arrived. No
+// readiness edge can be lost, because the reset precedes the write that
+// provokes the data.
+
+// deferConn is the sink and source of a connection's bufio pair.
+type deferConn struct {
+	nc      net.Conn
+	rc      syscall.RawConn // nil: plain reads and writes
+	capture bool            // the flush in progress is held in pending
+	pending []byte
+}
+
+func newDeferConn(nc net.Conn) *deferConn {
+	d := &deferConn{nc: nc}
+	if sc, ok := nc.(syscall.Conn); ok {
+		d.rc, _ = sc.SyscallConn()
+	}
+	return d
+}
+
+// maxDeferred bounds a held-back write; larger ones go out at once.
+const maxDeferred = 32 << 10
+
+// flushDeferred flushes bw (whose sink is d) at the next Read.
+func (d *deferConn) flushDeferred(bw *bufio.Writer) error {
+	if d.rc == nil || bw.Buffered() > maxDeferred {
+		return bw.Flush()
+	}
+	d.capture = true
+	err := bw.Flush()
+	d.capture = false
+	return err
+}
+
+// writePending sends a deferred flush that no Read will carry.
+func (d *deferConn) writePending() error {
+	if len(d.pending) == 0 {
+		return nil
+	}
+	_, err := d.nc.Write(d.pending)
+	d.pending = d.pending[:0]
+	return err
+}
+
+func (d *deferConn) Write(p []byte) (int, error) {
+	if d.capture {
+		d.pending = append(d.pending[:0], p...)
+		return len(p), nil
+	}
+	return d.nc.Write(p)
+}
+
+func (d *deferConn) Read(p []byte) (int, error) {
+	if len(d.pending) == 0 {
+		return d.nc.Read(p)
+	}
+	off, n, err := d.writeThenRead(p)
+	rest := d.pending[off:]
+	d.pending = d.pending[:0]
+	if len(rest) > 0 {
+		// Socket buffer full, or the read ended early (a deadline): the
+		// write still completes, with the poller's help.
+		if _, werr := d.nc.Write(rest); werr != nil {
+			return 0, werr
+		}
+	}
+	if err != nil || n > 0 {
+		return n, err
+	}
+	return d.nc.Read(p)
+}
+
+// writeThenRead writes d.pending and reads into p after waiting for
+// readiness. off is how much of pending went out; n == 0 with a nil error
+// means "not done, carry on with plain calls".
+func (d *deferConn) writeThenRead(p []byte) (off, n int, err error) {
+	waited := false
+	rerr := d.rc.Read(func(fd uintptr) bool {
+		for off < len(d.pending) {
+			m, werr := syscall.Write(int(fd), d.pending[off:])
+			switch {
+			case werr == syscall.EINTR:
+				continue
+			case werr == syscall.EAGAIN:
+				return true
+			case werr != nil:
+				err = &net.OpError{Op: "write", Net: "tcp", Err: werr}
+				return true
+			}
+			off += m
+		}
+		if !waited {
+			waited = true
+			return false // wait for readiness, no speculative read
+		}
+		m, rerr := syscall.Read(int(fd), p)
+		switch {
+		case rerr == syscall.EINTR || rerr == syscall.EAGAIN:
+			return false
+		case rerr != nil:
+			err = &net.OpError{Op: "read", Net: "tcp", Err: rerr}
+		case m == 0:
+			err = io.EOF
+		default:
+			n = m
+		}
+		return true
+	})
+	if err == nil && rerr != nil {
+		err = rerr
+	}
+	if err != nil {
+		off = min(off, len(d.pending))
+	}
+	return off, n, err
+}
