@@ -10,15 +10,20 @@
 #   SCENARIOS="c32-small" TARGETS="nginx ripcord" bench/proxy/run.sh
 #
 # Environment: DURATION (10s), WARMUP (2s), PORT_BASE (18080),
-# SCENARIOS (c32-small c256-small c32-16k), TARGETS (direct nginx haproxy ripcord),
-# SWITCHD_GOMAXPROCS (unset: Go's default).
+# SCENARIOS (c32-small c256-small c32-16k),
+# TARGETS (direct nginx haproxy ripcord ripcord-p2).
+#
+# "ripcord" runs the switch with GOMAXPROCS=1, like-for-like with nginx's one
+# worker and HAProxy's one thread; "ripcord-p2" with Go's default (one P per
+# core). On a 2-core machine shared with wrk and the backend, one P is also
+# the faster setting: no cross-thread wake-ups per request.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 PORT_BASE=${PORT_BASE:-18080}
 SCENARIOS=${SCENARIOS:-"c32-small c256-small c32-16k"}
-TARGETS=${TARGETS:-"direct nginx haproxy ripcord"}
+TARGETS=${TARGETS:-"direct nginx haproxy ripcord ripcord-p2"}
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d /tmp/ripcord-proxybench.XXXXXX)
@@ -51,6 +56,7 @@ BACKEND=127.0.0.1:$((PORT_BASE + 1))
 NGINX=127.0.0.1:$((PORT_BASE + 2))
 HAPROXY=127.0.0.1:$((PORT_BASE + 3))
 RIPCORD=127.0.0.1:$((PORT_BASE + 4))
+RIPCORD2=127.0.0.1:$((PORT_BASE + 5))
 
 echo "building backend and switchd" >&2
 (cd "$ROOT" && go build -o "$TMP/backend" ./bench/proxy/backend && go build -o "$TMP/switchd" ./bench/proxy/switchd)
@@ -115,11 +121,8 @@ EOF
 start backend "$TMP/backend" -addr "$BACKEND"
 start nginx nginx -c "$TMP/nginx.conf" -p "$TMP/nginx"
 start haproxy haproxy -db -f "$TMP/haproxy.cfg"
-if [ -n "${SWITCHD_GOMAXPROCS:-}" ]; then
-	start ripcord env GOMAXPROCS="$SWITCHD_GOMAXPROCS" "$TMP/switchd" -listen "$RIPCORD" -upstream "http://$BACKEND"
-else
-	start ripcord "$TMP/switchd" -listen "$RIPCORD" -upstream "http://$BACKEND"
-fi
+start ripcord "$TMP/switchd" -procs 1 -listen "$RIPCORD" -upstream "http://$BACKEND"
+start ripcord-p2 "$TMP/switchd" -listen "$RIPCORD2" -upstream "http://$BACKEND"
 
 addr_of() {
 	case $1 in
@@ -127,10 +130,11 @@ addr_of() {
 	nginx) echo "$NGINX" ;;
 	haproxy) echo "$HAPROXY" ;;
 	ripcord) echo "$RIPCORD" ;;
+	ripcord-p2) echo "$RIPCORD2" ;;
 	esac
 }
 
-for t in direct nginx haproxy ripcord; do
+for t in direct nginx haproxy ripcord ripcord-p2; do
 	for _ in $(seq 50); do
 		curl -fsS -o /dev/null "http://$(addr_of "$t")/small" 2>/dev/null && break
 		sleep 0.1
@@ -171,10 +175,10 @@ added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "") printf "%+d",
 
 echo
 echo "wrk -t1, $DURATION per run, $(nproc) cores, $(date -u +%FT%TZ)"
-printf "%-11s %-8s %9s %8s %8s %9s %9s %9s %9s\n" scenario target "req/s" "p50(us)" "p99(us)" "x nginx" "x haproxy" "+p50(us)" "+p99(us)"
+printf "%-11s %-10s %9s %8s %8s %9s %9s %9s %9s\n" scenario target "req/s" "p50(us)" "p99(us)" "x nginx" "x haproxy" "+p50(us)" "+p99(us)"
 for sc in $SCENARIOS; do
 	for t in $TARGETS; do
-		printf "%-11s %-8s %9s %8s %8s %9s %9s %9s %9s\n" "$sc" "$t" "${RPS[$sc,$t]}" "${P50[$sc,$t]}" "${P99[$sc,$t]}" \
+		printf "%-11s %-10s %9s %8s %8s %9s %9s %9s %9s\n" "$sc" "$t" "${RPS[$sc,$t]}" "${P50[$sc,$t]}" "${P99[$sc,$t]}" \
 			"$(ratio "${RPS[$sc,$t]}" "${RPS[$sc,nginx]:-}")" "$(ratio "${RPS[$sc,$t]}" "${RPS[$sc,haproxy]:-}")" \
 			"$(added "${P50[$sc,$t]}" "${P50[$sc,direct]:-}")" "$(added "${P99[$sc,$t]}" "${P99[$sc,direct]:-}")"
 	done

@@ -20,9 +20,10 @@ type h1conn struct {
 	nc  net.Conn
 	io  *deferConn // br's source and bw's sink
 	br  *bufio.Reader
-	bw  *bufio.Writer
-	ip  string // client address for X-Forwarded-For
+	bw  *bufio.Writer // from clientWriters while a request is served, else nil
+	ip  string        // client address for X-Forwarded-For
 
+	handedOff  bool         // the connection belongs to net/http now
 	state      atomic.Int32 // connIdle, connActive or connClosing
 	deadlineAt time.Time    // last idle read deadline set
 
@@ -40,7 +41,7 @@ const (
 
 const (
 	clientReadBuf  = 4 << 10
-	clientWriteBuf = 8 << 10
+	clientWriteBuf = 32 << 10
 	idleTimeout    = 2 * time.Minute
 )
 
@@ -58,7 +59,11 @@ func (r *reqHead) hasBody() bool { return r.length > 0 || r.chunked }
 
 func (c *h1conn) serve() {
 	defer c.srv.forget(c)
+	defer c.dropWriter()
 	for {
+		if c.bw != nil && c.bw.Buffered() == 0 {
+			c.dropWriter() // idle connections hold no write buffer
+		}
 		// Arm before turning idle: a shutdown's immediate deadline, set once
 		// the connection is idle, must not be overwritten.
 		c.armIdleDeadline()
@@ -79,6 +84,10 @@ func (c *h1conn) serve() {
 		if !c.state.CompareAndSwap(connIdle, connActive) {
 			c.nc.Close()
 			return
+		}
+		if c.bw == nil {
+			c.bw = clientWriters.Get().(*bufio.Writer)
+			c.bw.Reset(c.io)
 		}
 		var rq reqHead
 		if !c.parseRequest(head, &rq) || c.needsBufferedChunks(&rq) {
@@ -115,12 +124,27 @@ func (c *h1conn) clearDeadline() {
 
 // handoff gives the connection, with the bytes already buffered, to net/http.
 func (c *h1conn) handoff() {
-	if c.bw.Flush() != nil {
+	if c.bw != nil && c.bw.Flush() != nil {
 		c.nc.Close()
 		return
 	}
 	c.nc.SetReadDeadline(time.Time{})
+	c.dropWriter()
+	c.handedOff = true
 	c.srv.handoff(&prefixConn{Conn: c.nc, r: c.br})
+}
+
+// dropWriter returns the connection's write buffer, and any held by a
+// deferred flush that will not happen, to the pool.
+func (c *h1conn) dropWriter() {
+	if c.handedOff {
+		return // net/http reads through c.io now
+	}
+	if c.bw != nil {
+		releaseWriter(c.bw)
+		c.bw = nil
+	}
+	c.io.sent()
 }
 
 // needsBufferedChunks: a chunked body that retry_on_previous would buffer is

@@ -36,8 +36,8 @@ type h1pool struct {
 }
 
 const (
-	maxIdlePerVersion = 1024
-	upReadBuf         = 16 << 10
+	maxIdlePerVersion = 256
+	upReadBuf         = 32 << 10
 	upWriteBuf        = 8 << 10
 	// idleCheckAfter: a connection idle for longer is probed (one
 	// non-blocking peek) before reuse, in case the upstream closed it.

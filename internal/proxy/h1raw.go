@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 	"syscall"
 )
 
@@ -25,8 +26,15 @@ type deferConn struct {
 	nc      net.Conn
 	rc      syscall.RawConn // nil: plain reads and writes
 	capture bool            // the flush in progress is held in pending
-	pending []byte
+	pending []byte          // bw's own buffer, not a copy: bw is left alone until it is written
+	held    *bufio.Writer   // a pooled writer whose buffer pending is, released once written
 }
+
+// clientWriters are the client connections' write buffers. A connection
+// holds one only while it serves a request, so idle keep-alive connections
+// cost their 4 KiB read buffer and no more, while an answer of up to 32 KiB
+// still leaves in one write.
+var clientWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientWriteBuf) }}
 
 func newDeferConn(nc net.Conn) *deferConn {
 	d := &deferConn{nc: nc}
@@ -39,7 +47,8 @@ func newDeferConn(nc net.Conn) *deferConn {
 // maxDeferred bounds a held-back write; larger ones go out at once.
 const maxDeferred = 32 << 10
 
-// flushDeferred flushes bw (whose sink is d) at the next Read.
+// flushDeferred flushes bw (whose sink is d) at the next Read. The caller
+// must not touch bw before that Read.
 func (d *deferConn) flushDeferred(bw *bufio.Writer) error {
 	if d.rc == nil || bw.Buffered() > maxDeferred {
 		return bw.Flush()
@@ -50,19 +59,45 @@ func (d *deferConn) flushDeferred(bw *bufio.Writer) error {
 	return err
 }
 
+// flushDeferredRelease is flushDeferred for a pooled writer, which goes back
+// to clientWriters once its bytes are written.
+func (d *deferConn) flushDeferredRelease(bw *bufio.Writer) error {
+	err := d.flushDeferred(bw)
+	if len(d.pending) > 0 {
+		d.held = bw
+	} else {
+		releaseWriter(bw)
+	}
+	return err
+}
+
+func releaseWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	clientWriters.Put(bw)
+}
+
+// sent drops pending once written and releases its writer.
+func (d *deferConn) sent() {
+	d.pending = nil
+	if d.held != nil {
+		releaseWriter(d.held)
+		d.held = nil
+	}
+}
+
 // writePending sends a deferred flush that no Read will carry.
 func (d *deferConn) writePending() error {
 	if len(d.pending) == 0 {
 		return nil
 	}
 	_, err := d.nc.Write(d.pending)
-	d.pending = d.pending[:0]
+	d.sent()
 	return err
 }
 
 func (d *deferConn) Write(p []byte) (int, error) {
 	if d.capture {
-		d.pending = append(d.pending[:0], p...)
+		d.pending = p
 		return len(p), nil
 	}
 	return d.nc.Write(p)
@@ -73,15 +108,16 @@ func (d *deferConn) Read(p []byte) (int, error) {
 		return d.nc.Read(p)
 	}
 	off, n, err := d.writeThenRead(p)
-	rest := d.pending[off:]
-	d.pending = d.pending[:0]
-	if len(rest) > 0 {
+	if rest := d.pending[off:]; len(rest) > 0 {
 		// Socket buffer full, or the read ended early (a deadline): the
 		// write still completes, with the poller's help.
-		if _, werr := d.nc.Write(rest); werr != nil {
+		_, werr := d.nc.Write(rest)
+		d.sent()
+		if werr != nil {
 			return 0, werr
 		}
 	}
+	d.sent()
 	if err != nil || n > 0 {
 		return n, err
 	}
@@ -106,6 +142,10 @@ func (d *deferConn) writeThenRead(p []byte) (off, n int, err error) {
 				return true
 			}
 			off += m
+		}
+		if !waited && off == len(d.pending) && off > 0 {
+			d.sent() // written: the buffer can serve another connection while this one waits
+			off = 0
 		}
 		if !waited {
 			waited = true

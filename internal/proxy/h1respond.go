@@ -85,7 +85,8 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 		bw.Flush()
 		return false
 	case c.br.Buffered() == 0:
-		return c.io.flushDeferred(bw) == nil // goes out as the next request is awaited
+		c.bw = nil                                  // handed to the deferred flush, which returns it to the pool
+		return c.io.flushDeferredRelease(bw) == nil // goes out as the next request is awaited
 	}
 	return true // a pipelined request is waiting: this answer leaves with its own
 }

@@ -84,7 +84,7 @@ func (srv *h1server) accept(ln net.Listener) error {
 		delay = 0
 		d := newDeferConn(nc)
 		c := &h1conn{s: srv.s, srv: srv, nc: nc, io: d,
-			br: bufio.NewReaderSize(d, clientReadBuf), bw: bufio.NewWriterSize(d, clientWriteBuf)}
+			br: bufio.NewReaderSize(d, clientReadBuf)}
 		if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
 			c.ip = host
 		}

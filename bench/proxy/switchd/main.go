@@ -11,6 +11,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/ripcord/ripcord/internal/proxy"
@@ -20,7 +21,11 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18084", "listen address (loopback)")
 	upstream := flag.String("upstream", "http://127.0.0.1:18081", "upstream URL")
 	pprof := flag.String("pprof", "", "serve net/http/pprof on this address (empty: off)")
+	procs := flag.Int("procs", 0, "GOMAXPROCS (0: Go's default, one per core)")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	if *pprof != "" {
 		go http.ListenAndServe(*pprof, nil)
 	}
