@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,41 @@ func TestFastPathErrorsCloseWithBody(t *testing.T) {
 	resp, _ := readResp(t, br, "POST")
 	if resp.StatusCode != 503 || !resp.Close {
 		t.Fatalf("no version, body unread: %d close=%v, want 503 and close", resp.StatusCode, resp.Close)
+	}
+}
+
+func TestLargeBodiesAndTrailers(t *testing.T) { forEachProto(t, testLargeBodiesAndTrailers) }
+
+func testLargeBodiesAndTrailers(t *testing.T, c *http.Client) {
+	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		got, _ := io.ReadAll(r.Body)
+		w.Header().Set("Trailer", "X-Sum")
+		w.Write(got) // echoed back, chunked (no length set)
+		w.Write(got)
+		w.Header().Set("X-Sum", strconv.Itoa(len(got)))
+	})
+	sw := newTestSwitch(t, Options{}, "v", be.URL)
+	base := serve(t, sw)
+	up := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	for _, chunked := range []bool{false, true} {
+		var body io.Reader = strings.NewReader(up)
+		if chunked {
+			body = io.MultiReader(body)
+		}
+		resp, err := c.Post(base+"/echo", "application/octet-stream", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || len(got) != 2*len(up) || string(got[:len(up)]) != up || string(got[len(up):]) != up {
+			t.Fatalf("chunked=%v: %d bytes back, err %v", chunked, len(got), err)
+		}
+		if resp.Trailer.Get("X-Sum") != strconv.Itoa(len(up)) {
+			t.Fatalf("chunked=%v: trailer %v", chunked, resp.Trailer)
+		}
+	}
+	if s := stats(sw, "v"); s.Requests != 2 || s.Errors != 0 {
+		t.Fatalf("stats %v", s)
 	}
 }
