@@ -7,20 +7,26 @@
 // a repeat of the same Message harmless: use Message.DedupKey (derived from
 // the incident ID) where the service supports it, look up what was created
 // before creating again where it does not, and keep the per-incident handle
-// (Slack message ts, Statuspage incident id, Jira key) in State.
+// (Slack message ts, Statuspage incident id, Jira key) in State, through
+// Handles, dropping a Message that is Stale.
 //
 // Errors say whether a retry can help: wrap transient failures with
 // Retryable (408, 429, 5xx, network errors; honour Retry-After), return
 // anything else as permanent (400, 401, 403, 404, 410). Secrets never appear
 // in an error: build messages from the status and the endpoint's path, not
-// from the URL with its token or the request headers.
+// from the URL with its token or the request headers (NetworkError drops
+// it). A Config holds its credentials as Secret, which prints as
+// <redacted>.
 package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -62,6 +68,21 @@ const (
 
 // DedupKey is the stable key channels use to make repeats harmless.
 func (m Message) DedupKey() string { return "ripcord-" + m.IncidentID }
+
+// UpdateID names this update of the incident, for channels that tag what
+// they posted so a repeat finds it: the Seq, or a digest of the update's
+// content when the sender left Seq at zero.
+func (m Message) UpdateID() string {
+	if m.Seq > 0 {
+		return strconv.FormatInt(m.Seq, 10)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s|%s", m.Update, m.Status, m.Severity, m.Reason)
+	if e := m.Event; e != nil {
+		fmt.Fprintf(h, "|%s|%s|%s|%s", e.At.UTC().Format(time.RFC3339Nano), e.Type, e.Actor, e.Message)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
 
 // Notifier delivers messages to one channel.
 type Notifier interface {
@@ -146,6 +167,27 @@ func CheckResponse(resp *http.Response, what string, body []byte) error {
 	default:
 		return err
 	}
+}
+
+// NetworkError marks a failed exchange (refused, timed out, reset) as
+// retryable. It keeps the cause but drops *url.Error's URL, which may carry
+// a token in its path, query or userinfo.
+func NetworkError(what string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return Retryable(fmt.Errorf("%s: %w", what, err), 0)
+}
+
+// RedactURL hides the password in a URL's userinfo, for configured
+// endpoints quoted in messages and logs.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable>"
+	}
+	return u.Redacted()
 }
 
 // RetryAfter parses a Retry-After header (seconds or an HTTP date).
