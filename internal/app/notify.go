@@ -63,7 +63,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 	switch {
 	case c.Slack != nil:
 		s := c.Slack
-		return slack.New(slack.Config{WebhookURL: s.WebhookURL, Token: s.Token, Channel: s.Channel, APIURL: s.APIURL, Timeout: s.Timeout}, slack.WithState(state))
+		return slack.New(slack.Config{WebhookURL: notify.Secret(s.WebhookURL), Token: notify.Secret(s.Token), Channel: s.Channel, APIURL: s.APIURL, Timeout: s.Timeout}, slack.WithState(state))
 	case c.PagerDuty != nil:
 		p := c.PagerDuty
 		return pagerduty.New(pagerduty.Config{RoutingKey: p.RoutingKey, URL: p.URL, Timeout: p.Timeout})

@@ -20,14 +20,14 @@ const DefaultTimeout = 10 * time.Second
 
 // Config selects one of two modes: set WebhookURL for an incoming webhook,
 // or Token and Channel for a bot. WebhookURL and Token are secrets: the config
-// layer resolves them (from a file or ${ENV}) and fills them in, and String
-// and LogValue never print them.
+// layer resolves them (from a file or ${ENV}) and fills them in, and they
+// print as <redacted>.
 type Config struct {
 	// WebhookURL is an incoming webhook, https://hooks.slack.com/services/…
 	// Anyone holding it can post to the channel, so it is a secret.
-	WebhookURL string `yaml:"-" json:"-"`
+	WebhookURL notify.Secret `yaml:"-" json:"-"`
 	// Token is a bot token (xoxb-…) with the chat:write scope.
-	Token string `yaml:"-" json:"-"`
+	Token notify.Secret `yaml:"-" json:"-"`
 	// Channel is the channel ID (C…) or #name the bot posts to.
 	Channel string `yaml:"channel" json:"channel,omitempty"`
 	// APIURL is the Web API base, default https://slack.com. Point it at a
@@ -45,21 +45,22 @@ func (c Config) Mode() string {
 	return "webhook"
 }
 
-// String describes the config without its secrets, so %v cannot leak them.
+// String adds the mode and hides a password in api_url; the secrets
+// print as <redacted> on their own.
 func (c Config) String() string {
 	return fmt.Sprintf("{mode:%s webhook_url:%s token:%s channel:%s api_url:%s timeout:%s}",
-		c.Mode(), mask(c.WebhookURL), mask(c.Token), c.Channel, redactURL(c.APIURL), c.Timeout)
+		c.Mode(), c.WebhookURL, c.Token, c.Channel, notify.RedactURL(c.APIURL), c.Timeout)
 }
 
 // GoString is String for %#v.
 func (c Config) GoString() string { return "slack.Config" + c.String() }
 
-// LogValue keeps the secrets out of structured logs.
+// LogValue is String's fields for structured logs.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("mode", c.Mode()),
 		slog.String("channel", c.Channel),
-		slog.String("api_url", redactURL(c.APIURL)),
+		slog.String("api_url", notify.RedactURL(c.APIURL)),
 		slog.Duration("timeout", c.Timeout),
 	)
 }
@@ -82,11 +83,11 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, errors.New("needs webhook_url (incoming webhook) or token and channel (bot)"))
 	case c.Token != "" && c.Channel == "":
 		errs = append(errs, errors.New("token is set but channel is empty: name the channel the bot posts to"))
-	case c.WebhookURL != "" && !isHTTPURL(c.WebhookURL):
+	case c.WebhookURL != "" && !isHTTPURL(c.WebhookURL.Reveal()):
 		errs = append(errs, errors.New("webhook_url is not an absolute http(s) URL"))
 	}
 	if !isHTTPURL(c.APIURL) {
-		errs = append(errs, fmt.Errorf("api_url %q is not an absolute http(s) URL", redactURL(c.APIURL)))
+		errs = append(errs, fmt.Errorf("api_url %q is not an absolute http(s) URL", notify.RedactURL(c.APIURL)))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
@@ -103,26 +104,9 @@ type Option func(*Notifier)
 // WithState gives bot mode somewhere to keep each incident's message ts so
 // later updates edit it; the daemon passes its store-backed State. Bot mode
 // requires it; webhook mode ignores it.
-func WithState(s notify.State) Option { return func(n *Notifier) { n.state = s } }
+func WithState(s notify.State) Option { return func(n *Notifier) { n.handles.State = s } }
 
 func isHTTPURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-// redactURL hides a password in userinfo; the rest of an API base is not
-// secret.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable>"
-	}
-	return u.Redacted()
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
 }

@@ -89,7 +89,7 @@ func (n *Notifier) classify(what string, ex *exchange, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		// Keep the cause (timeout, refused, DNS), drop the URL.
-		return notify.Retryable(fmt.Errorf("%s: %w", what, ue.Err), 0)
+		return notify.NetworkError(what, ue)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
@@ -100,13 +100,13 @@ func (n *Notifier) classify(what string, ex *exchange, err error) error {
 
 // scrub removes the configured secrets from text quoted in an error.
 func (n *Notifier) scrub(b []byte) []byte {
-	for _, s := range []string{n.cfg.Token, n.cfg.WebhookURL} {
+	for _, s := range []string{n.cfg.Token.Reveal(), n.cfg.WebhookURL.Reveal()} {
 		if s != "" {
 			b = bytes.ReplaceAll(b, []byte(s), []byte("<redacted>"))
 		}
 	}
 	if n.cfg.WebhookURL != "" {
-		if u, err := url.Parse(n.cfg.WebhookURL); err == nil && len(u.Path) > 1 {
+		if u, err := url.Parse(n.cfg.WebhookURL.Reveal()); err == nil && len(u.Path) > 1 {
 			b = bytes.ReplaceAll(b, []byte(u.Path), []byte("<redacted>"))
 		}
 	}

@@ -1,10 +1,8 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,24 +10,10 @@ import (
 	"time"
 
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 const webhookSecret = "B0000/QmFzZTY0U2VjcmV0UGF0aA"
-
-// statusServer answers every request with status, headers and a body that
-// echoes the request (form, path), as a badly behaved proxy might.
-func statusServer(t *testing.T, status int, header map[string]string) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		for k, v := range header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(status)
-		fmt.Fprintf(w, "error for %s %v", r.URL.Path, r.PostForm)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 func okFalse(t *testing.T, code string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -39,45 +23,25 @@ func okFalse(t *testing.T, code string) *httptest.Server {
 	return srv
 }
 
-// both returns a webhook-mode and a bot-mode Notifier pointed at srv.
-func both(t *testing.T, srv *httptest.Server) map[string]*Notifier {
-	return map[string]*Notifier{
-		"webhook": mustNew(t, Config{WebhookURL: srv.URL + "/services/T000/" + webhookSecret}),
-		"bot":     mustNew(t, Config{Token: testToken, Channel: "C1", APIURL: srv.URL}, WithState(&notify.MemState{})),
-	}
+// modes builds a webhook-mode and a bot-mode Notifier for a server at
+// base, each sending one message.
+var modes = map[string]notifytest.Send{
+	"webhook": func(t *testing.T, base string) error {
+		n := mustNew(t, Config{WebhookURL: notify.Secret(base + "/services/T000/" + webhookSecret)})
+		return n.Notify(context.Background(), msg(notify.Opened, 1))
+	},
+	"bot": func(t *testing.T, base string) error {
+		n := mustNew(t, Config{Token: testToken, Channel: "C1", APIURL: base}, WithState(&notify.MemState{}))
+		return n.Notify(context.Background(), msg(notify.Opened, 1))
+	},
 }
 
 func TestRetryClassification(t *testing.T) {
-	cases := []struct {
-		name      string
-		status    int
-		header    map[string]string
-		retryable bool
-		after     time.Duration
-	}{
-		{"500", 500, nil, true, 0},
-		{"503", 503, nil, true, 0},
-		{"408", 408, nil, true, 0},
-		{"429 Retry-After 7", 429, map[string]string{"Retry-After": "7"}, true, 7 * time.Second},
-		{"400", 400, nil, false, 0},
-		{"403", 403, nil, false, 0},
-		{"404", 404, nil, false, 0},
-		{"410", 410, nil, false, 0},
-	}
-	for _, tc := range cases {
-		for mode, n := range both(t, statusServer(t, tc.status, tc.header)) {
-			err := n.Notify(context.Background(), msg(notify.Opened, 1))
-			if err == nil {
-				t.Fatalf("%s %s: no error", mode, tc.name)
-			}
-			r, after := notify.IsRetryable(err)
-			if r != tc.retryable || after != tc.after {
-				t.Errorf("%s %s: retryable=%v after=%s, want %v %s (%v)", mode, tc.name, r, after, tc.retryable, tc.after, err)
-			}
-			if !strings.Contains(err.Error(), fmt.Sprintf("HTTP %d", tc.status)) {
-				t.Errorf("%s %s: error %q does not name the status", mode, tc.name, err)
-			}
-		}
+	what := map[string]string{"webhook": "slack webhook", "bot": "slack chat.postMessage"}
+	for mode, send := range modes {
+		t.Run(mode, func(t *testing.T) {
+			notifytest.RetryClassification(t, what[mode], send, testToken, webhookSecret)
+		})
 	}
 }
 
@@ -100,18 +64,6 @@ func TestAPIErrorClassification(t *testing.T) {
 	}
 }
 
-func TestNetworkErrorIsRetryable(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	ns := both(t, srv)
-	srv.Close()
-	for mode, n := range ns {
-		err := n.Notify(context.Background(), msg(notify.Opened, 1))
-		if r, _ := notify.IsRetryable(err); err == nil || !r {
-			t.Errorf("%s: err=%v, want retryable", mode, err)
-		}
-	}
-}
-
 // TestSecretsNeverInErrors triggers every kind of failure with secrets in
 // the config and a server that echoes the request back.
 func TestSecretsNeverInErrors(t *testing.T) {
@@ -129,18 +81,17 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, status := range []int{400, 404, 500} {
-		for mode, n := range both(t, statusServer(t, status, nil)) {
-			check(fmt.Sprintf("%s HTTP %d", mode, status), n.Notify(ctx, msg(notify.Opened, 1)))
+		for mode, send := range modes {
+			check(fmt.Sprintf("%s HTTP %d", mode, status), send(t, notifytest.EchoServer(t, status, nil).URL))
 		}
 	}
 	n := mustNew(t, Config{Token: testToken, Channel: "C1", APIURL: okFalse(t, "invalid_auth").URL}, WithState(&notify.MemState{}))
 	check("invalid_auth", n.Notify(ctx, msg(notify.Opened, 1)))
 
 	srv := httptest.NewServer(http.NotFoundHandler())
-	ns := both(t, srv)
 	srv.Close()
-	for mode, n := range ns {
-		check(mode+" connection refused", n.Notify(ctx, msg(notify.Opened, 1)))
+	for mode, send := range modes {
+		check(mode+" connection refused", send(t, srv.URL))
 	}
 	timeout := mustNew(t, Config{WebhookURL: "http://192.0.2.1/services/T000/" + webhookSecret, Timeout: time.Millisecond})
 	check("timeout", timeout.Notify(ctx, msg(notify.Opened, 1)))
@@ -153,16 +104,8 @@ func TestSecretsNeverInErrors(t *testing.T) {
 
 func TestConfigPrintingHidesSecrets(t *testing.T) {
 	cfg := Config{WebhookURL: "https://hooks.slack.com/services/T000/" + webhookSecret, Token: testToken, Channel: "C1"}
-	var logs bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("slack", "config", cfg)
-	for _, out := range []string{
-		fmt.Sprint(cfg), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg), logs.String(),
-	} {
-		if strings.Contains(out, testToken) || strings.Contains(out, webhookSecret) {
-			t.Errorf("printed config leaks a secret: %s", out)
-		}
-	}
-	if !strings.Contains(logs.String(), `"channel":"C1"`) {
-		t.Errorf("log lost the non-secret fields: %s", logs.String())
+	out := notifytest.CheckNotPrinted(t, []string{testToken, webhookSecret}, cfg)
+	if !strings.Contains(out, `"channel":"C1"`) {
+		t.Errorf("log lost the non-secret fields: %s", out)
 	}
 }

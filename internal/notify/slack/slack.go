@@ -2,9 +2,7 @@ package slack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/slack-go/slack"
@@ -14,10 +12,10 @@ import (
 
 // Notifier posts incidents to Slack.
 type Notifier struct {
-	cfg    Config
-	client *http.Client
-	api    *slack.Client // bot mode only
-	state  notify.State
+	cfg     Config
+	client  *http.Client
+	api     *slack.Client          // bot mode only
+	handles notify.Handles[handle] // bot mode only
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
@@ -30,17 +28,18 @@ func New(cfg Config, opts ...Option) (*Notifier, error) {
 		return nil, err
 	}
 	n := &Notifier{
-		cfg:    cfg,
-		client: &http.Client{Timeout: cfg.Timeout, Transport: recorder{http.DefaultTransport}},
+		cfg:     cfg,
+		client:  &http.Client{Timeout: cfg.Timeout, Transport: recorder{http.DefaultTransport}},
+		handles: notify.Handles[handle]{Channel: "slack:" + cfg.Channel, Name: "slack"},
 	}
 	for _, o := range opts {
 		o(n)
 	}
 	if cfg.Mode() == "bot" {
-		if n.state == nil {
+		if n.handles.State == nil {
 			return nil, errors.New("slack: bot mode needs a State (WithState) to keep each incident's message ts")
 		}
-		n.api = slack.New(cfg.Token, slack.OptionAPIURL(cfg.APIURL+"/api/"), slack.OptionHTTPClient(n.client))
+		n.api = slack.New(cfg.Token.Reveal(), slack.OptionAPIURL(cfg.APIURL+"/api/"), slack.OptionHTTPClient(n.client))
 	}
 	return n, nil
 }
@@ -61,7 +60,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 // timeout; PostWebhookCustomHTTPContext is the same call with our client.
 func (n *Notifier) notifyWebhook(ctx context.Context, m notify.Message) error {
 	ctx, ex := record(ctx)
-	err := slack.PostWebhookCustomHTTPContext(ctx, n.cfg.WebhookURL, n.client, &slack.WebhookMessage{
+	err := slack.PostWebhookCustomHTTPContext(ctx, n.cfg.WebhookURL.Reveal(), n.client, &slack.WebhookMessage{
 		Text:   fallback(m),
 		Blocks: &slack.Blocks{BlockSet: blocks(m)},
 	})
@@ -69,14 +68,13 @@ func (n *Notifier) notifyWebhook(ctx context.Context, m notify.Message) error {
 }
 
 // handle is what bot mode keeps per incident in State: where the incident's
-// message is, and the Seq of the last update fully applied.
+// message is, and the Seq of the last update fully applied. A stored value
+// that is not this JSON is an error.
 type handle struct {
 	Channel string `json:"channel"` // the ID Slack answered with; chat.update needs it, not a #name
 	TS      string `json:"ts"`
 	Seq     int64  `json:"seq,omitempty"`
 }
-
-func (n *Notifier) stateKey() string { return "slack:" + n.cfg.Channel }
 
 // notifyBot keeps one top-level message per incident, edited in place as
 // status and severity change, with the timeline in its thread.
@@ -85,11 +83,11 @@ func (n *Notifier) stateKey() string { return "slack:" + n.cfg.Channel }
 // an update older than one already applied are dropped, so redelivery
 // neither duplicates thread replies nor rolls the message back.
 func (n *Notifier) notifyBot(ctx context.Context, m notify.Message) error {
-	h, err := n.load(ctx, m.IncidentID)
+	h, err := n.handles.Load(ctx, m.IncidentID)
 	if err != nil {
 		return err
 	}
-	if h.TS != "" && m.Seq > 0 && m.Seq <= h.Seq {
+	if h.TS != "" && notify.Stale(m.Seq, h.Seq) {
 		return nil
 	}
 	if h.TS != "" {
@@ -112,7 +110,7 @@ func (n *Notifier) notifyBot(ctx context.Context, m notify.Message) error {
 	}
 	if m.Seq > h.Seq {
 		h.Seq = m.Seq
-		return n.save(ctx, m.IncidentID, h)
+		return n.handles.Save(ctx, m.IncidentID, h)
 	}
 	return nil
 }
@@ -130,7 +128,7 @@ func (n *Notifier) post(ctx context.Context, m notify.Message) (handle, error) {
 		ch = n.cfg.Channel
 	}
 	h := handle{Channel: ch, TS: ts}
-	return h, n.save(ctx, m.IncidentID, h)
+	return h, n.handles.Save(ctx, m.IncidentID, h)
 }
 
 // update rewrites the top-level message with the current state. Errors are
@@ -151,30 +149,4 @@ func (n *Notifier) reply(ctx context.Context, h handle, m notify.Message) error 
 	_, _, err := n.api.PostMessageContext(rctx, h.Channel,
 		slack.MsgOptionText(reply(m), false), slack.MsgOptionTS(h.TS))
 	return n.classify("slack chat.postMessage (thread reply)", ex, err)
-}
-
-func (n *Notifier) load(ctx context.Context, incidentID string) (handle, error) {
-	v, err := n.state.Get(ctx, n.stateKey(), incidentID)
-	if err != nil {
-		return handle{}, notify.Retryable(fmt.Errorf("slack: read message handle: %w", err), 0)
-	}
-	var h handle
-	if v == "" {
-		return h, nil
-	}
-	if err := json.Unmarshal([]byte(v), &h); err != nil {
-		return handle{}, fmt.Errorf("slack: stored message handle for incident %s is not JSON: %w", incidentID, err)
-	}
-	return h, nil
-}
-
-func (n *Notifier) save(ctx context.Context, incidentID string, h handle) error {
-	b, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("slack: encode message handle: %w", err)
-	}
-	if err := n.state.Put(ctx, n.stateKey(), incidentID, string(b)); err != nil {
-		return notify.Retryable(fmt.Errorf("slack: store message handle: %w", err), 0)
-	}
-	return nil
 }

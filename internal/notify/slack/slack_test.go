@@ -68,7 +68,7 @@ func checkBlocks(t *testing.T, raw any, m notify.Message) {
 
 func TestWebhookWireFormat(t *testing.T) {
 	f := newFakeSlack(t)
-	n := mustNew(t, Config{WebhookURL: f.srv.URL + "/services/T000/B000/XXXX"})
+	n := mustNew(t, Config{WebhookURL: notify.Secret(f.srv.URL + "/services/T000/B000/XXXX")})
 	m := msg(notify.Opened, 1)
 	if err := n.Notify(context.Background(), m); err != nil {
 		t.Fatal(err)
