@@ -66,7 +66,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		return slack.New(slack.Config{WebhookURL: notify.Secret(s.WebhookURL), Token: notify.Secret(s.Token), Channel: s.Channel, APIURL: s.APIURL, Timeout: s.Timeout}, slack.WithState(state))
 	case c.PagerDuty != nil:
 		p := c.PagerDuty
-		return pagerduty.New(pagerduty.Config{RoutingKey: p.RoutingKey, URL: p.URL, Timeout: p.Timeout})
+		return pagerduty.New(pagerduty.Config{RoutingKey: notify.Secret(p.RoutingKey), URL: p.URL, Timeout: p.Timeout})
 	case c.Statuspage != nil:
 		s := c.Statuspage
 		return statuspage.New(statuspage.Config{BaseURL: s.BaseURL, APIKey: s.APIKey, PageID: s.PageID, ComponentID: s.ComponentID, Timeout: s.Timeout}, state)

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/notify"
 )
 
 // DefaultURL is the Events API v2 base; events are POSTed to URL+"/v2/enqueue".
@@ -20,8 +22,8 @@ const DefaultTimeout = 10 * time.Second
 type Config struct {
 	// RoutingKey is the service integration key. Anyone holding it can open
 	// incidents on the service, so it is a secret: the config layer resolves
-	// it (from a file or ${ENV}) and String and LogValue never print it.
-	RoutingKey string `yaml:"-" json:"-"`
+	// it (from a file or ${ENV}) and it prints as <redacted>.
+	RoutingKey notify.Secret `yaml:"-" json:"-"`
 	// URL is the Events API base, default https://events.pagerduty.com (use
 	// https://events.eu.pagerduty.com for EU accounts, or a local receiver).
 	URL string `yaml:"url" json:"url,omitempty"`
@@ -29,17 +31,18 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
-// String describes the config without the routing key.
+// String hides a password in url; the routing key prints as <redacted> on
+// its own.
 func (c Config) String() string {
-	return fmt.Sprintf("{routing_key:%s url:%s timeout:%s}", mask(c.RoutingKey), redactURL(c.URL), c.Timeout)
+	return fmt.Sprintf("{routing_key:%s url:%s timeout:%s}", c.RoutingKey, notify.RedactURL(c.URL), c.Timeout)
 }
 
 // GoString is String for %#v.
 func (c Config) GoString() string { return "pagerduty.Config" + c.String() }
 
-// LogValue keeps the routing key out of structured logs.
+// LogValue is String's fields for structured logs.
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("url", redactURL(c.URL)), slog.Duration("timeout", c.Timeout))
+	return slog.GroupValue(slog.String("url", notify.RedactURL(c.URL)), slog.Duration("timeout", c.Timeout))
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -55,7 +58,7 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, errors.New("routing_key is required: the integration key of an Events API v2 integration"))
 	}
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL", redactURL(c.URL)))
+		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL", notify.RedactURL(c.URL)))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
@@ -73,19 +76,4 @@ type Option func(*Notifier)
 // (default http.DefaultTransport), e.g. for a proxy or custom TLS.
 func WithHTTPTransport(rt http.RoundTripper) Option {
 	return func(n *Notifier) { n.transport = rt }
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable>"
-	}
-	return u.Redacted()
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
 }

@@ -49,7 +49,7 @@ func New(cfg Config, opts ...Option) (*Notifier, error) {
 // alert keyed by m.DedupKey().
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	ctx, ex := record(ctx)
-	ev := event(n.cfg.RoutingKey, m)
+	ev := event(n.cfg.RoutingKey.Reveal(), m)
 	_, err := n.client.ManageEventWithContext(ctx, ev)
 	return n.classify("pagerduty "+ev.Action, ex, err)
 }
@@ -189,5 +189,5 @@ func (n *Notifier) classify(what string, ex *exchange, err error) error {
 }
 
 func (n *Notifier) scrub(b []byte) []byte {
-	return bytes.ReplaceAll(b, []byte(n.cfg.RoutingKey), []byte("<redacted>"))
+	return bytes.ReplaceAll(b, []byte(n.cfg.RoutingKey.Reveal()), []byte("<redacted>"))
 }

@@ -1,12 +1,10 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 const routingKey = "R0UT1NGK3Y0123456789abcdefSECRET"
@@ -27,10 +26,6 @@ type fakeEvents struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	events []map[string]any
-	// status and header, when status is set, answer instead of 202; the
-	// body then echoes the request, as some error pages do.
-	status int
-	header map[string]string
 }
 
 func newFake(t *testing.T) *fakeEvents {
@@ -52,17 +47,8 @@ func newFake(t *testing.T) *fakeEvents {
 		}
 		f.mu.Lock()
 		f.events = append(f.events, ev)
-		status, header := f.status, f.header
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		for k, v := range header {
-			w.Header().Set(k, v)
-		}
-		if status != 0 {
-			w.WriteHeader(status)
-			fmt.Fprintf(w, `{"status":"invalid event","message":"Event object is invalid","errors":["bad event %s"]}`, body)
-			return
-		}
 		w.WriteHeader(http.StatusAccepted)
 		fmt.Fprintf(w, `{"status":"success","message":"Event processed","dedup_key":%q}`, ev["dedup_key"])
 	}))
@@ -224,77 +210,31 @@ func TestSummaryIsCutTo1024(t *testing.T) {
 	}
 }
 
-func TestRetryClassification(t *testing.T) {
-	cases := []struct {
-		status    int
-		header    map[string]string
-		retryable bool
-		after     time.Duration
-	}{
-		{429, nil, true, 0},
-		{429, map[string]string{"Retry-After": "7"}, true, 7 * time.Second},
-		{500, nil, true, 0},
-		{502, nil, true, 0},
-		{400, nil, false, 0},
-		{403, nil, false, 0},
-		{404, nil, false, 0},
-		{410, nil, false, 0},
-	}
-	for _, tc := range cases {
-		f := newFake(t)
-		f.status, f.header = tc.status, tc.header
-		err := mustNew(t, Config{RoutingKey: routingKey, URL: f.srv.URL}).Notify(context.Background(), msg(notify.Opened))
-		r, after := notify.IsRetryable(err)
-		if err == nil || r != tc.retryable || after != tc.after {
-			t.Errorf("HTTP %d %v: err=%v retryable=%v after=%s, want %v %s", tc.status, tc.header, err, r, after, tc.retryable, tc.after)
-		}
-		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("HTTP %d", tc.status)) {
-			t.Errorf("HTTP %d: error %q does not name the status", tc.status, err)
-		}
-	}
+// send builds a Notifier for an Events API at base and sends one event.
+func send(t *testing.T, base string) error {
+	return mustNew(t, Config{RoutingKey: routingKey, URL: base}).Notify(context.Background(), msg(notify.Opened))
 }
 
-func TestNetworkErrorIsRetryable(t *testing.T) {
-	f := newFake(t)
-	n := mustNew(t, Config{RoutingKey: routingKey, URL: f.srv.URL})
-	f.srv.Close()
-	err := n.Notify(context.Background(), msg(notify.Opened))
-	if r, _ := notify.IsRetryable(err); err == nil || !r {
-		t.Errorf("err = %v, want retryable", err)
-	}
+func TestRetryClassification(t *testing.T) {
+	notifytest.RetryClassification(t, "pagerduty trigger", send, routingKey)
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
+	notifytest.EchoedSecretsRedacted(t, []int{400, 429, 500}, send, routingKey)
 	check := func(what string, err error) {
 		t.Helper()
 		if err == nil {
 			t.Fatalf("%s: no error", what)
 		}
-		if s := fmt.Sprintf("%v %+v", err, err); strings.Contains(s, routingKey) {
-			t.Errorf("%s: error leaks the routing key: %s", what, s)
-		}
+		notifytest.CheckErrorHides(t, err, routingKey)
 	}
 	ctx := context.Background()
-	for _, status := range []int{400, 429, 500} {
-		f := newFake(t) // answers with a body that echoes the event
-		f.status = status
-		check(fmt.Sprintf("HTTP %d", status), mustNew(t, Config{RoutingKey: routingKey, URL: f.srv.URL}).Notify(ctx, msg(notify.Opened)))
-	}
-	f := newFake(t)
-	n := mustNew(t, Config{RoutingKey: routingKey, URL: f.srv.URL})
-	f.srv.Close()
-	check("connection refused", n.Notify(ctx, msg(notify.Opened)))
 	slow := mustNew(t, Config{RoutingKey: routingKey, URL: "http://192.0.2.1", Timeout: time.Millisecond})
 	check("timeout", slow.Notify(ctx, msg(notify.Resolved)))
 	_, err := New(Config{RoutingKey: routingKey, URL: "not a url"})
 	check("New", err)
 
-	cfg := Config{RoutingKey: routingKey}
-	var logs bytes.Buffer
-	slog.New(slog.NewTextHandler(&logs, nil)).Info("pd", "config", cfg)
-	if s := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, logs.String()); strings.Contains(s, routingKey) {
-		t.Errorf("printed config leaks the routing key: %s", s)
-	}
+	notifytest.CheckNotPrinted(t, []string{routingKey}, Config{RoutingKey: routingKey})
 }
 
 func TestNewValidates(t *testing.T) {
