@@ -69,7 +69,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		return pagerduty.New(pagerduty.Config{RoutingKey: notify.Secret(p.RoutingKey), URL: p.URL, Timeout: p.Timeout})
 	case c.Statuspage != nil:
 		s := c.Statuspage
-		return statuspage.New(statuspage.Config{BaseURL: s.BaseURL, APIKey: s.APIKey, PageID: s.PageID, ComponentID: s.ComponentID, Timeout: s.Timeout}, state)
+		return statuspage.New(statuspage.Config{BaseURL: s.BaseURL, APIKey: notify.Secret(s.APIKey), PageID: s.PageID, ComponentID: s.ComponentID, Timeout: s.Timeout}, state)
 	case c.Jira != nil:
 		j := c.Jira
 		return jira.New(jira.Config{BaseURL: j.BaseURL, Email: j.Email, APIToken: j.APIToken, Project: j.Project,

@@ -22,8 +22,22 @@
 //     not, and a request the client abandoned is not recorded at all. The
 //     recorded latency is the time until the response was relayed completely,
 //     so a stream that slows down shows up as slow.
-//   - Streams are relayed unbuffered: a response of unknown length or of type
-//     text/event-stream is flushed after every upstream read.
+//   - Streams are relayed unbuffered. On the HTTP/1.1 fast path every relay
+//     flushes the client's buffer right before it would block on the
+//     upstream, so nothing that arrived is held back and what arrived together
+//     leaves in one write; ServeHTTP flushes after every upstream read for a
+//     response of unknown length or of type text/event-stream.
+//
+// Two paths serve clients. Serve's HTTP/1.1 connections take the fast path
+// (h1*.go): raw header bytes are relayed with hop-by-hop lines dropped and
+// forwarding headers appended, over pooled upstream connections used
+// synchronously by the client connection's goroutine; no header maps, no
+// allocation per request, 2 reads and 2 writes per request as nginx does
+// (see h1raw.go for how the speculative reads are avoided). Anything it does
+// not speak (h2c, HTTP/1.0, Upgrade, Expect, absolute-form targets, oversized
+// heads, chunked uploads that a retry would have to buffer) is handed
+// untouched to net/http, which calls ServeHTTP: the same rules, on
+// http.Transport. Tests run every client-facing case through both.
 //   - retry_on_previous never repeats a request where repeating could hurt: only
 //     before any byte of the answer went to the client, only once, only to the
 //     fallback version (never the one that failed, so no version receives the

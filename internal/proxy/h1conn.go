@@ -166,10 +166,25 @@ func (c *h1conn) parseRequest(head []byte, rq *reqHead) bool {
 	c.line = append(c.line[:0], line[:sp2]...)
 	rq.method, rq.target = c.line[:sp1], c.line[sp1+1:]
 
-	var connVals [][]byte
-	var host, xff, via []byte
-	var hasXFHost, hasXFProto, teTrailers bool
-	for l := rest; len(l) > 0; {
+	var f fwdHeaders
+	if !scanRequestHeaders(rest, rq, &f) || f.host == nil || (rq.chunked && rq.length >= 0) {
+		return false
+	}
+	c.writeHeaderBlock(rest, &f)
+	return true
+}
+
+// fwdHeaders is what the request's headers say about forwarding.
+type fwdHeaders struct {
+	connVals                          [][]byte // Connection values naming other headers
+	host, xff, via                    []byte
+	hasXFHost, hasXFProto, teTrailers bool
+}
+
+// scanRequestHeaders reads the framing and forwarding headers; false for
+// anything left to net/http.
+func scanRequestHeaders(lines []byte, rq *reqHead, f *fwdHeaders) bool {
+	for l := lines; len(l) > 0; {
 		var hl []byte
 		if hl, l = nextLine(l); len(hl) == 0 {
 			break
@@ -183,7 +198,7 @@ func (c *h1conn) parseRequest(head []byte, rq *reqHead) bool {
 			closeConn, names := connTokens(val)
 			rq.closeAfter = rq.closeAfter || closeConn
 			if names {
-				connVals = append(connVals, val)
+				f.connVals = append(f.connVals, val)
 			}
 		case hContentLength:
 			n := parseLength(val)
@@ -197,34 +212,31 @@ func (c *h1conn) parseRequest(head []byte, rq *reqHead) bool {
 			}
 			rq.chunked = true
 		case hHost:
-			if host != nil {
+			if f.host != nil {
 				return false
 			}
-			host = val
+			f.host = val
 		case hExpect, hUpgrade:
 			return false
 		case hTe:
-			teTrailers = teTrailers || eqFold(val, "trailers")
+			f.teTrailers = f.teTrailers || eqFold(val, "trailers")
 		case hXFF:
-			xff = appendList(xff, val)
+			f.xff = appendList(f.xff, val)
 		case hVia:
-			via = appendList(via, val)
+			f.via = appendList(f.via, val)
 		case hXFHost:
-			hasXFHost = true
+			f.hasXFHost = true
 		case hXFProto:
-			hasXFProto = true
+			f.hasXFProto = true
 		}
 	}
-	if host == nil || (rq.chunked && rq.length >= 0) {
-		return false
-	}
-	c.writeHeaderBlock(rest, connVals, host, xff, via, hasXFHost, hasXFProto, teTrailers)
 	return true
 }
 
 // writeHeaderBlock fills c.hdr with the header lines to send upstream: the
 // client's minus hop-by-hop and framing ones, plus the forwarding headers.
-func (c *h1conn) writeHeaderBlock(lines []byte, connVals [][]byte, host, xff, via []byte, hasXFHost, hasXFProto, teTrailers bool) {
+func (c *h1conn) writeHeaderBlock(lines []byte, f *fwdHeaders) {
+	connVals, host, xff, via := f.connVals, f.host, f.xff, f.via
 	h := c.hdr[:0]
 	for l := lines; len(l) > 0; {
 		var hl []byte
@@ -249,13 +261,13 @@ func (c *h1conn) writeHeaderBlock(lines []byte, connVals [][]byte, host, xff, vi
 		h = append(append(h, via...), ", "...)
 	}
 	h = append(h, "1.1 ripcord\r\n"...)
-	if !hasXFHost {
+	if !f.hasXFHost {
 		h = append(append(append(h, "X-Forwarded-Host: "...), host...), '\r', '\n')
 	}
-	if !hasXFProto {
+	if !f.hasXFProto {
 		h = append(h, "X-Forwarded-Proto: http\r\n"...)
 	}
-	if teTrailers {
+	if f.teTrailers {
 		h = append(h, "Te: trailers\r\n"...)
 	}
 	c.hdr = h

@@ -34,28 +34,37 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
 	}
 	keep := !rq.closeAfter && !c.srv.closing.Load()
+	c.writeResponseHead(line, lines, &rh, keep)
+	up.br.Discard(x.headLen)
+	return c.finish(x, &rh, keep)
+}
+
+// writeResponseHead writes the status line, the upstream's end-to-end header
+// lines and the framing the client gets.
+func (c *h1conn) writeResponseHead(status, lines []byte, rh *respHead, keep bool) {
 	bw := c.bw
 	bw.WriteString("HTTP/1.1")
-	bw.Write(line[8:])
+	bw.Write(status[8:])
 	bw.WriteString("\r\n")
 	writeResponseLines(bw, lines, rh.connVals)
 	switch {
-	case rh.noBody:
-		if rh.length >= 0 {
-			writeLength(bw, rh.length)
-		}
-	case rh.length >= 0:
+	case rh.length >= 0: // for HEAD, 204 and 304 too: it describes the resource
 		writeLength(bw, rh.length)
-	default:
+	case !rh.noBody:
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	if !keep {
 		bw.WriteString("Connection: close\r\n")
 	}
 	bw.WriteString("\r\n")
-	up.br.Discard(x.headLen)
+}
 
-	rerr, werr := c.relayBody(up, &rh)
+// finish relays the body, records the outcome and hands the answer's tail
+// to the deferred flush. It reports whether the client connection may carry
+// another request.
+func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
+	up, bw := x.up, c.bw
+	rerr, werr := c.relayBody(up, rh)
 	switch {
 	case rerr != nil:
 		up.nc.Close()

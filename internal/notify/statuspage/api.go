@@ -250,7 +250,7 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 	if err != nil {
 		return fmt.Errorf("%s: building request: %w", what, err)
 	}
-	req.Header.Set("Authorization", "OAuth "+n.cfg.APIKey)
+	req.Header.Set("Authorization", "OAuth "+n.cfg.APIKey.Reveal())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "ripcord")
 	if in != nil {
@@ -261,7 +261,7 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
-		return networkError(what, err)
+		return notify.NetworkError(what, err)
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -269,7 +269,7 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 		return err
 	}
 	if readErr != nil {
-		return networkError(what, readErr)
+		return notify.NetworkError(what, readErr)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -285,20 +285,10 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 // 420 (its other rate-limit answer) as retryable. The key is scrubbed from
 // the body in case a server echoes the request.
 func (n *Notifier) check(resp *http.Response, what string, body []byte) error {
-	body = bytes.ReplaceAll(body, []byte(n.cfg.APIKey), []byte("<redacted>"))
+	body = bytes.ReplaceAll(body, []byte(n.cfg.APIKey.Reveal()), []byte("<redacted>"))
 	err := notify.CheckResponse(resp, what, body)
 	if err != nil && resp.StatusCode == 420 {
 		return notify.Retryable(err, notify.RetryAfter(resp.Header.Get("Retry-After"), timeNow()))
 	}
 	return err
-}
-
-// networkError drops *url.Error's URL (kept out of messages on principle)
-// and marks the failure retryable.
-func networkError(what string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
 }

@@ -3,7 +3,6 @@ package statuspage
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -30,9 +29,8 @@ type fakeStatuspage struct {
 	mu           sync.Mutex
 	incidents    []*fakeIncident
 	requests     []fakeRequest
-	omitMetadata bool         // answer lists without metadata, as a fallback test
-	fail         []cannedFail // answers for the next requests, in order
-	loseCreate   bool         // create the incident, then answer 502
+	omitMetadata bool // answer lists without metadata, as a fallback test
+	loseCreate   bool // create the incident, then answer 502
 }
 
 type fakeIncident struct {
@@ -54,12 +52,6 @@ type fakeRequest struct {
 	Query        string
 	Body         incidentReq
 	At           time.Time
-}
-
-type cannedFail struct {
-	status int
-	header http.Header
-	body   string
 }
 
 func newFake(t *testing.T) *fakeStatuspage {
@@ -89,16 +81,6 @@ func (f *fakeStatuspage) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.requests = append(f.requests, rec)
-	if len(f.fail) > 0 {
-		c := f.fail[0]
-		f.fail = f.fail[1:]
-		for k, v := range c.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(c.status)
-		io.WriteString(w, c.body)
-		return
-	}
 	f.route(w, r, rec)
 }
 

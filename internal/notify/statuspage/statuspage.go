@@ -2,7 +2,6 @@ package statuspage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,9 +24,9 @@ type Config struct {
 	// BaseURL is the API root, DefaultBaseURL when empty. Tests and proxies
 	// point it elsewhere; it must not carry credentials.
 	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
-	// APIKey is the secret sent as "Authorization: OAuth <key>". String and
-	// LogValue hide it, and json:"-" keeps it out of JSON.
-	APIKey string `yaml:"-" json:"-"`
+	// APIKey is the secret sent as "Authorization: OAuth <key>"; it prints
+	// as <redacted>.
+	APIKey notify.Secret `yaml:"-" json:"-"`
 	// PageID is the page incidents are created on.
 	PageID string `yaml:"page_id" json:"page_id"`
 	// ComponentID is the component whose status follows the incident; empty
@@ -35,33 +34,6 @@ type Config struct {
 	ComponentID string `yaml:"component_id" json:"component_id,omitempty"`
 	// Timeout bounds each HTTP request; DefaultTimeout when zero.
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
-}
-
-// String describes the config without its secret.
-func (c Config) String() string {
-	return fmt.Sprintf("{base_url:%s page_id:%s component_id:%s timeout:%s api_key:%s}",
-		c.BaseURL, c.PageID, c.ComponentID, c.Timeout, mask(c.APIKey))
-}
-
-// GoString is String for %#v.
-func (c Config) GoString() string { return "statuspage.Config" + c.String() }
-
-// LogValue keeps the secret out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("base_url", c.BaseURL),
-		slog.String("page_id", c.PageID),
-		slog.String("component_id", c.ComponentID),
-		slog.Duration("timeout", c.Timeout),
-		slog.String("api_key", mask(c.APIKey)),
-	)
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
 }
 
 // Limiter spaces requests; *rate.Limiter from golang.org/x/time satisfies it.
@@ -80,7 +52,7 @@ type Notifier struct {
 	cfg     Config
 	base    string
 	client  *http.Client
-	state   notify.State
+	handles notify.Handles[handle]
 	limiter Limiter
 	mu      sync.Mutex // serialises Notify; see the package doc
 }
@@ -105,13 +77,16 @@ func New(cfg Config, state notify.State, opts ...Option) (*Notifier, error) {
 		cfg:    cfg,
 		base:   base,
 		client: &http.Client{Timeout: cfg.Timeout},
-		state:  state,
+		handles: notify.Handles[handle]{
+			State: state, Channel: "statuspage:" + cfg.PageID, Name: "statuspage",
+			Bare: func(id string) handle { return handle{ID: id} },
+		},
 	}
 	for _, o := range opts {
 		o(n)
 	}
 	if n.limiter == nil {
-		n.limiter = limiterFor(cfg.APIKey)
+		n.limiter = limiterFor(cfg.APIKey.Reveal())
 	}
 	return n, nil
 }
@@ -144,48 +119,25 @@ func (c Config) validate() (string, error) {
 	return base, nil
 }
 
-// String describes the notifier without its secret.
-func (n *Notifier) String() string { return "statuspage.Notifier" + n.cfg.String() }
+// String describes the notifier by its config. fmt would print the
+// unexported cfg field, secret included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("statuspage.Notifier%+v", n.cfg) }
 
 // GoString is String for %#v.
 func (n *Notifier) GoString() string { return n.String() }
 
-// LogValue keeps the secret out of structured logs.
-func (n *Notifier) LogValue() slog.Value { return n.cfg.LogValue() }
+// LogValue logs the config, whose key prints as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }
 
-func (n *Notifier) channel() string { return "statuspage:" + n.cfg.PageID }
-
-// handle is what State keeps per incident.
+// handle is what State keeps per incident; older versions stored the bare
+// incident id.
 type handle struct {
 	ID  string `json:"id"`
 	Seq int64  `json:"seq,omitempty"`
 }
 
 // applied reports whether a message with seq was already delivered.
-func (h handle) applied(seq int64) bool { return h.ID != "" && seq > 0 && seq <= h.Seq }
-
-func (n *Notifier) load(ctx context.Context, incidentID string) (handle, error) {
-	v, err := n.state.Get(ctx, n.channel(), incidentID)
-	if err != nil {
-		return handle{}, notify.Retryable(fmt.Errorf("statuspage: reading state: %w", err), 0)
-	}
-	var h handle
-	if v == "" {
-		return h, nil
-	}
-	if json.Unmarshal([]byte(v), &h) != nil {
-		h = handle{ID: v} // a bare id
-	}
-	return h, nil
-}
-
-func (n *Notifier) save(ctx context.Context, incidentID string, h handle) error {
-	v, _ := json.Marshal(h)
-	if err := n.state.Put(ctx, n.channel(), incidentID, string(v)); err != nil {
-		return notify.Retryable(fmt.Errorf("statuspage: saving state: %w", err), 0)
-	}
-	return nil
-}
+func (h handle) applied(seq int64) bool { return h.ID != "" && notify.Stale(seq, h.Seq) }
 
 // Notify creates or updates the Statuspage incident for m.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
@@ -194,7 +146,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	h, err := n.load(ctx, m.IncidentID)
+	h, err := n.handles.Load(ctx, m.IncidentID)
 	if err != nil || h.applied(m.Seq) {
 		return err
 	}
@@ -205,7 +157,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 		}
 		// Keep the id at once so a failed update below is retried
 		// against this incident, not looked up again.
-		if err := n.save(ctx, m.IncidentID, h); err != nil {
+		if err := n.handles.Save(ctx, m.IncidentID, h); err != nil {
 			return err
 		}
 	}
@@ -217,7 +169,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 		}
 	}
 	h.Seq = max(h.Seq, m.Seq)
-	return n.save(ctx, m.IncidentID, h)
+	return n.handles.Save(ctx, m.IncidentID, h)
 }
 
 func (n *Notifier) findOrCreate(ctx context.Context, m notify.Message) (id string, created bool, err error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 type noWait struct{}
@@ -205,6 +206,33 @@ func TestLateRepeatAfterResolveWithLostState(t *testing.T) {
 	}
 }
 
+// Older versions stored the bare incident id: it is used as it is, without
+// a lookup, and rewritten as JSON.
+func TestBareIDInState(t *testing.T) {
+	f := newFake(t)
+	ctx := context.Background()
+	if err := newNotifier(t, f, &notify.MemState{}).Notify(ctx, msg(notify.Opened, incident.Investigating, 1, "")); err != nil {
+		t.Fatal(err)
+	}
+	state := &notify.MemState{}
+	_ = state.Put(ctx, "statuspage:pg1", "INC-0001", "sp1")
+	_, before := f.snapshot()
+	if err := newNotifier(t, f, state).Notify(ctx, msg(notify.Updated, incident.Identified, 2, "found")); err != nil {
+		t.Fatal(err)
+	}
+	_, after := f.snapshot()
+	var calls []string
+	for _, r := range after[len(before):] {
+		calls = append(calls, r.Method+" "+r.Path)
+	}
+	if got := strings.Join(calls, ", "); got != "GET /v1/pages/pg1/incidents/sp1, PATCH /v1/pages/pg1/incidents/sp1" {
+		t.Errorf("calls %s", got)
+	}
+	if v, _ := state.Get(ctx, "statuspage:pg1", "INC-0001"); v != `{"id":"sp1","seq":2}` {
+		t.Errorf("state = %q", v)
+	}
+}
+
 func TestRepeatedUpdateIsNotRepublished(t *testing.T) {
 	f := newFake(t)
 	ctx := context.Background()
@@ -232,45 +260,24 @@ func TestRepeatedUpdateIsNotRepublished(t *testing.T) {
 	}
 }
 
-func TestRetryClassification(t *testing.T) {
-	cases := []struct {
-		name      string
-		fail      cannedFail
-		retryable bool
-		after     time.Duration
-	}{
-		{"500", cannedFail{status: 500, body: `{"error":"boom"}`}, true, 0},
-		{"410", cannedFail{status: 410, body: `{"error":"gone"}`}, false, 0},
-		{"401", cannedFail{status: 401, body: `{"error":"bad key"}`}, false, 0},
-		{"429", cannedFail{status: 429, header: http.Header{"Retry-After": {"7"}}}, true, 7 * time.Second},
-		{"420", cannedFail{status: 420, header: http.Header{"Retry-After": {"3"}}}, true, 3 * time.Second},
+// send builds a Notifier for an API at base and sends one Opened message.
+func send(t *testing.T, base string) error {
+	n, err := New(Config{BaseURL: base + "/v1", APIKey: testKey, PageID: testPage, ComponentID: testComp}, nil, WithLimiter(noWait{}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := newFake(t)
-			f.fail = []cannedFail{c.fail}
-			err := newNotifier(t, f, nil).Notify(context.Background(), msg(notify.Opened, incident.Investigating, 1, ""))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			ok, after := notify.IsRetryable(err)
-			if ok != c.retryable || after != c.after {
-				t.Errorf("IsRetryable = %v, %s; want %v, %s (err %v)", ok, after, c.retryable, c.after, err)
-			}
-			if !strings.Contains(err.Error(), "statuspage list unresolved incidents: HTTP "+c.name) {
-				t.Errorf("error %q does not name the call and status", err)
-			}
-		})
-	}
+	return n.Notify(context.Background(), msg(notify.Opened, incident.Investigating, 1, ""))
 }
 
-func TestNetworkErrorIsRetryable(t *testing.T) {
-	f := newFake(t)
-	n := newNotifier(t, f, nil)
-	f.srv.Close()
-	err := n.Notify(context.Background(), msg(notify.Opened, incident.Investigating, 1, ""))
-	if ok, _ := notify.IsRetryable(err); !ok {
-		t.Fatalf("err = %v, want retryable", err)
+func TestRetryClassification(t *testing.T) {
+	notifytest.RetryClassification(t, "statuspage list unresolved incidents", send, testKey)
+	// 420 is Statuspage's other rate-limit answer.
+	err := send(t, notifytest.EchoServer(t, 420, http.Header{"Retry-After": {"3"}}).URL)
+	if ok, after := notify.IsRetryable(err); !ok || after != 3*time.Second {
+		t.Errorf("HTTP 420: IsRetryable = %v, %s; want true, 3s (err %v)", ok, after, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "statuspage list unresolved incidents: HTTP 420") {
+		t.Errorf("error %v does not name the call and status", err)
 	}
 }
 
