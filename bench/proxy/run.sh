@@ -8,8 +8,9 @@
 #   bench/proxy/run.sh                 # 10 s per run
 #   DURATION=3s bench/proxy/run.sh     # shorter runs
 #   SCENARIOS="c32-small" TARGETS="nginx ripcord" bench/proxy/run.sh
+#   ROUNDS=3 bench/proxy/run.sh        # median of 3 interleaved rounds (noisy machines)
 #
-# Environment: DURATION (10s), WARMUP (2s), PORT_BASE (18080),
+# Environment: DURATION (10s), WARMUP (2s), ROUNDS (1), PORT_BASE (18080),
 # SCENARIOS (c32-small c256-small c32-16k),
 # TARGETS (direct nginx haproxy ripcord ripcord-p2).
 #
@@ -21,6 +22,7 @@ set -euo pipefail
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
+ROUNDS=${ROUNDS:-1}
 PORT_BASE=${PORT_BASE:-18080}
 SCENARIOS=${SCENARIOS:-"c32-small c256-small c32-16k"}
 TARGETS=${TARGETS:-"direct nginx haproxy ripcord ripcord-p2"}
@@ -150,23 +152,40 @@ to_us() {
 		printf "%.0f", n }'
 }
 
-declare -A RPS P50 P99
-for sc in $SCENARIOS; do
+run_one() { # scenario target round
+	local sc=$1 t=$2 conns path url out
 	conns=${sc%%-*}
 	conns=${conns#c}
 	path=/small
 	[ "${sc#*-}" = 16k ] && path=/16k
+	url="http://$(addr_of "$t")$path"
+	wrk -t1 -c"$conns" -d"$WARMUP" "$url" >/dev/null
+	out=$(wrk -t1 -c"$conns" -d"$DURATION" --latency "$url")
+	if echo "$out" | grep -q "Non-2xx\|Socket errors"; then
+		echo "warning: $sc $t: $(echo "$out" | grep "Non-2xx\|Socket errors")" >&2
+	fi
+	local rps p50 p99
+	rps=$(echo "$out" | awk '/^Requests\/sec/ {printf "%.0f", $2}')
+	p50=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+	p99=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+	echo "$rps $p50 $p99" >>"$TMP/res.$sc.$t"
+	echo "round $3 $sc $t: $rps req/s p50 ${p50}us p99 ${p99}us" >&2
+}
+
+# Rounds interleave the targets, so a burst of load from elsewhere on the
+# machine hits them alike; each cell is the round with the median req/s.
+for round in $(seq "$ROUNDS"); do
+	for sc in $SCENARIOS; do
+		for t in $TARGETS; do
+			run_one "$sc" "$t" "$round"
+		done
+	done
+done
+
+declare -A RPS P50 P99
+for sc in $SCENARIOS; do
 	for t in $TARGETS; do
-		url="http://$(addr_of "$t")$path"
-		wrk -t1 -c"$conns" -d"$WARMUP" "$url" >/dev/null
-		out=$(wrk -t1 -c"$conns" -d"$DURATION" --latency "$url")
-		if echo "$out" | grep -q "Non-2xx\|Socket errors"; then
-			echo "warning: $sc $t: $(echo "$out" | grep "Non-2xx\|Socket errors")" >&2
-		fi
-		RPS[$sc,$t]=$(echo "$out" | awk '/^Requests\/sec/ {printf "%.0f", $2}')
-		P50[$sc,$t]=$(to_us "$(echo "$out" | awk '$1 == "50%" {print $2}')")
-		P99[$sc,$t]=$(to_us "$(echo "$out" | awk '$1 == "99%" {print $2}')")
-		echo "$sc $t: ${RPS[$sc,$t]} req/s p50 ${P50[$sc,$t]}us p99 ${P99[$sc,$t]}us" >&2
+		read -r RPS[$sc,$t] P50[$sc,$t] P99[$sc,$t] < <(sort -n "$TMP/res.$sc.$t" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
 	done
 done
 
@@ -174,7 +193,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", 
 added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "") printf "%+d", a - b; else printf "-" }'; }
 
 echo
-echo "wrk -t1, $DURATION per run, $(nproc) cores, $(date -u +%FT%TZ)"
+echo "wrk -t1, $DURATION per run, median of $ROUNDS round(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 printf "%-11s %-10s %9s %8s %8s %9s %9s %9s %9s\n" scenario target "req/s" "p50(us)" "p99(us)" "x nginx" "x haproxy" "+p50(us)" "+p99(us)"
 for sc in $SCENARIOS; do
 	for t in $TARGETS; do

@@ -72,7 +72,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		return statuspage.New(statuspage.Config{BaseURL: s.BaseURL, APIKey: notify.Secret(s.APIKey), PageID: s.PageID, ComponentID: s.ComponentID, Timeout: s.Timeout}, state)
 	case c.Jira != nil:
 		j := c.Jira
-		return jira.New(jira.Config{BaseURL: j.BaseURL, Email: j.Email, APIToken: j.APIToken, Project: j.Project,
+		return jira.New(jira.Config{BaseURL: j.BaseURL, Email: j.Email, APIToken: notify.Secret(j.APIToken), Project: j.Project,
 			IssueType: j.IssueType, ResolveTransition: j.ResolveTransition, Timeout: j.Timeout}, state)
 	case c.GitHub != nil:
 		g := c.GitHub

@@ -1,10 +1,6 @@
 package jira
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -91,21 +87,7 @@ func (n node) hasText(s string) bool {
 
 // marker tags a comment with the update it carries, so a repeat finds it.
 func marker(m notify.Message) string {
-	return "ripcord " + m.IncidentID + " update " + updateID(m)
-}
-
-// updateID is the message's Seq, or a digest of its content when the
-// sender left Seq at zero.
-func updateID(m notify.Message) string {
-	if m.Seq > 0 {
-		return strconv.FormatInt(m.Seq, 10)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%s", m.Update, m.Status, m.Severity, m.Reason)
-	if e := m.Event; e != nil {
-		fmt.Fprintf(h, "|%s|%s|%s|%s", e.At.UTC().Format(time.RFC3339Nano), e.Type, e.Actor, e.Message)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	return "ripcord " + m.IncidentID + " update " + m.UpdateID()
 }
 
 // description is the issue body: what happened, the facts, the timeline.

@@ -173,7 +173,7 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
-		return networkError(what, err)
+		return notify.NetworkError(what, err)
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -181,7 +181,7 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 		return err
 	}
 	if readErr != nil {
-		return networkError(what, readErr)
+		return notify.NetworkError(what, readErr)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -195,13 +195,5 @@ func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in
 // in case a server or proxy echoes the request back.
 func (n *Notifier) scrub(b []byte) []byte {
 	b = bytes.ReplaceAll(b, []byte(strings.TrimPrefix(n.auth, "Basic ")), []byte("<redacted>"))
-	return bytes.ReplaceAll(b, []byte(n.cfg.APIToken), []byte("<redacted>"))
-}
-
-func networkError(what string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
+	return bytes.ReplaceAll(b, []byte(n.cfg.APIToken.Reveal()), []byte("<redacted>"))
 }

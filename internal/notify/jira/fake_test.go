@@ -28,8 +28,6 @@ type fakeJira struct {
 	mu       sync.Mutex
 	issues   []*fakeIssue
 	requests []string // "METHOD path"
-	fail     []int    // statuses for the next requests
-	retry    string   // Retry-After sent with a failure
 	loseNext string   // "METHOD path": apply it, then answer 502
 }
 
@@ -61,13 +59,6 @@ func (f *fakeJira) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	call := r.Method + " " + r.URL.Path
 	f.requests = append(f.requests, call)
-	if len(f.fail) > 0 {
-		w.Header().Set("Retry-After", f.retry)
-		w.WriteHeader(f.fail[0])
-		f.fail = f.fail[1:]
-		io.WriteString(w, `{"errorMessages":["nope"]}`)
-		return
-	}
 	rw := w
 	if call == f.loseNext {
 		f.loseNext = ""

@@ -3,7 +3,6 @@ package jira
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,9 +28,8 @@ type Config struct {
 	BaseURL string `yaml:"base_url" json:"base_url"`
 	// Email is the Atlassian account the API token belongs to.
 	Email string `yaml:"email" json:"email"`
-	// APIToken is the secret half of basic auth. String and LogValue hide
-	// it, and json:"-" keeps it out of JSON.
-	APIToken string `yaml:"-" json:"-"`
+	// APIToken is the secret half of basic auth; it prints as <redacted>.
+	APIToken notify.Secret `yaml:"-" json:"-"`
 	// Project is the project key issues are created in, e.g. OPS.
 	Project string `yaml:"project" json:"project"`
 	// IssueType is the issue type name; DefaultIssueType when empty.
@@ -43,43 +41,14 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
-// String describes the config without its secret.
-func (c Config) String() string {
-	return fmt.Sprintf("{base_url:%s email:%s project:%s issue_type:%s resolve_transition:%s timeout:%s api_token:%s}",
-		c.BaseURL, c.Email, c.Project, c.IssueType, c.ResolveTransition, c.Timeout, mask(c.APIToken))
-}
-
-// GoString is String for %#v.
-func (c Config) GoString() string { return "jira.Config" + c.String() }
-
-// LogValue keeps the secret out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("base_url", c.BaseURL),
-		slog.String("email", c.Email),
-		slog.String("project", c.Project),
-		slog.String("issue_type", c.IssueType),
-		slog.String("resolve_transition", c.ResolveTransition),
-		slog.Duration("timeout", c.Timeout),
-		slog.String("api_token", mask(c.APIToken)),
-	)
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
-}
-
 // Notifier keeps one Jira issue per incident.
 type Notifier struct {
-	cfg    Config
-	base   string
-	auth   string // "Basic ..." header value
-	client *http.Client
-	state  notify.State
-	mu     sync.Mutex // serialises Notify so one incident cannot race into two creates
+	cfg     Config
+	base    string
+	auth    string // "Basic ..." header value
+	client  *http.Client
+	handles notify.Handles[handle]
+	mu      sync.Mutex // serialises Notify so one incident cannot race into two creates
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
@@ -104,9 +73,12 @@ func New(cfg Config, state notify.State) (*Notifier, error) {
 	return &Notifier{
 		cfg:    cfg,
 		base:   base,
-		auth:   "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Email+":"+cfg.APIToken)),
+		auth:   "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.Email+":"+cfg.APIToken.Reveal())),
 		client: &http.Client{Timeout: cfg.Timeout},
-		state:  state,
+		handles: notify.Handles[handle]{
+			State: state, Channel: "jira:" + cfg.Project, Name: "jira",
+			Bare: func(key string) handle { return handle{Key: key} },
+		},
 	}, nil
 }
 
@@ -133,44 +105,24 @@ func (c Config) validate() (string, error) {
 	return strings.TrimRight(c.BaseURL, "/"), nil
 }
 
-// String describes the notifier without its secret.
-func (n *Notifier) String() string { return "jira.Notifier" + n.cfg.String() }
+// String describes the notifier by its config. fmt would print the
+// unexported fields, secrets included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("jira.Notifier%+v", n.cfg) }
 
 // GoString is String for %#v.
 func (n *Notifier) GoString() string { return n.String() }
 
-// LogValue keeps the secret out of structured logs.
-func (n *Notifier) LogValue() slog.Value { return n.cfg.LogValue() }
+// LogValue logs the config, whose token prints as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }
 
-func (n *Notifier) channel() string { return "jira:" + n.cfg.Project }
-
-// handle is what State keeps per incident.
+// handle is what State keeps per incident; older versions stored the bare
+// issue key.
 type handle struct {
 	Key string `json:"key"`
 	Seq int64  `json:"seq,omitempty"`
 }
 
-func (h handle) applied(seq int64) bool { return h.Key != "" && seq > 0 && seq <= h.Seq }
-
-func (n *Notifier) load(ctx context.Context, id string) (handle, error) {
-	v, err := n.state.Get(ctx, n.channel(), id)
-	if err != nil {
-		return handle{}, notify.Retryable(fmt.Errorf("jira: reading state: %w", err), 0)
-	}
-	var h handle
-	if v != "" && json.Unmarshal([]byte(v), &h) != nil {
-		h = handle{Key: v}
-	}
-	return h, nil
-}
-
-func (n *Notifier) save(ctx context.Context, id string, h handle) error {
-	v, _ := json.Marshal(h)
-	if err := n.state.Put(ctx, n.channel(), id, string(v)); err != nil {
-		return notify.Retryable(fmt.Errorf("jira: saving state: %w", err), 0)
-	}
-	return nil
-}
+func (h handle) applied(seq int64) bool { return h.Key != "" && notify.Stale(seq, h.Seq) }
 
 // Notify files or updates the incident's issue.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
@@ -179,7 +131,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	h, err := n.load(ctx, m.IncidentID)
+	h, err := n.handles.Load(ctx, m.IncidentID)
 	if err != nil || h.applied(m.Seq) {
 		return err
 	}
@@ -187,7 +139,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 		if h.Key, err = n.findOrCreate(ctx, m); err != nil {
 			return err
 		}
-		if err := n.save(ctx, m.IncidentID, h); err != nil {
+		if err := n.handles.Save(ctx, m.IncidentID, h); err != nil {
 			return err
 		}
 	}
@@ -202,7 +154,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 		}
 	}
 	h.Seq = max(h.Seq, m.Seq)
-	return n.save(ctx, m.IncidentID, h)
+	return n.handles.Save(ctx, m.IncidentID, h)
 }
 
 func (n *Notifier) findOrCreate(ctx context.Context, m notify.Message) (string, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 func newNotifier(t *testing.T, f *fakeJira, state notify.State, transition string) *Notifier {
@@ -139,6 +140,26 @@ func TestSearchFindsExistingIssueBeforeCreating(t *testing.T) {
 	}
 }
 
+// Older versions stored the bare issue key: it is used as it is, without a
+// search, and rewritten as JSON.
+func TestBareKeyInState(t *testing.T) {
+	f := newFake(t)
+	f.issues = []*fakeIssue{{Key: "OPS-1", Project: "OPS", Status: "To Do", Labels: []string{"ripcord", "ripcord-INC-0001"}}}
+	ctx := context.Background()
+	state := &notify.MemState{}
+	_ = state.Put(ctx, "jira:OPS", "INC-0001", "OPS-1")
+	if err := newNotifier(t, f, state, "").Notify(ctx, msg(notify.Updated, incident.Identified, 2, "Rolled back.")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"GET /rest/api/3/issue/OPS-1/comment", "POST /rest/api/3/issue/OPS-1/comment"}
+	if got := f.calls(); !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	if v, _ := state.Get(ctx, "jira:OPS", "INC-0001"); v != `{"key":"OPS-1","seq":2}` {
+		t.Errorf("state = %q", v)
+	}
+}
+
 // A comment that landed but whose response was lost is not posted again,
 // neither by the retry nor by a Notifier that lost its state.
 func TestLostCommentResponseIsNotDuplicated(t *testing.T) {
@@ -204,30 +225,17 @@ func TestResolveTransition(t *testing.T) {
 	})
 }
 
+// send builds a Notifier for a site at base and sends one Opened message.
+func send(t *testing.T, base string) error {
+	n, err := New(Config{BaseURL: base, Email: testEmail, APIToken: testToken, Project: "OPS"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n.Notify(context.Background(), msg(notify.Opened, incident.Investigating, 1, ""))
+}
+
 func TestRetryClassification(t *testing.T) {
-	cases := []struct {
-		status    int
-		retryable bool
-		after     time.Duration
-	}{{500, true, 0}, {503, true, 0}, {410, false, 0}, {400, false, 0}, {403, false, 0}, {429, true, 30 * time.Second}}
-	for _, c := range cases {
-		f := newFake(t)
-		f.fail, f.retry = []int{c.status}, "30"
-		if c.status != 429 {
-			f.retry = ""
-		}
-		err := newNotifier(t, f, nil, "").Notify(context.Background(), msg(notify.Opened, incident.Investigating, 1, ""))
-		ok, after := notify.IsRetryable(err)
-		if err == nil || ok != c.retryable || after != c.after {
-			t.Errorf("HTTP %d: retryable %v after %s (err %v), want %v %s", c.status, ok, after, err, c.retryable, c.after)
-		}
-	}
-	f := newFake(t)
-	n := newNotifier(t, f, nil, "")
-	f.srv.Close()
-	if ok, _ := notify.IsRetryable(n.Notify(context.Background(), msg(notify.Opened, incident.Investigating, 1, ""))); !ok {
-		t.Error("network error should be retryable")
-	}
+	notifytest.RetryClassification(t, "jira search issues", send, testToken, encodedCreds)
 }
 
 func TestJQLQuoting(t *testing.T) {
