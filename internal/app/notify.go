@@ -76,7 +76,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 			IssueType: j.IssueType, ResolveTransition: j.ResolveTransition, Timeout: j.Timeout}, state)
 	case c.GitHub != nil:
 		g := c.GitHub
-		return github.New(github.Config{BaseURL: g.BaseURL, Token: g.Token, Owner: g.Owner, Repo: g.Repo, Timeout: g.Timeout}, state)
+		return github.New(github.Config{BaseURL: g.BaseURL, Token: notify.Secret(g.Token), Owner: g.Owner, Repo: g.Repo, Timeout: g.Timeout}, state)
 	case c.Webhook != nil:
 		return webhook.New(webhook.Config{URL: c.Webhook.URL, Secret: c.Webhook.Secret, Timeout: c.Webhook.Timeout})
 	case c.Alertmanager != nil:

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -123,11 +122,7 @@ func (n *Notifier) classify(what string, err error) error {
 	case errors.As(err, &er) && er.Response != nil:
 		return n.httpError(what, er)
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
+	return notify.NetworkError(what, err)
 }
 
 func (n *Notifier) httpError(what string, er *gh.ErrorResponse) error {
@@ -144,5 +139,5 @@ func (n *Notifier) httpError(what string, er *gh.ErrorResponse) error {
 }
 
 func (n *Notifier) scrub(s string) string {
-	return strings.ReplaceAll(s, n.cfg.Token, "<redacted>")
+	return strings.ReplaceAll(s, n.cfg.Token.Reveal(), "<redacted>")
 }

@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,9 +28,8 @@ type Config struct {
 	// https://HOST/api/v3/ for GitHub Enterprise Server. It must not carry
 	// credentials.
 	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
-	// Token authenticates as "Bearer <token>". String and LogValue hide it,
-	// and json:"-" keeps it out of JSON.
-	Token string `yaml:"-" json:"-"`
+	// Token authenticates as "Bearer <token>"; it prints as <redacted>.
+	Token notify.Secret `yaml:"-" json:"-"`
 	// Owner and Repo name the repository issues are filed in.
 	Owner string `yaml:"owner" json:"owner"`
 	Repo  string `yaml:"repo" json:"repo"`
@@ -39,39 +37,12 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
-// String describes the config without its secret.
-func (c Config) String() string {
-	return fmt.Sprintf("{base_url:%s owner:%s repo:%s timeout:%s token:%s}",
-		c.BaseURL, c.Owner, c.Repo, c.Timeout, mask(c.Token))
-}
-
-// GoString is String for %#v.
-func (c Config) GoString() string { return "github.Config" + c.String() }
-
-// LogValue keeps the secret out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("base_url", c.BaseURL),
-		slog.String("owner", c.Owner),
-		slog.String("repo", c.Repo),
-		slog.Duration("timeout", c.Timeout),
-		slog.String("token", mask(c.Token)),
-	)
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
-}
-
 // Notifier keeps one GitHub issue per incident.
 type Notifier struct {
-	cfg    Config
-	issues *gh.IssuesService
-	state  notify.State
-	mu     sync.Mutex // serialises Notify so one incident cannot race into two creates
+	cfg     Config
+	issues  *gh.IssuesService
+	handles notify.Handles[handle]
+	mu      sync.Mutex // serialises Notify so one incident cannot race into two creates
 }
 
 var _ notify.Notifier = (*Notifier)(nil)
@@ -92,7 +63,7 @@ func New(cfg Config, state notify.State) (*Notifier, error) {
 	}
 	client, err := gh.NewClient(
 		gh.WithHTTPClient(&http.Client{Timeout: cfg.Timeout}),
-		gh.WithAuthToken(cfg.Token),
+		gh.WithAuthToken(cfg.Token.Reveal()),
 		gh.WithURLs(&base, &base),
 		gh.WithUserAgent("ripcord"),
 	)
@@ -102,7 +73,14 @@ func New(cfg Config, state notify.State) (*Notifier, error) {
 	if state == nil {
 		state = &notify.MemState{}
 	}
-	return &Notifier{cfg: cfg, issues: client.Issues, state: state}, nil
+	return &Notifier{
+		cfg:    cfg,
+		issues: client.Issues,
+		handles: notify.Handles[handle]{
+			State: state, Channel: "github:" + cfg.Owner + "/" + cfg.Repo, Name: "github",
+			Bare: func(string) handle { return handle{} }, // unreadable: look the issue up again
+		},
+	}, nil
 }
 
 func (c Config) validate() error {
@@ -126,16 +104,15 @@ func (c Config) validate() error {
 	return nil
 }
 
-// String describes the notifier without its secret.
-func (n *Notifier) String() string { return "github.Notifier" + n.cfg.String() }
+// String describes the notifier by its config. fmt would print the
+// unexported fields, secrets included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("github.Notifier%+v", n.cfg) }
 
 // GoString is String for %#v.
 func (n *Notifier) GoString() string { return n.String() }
 
-// LogValue keeps the secret out of structured logs.
-func (n *Notifier) LogValue() slog.Value { return n.cfg.LogValue() }
-
-func (n *Notifier) channel() string { return "github:" + n.cfg.Owner + "/" + n.cfg.Repo }
+// LogValue logs the config, whose token prints as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }
 
 // handle is what State keeps per incident.
 type handle struct {
@@ -143,27 +120,7 @@ type handle struct {
 	Seq    int64 `json:"seq,omitempty"`
 }
 
-func (h handle) applied(seq int64) bool { return h.Number != 0 && seq > 0 && seq <= h.Seq }
-
-func (n *Notifier) load(ctx context.Context, id string) (handle, error) {
-	v, err := n.state.Get(ctx, n.channel(), id)
-	if err != nil {
-		return handle{}, notify.Retryable(fmt.Errorf("github: reading state: %w", err), 0)
-	}
-	var h handle
-	if v != "" && json.Unmarshal([]byte(v), &h) != nil {
-		return handle{}, nil // unreadable: look the issue up again
-	}
-	return h, nil
-}
-
-func (n *Notifier) save(ctx context.Context, id string, h handle) error {
-	v, _ := json.Marshal(h)
-	if err := n.state.Put(ctx, n.channel(), id, string(v)); err != nil {
-		return notify.Retryable(fmt.Errorf("github: saving state: %w", err), 0)
-	}
-	return nil
-}
+func (h handle) applied(seq int64) bool { return h.Number != 0 && notify.Stale(seq, h.Seq) }
 
 // Notify files, comments on or closes the incident's issue.
 func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
@@ -172,7 +129,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	h, err := n.load(ctx, m.IncidentID)
+	h, err := n.handles.Load(ctx, m.IncidentID)
 	if err != nil || h.applied(m.Seq) {
 		return err
 	}
@@ -180,7 +137,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 		if h.Number, err = n.findOrCreate(ctx, m); err != nil {
 			return err
 		}
-		if err := n.save(ctx, m.IncidentID, h); err != nil {
+		if err := n.handles.Save(ctx, m.IncidentID, h); err != nil {
 			return err
 		}
 	}
@@ -195,7 +152,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 		}
 	}
 	h.Seq = max(h.Seq, m.Seq)
-	return n.save(ctx, m.IncidentID, h)
+	return n.handles.Save(ctx, m.IncidentID, h)
 }
 
 // label is the per-incident label; commas would split GitHub's label filter.

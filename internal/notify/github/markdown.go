@@ -1,10 +1,7 @@
 package github
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,21 +11,7 @@ import (
 
 // marker is the invisible tag on a comment naming the update it carries.
 func marker(m notify.Message) string {
-	return "<!-- ripcord:" + m.IncidentID + " update " + updateID(m) + " -->"
-}
-
-// updateID is the message's Seq, or a digest of its content when the
-// sender left Seq at zero.
-func updateID(m notify.Message) string {
-	if m.Seq > 0 {
-		return strconv.FormatInt(m.Seq, 10)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%s", m.Update, m.Status, m.Severity, m.Reason)
-	if e := m.Event; e != nil {
-		fmt.Fprintf(h, "|%s|%s|%s|%s", e.At.UTC().Format(time.RFC3339Nano), e.Type, e.Actor, e.Message)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	return "<!-- ripcord:" + m.IncidentID + " update " + m.UpdateID() + " -->"
 }
 
 // text makes user-supplied text safe to embed: "<" is escaped so it can

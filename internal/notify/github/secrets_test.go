@@ -1,18 +1,10 @@
 package github
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/ripcord/ripcord/internal/incident"
-	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 func TestSecretNeverPrintedOrLogged(t *testing.T) {
@@ -21,36 +13,13 @@ func TestSecretNeverPrintedOrLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cfg", cfg, "notifier", n)
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "cfg", cfg, "notifier", n)
-	j, _ := json.Marshal(cfg)
-	out := buf.String() + string(j) + fmt.Sprintf("%v %+v %#v %v %+v %#v %+v", cfg, cfg, cfg, n, n, n, struct{ C Config }{cfg})
-	if strings.Contains(out, testToken) || !strings.Contains(out, "<redacted>") {
-		t.Fatalf("output:\n%s", out)
-	}
+	notifytest.CheckNotPrinted(t, []string{testToken}, cfg, n)
 }
 
-// A server that echoes the Authorization header in its error message must
-// not get the token into the error.
+// A server that echoes the Authorization header in its error message (and
+// in its validation errors) must not get the token into the error.
 func TestSecretNotInErrors(t *testing.T) {
-	for _, status := range []int{400, 401, 403, 422, 500} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			fmt.Fprintf(w, `{"message":"Bad credentials: %s","errors":[{"resource":"Issue","field":"title","code":"invalid","message":"%s"}]}`,
-				r.Header.Get("Authorization"), testToken)
-		}))
-		n, err := New(Config{BaseURL: srv.URL + "/", Token: testToken, Owner: "acme", Repo: "shop"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = n.Notify(context.Background(), notify.Message{Update: notify.Opened, IncidentID: "INC-1", Severity: incident.Minor})
-		srv.Close()
-		if err == nil || strings.Contains(err.Error(), testToken) || !strings.Contains(err.Error(), "<redacted>") {
-			t.Fatalf("HTTP %d: err = %v", status, err)
-		}
-	}
+	notifytest.EchoedSecretsRedacted(t, []int{400, 401, 403, 422, 500}, send, testToken)
 }
 
 func TestConfigValidation(t *testing.T) {
