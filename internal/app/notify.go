@@ -78,7 +78,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		g := c.GitHub
 		return github.New(github.Config{BaseURL: g.BaseURL, Token: notify.Secret(g.Token), Owner: g.Owner, Repo: g.Repo, Timeout: g.Timeout}, state)
 	case c.Webhook != nil:
-		return webhook.New(webhook.Config{URL: c.Webhook.URL, Secret: c.Webhook.Secret, Timeout: c.Webhook.Timeout})
+		return webhook.New(webhook.Config{URL: c.Webhook.URL, Secret: notify.Secret(c.Webhook.Secret), Timeout: c.Webhook.Timeout})
 	case c.Alertmanager != nil:
 		a := c.Alertmanager
 		return alertmanager.New(alertmanager.Config{URL: a.URL, BearerToken: a.BearerToken, AlertTTL: a.AlertTTL, Timeout: a.Timeout}, alertmanager.WithState(state))

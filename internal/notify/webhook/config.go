@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/notify"
 )
 
 // DefaultTimeout bounds one delivery attempt.
@@ -27,21 +29,23 @@ type Config struct {
 	URL string `yaml:"url" json:"url,omitempty"`
 	// Secret is the Standard Webhooks signing secret, "whsec_" followed by
 	// base64 of 24 to 64 random bytes (the prefix may be left off). The
-	// config layer resolves it from a file or ${ENV}; it is never printed.
-	Secret string `yaml:"-" json:"-"`
+	// config layer resolves it from a file or ${ENV}; it prints as
+	// <redacted>.
+	Secret notify.Secret `yaml:"-" json:"-"`
 	// Timeout bounds each delivery attempt; zero means DefaultTimeout.
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
-// String describes the config without the secret or the URL's path.
+// String shows only the URL's scheme and host; the secret prints as
+// <redacted> on its own.
 func (c Config) String() string {
-	return fmt.Sprintf("{url:%s secret:%s timeout:%s}", hostOnly(c.URL), mask(c.Secret), c.Timeout)
+	return fmt.Sprintf("{url:%s secret:%s timeout:%s}", hostOnly(c.URL), c.Secret, c.Timeout)
 }
 
 // GoString is String for %#v.
 func (c Config) GoString() string { return "webhook.Config" + c.String() }
 
-// LogValue keeps the secret and the URL's path out of structured logs.
+// LogValue keeps the URL's path out of structured logs.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", hostOnly(c.URL)), slog.Duration("timeout", c.Timeout))
 }
@@ -56,7 +60,7 @@ func (c Config) withDefaults() (Config, []byte, error) {
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("url is not an absolute http(s) URL"))
 	}
-	key, err := decodeSecret(c.Secret)
+	key, err := decodeSecret(c.Secret.Reveal())
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -99,11 +103,4 @@ func hostOnly(raw string) string {
 		return "<invalid>"
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
 }

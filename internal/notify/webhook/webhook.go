@@ -126,11 +126,7 @@ func (n *Notifier) send(req *http.Request) error {
 	what := "webhook POST " + hostOnly(n.cfg.URL)
 	resp, err := n.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL may carry a token: keep only the cause
-		}
-		return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
+		return notify.NetworkError(what, err) // the URL may carry a token
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -140,7 +136,8 @@ func (n *Notifier) send(req *http.Request) error {
 // scrub removes the secret and the URL from response text quoted in an
 // error.
 func (n *Notifier) scrub(b []byte) []byte {
-	for _, s := range []string{n.cfg.Secret, strings.TrimPrefix(n.cfg.Secret, secretPrefix), n.cfg.URL} {
+	secret := n.cfg.Secret.Reveal()
+	for _, s := range []string{secret, strings.TrimPrefix(secret, secretPrefix), n.cfg.URL} {
 		if s != "" {
 			b = bytes.ReplaceAll(b, []byte(s), []byte("<redacted>"))
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 var testSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789ABCDEF"))
@@ -90,7 +91,7 @@ func mustNew(t *testing.T, cfg Config, opts ...Option) *Notifier {
 func TestCloudEventWireFormat(t *testing.T) {
 	now := time.Unix(1740830400, 0)
 	r := newReceiver(t, fixedClock(now))
-	n := mustNew(t, Config{URL: r.srv.URL + "/hook", Secret: testSecret}, WithClock(fixedClock(now)))
+	n := mustNew(t, Config{URL: r.srv.URL + "/hook", Secret: notify.Secret(testSecret)}, WithClock(fixedClock(now)))
 	m := msg(notify.Updated, 7)
 	if err := n.Notify(context.Background(), m); err != nil {
 		t.Fatal(err)
@@ -141,7 +142,7 @@ func TestCloudEventWireFormat(t *testing.T) {
 func TestTamperedDeliveryIsRejected(t *testing.T) {
 	now := time.Unix(1740830400, 0)
 	r := newReceiver(t, fixedClock(now))
-	n := mustNew(t, Config{URL: r.srv.URL, Secret: testSecret}, WithClock(fixedClock(now)))
+	n := mustNew(t, Config{URL: r.srv.URL, Secret: notify.Secret(testSecret)}, WithClock(fixedClock(now)))
 	if err := n.Notify(context.Background(), msg(notify.Opened, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestRetriedDeliveryKeepsItsID(t *testing.T) {
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	r := newReceiver(t, now)
 	r.statuses = []int{http.StatusServiceUnavailable}
-	n := mustNew(t, Config{URL: r.srv.URL, Secret: testSecret}, WithClock(now))
+	n := mustNew(t, Config{URL: r.srv.URL, Secret: notify.Secret(testSecret)}, WithClock(now))
 	m := msg(notify.Resolved, 9)
 	err := n.Notify(context.Background(), m)
 	if ok, _ := notify.IsRetryable(err); !ok {
@@ -202,35 +203,9 @@ func TestRetriedDeliveryKeepsItsID(t *testing.T) {
 }
 
 func TestRetryClassification(t *testing.T) {
-	for _, tc := range []struct {
-		status    int
-		header    string
-		retryable bool
-		after     time.Duration
-	}{
-		{500, "", true, 0}, {503, "", true, 0}, {408, "", true, 0},
-		{429, "7", true, 7 * time.Second},
-		{400, "", false, 0}, {401, "", false, 0}, {404, "", false, 0}, {410, "", false, 0},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if tc.header != "" {
-				w.Header().Set("Retry-After", tc.header)
-			}
-			w.WriteHeader(tc.status)
-		}))
-		err := mustNew(t, Config{URL: srv.URL, Secret: testSecret}).Notify(context.Background(), msg(notify.Opened, 1))
-		srv.Close()
-		r, after := notify.IsRetryable(err)
-		if err == nil || r != tc.retryable || after != tc.after {
-			t.Errorf("HTTP %d: err=%v retryable=%v after=%s, want %v %s", tc.status, err, r, after, tc.retryable, tc.after)
-		}
-	}
-	srv := httptest.NewServer(http.NotFoundHandler())
-	n := mustNew(t, Config{URL: srv.URL, Secret: testSecret})
-	srv.Close()
-	if ok, _ := notify.IsRetryable(n.Notify(context.Background(), msg(notify.Opened, 1))); !ok {
-		t.Error("connection refused is not retryable")
-	}
+	notifytest.RetryClassification(t, "webhook POST", func(t *testing.T, base string) error {
+		return mustNew(t, Config{URL: base, Secret: notify.Secret(testSecret)}).Notify(context.Background(), msg(notify.Opened, 1))
+	}, testSecret, strings.TrimPrefix(testSecret, "whsec_"))
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
@@ -255,19 +230,22 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	defer echo.Close()
 	ctx := context.Background()
 	suffix := "/hooks/" + pathToken + "?token=" + queryToken
-	check("HTTP 400", mustNew(t, Config{URL: echo.URL + suffix, Secret: testSecret}).Notify(ctx, msg(notify.Opened, 1)))
+	check("HTTP 400", mustNew(t, Config{URL: echo.URL + suffix, Secret: notify.Secret(testSecret)}).Notify(ctx, msg(notify.Opened, 1)))
 
 	dead := httptest.NewServer(http.NotFoundHandler())
-	n := mustNew(t, Config{URL: dead.URL + suffix, Secret: testSecret})
+	n := mustNew(t, Config{URL: dead.URL + suffix, Secret: notify.Secret(testSecret)})
 	dead.Close()
 	check("connection refused", n.Notify(ctx, msg(notify.Opened, 1)))
-	slow := mustNew(t, Config{URL: "http://192.0.2.1" + suffix, Secret: testSecret, Timeout: time.Millisecond})
+	slow := mustNew(t, Config{URL: "http://192.0.2.1" + suffix, Secret: notify.Secret(testSecret), Timeout: time.Millisecond})
 	check("timeout", slow.Notify(ctx, msg(notify.Opened, 1)))
 
-	_, err := New(Config{URL: "::" + suffix, Secret: testSecret + "!!"})
+	_, err := New(Config{URL: "::" + suffix, Secret: notify.Secret(testSecret + "!!")})
 	check("New", err)
 
-	cfg := Config{URL: "https://user:pw@example.com" + suffix, Secret: testSecret}
+	cfg := Config{URL: "https://user:pw@example.com" + suffix, Secret: notify.Secret(testSecret)}
+	notifytest.CheckNotPrinted(t, secrets[:2], cfg)
+	// The URL's path, query and password are for String and LogValue to
+	// hide (json.Marshal of a Config shows its url).
 	var logs bytes.Buffer
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("webhook", "config", cfg)
 	out := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, logs.String())
