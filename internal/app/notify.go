@@ -81,7 +81,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		return webhook.New(webhook.Config{URL: c.Webhook.URL, Secret: notify.Secret(c.Webhook.Secret), Timeout: c.Webhook.Timeout})
 	case c.Alertmanager != nil:
 		a := c.Alertmanager
-		return alertmanager.New(alertmanager.Config{URL: a.URL, BearerToken: a.BearerToken, AlertTTL: a.AlertTTL, Timeout: a.Timeout}, alertmanager.WithState(state))
+		return alertmanager.New(alertmanager.Config{URL: a.URL, BearerToken: notify.Secret(a.BearerToken), AlertTTL: a.AlertTTL, Timeout: a.Timeout}, alertmanager.WithState(state))
 	case c.Teams != nil:
 		return teams.New(teams.Config{WebhookURL: c.Teams.WebhookURL, Timeout: c.Teams.Timeout})
 	case c.Email != nil:

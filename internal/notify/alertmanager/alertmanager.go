@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/notify"
@@ -156,20 +155,16 @@ func (n *Notifier) post(ctx context.Context, alerts []Alert) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "ripcord")
 	if n.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+n.cfg.BearerToken)
+		req.Header.Set("Authorization", "Bearer "+n.cfg.BearerToken.Reveal())
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL may carry a password
-		}
-		return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
+		return notify.NetworkError(what, err) // the URL may carry a password
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if n.cfg.BearerToken != "" {
-		rb = bytes.ReplaceAll(rb, []byte(n.cfg.BearerToken), []byte("<redacted>"))
+		rb = bytes.ReplaceAll(rb, []byte(n.cfg.BearerToken.Reveal()), []byte("<redacted>"))
 	}
 	return notify.CheckResponse(resp, what, rb)
 }

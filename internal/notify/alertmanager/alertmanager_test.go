@@ -18,6 +18,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 const bearer = "am-BeArEr-SeCrEt"
@@ -171,32 +172,9 @@ func TestEndsAtNeverInTheFutureOnResolve(t *testing.T) {
 }
 
 func TestRetryClassification(t *testing.T) {
-	for _, tc := range []struct {
-		status    int
-		header    string
-		retryable bool
-		after     time.Duration
-	}{
-		{500, "", true, 0}, {503, "", true, 0}, {429, "7", true, 7 * time.Second},
-		{400, "", false, 0}, {401, "", false, 0}, {404, "", false, 0}, {410, "", false, 0},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if tc.header != "" {
-				w.Header().Set("Retry-After", tc.header)
-			}
-			w.WriteHeader(tc.status)
-			fmt.Fprintf(w, "rejected: %s", r.Header.Get("Authorization")) // a proxy echoing headers
-		}))
-		err := newN(t, Config{URL: srv.URL, BearerToken: bearer}).Notify(context.Background(), msg(notify.Opened, incident.Major))
-		srv.Close()
-		r, after := notify.IsRetryable(err)
-		if err == nil || r != tc.retryable || after != tc.after {
-			t.Errorf("HTTP %d: err=%v retryable=%v after=%s, want %v %s", tc.status, err, r, after, tc.retryable, tc.after)
-		}
-		if err != nil && strings.Contains(err.Error(), bearer) {
-			t.Errorf("HTTP %d: error leaks the bearer token: %v", tc.status, err)
-		}
-	}
+	notifytest.RetryClassification(t, "alertmanager POST /api/v2/alerts", func(t *testing.T, base string) error {
+		return newN(t, Config{URL: base, BearerToken: bearer}).Notify(context.Background(), msg(notify.Opened, incident.Major))
+	}, bearer)
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
@@ -224,6 +202,9 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	check("New", err)
 
 	cfg := Config{URL: "http://am:" + pw + "@host:9093", BearerToken: bearer}
+	notifytest.CheckNotPrinted(t, []string{bearer}, cfg)
+	// The URL's password is for String and LogValue to hide (json.Marshal
+	// of a Config shows its url).
 	var logs bytes.Buffer
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("am", "config", cfg)
 	if s := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, logs.String()); strings.Contains(s, bearer) || strings.Contains(s, pw) {

@@ -25,8 +25,8 @@ type Config struct {
 	URL string `yaml:"url" json:"url,omitempty"`
 	// BearerToken, when set, is sent as "Authorization: Bearer …" for an
 	// Alertmanager behind an authenticating proxy. It is a secret: resolved
-	// by the config layer, never printed.
-	BearerToken string `yaml:"-" json:"-"`
+	// by the config layer, printed as <redacted>.
+	BearerToken notify.Secret `yaml:"-" json:"-"`
 	// AlertTTL is how far ahead a firing alert's endsAt is set. Alertmanager
 	// resolves an alert on its own once endsAt passes (or, without endsAt,
 	// after its resolve_timeout, 5m by default), and ripcord sends only on
@@ -38,19 +38,20 @@ type Config struct {
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
-// String describes the config without the token or URL password.
+// String hides a password in url; the token prints as <redacted> on its
+// own.
 func (c Config) String() string {
 	return fmt.Sprintf("{url:%s bearer_token:%s alert_ttl:%s timeout:%s}",
-		redactURL(c.URL), mask(c.BearerToken), c.AlertTTL, c.Timeout)
+		notify.RedactURL(c.URL), c.BearerToken, c.AlertTTL, c.Timeout)
 }
 
 // GoString is String for %#v.
 func (c Config) GoString() string { return "alertmanager.Config" + c.String() }
 
-// LogValue keeps the token out of structured logs.
+// LogValue is String's fields for structured logs.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("url", redactURL(c.URL)),
+		slog.String("url", notify.RedactURL(c.URL)),
 		slog.Duration("alert_ttl", c.AlertTTL),
 		slog.Duration("timeout", c.Timeout),
 	)
@@ -66,7 +67,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	var errs []error
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL such as http://alertmanager:9093", redactURL(c.URL)))
+		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL such as http://alertmanager:9093", notify.RedactURL(c.URL)))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
@@ -90,18 +91,3 @@ func WithState(s notify.State) Option { return func(n *Notifier) { n.state = s }
 
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(n *Notifier) { n.now = now } }
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable>"
-	}
-	return u.Redacted()
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
-}
