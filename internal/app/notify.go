@@ -83,7 +83,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		a := c.Alertmanager
 		return alertmanager.New(alertmanager.Config{URL: a.URL, BearerToken: notify.Secret(a.BearerToken), AlertTTL: a.AlertTTL, Timeout: a.Timeout}, alertmanager.WithState(state))
 	case c.Teams != nil:
-		return teams.New(teams.Config{WebhookURL: c.Teams.WebhookURL, Timeout: c.Teams.Timeout})
+		return teams.New(teams.Config{WebhookURL: notify.Secret(c.Teams.WebhookURL), Timeout: c.Teams.Timeout})
 	case c.Email != nil:
 		e := c.Email
 		return email.New(email.Config{Addr: e.Addr, From: e.From, To: e.To, Username: e.Username, Password: e.Password, TLS: e.TLS, Timeout: e.Timeout})

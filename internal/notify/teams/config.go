@@ -3,10 +3,11 @@ package teams
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/notify"
 )
 
 // DefaultTimeout bounds one HTTP exchange with the webhook.
@@ -17,24 +18,10 @@ type Config struct {
 	// WebhookURL is the Workflows ("Post to a channel when a webhook request
 	// is received") trigger URL. Its sig= parameter lets anyone holding it
 	// post, so the whole URL is a secret: the config layer resolves it and
-	// String and LogValue never print it. Point it at a local receiver to
-	// test.
-	WebhookURL string `yaml:"-" json:"-"`
+	// it prints as <redacted>. Point it at a local receiver to test.
+	WebhookURL notify.Secret `yaml:"-" json:"-"`
 	// Timeout bounds each HTTP exchange; zero means DefaultTimeout.
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
-}
-
-// String describes the config without the webhook URL.
-func (c Config) String() string {
-	return fmt.Sprintf("{webhook_url:%s timeout:%s}", mask(c.WebhookURL), c.Timeout)
-}
-
-// GoString is String for %#v.
-func (c Config) GoString() string { return "teams.Config" + c.String() }
-
-// LogValue keeps the webhook URL out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(slog.Bool("webhook_url_set", c.WebhookURL != ""), slog.Duration("timeout", c.Timeout))
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -42,7 +29,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Timeout = DefaultTimeout
 	}
 	var errs []error
-	if u, err := url.Parse(c.WebhookURL); c.WebhookURL == "" {
+	if u, err := url.Parse(c.WebhookURL.Reveal()); c.WebhookURL == "" {
 		errs = append(errs, errors.New("webhook_url is required: the Teams Workflows webhook trigger URL"))
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("webhook_url is not an absolute http(s) URL"))
@@ -63,11 +50,4 @@ type Option func(*Notifier)
 // (default http.DefaultTransport), e.g. for a proxy.
 func WithHTTPTransport(rt http.RoundTripper) Option {
 	return func(n *Notifier) { n.client.Transport = rt }
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
 }

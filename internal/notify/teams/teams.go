@@ -41,18 +41,14 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	if err != nil {
 		return fmt.Errorf("teams: encode card: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.WebhookURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.WebhookURL.Reveal(), bytes.NewReader(body))
 	if err != nil {
 		return errors.New("teams: cannot build request for the configured webhook_url")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // *url.Error quotes the URL, and its sig= is the secret
-		}
-		return notify.Retryable(fmt.Errorf("%s: %w", what, err), 0)
+		return notify.NetworkError(what, err) // *url.Error quotes the URL, and its sig= is the secret
 	}
 	defer resp.Body.Close()
 	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -62,8 +58,8 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 // scrub removes the webhook URL, its path and its query from response text
 // quoted in an error.
 func (n *Notifier) scrub(b []byte) []byte {
-	parts := []string{n.cfg.WebhookURL}
-	if u, err := url.Parse(n.cfg.WebhookURL); err == nil {
+	parts := []string{n.cfg.WebhookURL.Reveal()}
+	if u, err := url.Parse(n.cfg.WebhookURL.Reveal()); err == nil {
 		parts = append(parts, u.RawQuery, u.Query().Get("sig"), u.EscapedPath())
 	}
 	for _, p := range parts {

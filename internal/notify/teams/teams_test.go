@@ -1,12 +1,10 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
 // The path and sig= of a Workflows trigger URL; sig is the credential.
@@ -100,7 +99,7 @@ func get(t *testing.T, v any, path ...any) any {
 
 func TestAdaptiveCardStructure(t *testing.T) {
 	f := newFakeTeams(t)
-	n := mustNew(t, Config{WebhookURL: f.srv.URL + hookPath + query})
+	n := mustNew(t, Config{WebhookURL: notify.Secret(f.srv.URL + hookPath + query)})
 	if err := n.Notify(context.Background(), msg(notify.Updated, incident.Critical)); err != nil {
 		t.Fatal(err)
 	}
@@ -180,32 +179,9 @@ func TestResolvedCard(t *testing.T) {
 }
 
 func TestRetryClassification(t *testing.T) {
-	for _, tc := range []struct {
-		status    int
-		header    string
-		retryable bool
-		after     time.Duration
-	}{
-		{500, "", true, 0}, {502, "", true, 0}, {429, "7", true, 7 * time.Second},
-		{400, "", false, 0}, {401, "", false, 0}, {403, "", false, 0}, {404, "", false, 0}, {410, "", false, 0},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if tc.header != "" {
-				w.Header().Set("Retry-After", tc.header)
-			}
-			w.WriteHeader(tc.status)
-			fmt.Fprintf(w, `{"error":{"message":"rejected %s"}}`, r.URL.RequestURI()) // echoes the URL
-		}))
-		err := mustNew(t, Config{WebhookURL: srv.URL + hookPath + query}).Notify(context.Background(), msg(notify.Opened, incident.Major))
-		srv.Close()
-		r, after := notify.IsRetryable(err)
-		if err == nil || r != tc.retryable || after != tc.after {
-			t.Errorf("HTTP %d: err=%v retryable=%v after=%s, want %v %s", tc.status, err, r, after, tc.retryable, tc.after)
-		}
-		if err != nil && (strings.Contains(err.Error(), sig) || strings.Contains(err.Error(), hookPath)) {
-			t.Errorf("HTTP %d: error leaks the webhook URL: %v", tc.status, err)
-		}
-	}
+	notifytest.RetryClassification(t, "teams webhook", func(t *testing.T, base string) error {
+		return mustNew(t, Config{WebhookURL: notify.Secret(base + hookPath + query)}).Notify(context.Background(), msg(notify.Opened, incident.Major))
+	}, sig, hookPath)
 }
 
 func TestSecretsNeverInErrors(t *testing.T) {
@@ -223,7 +199,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 	ctx := context.Background()
 	srv := httptest.NewServer(http.NotFoundHandler())
-	n := mustNew(t, Config{WebhookURL: srv.URL + hookPath + query})
+	n := mustNew(t, Config{WebhookURL: notify.Secret(srv.URL + hookPath + query)})
 	srv.Close()
 	check("connection refused", n.Notify(ctx, msg(notify.Opened, incident.Minor)), true)
 	slow := mustNew(t, Config{WebhookURL: "http://192.0.2.1" + hookPath + query, Timeout: time.Millisecond})
@@ -231,12 +207,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	_, err := New(Config{WebhookURL: "prod-00.logic.azure.com" + hookPath + query})
 	check("New", err, false)
 
-	cfg := Config{WebhookURL: "https://prod-00.logic.azure.com" + hookPath + query}
-	var logs bytes.Buffer
-	slog.New(slog.NewTextHandler(&logs, nil)).Info("teams", "config", cfg)
-	if s := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, logs.String()); strings.Contains(s, sig) || strings.Contains(s, hookPath) {
-		t.Errorf("printed config leaks the webhook URL: %s", s)
-	}
+	notifytest.CheckNotPrinted(t, []string{sig, hookPath}, Config{WebhookURL: "https://prod-00.logic.azure.com" + hookPath + query})
 }
 
 func TestNewValidates(t *testing.T) {
