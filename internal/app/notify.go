@@ -86,7 +86,7 @@ func notifier(c config.Channel, state notify.State) (notify.Notifier, error) {
 		return teams.New(teams.Config{WebhookURL: notify.Secret(c.Teams.WebhookURL), Timeout: c.Teams.Timeout})
 	case c.Email != nil:
 		e := c.Email
-		return email.New(email.Config{Addr: e.Addr, From: e.From, To: e.To, Username: e.Username, Password: e.Password, TLS: e.TLS, Timeout: e.Timeout})
+		return email.New(email.Config{Addr: e.Addr, From: e.From, To: e.To, Username: e.Username, Password: notify.Secret(e.Password), TLS: e.TLS, Timeout: e.Timeout})
 	}
 	return nil, fmt.Errorf("no channel kind set")
 }

@@ -34,10 +34,9 @@ type Config struct {
 	// To lists the recipients, each in the same forms as From.
 	To []string `yaml:"to" json:"to"`
 	// Username and Password, when set, authenticate with AUTH PLAIN. The
-	// password is hidden by String and LogValue, and json:"-" keeps it out
-	// of JSON.
-	Username string `yaml:"username" json:"username,omitempty"`
-	Password string `yaml:"-" json:"-"`
+	// password prints as <redacted>.
+	Username string        `yaml:"username" json:"username,omitempty"`
+	Password notify.Secret `yaml:"-" json:"-"`
 	// TLS is starttls (default), require_starttls, tls or none.
 	TLS string `yaml:"tls" json:"tls,omitempty"`
 	// TLSConfig overrides certificate verification (a private CA, or a
@@ -51,35 +50,6 @@ type Config struct {
 	MessageIDDomain string `yaml:"message_id_domain" json:"message_id_domain,omitempty"`
 	// Timeout bounds one SMTP conversation; DefaultTimeout when zero.
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
-}
-
-// String describes the config without its secret.
-func (c Config) String() string {
-	return fmt.Sprintf("{addr:%s from:%s to:%v username:%s password:%s tls:%s hello_name:%s message_id_domain:%s timeout:%s}",
-		c.Addr, c.From, c.To, c.Username, mask(c.Password), c.TLS, c.HelloName, c.MessageIDDomain, c.Timeout)
-}
-
-// GoString is String for %#v.
-func (c Config) GoString() string { return "email.Config" + c.String() }
-
-// LogValue keeps the secret out of structured logs.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("addr", c.Addr),
-		slog.String("from", c.From),
-		slog.Any("to", c.To),
-		slog.String("username", c.Username),
-		slog.String("password", mask(c.Password)),
-		slog.String("tls", c.TLS),
-		slog.Duration("timeout", c.Timeout),
-	)
-}
-
-func mask(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "<redacted>"
 }
 
 // Notifier mails incident updates.
@@ -152,11 +122,12 @@ func (n *Notifier) validate() error {
 	return nil
 }
 
-// String describes the notifier without its secret.
-func (n *Notifier) String() string { return "email.Notifier" + n.cfg.String() }
+// String describes the notifier by its config. fmt would print the
+// unexported cfg field, password included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("email.Notifier%+v", n.cfg) }
 
 // GoString is String for %#v.
 func (n *Notifier) GoString() string { return n.String() }
 
-// LogValue keeps the secret out of structured logs.
-func (n *Notifier) LogValue() slog.Value { return n.cfg.LogValue() }
+// LogValue logs the config, whose password prints as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }

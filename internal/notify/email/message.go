@@ -2,13 +2,10 @@ package email
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -86,20 +83,7 @@ func (n *Notifier) messageID(m notify.Message) string {
 	if m.Update == notify.Opened {
 		return n.rootID(m.IncidentID)
 	}
-	return "<ripcord." + atext(m.IncidentID, "") + "." + updateID(m) + "@" + n.domain + ">"
-}
-
-// updateID is Seq, or a digest of the update's content when Seq is zero.
-func updateID(m notify.Message) string {
-	if m.Seq > 0 {
-		return strconv.FormatInt(m.Seq, 10)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%s", m.Update, m.Status, m.Severity, m.Reason)
-	if e := m.Event; e != nil {
-		fmt.Fprintf(h, "|%s|%s|%s|%s", e.At.UTC().Format(time.RFC3339Nano), e.Type, e.Actor, e.Message)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	return "<ripcord." + atext(m.IncidentID, "") + "." + m.UpdateID() + "@" + n.domain + ">"
 }
 
 // atext keeps the characters RFC 5322 allows in a Message-ID part (plus

@@ -126,7 +126,7 @@ func (n *Notifier) auth(ctx context.Context, c *smtp.Client) error {
 	if ok, _ := c.Extension("AUTH"); !ok {
 		return errors.New("email: a username is configured but the server does not offer AUTH")
 	}
-	err := c.Auth(smtp.PlainAuth("", n.cfg.Username, n.cfg.Password, n.host))
+	err := c.Auth(smtp.PlainAuth("", n.cfg.Username, n.cfg.Password.Reveal(), n.host))
 	if err != nil {
 		return n.classify(ctx, "AUTH", err)
 	}
@@ -163,6 +163,7 @@ func (n *Notifier) scrub(s string) string {
 	if n.cfg.Password == "" {
 		return s
 	}
-	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + n.cfg.Username + "\x00" + n.cfg.Password))
-	return strings.NewReplacer(plain, "<redacted>", n.cfg.Password, "<redacted>").Replace(s)
+	password := n.cfg.Password.Reveal()
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + n.cfg.Username + "\x00" + password))
+	return strings.NewReplacer(plain, "<redacted>", password, "<redacted>").Replace(s)
 }
