@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,10 +67,26 @@ func TestLimiterIsSharedPerKey(t *testing.T) {
 }
 
 // Requests through a Notifier reach the server spaced by the limiter.
-func TestNotifierRequestsAreSpaced(t *testing.T) {
-	const every = 100 * time.Millisecond
+// countingLimiter records, at each Wait, how many requests the fake had
+// received, proving a Wait precedes every request without timing anything.
+type countingLimiter struct {
+	f     *fakeStatuspage
+	seen  []int
+	mutex sync.Mutex
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	_, reqs := l.f.snapshot()
+	l.mutex.Lock()
+	defer l.mutex.Unlock()
+	l.seen = append(l.seen, len(reqs))
+	return ctx.Err()
+}
+
+func TestNotifierWaitsBeforeEveryRequest(t *testing.T) {
 	f := newFake(t)
-	n, err := New(Config{BaseURL: f.srv.URL + "/v1", APIKey: testKey, PageID: testPage}, nil, WithLimiter(newSpacer(every)))
+	lim := &countingLimiter{f: f}
+	n, err := New(Config{BaseURL: f.srv.URL + "/v1", APIKey: testKey, PageID: testPage}, nil, WithLimiter(lim))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +97,8 @@ func TestNotifierRequestsAreSpaced(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("requests = %d, want 3", len(reqs))
 	}
-	for i := 1; i < len(reqs); i++ {
-		if gap := reqs[i].At.Sub(reqs[i-1].At); gap < every-5*time.Millisecond {
-			t.Errorf("gap %d→%d = %s, want ≥ %s", i-1, i, gap, every)
-		}
+	if want := []int{0, 1, 2}; !slices.Equal(lim.seen, want) {
+		t.Errorf("requests seen at each Wait = %v, want %v (one Wait before each request)", lim.seen, want)
 	}
 	if reqs[2].Method != http.MethodPost {
 		t.Errorf("last request %s", reqs[2].Method)
