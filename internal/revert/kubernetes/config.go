@@ -1,0 +1,129 @@
+package kubernetes
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Mode selects how a Target reverts.
+type Mode string
+
+const (
+	// ModeRolloutUndo restores an older ReplicaSet's pod template into the
+	// Deployment, as `kubectl rollout undo --to-revision` does.
+	ModeRolloutUndo Mode = "rollout-undo"
+	// ModeServiceSelector points a Service at another, already running,
+	// Deployment (blue-green).
+	ModeServiceSelector Mode = "service-selector"
+)
+
+// VersionLabel is the pod-template label that names a version explicitly.
+const VersionLabel = "ripcord.dev/version"
+
+// Defaults.
+const (
+	DefaultSelectorKey    = "version"
+	DefaultRolloutTimeout = 5 * time.Minute
+)
+
+// Config is the Kubernetes target's configuration. In YAML:
+//
+//	kubeconfig: ""              # empty: in-cluster config (ServiceAccount)
+//	namespace: llm              # required
+//	mode: rollout-undo          # or service-selector
+//	deployment: llm-api         # rollout-undo: required
+//	container: server           # optional when the pod has one container
+//	service: llm-api            # service-selector: required
+//	selector_key: version       # service-selector: default "version"
+//	rollout_timeout: 5m         # rollout-undo: default 5m
+type Config struct {
+	Kubeconfig     string        `yaml:"kubeconfig"`
+	Namespace      string        `yaml:"namespace"`
+	Deployment     string        `yaml:"deployment"`
+	Container      string        `yaml:"container"`
+	Mode           Mode          `yaml:"mode"`
+	Service        string        `yaml:"service"`
+	SelectorKey    string        `yaml:"selector_key"`
+	RolloutTimeout time.Duration `yaml:"rollout_timeout"`
+}
+
+// WithDefaults returns c with empty fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Mode == "" {
+		c.Mode = ModeRolloutUndo
+	}
+	if c.SelectorKey == "" {
+		c.SelectorKey = DefaultSelectorKey
+	}
+	if c.RolloutTimeout == 0 {
+		c.RolloutTimeout = DefaultRolloutTimeout
+	}
+	return c
+}
+
+// Validate reports every missing or contradictory field at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Namespace == "" {
+		errs = append(errs, errors.New("namespace is required"))
+	}
+	switch c.Mode {
+	case ModeRolloutUndo:
+		if c.Deployment == "" {
+			errs = append(errs, errors.New("deployment is required in mode rollout-undo"))
+		}
+	case ModeServiceSelector:
+		if c.Service == "" {
+			errs = append(errs, errors.New("service is required in mode service-selector"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("mode %q: want %s or %s", c.Mode, ModeRolloutUndo, ModeServiceSelector))
+	}
+	if c.RolloutTimeout < 0 {
+		errs = append(errs, errors.New("rollout_timeout must not be negative"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("kubernetes target: %w", err)
+	}
+	return nil
+}
+
+// RESTConfig loads the client configuration: the kubeconfig file when path
+// is set, else the in-cluster ServiceAccount configuration.
+func RESTConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes: in-cluster config (set kubeconfig when running outside a cluster): %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: kubeconfig %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// NewClientset builds a clientset from cfg.Kubeconfig (or in-cluster).
+func NewClientset(cfg Config) (kubernetes.Interface, error) {
+	rc, err := RESTConfig(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	rc.UserAgent = "ripcord"
+	// client-go's default of 5 requests/s would queue a revert behind the
+	// watcher's own traffic; the API server's priority and fairness is the
+	// real limit.
+	rc.QPS, rc.Burst = 50, 100
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: client: %w", err)
+	}
+	return cs, nil
+}
