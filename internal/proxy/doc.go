@@ -38,6 +38,12 @@
 // heads, chunked uploads that a retry would have to buffer) is handed
 // untouched to net/http, which calls ServeHTTP: the same rules, on
 // http.Transport. Tests run every client-facing case through both.
+//
+// Process settings are the embedding program's: on a machine where the
+// switch shares two or so cores with its backends, GOMAXPROCS=1 gives it
+// more requests per second and lower latency than one P per core, because
+// no request then needs a wake-up of another thread (bench/proxy/run.sh
+// measures both).
 //   - retry_on_previous never repeats a request where repeating could hurt: only
 //     before any byte of the answer went to the client, only once, only to the
 //     fallback version (never the one that failed, so no version receives the

@@ -84,6 +84,10 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, star
 		}
 		s.record(v, start, outcomeConnErr)
 		s.log.Debug("proxy upstream failed", "version", v.name, "err", err)
+		if isTimeout(err) {
+			http.Error(w, "ripcord: upstream timed out", http.StatusGatewayTimeout)
+			return
+		}
 		http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
 		return
 	}

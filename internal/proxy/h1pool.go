@@ -141,6 +141,12 @@ func (c *upConn) alive() bool {
 // answering: the request may not have been seen at all.
 var errUpstreamClosed = errors.New("proxy: upstream closed the connection before answering")
 
+// isTimeout reports a deadline or timeout, as opposed to a refusal or reset.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // isEOF reports an orderly or abrupt close by the peer.
 func isEOF(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)

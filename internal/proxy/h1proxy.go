@@ -81,7 +81,7 @@ func (c *h1conn) attempt(v *version, rq *reqHead, buffered bool) *exchange {
 		var sent bool
 		sent, x.clientErr, x.err = c.send(x.up, v, rq, buffered)
 		if x.err == nil {
-			x.err = readResponseHead(x)
+			x.err = c.awaitResponseHead(x)
 		}
 		// A reused connection the upstream closed while idle: the request
 		// was not answered; a bodiless one is sent once more on a fresh
@@ -143,6 +143,20 @@ func trailingSlash(p string) int {
 		return 1
 	}
 	return 0
+}
+
+// awaitResponseHead is readResponseHead within Options.ResponseTimeout.
+func (c *h1conn) awaitResponseHead(x *exchange) error {
+	d := c.s.opts.ResponseTimeout
+	if d <= 0 {
+		return readResponseHead(x)
+	}
+	x.up.nc.SetReadDeadline(x.start.Add(d))
+	err := readResponseHead(x)
+	if err == nil {
+		x.up.nc.SetReadDeadline(time.Time{}) // the body may stream for as long as it likes
+	}
+	return err
 }
 
 // readResponseHead reads up to a final (non-1xx) response head, which stays

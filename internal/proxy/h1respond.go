@@ -22,6 +22,9 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 		c.s.record(x.v, x.start, outcomeConnErr)
 		c.s.log.Debug("proxy upstream failed", "version", x.v.name, "err", x.err)
 		// The request body may be partly unread: close after the answer.
+		if isTimeout(x.err) {
+			return c.writeError(504, "ripcord: upstream timed out\n", rq) && !rq.hasBody()
+		}
 		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
 	}
 	up := x.up
@@ -220,6 +223,8 @@ func statusText(code int) string {
 		return "Bad Gateway"
 	case 503:
 		return "Service Unavailable"
+	case 504:
+		return "Gateway Timeout"
 	}
 	return "Error"
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -380,5 +381,43 @@ func TestServeH2CAndGracefulDrain(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Fatal("listener still open after shutdown")
+	}
+}
+
+func TestResponseTimeout(t *testing.T) { forEachProto(t, testResponseTimeout) }
+
+func testResponseTimeout(t *testing.T, c *http.Client) {
+	release := make(chan struct{})
+	defer close(release)
+	be := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		// Starts at once, then streams slower than the timeout.
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			io.WriteString(w, "data: "+strconv.Itoa(i)+"\n\n")
+			w.(http.Flusher).Flush()
+			time.Sleep(150 * time.Millisecond)
+		}
+	})
+	sw := newTestSwitch(t, Options{ResponseTimeout: 100 * time.Millisecond}, "v", be.URL)
+	base := serve(t, sw)
+	start := time.Now()
+	if code, _ := get(t, c, base+"/hang"); code != http.StatusGatewayTimeout {
+		t.Fatalf("hanging upstream: status %d, want 504", code)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("504 after %v", el)
+	}
+	if code, body := get(t, c, base+"/stream"); code != 200 || strings.Count(body, "data:") != 3 {
+		t.Fatalf("slow stream cut: %d %q", code, body)
+	}
+	if s := stats(sw, "v"); s.Requests != 2 || s.Errors != 1 || s.Status5xx != 0 {
+		t.Fatalf("stats %v: the timeout is a version error, not a 5xx answer", s)
 	}
 }

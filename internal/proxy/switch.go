@@ -19,9 +19,10 @@ var ErrUnknownVersion = errors.New("proxy: unknown version")
 
 // Defaults for zero Options fields.
 const (
-	DefaultRetention    = time.Minute
-	DefaultMaxBodyBytes = 64 << 10
-	DefaultDrainTimeout = 30 * time.Second
+	DefaultRetention       = time.Minute
+	DefaultMaxBodyBytes    = 64 << 10
+	DefaultDrainTimeout    = 30 * time.Second
+	DefaultResponseTimeout = time.Minute
 )
 
 // Options configure a Switch.
@@ -35,6 +36,12 @@ type Options struct {
 	// DrainTimeout bounds how long Serve waits for in-flight requests and
 	// streams after its context is cancelled. Default 30s.
 	DrainTimeout time.Duration
+	// ResponseTimeout bounds how long a version may take to start answering
+	// (send its response head). Past it the request fails with 504 and counts
+	// as an error for the version, so a version that hangs is seen failing
+	// rather than not seen at all. Streams, once started, are not bounded.
+	// Default 1m; negative: no limit.
+	ResponseTimeout time.Duration
 }
 
 // Totals are cumulative counters since start, for Prometheus exposition.
@@ -73,6 +80,12 @@ func New(opts Options) *Switch {
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = DefaultDrainTimeout
 	}
+	switch {
+	case opts.ResponseTimeout == 0:
+		opts.ResponseTimeout = DefaultResponseTimeout
+	case opts.ResponseTimeout < 0:
+		opts.ResponseTimeout = 0
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -102,7 +115,7 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := (*s.versions.Load())[name]
-	v := &version{name: name, target: u, up: newUpstream(u)}
+	v := &version{name: name, target: u, up: newUpstream(u, s.opts.ResponseTimeout)}
 	if old != nil {
 		v.stats = old.stats
 	} else {

@@ -19,7 +19,7 @@ type upstream struct {
 	draining atomic.Bool
 }
 
-func newUpstream(u *url.URL) *upstream {
+func newUpstream(u *url.URL, responseTimeout time.Duration) *upstream {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	up := &upstream{tr: &http.Transport{
 		Proxy:                 nil,
@@ -31,6 +31,7 @@ func newUpstream(u *url.URL) *upstream {
 		ExpectContinueTimeout: 0,
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
+		ResponseHeaderTimeout: responseTimeout,
 	}}
 	addr := u.Host
 	if u.Port() == "" {
