@@ -29,6 +29,14 @@ type deferConn struct {
 	capture bool            // the flush in progress is held in pending
 	pending []byte          // bw's own buffer, not a copy: bw is left alone until it is written
 	held    *bufio.Writer   // a pooled writer whose buffer pending is, released once written
+
+	cbFunc func(fd uintptr) bool // d.rawStep, bound once
+	cb     struct {
+		p      []byte
+		off, n int
+		err    error
+		waited bool
+	}
 }
 
 // clientWriters are the client connections' write buffers. A connection
@@ -42,6 +50,7 @@ func newDeferConn(nc net.Conn) *deferConn {
 	if sc, ok := nc.(syscall.Conn); ok {
 		d.rc, _ = sc.SyscallConn()
 	}
+	d.cbFunc = d.rawStep
 	return d
 }
 
@@ -129,42 +138,10 @@ func (d *deferConn) Read(p []byte) (int, error) {
 // readiness. off is how much of pending went out; n == 0 with a nil error
 // means "not done, carry on with plain calls".
 func (d *deferConn) writeThenRead(p []byte) (off, n int, err error) {
-	waited := false
-	rerr := d.rc.Read(func(fd uintptr) bool {
-		for off < len(d.pending) {
-			m, werr := rawWrite(fd, d.pending[off:])
-			switch {
-			case werr == syscall.EINTR:
-				continue
-			case werr == syscall.EAGAIN:
-				return true
-			case werr != nil:
-				err = &net.OpError{Op: "write", Net: "tcp", Err: werr}
-				return true
-			}
-			off += m
-		}
-		if !waited && off == len(d.pending) && off > 0 {
-			d.sent() // written: the buffer can serve another connection while this one waits
-			off = 0
-		}
-		if !waited {
-			waited = true
-			return false // wait for readiness, no speculative read
-		}
-		m, rerr := rawRead(fd, p)
-		switch {
-		case rerr == syscall.EINTR || rerr == syscall.EAGAIN:
-			return false
-		case rerr != nil:
-			err = &net.OpError{Op: "read", Net: "tcp", Err: rerr}
-		case m == 0:
-			err = io.EOF
-		default:
-			n = m
-		}
-		return true
-	})
+	d.cb.p, d.cb.off, d.cb.n, d.cb.err, d.cb.waited = p, 0, 0, nil, false
+	rerr := d.rc.Read(d.cbFunc)
+	off, n, err = d.cb.off, d.cb.n, d.cb.err
+	d.cb.p = nil
 	if err == nil && rerr != nil {
 		err = rerr
 	}
@@ -172,6 +149,46 @@ func (d *deferConn) writeThenRead(p []byte) (off, n int, err error) {
 		off = min(off, len(d.pending))
 	}
 	return off, n, err
+}
+
+// rawStep is writeThenRead's RawConn callback. Its state lives in d.cb and
+// the func value is made once per connection: a closure per call would be
+// two allocations per request.
+func (d *deferConn) rawStep(fd uintptr) bool {
+	cb := &d.cb
+	for cb.off < len(d.pending) {
+		m, werr := rawWrite(fd, d.pending[cb.off:])
+		switch {
+		case werr == syscall.EINTR:
+			continue
+		case werr == syscall.EAGAIN:
+			return true
+		case werr != nil:
+			cb.err = &net.OpError{Op: "write", Net: "tcp", Err: werr}
+			return true
+		}
+		cb.off += m
+	}
+	if !cb.waited && cb.off == len(d.pending) && cb.off > 0 {
+		d.sent() // written: the buffer can serve another connection while this one waits
+		cb.off = 0
+	}
+	if !cb.waited {
+		cb.waited = true
+		return false // wait for readiness, no speculative read
+	}
+	m, rerr := rawRead(fd, cb.p)
+	switch {
+	case rerr == syscall.EINTR || rerr == syscall.EAGAIN:
+		return false
+	case rerr != nil:
+		cb.err = &net.OpError{Op: "read", Net: "tcp", Err: rerr}
+	case m == 0:
+		cb.err = io.EOF
+	default:
+		cb.n = m
+	}
+	return true
 }
 
 // rawWrite and rawRead are write(2) and read(2) on a non-blocking socket
