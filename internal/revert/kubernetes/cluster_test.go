@@ -198,14 +198,30 @@ func waitComplete(t testing.TB, ns, name string, timeout time.Duration) {
 type requestLog struct {
 	mu   sync.Mutex
 	reqs []string
+	durs []time.Duration // how long each request's round trip took
 	rt   http.RoundTripper
 }
 
 func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := l.rt.RoundTrip(r)
 	l.mu.Lock()
 	l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
+	l.durs = append(l.durs, time.Since(start))
 	l.mu.Unlock()
-	return l.rt.RoundTrip(r)
+	return resp, err
+}
+
+// last returns the duration of the last request matching method and path.
+func (l *requestLog) last(method, pathPart string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.reqs) - 1; i >= 0; i-- {
+		if strings.HasPrefix(l.reqs[i], method+" ") && strings.Contains(l.reqs[i], pathPart) {
+			return l.durs[i]
+		}
+	}
+	return 0
 }
 
 func (l *requestLog) count(method, pathPart string) int {
@@ -222,7 +238,7 @@ func (l *requestLog) count(method, pathPart string) int {
 
 func (l *requestLog) reset() {
 	l.mu.Lock()
-	l.reqs = nil
+	l.reqs, l.durs = nil, nil
 	l.mu.Unlock()
 }
 

@@ -46,7 +46,11 @@ func (t *Target) blueGreen(ctx context.Context) (*corev1.Service, []Revision, er
 			base[k] = v
 		}
 	}
-	list, err := t.cs.AppsV1().Deployments(t.cfg.Namespace).List(ctx, metav1.ListOptions{})
+	// ResourceVersion "0" reads the API server's watch cache: a consistent
+	// list waits for the cache to catch up with etcd (~80 ms after any
+	// write), and only the candidates' availability is read here. The
+	// Service itself is read consistently, and the patch is conditional.
+	list, err := t.cs.AppsV1().Deployments(t.cfg.Namespace).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return nil, nil, fmt.Errorf("kubernetes: list deployments in %s: %w", t.cfg.Namespace, err)
 	}
