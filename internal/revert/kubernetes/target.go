@@ -112,7 +112,9 @@ func (t *Target) Status(ctx context.Context) (revert.Status, error) {
 }
 
 // Revert makes req.To the live version. See the package documentation for
-// what To may name and for the guarantees.
+// what To may name and for the guarantees. Result.Duration runs from the
+// call to the rollout being complete (rollout-undo) or to the Service being
+// switched and the Event recorded (service-selector).
 func (t *Target) Revert(ctx context.Context, req revert.Request) (revert.Result, error) {
 	start := t.now()
 	var (

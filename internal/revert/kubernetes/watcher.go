@@ -20,10 +20,12 @@ import (
 
 // Rollout is a Deployment starting a new revision.
 type Rollout struct {
-	Namespace       string
-	Deployment      string
-	Version         string
-	Image           string
+	Namespace  string
+	Deployment string
+	Version    string
+	Image      string
+	// PodTemplateHash is that of the revision's ReplicaSet (read with one
+	// list call per rollout); empty if the ReplicaSet could not be found.
 	PodTemplateHash string
 	Revision        int64
 	// ChangeCause is the Deployment's kubernetes.io/change-cause; ripcord's
@@ -148,8 +150,8 @@ func (w *Watcher) HandleAll(h RolloutHandler) {
 // HasSynced reports whether the initial list has been loaded.
 func (w *Watcher) HasSynced() bool { return w.informer.HasSynced() }
 
-// Run watches until ctx ends. It returns an error only when the cache
-// cannot sync.
+// Run watches until ctx ends; call it once. It returns an error only when
+// the cache cannot sync.
 func (w *Watcher) Run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
 	defer w.queue.ShutDown()
