@@ -68,6 +68,9 @@ func printStatus(w io.Writer, s controller.Status) {
 	if s.IncidentID != "" {
 		fmt.Fprintf(w, "  incident: %s\n", s.IncidentID)
 	}
+	if s.Progress != "" {
+		fmt.Fprintf(w, "  revert: %s\n", s.Progress)
+	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  VERSION\tURL\tSTATUS")
 	for _, v := range s.Versions {

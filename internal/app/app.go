@@ -22,6 +22,7 @@ import (
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/notify/delivery"
 	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
 	"github.com/ripcord/ripcord/internal/signal/probe"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
@@ -49,6 +50,9 @@ type App struct {
 	api      *api.Server
 	dispatch *delivery.Dispatcher
 	probers  []*probe.Prober
+	watchers []*kubernetes.Watcher
+	// watcherBy shares one informer per kubeconfig and namespace.
+	watcherBy map[string]*kubernetes.Watcher
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -71,7 +75,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: open store: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{}}
+	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{},
+		watcherBy: map[string]*kubernetes.Watcher{}}
 	retention := time.Minute
 	for _, s := range cfg.Services {
 		retention = max(retention, 2*s.Policy.Window)
@@ -86,14 +91,26 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
+		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
+			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake}
+		if sc.External() {
+			var svc *controller.Service
+			kt, err := a.kubeTarget(ctx, cfg.BaseDir, &sc, func(p string) { svc.SetProgress(p) }, log)
+			if err != nil {
+				_ = st.Close()
+				return nil, err
+			}
+			deps.Target, deps.Switch, deps.External = kt, controller.NoSwitch{}, true
+			svc = controller.New(sc, deps)
+			a.services = append(a.services, svc)
+			continue
+		}
 		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy"),
 			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window)})
 		a.switches[sc.Name] = sw
-		a.services = append(a.services, controller.New(sc, controller.Deps{
-			Store: st, Target: proxyswitch.New(sw), Switch: sw, Metrics: metrics,
-			Signals: controller.Signals{Live: proxystats.New(sw), LiveMetrics: proxystats.Metrics, Optional: optional},
-			Logger:  log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake,
-		}))
+		deps.Target, deps.Switch = proxyswitch.New(sw), sw
+		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
+		a.services = append(a.services, controller.New(sc, deps))
 	}
 	chans, err := channels(cfg.Notify, st)
 	if err != nil {
@@ -128,6 +145,9 @@ func (a *App) Start(ctx context.Context) error {
 		}
 	}
 	for _, sc := range a.cfg.Services {
+		if sc.External() {
+			continue
+		}
 		ln, err := net.Listen("tcp", sc.Proxy.Listen)
 		if err != nil {
 			cancel()
@@ -153,6 +173,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.wg.Go(waitNotify)
 	a.runProbers(runCtx)
+	a.runWatchers(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
 	}

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/signal/probe"
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
 )
@@ -91,7 +92,22 @@ type Service struct {
 	Active   string    `yaml:"active"`   // default: the last version
 	Policy   Policy    `yaml:"policy"`
 	Signals  Signals   `yaml:"signals"`
+	// Target is where reverts happen. Default: the built-in proxy switch.
+	Target Target `yaml:"target"`
 }
+
+// Target selects how a service is reverted when it is not (only) behind
+// ripcord's own proxy.
+type Target struct {
+	// Kubernetes reverts a Deployment (rollout-undo) or a Service selector
+	// (blue-green). Versions are then discovered from the cluster, and
+	// signals must come from Prometheus, probes or pushes.
+	Kubernetes *kubernetes.Config `yaml:"kubernetes"`
+}
+
+// External reports whether the service's versions live outside ripcord
+// (deployed by someone else, discovered, reverted through an API).
+func (s Service) External() bool { return s.Target.Kubernetes != nil }
 
 // Signals are the sources beyond the proxy's own statistics. A metric that
 // a Prometheus query or a probe file provides is read from there; the rest

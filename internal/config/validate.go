@@ -107,6 +107,9 @@ func (c *Config) validateServices(r *report) {
 			r.add(field(path, "name"), "service %q is already defined at %s: service names must be unique", s.Name, first)
 		}
 		seen[s.Name] = path
+		if s.External() {
+			continue // no proxy listener
+		}
 		l := listener{field(path, "proxy.listen"), s.Proxy.Listen}
 		for _, other := range listeners {
 			if l.conflicts(other) {
@@ -125,11 +128,21 @@ func (s *Service) validate(r *report, path string) {
 	case !serviceName.MatchString(s.Name):
 		r.add(field(path, "name"), "%q may contain only lowercase letters, digits and '-' (it appears in URLs and metric labels), e.g. llm-api", s.Name)
 	}
-	checkListen(r, field(path, "proxy.listen"), s.Proxy.Listen)
+	if k := s.Target.Kubernetes; k != nil {
+		// Versions and traffic live in the cluster: no proxy, no version list.
+		if err := k.WithDefaults().Validate(); err != nil {
+			r.add(field(path, "target.kubernetes"), "%v", err)
+		}
+		if s.Proxy.Listen != "" || len(s.Versions) > 0 {
+			r.add(path, "a Kubernetes target takes its versions from the cluster: remove proxy and versions")
+		}
+	} else {
+		checkListen(r, field(path, "proxy.listen"), s.Proxy.Listen)
+		s.validateVersions(r, path)
+	}
 	if s.Proxy.RetryOnPrevious.MaxBodyBytes < 0 {
 		r.add(field(path, "proxy.retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
 	}
-	s.validateVersions(r, path)
 	s.Policy.validate(r, field(path, "policy"))
 	s.Signals.validate(r, field(path, "signals"))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
@@ -19,8 +20,36 @@ var ErrInvalid = errors.New("invalid request")
 // it. Deploying a known-bad version is a person's explicit choice and clears
 // the mark.
 func (s *Service) Deploy(ctx context.Context, version, url, actor string) error {
+	if s.deps.External {
+		return fmt.Errorf("%w: %s is deployed in Kubernetes; ripcord notices rollouts there by itself", ErrInvalid, s.cfg.Name)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.deploy(ctx, version, url, actor)
+}
+
+// Observed starts watching a version someone else deployed (a Kubernetes
+// rollout the watcher saw). ripcord's own reverts show up as rollouts too;
+// they are recognised by their change-cause, or by naming the version
+// already active, and ignored.
+func (s *Service) Observed(ctx context.Context, version, image, changeCause string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if strings.HasPrefix(changeCause, "ripcord:") || version == s.st.Active || s.st.State == StateReverting {
+		return
+	}
+	if err := s.deploy(ctx, version, image, "kubernetes"); err != nil {
+		s.log.Error("watching a new rollout failed", "version", version, "err", err)
+	}
+}
+
+// SetProgress records how a revert in flight is doing, for status.
+func (s *Service) SetProgress(text string) {
+	s.progress.Store(&text)
+}
+
+// deploy is Deploy with s.mu held.
+func (s *Service) deploy(ctx context.Context, version, url, actor string) error {
 	now := s.deps.Now()
 	i := findVersion(s.st.Versions, version)
 	if i < 0 && url == "" {
@@ -129,6 +158,8 @@ type Status struct {
 	VerdictAt     time.Time        `json:"verdict_at,omitzero"`
 	Reason        string           `json:"reason"`
 	Findings      []detect.Finding `json:"findings"`
+	// Progress describes a revert in flight (a Kubernetes rollout).
+	Progress string `json:"progress,omitempty"`
 }
 
 // Status reports the current state and last verdict.
@@ -140,6 +171,7 @@ func (s *Service) Status() Status {
 		WatchSince: s.st.WatchSince, CooldownUntil: s.st.CooldownUntil, IncidentID: s.st.IncidentID,
 		Fallbacks: s.st.Fallbacks, Versions: append([]store.Version(nil), s.st.Versions...),
 		Verdict: s.last.Verdict.String(), VerdictAt: s.lastAt, Reason: s.last.Reason, Findings: s.last.Findings,
+		Progress: s.progressText(),
 	}
 }
 
@@ -159,3 +191,10 @@ func (s *Service) LiveVersions() map[string]string {
 
 // Policy is the service's configured policy (for reports).
 func (s *Service) Policy() config.Policy { return s.cfg.Policy }
+
+func (s *Service) progressText() string {
+	if p := s.progress.Load(); p != nil && s.st.State == StateReverting {
+		return *p
+	}
+	return ""
+}

@@ -23,10 +23,16 @@ func (s *Service) record(ctx context.Context, now time.Time) {
 	}
 	s.mu.Unlock()
 	live := []string{signal.ErrorRate, signal.LatencyP50, signal.LatencyP99}
+	read := s.deps.Signals.Live
+	if read == nil {
+		// Not behind the proxy: the configured sources (Prometheus) over
+		// their own windows are the best per-second picture there is.
+		read = optionalBatch{s.deps.Signals.Optional, s.cfg.Name}
+	}
 	var pts []store.MetricPoint
 	for _, v := range versions {
 		q := signal.Query{Service: s.cfg.Name, Version: v, Since: now.Add(-time.Second), At: now}
-		got, err := s.deps.Signals.Live.ReadAll(ctx, q, live)
+		got, err := read.ReadAll(ctx, q, live)
 		if err != nil || got[signal.ErrorRate].Samples == 0 {
 			continue
 		}
@@ -64,4 +70,28 @@ func (s *Service) pushed(ctx context.Context, version string, now time.Time) map
 		out[r.Metric] = smp.Value
 	}
 	return out
+}
+
+// optionalBatch reads several metrics one by one from an OptionalSource;
+// metrics it does not provide, or has no data for, are left out.
+type optionalBatch struct {
+	src     OptionalSource
+	service string
+}
+
+func (b optionalBatch) ReadAll(ctx context.Context, q signal.Query, metrics []string) (map[string]signal.Sample, error) {
+	out := map[string]signal.Sample{}
+	if b.src == nil {
+		return out, nil
+	}
+	for _, m := range metrics {
+		if !b.src.Expected(b.service, m) {
+			continue
+		}
+		q.Metric = m
+		if smp, err := b.src.Read(ctx, q); err == nil {
+			out[m] = smp
+		}
+	}
+	return out, nil
 }

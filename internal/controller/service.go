@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
@@ -61,6 +62,9 @@ type Deps struct {
 	// Notify is called after every incident change so delivery starts at
 	// once instead of at the next poll; nil means nobody is listening.
 	Notify func()
+	// External: versions are deployed outside ripcord (Kubernetes) and
+	// discovered; Deploy through the API is refused.
+	External bool
 }
 
 // Wake tells the notification dispatcher there is news.
@@ -89,6 +93,7 @@ type Service struct {
 	blindSince time.Time
 	blindIncID string
 	series     baselineCache
+	progress   atomic.Pointer[string]
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -141,6 +146,9 @@ func (s *Service) Start(ctx context.Context) error {
 		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: StateStable, WatchSince: now}
 	case err != nil:
 		return fmt.Errorf("controller: load %s: %w", s.cfg.Name, err)
+	}
+	if s.deps.External {
+		st.Active = s.cfg.Active // the cluster knows what runs, not our last record
 	}
 	st.Versions = mergeVersions(s.cfg.Versions, st.Versions, now)
 	if findVersion(st.Versions, st.Active) < 0 {

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8s "k8s.io/client-go/kubernetes"
+
+	"github.com/ripcord/ripcord/internal/api"
+	"github.com/ripcord/ripcord/internal/apiclient"
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/revert/kubernetes"
+)
+
+// kwokCluster starts (or reuses) a kwok cluster through scripts/k8s/cluster.sh
+// when RIPCORD_K8S=1 or CI=true; it fails under CI when it cannot.
+func kwokCluster(t *testing.T) (string, k8s.Interface) {
+	t.Helper()
+	kc := os.Getenv("RIPCORD_K8S_KUBECONFIG")
+	if kc == "" {
+		if os.Getenv("RIPCORD_K8S") != "1" && os.Getenv("CI") != "true" {
+			t.Skip("set RIPCORD_K8S=1 (start a kwok cluster) or RIPCORD_K8S_KUBECONFIG to run")
+		}
+		script := filepath.Join("..", "..", "scripts", "k8s", "cluster.sh")
+		out, err := exec.Command("bash", script, "up", "ripcord-e2e").Output()
+		if err != nil {
+			t.Fatalf("scripts/k8s/cluster.sh up: %v", err)
+		}
+		kc = strings.TrimSpace(string(out))
+		t.Cleanup(func() { _ = exec.Command("bash", script, "down", "ripcord-e2e").Run() })
+	}
+	cs, err := kubernetes.NewClientset(kubernetes.Config{Kubeconfig: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc, cs
+}
+
+// TestKubernetesLoop: a rollout seen by the watcher is judged on pushed
+// signals and reverted in the cluster, with the change-cause saying why.
+func TestKubernetesLoop(t *testing.T) {
+	kc, cs := kwokCluster(t)
+	ctx := t.Context()
+	ns := fmt.Sprintf("e2e-%d", time.Now().UnixNano()%1_000_000)
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	deps := cs.AppsV1().Deployments(ns)
+	if _, err := deps.Create(ctx, deployment("llm-api", "registry.local/llm-api:v1"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAvailable(t, cs, ns, "llm-api")
+
+	pol := fastPolicy()
+	pol.Require, pol.Consecutive, pol.MinSamples = 1, 1, 10
+	pol.Thresholds = map[string]config.Threshold{"quality_score": {Min: ptr(0.75), Critical: ptr(0.5)}}
+	e := &env{t: t, backends: map[string]*backend{}, dbPath: t.TempDir() + "/r.db"}
+	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
+		Reports: config.Reports{Dir: t.TempDir()},
+		Services: []config.Service{{Name: "llm-api", Policy: pol, Target: config.Target{Kubernetes: &kubernetes.Config{
+			Kubeconfig: kc, Namespace: ns, Deployment: "llm-api", RolloutTimeout: time.Minute}}}}}
+	e.boot()
+	c := e.client
+	st, err := c.Service(ctx, "llm-api")
+	if err != nil || st.Active != "v1" {
+		t.Fatalf("discovered %+v %v", st, err)
+	}
+	if _, err := c.Deploy(ctx, "llm-api", "v9", "x"); !isStatus(err, http.StatusConflict) {
+		t.Fatalf("API deploy of a Kubernetes service: %v, want 409", err)
+	}
+
+	setImage(t, cs, ns, "llm-api", "registry.local/llm-api:v2") // someone runs kubectl set image
+	waitSvc(t, c, "the watcher to see v2", func(s statusT) bool { return s.Active == "v2" && s.State == "watching" })
+	if err := c.PushSignals(ctx, "llm-api", api.SignalsRequest{Version: "v2", Samples: 100, Values: map[string]float64{"quality_score": 0.3}}); err != nil {
+		t.Fatal(err)
+	}
+	s := waitSvc(t, c, "revert to v1", func(s statusT) bool { return s.Active == "v1" && s.State != "reverting" })
+	d, err := deps.Get(ctx, "llm-api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.local/llm-api:v1" {
+		t.Fatalf("deployment runs %s after the revert", img)
+	}
+	if cause := d.Annotations["kubernetes.io/change-cause"]; !strings.HasPrefix(cause, "ripcord: automatic rollback of v2 → v1") {
+		t.Fatalf("change-cause %q", cause)
+	}
+	if s.IncidentID == "" {
+		t.Fatal("no incident")
+	}
+	time.Sleep(500 * time.Millisecond) // the revert is itself a rollout: it must not be judged as a new deploy
+	if s, _ := c.Service(ctx, "llm-api"); s.Active != "v1" || s.State == "watching" {
+		t.Fatalf("ripcord's own revert was taken for a new deploy: %+v", s)
+	}
+}
+
+func deployment(name, image string) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	one := int32(2)
+	return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: image}},
+					Tolerations: []corev1.Toleration{{Key: "kwok.x-k8s.io/node", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}}}}}
+}
+
+func setImage(t *testing.T, cs k8s.Interface, ns, name, image string) {
+	d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Spec.Containers[0].Image = image
+	if _, err := cs.AppsV1().Deployments(ns).Update(t.Context(), d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitAvailable(t *testing.T, cs k8s.Interface, ns, name string) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		d, err := cs.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err == nil && d.Status.AvailableReplicas == *d.Spec.Replicas && d.Status.UpdatedReplicas == *d.Spec.Replicas {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deployment %s/%s never became available: %+v", ns, name, d.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func waitSvc(t *testing.T, c *apiclient.Client, what string, cond func(statusT) bool) statusT {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s, err := c.Service(t.Context(), "llm-api")
+		if err == nil && cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s: %+v %v", what, s, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func isStatus(err error, code int) bool {
+	var e *apiclient.Error
+	return errors.As(err, &e) && e.Status == code
+}
