@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goccy/go-yaml"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,5 +108,25 @@ func TestConfigValidateAndDefaults(t *testing.T) {
 	err = Config{Namespace: "n", Mode: ModeServiceSelector}.WithDefaults().Validate()
 	if err == nil {
 		t.Fatal("service-selector without service accepted")
+	}
+}
+
+func TestConfigYAMLShape(t *testing.T) {
+	doc := `
+kubeconfig: /etc/kube/config
+namespace: llm
+mode: service-selector
+service: llm-router
+selector_key: track
+rollout_timeout: 90s
+`
+	var c Config
+	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Kubeconfig: "/etc/kube/config", Namespace: "llm", Mode: ModeServiceSelector,
+		Service: "llm-router", SelectorKey: "track", RolloutTimeout: 90 * time.Second}
+	if c != want {
+		t.Fatalf("decoded %+v, want %+v", c, want)
 	}
 }
