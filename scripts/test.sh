@@ -47,6 +47,14 @@ log "$(go version)"
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 
+# The Kubernetes tests run a real control plane (kube-apiserver,
+# controller-manager, scheduler, etcd) with kwok's fake nodes, built from
+# source through the module proxy and cached under /var/cache/ripcord/k8s.
+# Build it before the tests so the first (≈20 min on 2 cores) build does not
+# eat into go test's timeout; later runs find it cached at once.
+log "kubernetes test binaries (cached)"
+bash scripts/k8s/cluster.sh build >/dev/null
+
 log "go vet"
 go vet ./...
 log "go test -race ${pkgs[*]}"
