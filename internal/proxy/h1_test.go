@@ -96,9 +96,12 @@ func TestFastPathHandsOffWhatItDoesNotSpeak(t *testing.T) {
 		"big header":  "GET /big HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 6000) + "\r\nConnection: close\r\n\r\n",
 		"absolute":    "GET http://x/abs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 		"no host":     "GET /nohost HTTP/1.1\r\nConnection: close\r\n\r\n",
+		"space":       "GET /a b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		"bare CR":     "GET /cr HTTP/1.1\r\nHost: x\r\nX-A: 1\rX-B: 2\r\nConnection: close\r\n\r\n",
+		"CL and TE":   "POST /te HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
 		"after first": "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.0\r\nHost: x\r\n\r\n",
 	}
-	want := map[string][]int{"no host": {400}, "after first": {200, 200}}
+	want := map[string][]int{"no host": {400}, "after first": {200, 200}, "space": {400}, "bare CR": {400}}
 	for name, raw := range cases {
 		nc, br := rawConn(t, base)
 		io.WriteString(nc, raw)

@@ -160,7 +160,8 @@ func (c *h1conn) parseRequest(head []byte, rq *reqHead) bool {
 	line, rest := nextLine(head)
 	sp1 := bytes.IndexByte(line, ' ')
 	sp2 := bytes.LastIndexByte(line, ' ')
-	if sp1 <= 0 || sp2 <= sp1+1 || string(line[sp2+1:]) != "HTTP/1.1" || line[sp1+1] != '/' {
+	if sp1 <= 0 || sp2 <= sp1+1 || string(line[sp2+1:]) != "HTTP/1.1" || line[sp1+1] != '/' ||
+		bytes.IndexByte(line[sp1+1:sp2], ' ') >= 0 || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
 		return false
 	}
 	c.line = append(c.line[:0], line[:sp2]...)

@@ -72,10 +72,12 @@ func nextLine(head []byte) (line, rest []byte) {
 	return line, rest
 }
 
-// splitHeader splits "Name: value" into name and trimmed value.
+// splitHeader splits "Name: value" into name and trimmed value. Folded
+// lines and stray CR or NUL bytes are refused: relayed verbatim they could
+// make the upstream see a different message than the proxy did.
 func splitHeader(line []byte) (name, value []byte, ok bool) {
 	i := bytes.IndexByte(line, ':')
-	if i <= 0 || line[0] == ' ' || line[0] == '\t' {
+	if i <= 0 || line[0] == ' ' || line[0] == '\t' || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
 		return nil, nil, false
 	}
 	name = line[:i]
