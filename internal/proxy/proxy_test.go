@@ -268,7 +268,11 @@ func testInFlightStreamSurvivesSwitch(t *testing.T, c *http.Client) {
 	}
 }
 
-func TestSwitchUnderLoad(t *testing.T) {
+func TestSwitchUnderLoad(t *testing.T) { forEachProto(t, testSwitchUnderLoad) }
+
+// testSwitchUnderLoad: 20 clients, each on its own keep-alive connection,
+// while the switch flips 100 times.
+func testSwitchUnderLoad(t *testing.T, proto *http.Client) {
 	blue := newBackend(t, named("blue"))
 	green := newBackend(t, named("green"))
 	sw := newTestSwitch(t, Options{}, "blue", blue.URL, "green", green.URL)
@@ -281,7 +285,11 @@ func TestSwitchUnderLoad(t *testing.T) {
 	counts := map[string]int{}
 	for range 20 {
 		wg.Go(func() {
-			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			tr := &http.Transport{MaxIdleConnsPerHost: 1}
+			if isH2C(proto) {
+				tr.Protocols = proto.Transport.(*http.Transport).Protocols
+			}
+			c := &http.Client{Transport: tr}
 			defer c.CloseIdleConnections()
 			for {
 				select {
