@@ -62,7 +62,11 @@ func readLine(dst *bufio.Writer, src *bufio.Reader) (line []byte, readErr, write
 		}
 		return nil, err, nil
 	}
-	return bytes.TrimRight(line, "\r\n"), nil, nil
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil, nil
 }
 
 // relayChunked passes a chunked body through, chunk boundaries, extensions
@@ -105,6 +109,11 @@ func relayTrailers(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr erro
 		if rerr != nil || werr != nil {
 			return rerr, werr
 		}
+		if len(line) > 0 {
+			if _, _, ok := splitHeader(line); !ok {
+				return errBadChunk, nil
+			}
+		}
 		if werr = writeLine(dst, line); werr != nil || len(line) == 0 {
 			return nil, werr
 		}
@@ -117,8 +126,12 @@ func writeLine(dst *bufio.Writer, line []byte) error {
 	return err
 }
 
-// chunkSize parses a chunk-size line (hex, optional ;extensions).
+// chunkSize parses a chunk-size line (hex, optional ;extensions). A stray
+// CR or NUL is refused: the line is relayed verbatim.
 func chunkSize(line []byte) (int64, bool) {
+	if bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
+		return 0, false
+	}
 	if i := bytes.IndexByte(line, ';'); i >= 0 {
 		line = line[:i]
 	}
