@@ -48,6 +48,7 @@ func (s *Switch) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	ln.Close()
+	s.log.Info("proxy draining", "timeout", s.opts.DrainTimeout)
 	if derr := srv.shutdown(s.opts.DrainTimeout); derr != nil && err == nil {
 		err = fmt.Errorf("proxy %s: drain: %w", s.opts.Service, derr)
 	}
