@@ -50,6 +50,7 @@ type App struct {
 	api      *api.Server
 	dispatch *delivery.Dispatcher
 	probers  []*probe.Prober
+	headers  *proxystats.Headers
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
@@ -85,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := controller.NewMetrics(reg)
+	a.headers = proxystats.NewHeaders()
 	optional, err := a.optionalSources(cfg, log)
 	if err != nil {
 		_ = st.Close()
@@ -106,8 +108,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			continue
 		}
 		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy"),
-			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window)})
+			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window), Headers: sc.Signals.Headers})
 		a.switches[sc.Name] = sw
+		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Switch = proxyswitch.New(sw), sw
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
 		a.services = append(a.services, controller.New(sc, deps))

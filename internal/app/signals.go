@@ -46,7 +46,7 @@ func (a *App) optionalSources(cfg *config.Config, log *slog.Logger) (controller.
 		a.probers = append(a.probers, p)
 		out = append(out, p)
 	}
-	return append(out, a.push), nil
+	return append(out, a.headers, a.push), nil
 }
 
 // runProbers starts every golden-set prober.

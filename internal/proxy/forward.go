@@ -106,6 +106,11 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, star
 		panic(http.ErrAbortHandler) // tell the client the body is truncated
 	}
 	s.record(v, start, o)
+	if len(s.headers) > 0 && v.sig != nil {
+		if vals, have := s.signalsOf(resp.Header.Get); vals != nil {
+			v.sig.record(s.now(), vals, have)
+		}
+	}
 }
 
 func (s *Switch) record(v *version, start time.Time, o outcome) {

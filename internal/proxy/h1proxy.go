@@ -18,6 +18,9 @@ type exchange struct {
 	// clientErr marks err as the client's doing (its request body broke):
 	// nothing is recorded for the version then.
 	clientErr bool
+	// sigVals/sigHave are the configured signal headers of the answer.
+	sigVals []float64
+	sigHave []bool
 }
 
 func (x *exchange) failed() bool { return x.err != nil || x.status >= 500 }

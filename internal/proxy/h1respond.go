@@ -37,6 +37,7 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
 	}
 	keep := !rq.closeAfter && !c.srv.closing.Load()
+	x.sigVals, x.sigHave = c.s.scanSignals(lines)
 	c.writeResponseHead(line, lines, &rh, keep)
 	up.br.Discard(x.headLen)
 	return c.finish(x, &rh, keep)
@@ -87,6 +88,9 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	}
 	end := c.s.now()
 	x.v.stats.record(end.UnixNano(), end.Sub(x.start), o)
+	if x.sigVals != nil && x.v.sig != nil {
+		x.v.sig.record(end, x.sigVals, x.sigHave)
+	}
 	if rh.reusable {
 		x.v.up.h1.put(up, end)
 	} else {

@@ -42,6 +42,10 @@ type Options struct {
 	// rather than not seen at all. Streams, once started, are not bounded.
 	// Default 1m; negative: no limit.
 	ResponseTimeout time.Duration
+	// Headers maps a metric to a response header whose numeric value the
+	// service sets per answer (quality_score: X-Quality-Score); the switch
+	// averages it per version. See HeaderSignal.
+	Headers map[string]string
 }
 
 // Totals are cumulative counters since start, for Prometheus exposition.
@@ -54,13 +58,15 @@ type version struct {
 	target *url.URL
 	up     *upstream
 	stats  *series
+	sig    *sigSeries // nil without Options.Headers
 }
 
 // Switch is the blue-green traffic switch of one service.
 type Switch struct {
-	opts Options
-	log  *slog.Logger
-	now  func() time.Time // the clock; tests replace it
+	opts    Options
+	headers []headerSignal // from opts.Headers
+	log     *slog.Logger
+	now     func() time.Time // the clock; tests replace it
 
 	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
 	versions atomic.Pointer[map[string]*version] // copy-on-write
@@ -90,7 +96,7 @@ func New(opts Options) *Switch {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Switch{opts: opts, log: log.With("service", opts.Service), now: time.Now}
+	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: log.With("service", opts.Service), now: time.Now}
 	empty := map[string]*version{}
 	s.versions.Store(&empty)
 	none := ""
@@ -117,9 +123,12 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	old := (*s.versions.Load())[name]
 	v := &version{name: name, target: u, up: newUpstream(u, s.opts.ResponseTimeout)}
 	if old != nil {
-		v.stats = old.stats
+		v.stats, v.sig = old.stats, old.sig
 	} else {
 		v.stats = newSeries(s.now(), s.opts.Retention)
+		if len(s.headers) > 0 {
+			v.sig = newSigSeries(s.opts.Retention, len(s.headers))
+		}
 	}
 	next := make(map[string]*version, len(*s.versions.Load())+1)
 	for k, x := range *s.versions.Load() {
