@@ -51,6 +51,7 @@ type App struct {
 	dispatch *delivery.Dispatcher
 	probers  []*probe.Prober
 	headers  *proxystats.Headers
+	vars     versionVars
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher

@@ -46,6 +46,7 @@ func (a *App) kubeTarget(ctx context.Context, baseDir string, sc *config.Service
 		if !slices.ContainsFunc(sc.Versions, func(v config.Version) bool { return v.Name == r.Version }) {
 			sc.Versions = append(sc.Versions, config.Version{Name: r.Version, URL: r.Image})
 		}
+		a.vars.set(sc.Name, r.Version, map[string]string{"Image": r.Image, "PodTemplateHash": r.PodTemplateHash})
 	}
 	sc.Active = st.Current
 	a.watch(cs, kc, sc.Name, log)
@@ -63,6 +64,9 @@ func (a *App) watch(cs k8s.Interface, kc kubernetes.Config, service string, log 
 		a.watchers = append(a.watchers, w)
 	}
 	w.Handle(kc.Deployment, kubernetes.RolloutHandlerFunc(func(ctx context.Context, r kubernetes.Rollout) {
+		if r.PodTemplateHash != "" {
+			a.vars.set(service, r.Version, map[string]string{"Image": r.Image, "PodTemplateHash": r.PodTemplateHash})
+		}
 		if svc := a.Service(service); svc != nil {
 			svc.Observed(ctx, r.Version, r.Image, r.ChangeCause)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
@@ -27,7 +28,7 @@ func (a *App) optionalSources(cfg *config.Config, log *slog.Logger) (controller.
 		}
 	}
 	if len(prom) > 0 {
-		src, err := prometheus.New(prom, prometheus.WithLogger(log.With("component", "prometheus")))
+		src, err := prometheus.New(prom, prometheus.WithLogger(log.With("component", "prometheus")), prometheus.WithVars(a.vars.get))
 		if err != nil {
 			return nil, fmt.Errorf("app: signals.prometheus: %w", err)
 		}
@@ -58,4 +59,27 @@ func (a *App) runProbers(ctx context.Context) {
 			}
 		})
 	}
+}
+
+// versionVars are per-version PromQL template variables: {{.Image}} and
+// {{.PodTemplateHash}} for Kubernetes versions, so queries can select a
+// rollout's pods by what Kubernetes labels them with.
+type versionVars struct {
+	mu sync.RWMutex
+	m  map[string]map[string]string // service|version → vars
+}
+
+func (v *versionVars) set(service, version string, vars map[string]string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[string]map[string]string{}
+	}
+	v.m[service+"|"+version] = vars
+}
+
+func (v *versionVars) get(service, version string) map[string]string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.m[service+"|"+version]
 }
