@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -163,55 +164,26 @@ func (c *Config) Redacted() *Config {
 	return &out
 }
 
-// redactChannels copies channels with every resolved secret blanked.
+// redactChannels copies channels with every resolved secret blanked: the
+// fields tagged yaml:"-" of each channel kind hold exactly those.
 func redactChannels(in []Channel) []Channel {
 	out := slices.Clone(in)
 	for i := range out {
-		c := &out[i]
-		if c.Slack != nil {
-			x := *c.Slack
-			x.WebhookURL, x.Token = "", ""
-			c.Slack = &x
-		}
-		if c.PagerDuty != nil {
-			x := *c.PagerDuty
-			x.RoutingKey = ""
-			c.PagerDuty = &x
-		}
-		if c.Statuspage != nil {
-			x := *c.Statuspage
-			x.APIKey = ""
-			c.Statuspage = &x
-		}
-		if c.Jira != nil {
-			x := *c.Jira
-			x.APIToken = ""
-			c.Jira = &x
-		}
-		if c.GitHub != nil {
-			x := *c.GitHub
-			x.Token = ""
-			c.GitHub = &x
-		}
-		if c.Webhook != nil {
-			x := *c.Webhook
-			x.Secret = ""
-			c.Webhook = &x
-		}
-		if c.Alertmanager != nil {
-			x := *c.Alertmanager
-			x.BearerToken = ""
-			c.Alertmanager = &x
-		}
-		if c.Teams != nil {
-			x := *c.Teams
-			x.WebhookURL = ""
-			c.Teams = &x
-		}
-		if c.Email != nil {
-			x := *c.Email
-			x.Password = ""
-			c.Email = &x
+		v := reflect.ValueOf(&out[i]).Elem()
+		for f := range v.NumField() {
+			kind := v.Field(f)
+			if kind.Kind() != reflect.Pointer || kind.IsNil() {
+				continue
+			}
+			cp := reflect.New(kind.Elem().Type())
+			cp.Elem().Set(kind.Elem())
+			t := cp.Elem().Type()
+			for k := range t.NumField() {
+				if t.Field(k).Tag.Get("yaml") == "-" && t.Field(k).Type.Kind() == reflect.String {
+					cp.Elem().Field(k).SetString("")
+				}
+			}
+			kind.Set(cp)
 		}
 	}
 	return out
