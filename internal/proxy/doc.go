@@ -38,6 +38,8 @@
 // heads, chunked uploads that a retry would have to buffer) is handed
 // untouched to net/http, which calls ServeHTTP: the same rules, on
 // http.Transport. Tests run every client-facing case through both.
+// Protocol upgrades (WebSocket) are relayed by httputil.ReverseProxy, which
+// splices the hijacked connections (upgrade.go).
 //
 // Process settings are the embedding program's: on a machine where the
 // switch shares two or so cores with its backends, GOMAXPROCS=1 gives it

@@ -17,6 +17,10 @@ func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ripcord: no active version", http.StatusServiceUnavailable)
 		return
 	}
+	if isUpgrade(r) {
+		s.serveUpgrade(w, r, v)
+		return
+	}
 	if s.opts.Retry.Enabled {
 		if fb := s.fallbackFor(v); fb != nil && retryableMethod(r.Method, s.opts.Retry.NonIdempotent) {
 			s.serveWithRetry(w, r, v, fb)
