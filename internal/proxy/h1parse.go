@@ -105,72 +105,26 @@ const (
 	hContentType
 )
 
-// kindOf classifies a header name, case-insensitively.
+// headerKinds lists the names the fast path treats specially (lower case).
+var headerKinds = [...]struct {
+	name string
+	kind int
+}{
+	{"te", hTe}, {"via", hVia}, {"host", hHost}, {"expect", hExpect},
+	{"upgrade", hUpgrade}, {"trailer", hHop}, {"connection", hConnection},
+	{"keep-alive", hHop}, {"content-type", hContentType},
+	{"content-length", hContentLength}, {"x-forwarded-for", hXFF},
+	{"x-forwarded-host", hXFHost}, {"proxy-connection", hHop},
+	{"transfer-encoding", hTransferEncoding}, {"x-forwarded-proto", hXFProto},
+	{"proxy-authenticate", hHop}, {"proxy-authorization", hHop},
+}
+
+// kindOf classifies a header name, case-insensitively. The length check
+// first makes the scan cost a few integer compares for most names.
 func kindOf(name []byte) int {
-	switch len(name) {
-	case 2:
-		if eqFold(name, "te") {
-			return hTe
-		}
-	case 3:
-		if eqFold(name, "via") {
-			return hVia
-		}
-	case 4:
-		if eqFold(name, "host") {
-			return hHost
-		}
-	case 6:
-		if eqFold(name, "expect") {
-			return hExpect
-		}
-	case 7:
-		if eqFold(name, "upgrade") {
-			return hUpgrade
-		}
-		if eqFold(name, "trailer") {
-			return hHop
-		}
-	case 10:
-		if eqFold(name, "connection") {
-			return hConnection
-		}
-		if eqFold(name, "keep-alive") {
-			return hHop
-		}
-	case 12:
-		if eqFold(name, "content-type") {
-			return hContentType
-		}
-	case 14:
-		if eqFold(name, "content-length") {
-			return hContentLength
-		}
-	case 15:
-		if eqFold(name, "x-forwarded-for") {
-			return hXFF
-		}
-	case 16:
-		if eqFold(name, "x-forwarded-host") {
-			return hXFHost
-		}
-		if eqFold(name, "proxy-connection") {
-			return hHop
-		}
-	case 17:
-		if eqFold(name, "transfer-encoding") {
-			return hTransferEncoding
-		}
-		if eqFold(name, "x-forwarded-proto") {
-			return hXFProto
-		}
-	case 18:
-		if eqFold(name, "proxy-authenticate") {
-			return hHop
-		}
-	case 19:
-		if eqFold(name, "proxy-authorization") {
-			return hHop
+	for _, k := range headerKinds {
+		if len(k.name) == len(name) && eqFold(name, k.name) {
+			return k.kind
 		}
 	}
 	return hOther
