@@ -3,10 +3,8 @@ package jira
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,51 +142,13 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-const maxBody = 4 << 20
-
 // do sends one request and decodes a 2xx JSON answer into out. what names
 // the call in errors; it never holds a secret.
 func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in, out any, what string) error {
-	var reqBody io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s: encoding request: %w", what, err)
-		}
-		reqBody = bytes.NewReader(b)
-	}
-	u := n.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
-	if err != nil {
-		return fmt.Errorf("%s: building request: %w", what, err)
-	}
-	req.Header.Set("Authorization", n.auth)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "ripcord")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return notify.NetworkError(what, err)
-	}
-	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err := notify.CheckResponse(resp, what, n.scrub(data)); err != nil {
-		return err
-	}
-	if readErr != nil {
-		return notify.NetworkError(what, readErr)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return notify.Retryable(fmt.Errorf("%s: decoding response: %w", what, err), 0)
-		}
-	}
-	return nil
+	return notify.JSONCall{Method: method, URL: n.base + path, Query: q, In: in, Out: out, What: what,
+		Prepare: func(req *http.Request) error { req.Header.Set("Authorization", n.auth); return nil },
+		Check:   func(resp *http.Response, body []byte) error { return notify.CheckResponse(resp, what, n.scrub(body)) },
+	}.Do(ctx, n.client)
 }
 
 // scrub replaces the token and the encoded credentials in a response body,

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -228,57 +227,19 @@ func (n *Notifier) incidentPath(id string) string {
 	return n.incidentsPath() + "/" + url.PathEscape(id)
 }
 
-// maxBody bounds how much of a response is read.
-const maxBody = 4 << 20
-
 // do sends one rate-limited request and decodes a 2xx JSON answer into out.
 // what names the call in errors; it never holds the key.
 func (n *Notifier) do(ctx context.Context, method, path string, q url.Values, in, out any, what string) error {
-	var reqBody io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s: encoding request: %w", what, err)
-		}
-		reqBody = bytes.NewReader(b)
-	}
-	u := n.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, reqBody)
-	if err != nil {
-		return fmt.Errorf("%s: building request: %w", what, err)
-	}
-	req.Header.Set("Authorization", "OAuth "+n.cfg.APIKey.Reveal())
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "ripcord")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if err := n.limiter.Wait(ctx); err != nil {
-		return notify.Retryable(fmt.Errorf("%s: waiting for the rate limiter: %w", what, err), 0)
-	}
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return notify.NetworkError(what, err)
-	}
-	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err := n.check(resp, what, data); err != nil {
-		return err
-	}
-	if readErr != nil {
-		return notify.NetworkError(what, readErr)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			// 2xx but unreadable (a proxy page?): the call may have landed,
-			// and a retry looks it up before creating again.
-			return notify.Retryable(fmt.Errorf("%s: decoding response: %w", what, err), 0)
-		}
-	}
-	return nil
+	return notify.JSONCall{Method: method, URL: n.base + path, Query: q, In: in, Out: out, What: what,
+		Prepare: func(req *http.Request) error {
+			req.Header.Set("Authorization", "OAuth "+n.cfg.APIKey.Reveal())
+			if err := n.limiter.Wait(req.Context()); err != nil {
+				return notify.Retryable(fmt.Errorf("%s: waiting for the rate limiter: %w", what, err), 0)
+			}
+			return nil
+		},
+		Check: func(resp *http.Response, body []byte) error { return n.check(resp, what, body) },
+	}.Do(ctx, n.client)
 }
 
 // check classifies a response with notify.CheckResponse, plus Statuspage's
