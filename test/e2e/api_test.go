@@ -33,7 +33,7 @@ func TestAPIRolesAndSecrets(t *testing.T) {
 		config.RoleAdmin:    "admin-secret-0c44e8",
 	}
 	logs := &syncBuffer{}
-	e := &env{t: t, backends: map[string]*backend{}, dbPath: t.TempDir() + "/r.db",
+	e := &env{t: t, dbPath: t.TempDir() + "/r.db",
 		logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	v1, v2 := newBackend(t, "v1"), newBackend(t, "v2")
 	e.cfg = &config.Config{

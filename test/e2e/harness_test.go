@@ -65,14 +65,13 @@ func (b *backend) jittery(d time.Duration) *backend { b.jitter.Store(int64(d)); 
 
 // env is one running daemon with its backends.
 type env struct {
-	t        *testing.T
-	app      *app.App
-	cfg      *config.Config
-	client   *apiclient.Client
-	backends map[string]*backend
-	dbPath   string
-	hooks    controller.Hooks
-	logger   *slog.Logger
+	t      *testing.T
+	app    *app.App
+	cfg    *config.Config
+	client *apiclient.Client
+	dbPath string
+	hooks  controller.Hooks
+	logger *slog.Logger
 }
 
 // fastPolicy is the default policy with time scaled down so tests take
@@ -99,11 +98,10 @@ func start(t *testing.T, pol config.Policy, versions ...*backend) *env {
 // startWithHooks is start with test hooks set before the first boot.
 func startWithHooks(t *testing.T, hooks controller.Hooks, pol config.Policy, versions ...*backend) *env {
 	t.Helper()
-	e := &env{t: t, hooks: hooks, backends: map[string]*backend{}, dbPath: filepath.Join(t.TempDir(), "ripcord.db")}
+	e := &env{t: t, hooks: hooks, dbPath: filepath.Join(t.TempDir(), "ripcord.db")}
 	svc := config.Service{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Policy: pol}
 	for _, b := range versions {
 		svc.Versions = append(svc.Versions, config.Version{Name: b.name, URL: b.srv.URL})
-		e.backends[b.name] = b
 	}
 	svc.Active = versions[len(versions)-1].name
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
@@ -187,7 +185,6 @@ func (e *env) load(rate int) (stop func() (total, failed int64)) {
 
 func (e *env) deploy(b *backend) {
 	e.t.Helper()
-	e.backends[b.name] = b
 	if _, err := e.client.Deploy(context.Background(), "svc", b.name, b.srv.URL); err != nil {
 		e.t.Fatalf("deploy %s: %v", b.name, err)
 	}

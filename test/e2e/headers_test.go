@@ -28,7 +28,7 @@ func TestQualityFromResponseHeaders(t *testing.T) {
 	pol := fastPolicy()
 	pol.Require = 1
 	pol.Thresholds = map[string]config.Threshold{"quality_score": {Min: ptr(0.75), Critical: ptr(0.5)}}
-	e := &env{t: t, backends: map[string]*backend{}, dbPath: t.TempDir() + "/r.db"}
+	e := &env{t: t, dbPath: t.TempDir() + "/r.db"}
 	v1 := scored(t, "v1", "0.91")
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
 		Reports: config.Reports{Dir: t.TempDir()},

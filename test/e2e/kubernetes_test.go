@@ -66,7 +66,7 @@ func TestKubernetesLoop(t *testing.T) {
 	pol := fastPolicy()
 	pol.Require, pol.Consecutive, pol.MinSamples = 1, 1, 10
 	pol.Thresholds = map[string]config.Threshold{"quality_score": {Min: ptr(0.75), Critical: ptr(0.5)}}
-	e := &env{t: t, backends: map[string]*backend{}, dbPath: t.TempDir() + "/r.db"}
+	e := &env{t: t, dbPath: t.TempDir() + "/r.db"}
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
 		Reports: config.Reports{Dir: t.TempDir()},
 		Services: []config.Service{{Name: "llm-api", Policy: pol, Target: config.Target{Kubernetes: &kubernetes.Config{

@@ -70,7 +70,7 @@ func promPolicy() config.Policy {
 
 func startWithProm(t *testing.T, promURL string, v1 *instrumented) *env {
 	t.Helper()
-	e := &env{t: t, backends: map[string]*backend{"v1": v1.backend}, dbPath: t.TempDir() + "/r.db"}
+	e := &env{t: t, dbPath: t.TempDir() + "/r.db"}
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
 		Services: []config.Service{{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Active: "v1", Policy: promPolicy(),
 			Versions: []config.Version{{Name: "v1", URL: v1.srv.URL}},

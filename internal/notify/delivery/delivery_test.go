@@ -203,3 +203,25 @@ func TestResumesFromCursorAfterRestart(t *testing.T) {
 	cancel()
 	_ = st.Close()
 }
+
+// TestResolveIsAnnounced: a status change to resolved reaches channels as a
+// "resolved" update (PagerDuty resolves, Alertmanager ends the alert on it).
+func TestResolveIsAnnounced(t *testing.T) {
+	r := newReceiver(t, 0, 0)
+	st, d := setup(t, r.srv.URL, incident.Minor)
+	id := open(t, st, incident.Major)
+	inc, err := st.GetIncident(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc.Status = incident.Resolved
+	if err := st.UpdateIncident(context.Background(), inc, incident.Event{At: time.Now(), Type: incident.EvStatus, Actor: "ann",
+		Message: "status investigating → resolved", Data: map[string]any{"from": "investigating", "to": "resolved"}}); err != nil {
+		t.Fatal(err)
+	}
+	d.Wake()
+	waitUntil(t, "both updates", func() bool { ids, _ := r.got(); return len(ids) == 2 })
+	if _, types := r.got(); types[0] != "dev.ripcord.incident.opened" || types[1] != "dev.ripcord.incident.resolved" {
+		t.Fatalf("types %v", types)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/incident"
@@ -145,7 +144,7 @@ func message(inc incident.Incident, ev incident.Event) notify.Message {
 	switch {
 	case ev.Type == incident.EvOpened:
 		up = notify.Opened
-	case ev.Type == incident.EvStatus && strings.HasSuffix(statusTo(ev), string(incident.Resolved)):
+	case ev.Type == incident.EvStatus && ev.Data["to"] == string(incident.Resolved):
 		up = notify.Resolved
 	case ev.Type == incident.EvDataReturned && inc.Status == incident.Resolved:
 		up = notify.Resolved
@@ -155,19 +154,4 @@ func message(inc incident.Incident, ev incident.Event) notify.Message {
 	return notify.Message{Update: up, IncidentID: inc.ID, Service: inc.Service, Kind: inc.Kind, Severity: inc.Severity,
 		Status: inc.Status, Title: inc.Title, Reason: inc.Reason, From: inc.FromVersion, To: inc.ToVersion,
 		Event: &e, At: ev.At, Incident: &full, Seq: ev.Seq}
-}
-
-// statusTo reads the target status of a status event ("status a → b").
-func statusTo(ev incident.Event) string {
-	if to, ok := ev.Data["to"].(string); ok {
-		return to
-	}
-	msg := ev.Message
-	if i := strings.Index(msg, "→ "); i >= 0 {
-		msg = msg[i+len("→ "):]
-	}
-	if i := strings.IndexAny(msg, ": "); i >= 0 {
-		msg = msg[:i]
-	}
-	return msg
 }
