@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,9 +10,6 @@ import (
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/store"
 )
-
-// errCrashed marks an action abandoned by a test hook.
-var errCrashed = errors.New("controller: action abandoned by hook")
 
 // onBad handles a confirmed Degraded verdict on a watching or stable version.
 func (s *Service) onBad(ctx context.Context, now time.Time, r detect.Result) {

@@ -20,7 +20,9 @@ func TestUpdateID(t *testing.T) {
 	a, b := m, m
 	a.Event = &incident.Event{At: at, Type: incident.EvStatus, Message: "one"}
 	b.Event = &incident.Event{At: at, Type: incident.EvStatus, Message: "two"}
-	if a.UpdateID() == b.UpdateID() || a.UpdateID() != a.UpdateID() || len(a.UpdateID()) != 12 {
+	again := m
+	again.Event = &incident.Event{At: at, Type: incident.EvStatus, Message: "one"}
+	if a.UpdateID() == b.UpdateID() || a.UpdateID() != again.UpdateID() || len(a.UpdateID()) != 12 {
 		t.Errorf("without Seq: %s %s", a.UpdateID(), b.UpdateID())
 	}
 }

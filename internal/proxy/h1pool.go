@@ -137,10 +137,6 @@ func (c *upConn) alive() bool {
 	return rerr == nil && alive
 }
 
-// errUpstreamClosed is an upstream that closed a reused connection before
-// answering: the request may not have been seen at all.
-var errUpstreamClosed = errors.New("proxy: upstream closed the connection before answering")
-
 // isTimeout reports a deadline or timeout, as opposed to a refusal or reset.
 func isTimeout(err error) bool {
 	var ne net.Error

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"io"
 	"time"
 )
@@ -193,6 +192,3 @@ func (c *h1conn) recordFailure(x *exchange) {
 		x.up.nc.Close()
 	}
 }
-
-// errResponse is an upstream answer the fast path cannot relay.
-var errResponse = errors.New("proxy: unsupported upstream response framing")

@@ -143,7 +143,7 @@ func TestRetryIsIdentical(t *testing.T) {
 	}
 	zero := msg(notify.Updated, incident.Monitoring, 0, "a")
 	other := msg(notify.Updated, incident.Monitoring, 0, "b")
-	if n.messageID(zero) == n.messageID(other) || n.messageID(zero) != n.messageID(zero) {
+	if n.messageID(zero) == n.messageID(other) || n.messageID(zero) != n.messageID(msg(notify.Updated, incident.Monitoring, 0, "a")) {
 		t.Error("zero-seq Message-IDs must differ by content and be stable")
 	}
 }

@@ -250,7 +250,7 @@ func TestJQLQuoting(t *testing.T) {
 func TestZeroSeqUpdatesGetDistinctMarkers(t *testing.T) {
 	a := msg(notify.Updated, incident.Identified, 0, "one")
 	b := msg(notify.Updated, incident.Monitoring, 0, "two")
-	if marker(a) == marker(b) || marker(a) != marker(a) {
+	if marker(a) == marker(b) || marker(a) != marker(msg(notify.Updated, incident.Identified, 0, "one")) {
 		t.Errorf("markers %q %q", marker(a), marker(b))
 	}
 }
