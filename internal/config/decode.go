@@ -26,15 +26,19 @@ type decoder struct {
 	lines    map[string]int  // path → line of its key (or list item)
 	set      map[string]bool // paths given a non-null value
 	failed   map[string]bool // paths whose value could not be decoded
+	expand   expansion
 }
 
-func newDecoder(src *source, _ ast.Node) *decoder {
-	return &decoder{
+func newDecoder(src *source, root ast.Node) *decoder {
+	d := &decoder{
 		src:    src,
 		lines:  map[string]int{},
 		set:    map[string]bool{},
 		failed: map[string]bool{},
 	}
+	d.expand.budget = expansionBudget(root)
+	d.expand.left = d.expand.budget
+	return d
 }
 
 // entry is one key: value pair of a mapping.
@@ -102,6 +106,12 @@ func lineOf(n ast.Node) int {
 
 // value decodes n into v according to v's type.
 func (d *decoder) value(path string, n ast.Node, v reflect.Value) {
+	if !d.spend(path, n) {
+		return
+	}
+	if done := d.expand.enter(path, n); done != nil {
+		defer done()
+	}
 	if n = d.deref(path, n); n == nil {
 		return
 	}

@@ -9,7 +9,9 @@
 // Decoding walks the YAML syntax tree (from goccy/go-yaml's parser) against
 // the structs' yaml tags instead of using the library's decoder, which stops
 // at the first error. The walk records the line of every key, so problems
-// found later by Validate point at the right line too.
+// found later by Validate point at the right line too. Aliases and merge
+// keys are expanded within a node budget (see expand.go), so a few lines of
+// nested aliases cannot make a decode run for minutes.
 //
 // Defaults fill keys that are absent (or null) in the file; a key written
 // with an explicit zero keeps it, so "cooldown: 0" means no cooldown. Go code

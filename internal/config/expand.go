@@ -24,6 +24,73 @@ func newSource(root ast.Node, baseDir string) *source {
 	return s
 }
 
+// Aliases and merge keys let a few lines stand for a huge tree: each level
+// of "&a1 {<<: [*a0, *a0]}" doubles it, so 24 levels are 16 million nodes
+// and took 55 s to decode. A decode may therefore visit at most
+// expansionBase nodes plus expansionPerNode for every node written in the
+// text. Any real file stays far below that (sharing one policy between
+// 10,000 services expands each node a few times, not ten), and a bomb is
+// refused within a fraction of a second.
+const (
+	expansionBase    = 100_000
+	expansionPerNode = 10
+)
+
+// expansion counts node visits against the budget and remembers the
+// outermost alias or merge being expanded, which is the line to point at.
+type expansion struct {
+	budget    int
+	left      int
+	outermost ast.Node
+	at        string // path of outermost
+	exhausted bool
+}
+
+func expansionBudget(root ast.Node) int {
+	n := 0
+	if root != nil {
+		ast.Walk(counter{&n}, root)
+	}
+	return expansionBase + expansionPerNode*n
+}
+
+type counter struct{ n *int }
+
+func (c counter) Visit(n ast.Node) ast.Visitor {
+	if n != nil {
+		*c.n++
+	}
+	return c
+}
+
+// enter notes n as the outermost expansion when it is an alias and none is
+// under way; the returned func (nil otherwise) ends it.
+func (e *expansion) enter(path string, n ast.Node) func() {
+	if _, alias := n.(*ast.AliasNode); !alias || e.outermost != nil {
+		return nil
+	}
+	e.outermost, e.at = n, path
+	return func() { e.outermost = nil }
+}
+
+// spend takes one visit from the budget. Past it, the first call reports
+// the problem (at the outermost expansion's line) and every call says stop.
+func (d *decoder) spend(path string, n ast.Node) bool {
+	if d.expand.left--; d.expand.left >= 0 {
+		return true
+	}
+	if !d.expand.exhausted {
+		d.expand.exhausted = true
+		at := n
+		if d.expand.outermost != nil {
+			at, path = d.expand.outermost, d.expand.at
+		}
+		d.fail(path, at, "YAML aliases and merge keys (<<) expand to more than %d nodes from here (nested aliases multiply: each level of <<: [*a, *a] doubles the tree): write the shared part out, or share it without aliases of aliases",
+			d.expand.budget)
+	}
+	return false
+}
+
 // deref strips anchors and tags and follows aliases; nil means a problem was
 // reported.
 func (d *decoder) deref(path string, n ast.Node) ast.Node {
@@ -59,6 +126,9 @@ func (d *decoder) entries(path string, n ast.Node) ([]entry, bool) {
 	first := map[string]int{}
 	for it := m.MapRange(); it.Next(); {
 		k := it.Key()
+		if !d.spend(path, k) {
+			return nil, true
+		}
 		if k.IsMergeKey() {
 			merged = append(merged, d.mergeSources(path, it.Value())...)
 			continue
@@ -77,6 +147,12 @@ func (d *decoder) entries(path string, n ast.Node) ([]entry, bool) {
 // mergeSources returns the entries a "<<" key merges in: one mapping or a
 // list of them.
 func (d *decoder) mergeSources(path string, n ast.Node) []entry {
+	if done := d.expand.enter(path, n); done != nil {
+		defer done()
+	} else if d.expand.outermost == nil { // a mapping or list of aliases
+		d.expand.outermost, d.expand.at = n, path
+		defer func() { d.expand.outermost = nil }()
+	}
 	if n = d.deref(path, n); n == nil {
 		return nil
 	}
