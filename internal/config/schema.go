@@ -149,7 +149,14 @@ type RetryOnPrevious struct {
 // Version is one deployable version behind the switch.
 type Version struct {
 	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
+	// URL is the version's base URL. With URLFile it is read from that file
+	// (relative to the config file), so credentials in it (userinfo, a
+	// token in the query) stay out of the config.
+	URL     string `yaml:"url"`
+	URLFile string `yaml:"url_file"`
+	// urlRead marks a URL read from URLFile, so validating again re-reads
+	// the file instead of seeing both url and url_file set.
+	urlRead bool
 }
 
 // Policy decides when a version is bad and what to do about it.

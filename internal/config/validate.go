@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"net"
 	"net/url"
 	"regexp"
@@ -101,7 +103,7 @@ func (c *Config) validateServices(r *report) {
 	for i := range c.Services {
 		s := &c.Services[i]
 		path := index("services", i)
-		s.validate(r, path)
+		s.validate(r, path, c.BaseDir)
 		if first, dup := seen[s.Name]; dup && s.Name != "" {
 			r.add(child(path, "name"), "service %q is already defined at %s: service names must be unique", s.Name, first)
 		}
@@ -120,7 +122,7 @@ func (c *Config) validateServices(r *report) {
 	}
 }
 
-func (s *Service) validate(r *report, path string) {
+func (s *Service) validate(r *report, path, baseDir string) {
 	switch {
 	case s.Name == "":
 		r.add(child(path, "name"), "is required: a short name such as llm-api (lowercase letters, digits and '-')")
@@ -135,7 +137,7 @@ func (s *Service) validate(r *report, path string) {
 		}
 	} else {
 		checkListen(r, child(path, "proxy.listen"), s.Proxy.Listen)
-		s.validateVersions(r, path)
+		s.validateVersions(r, path, baseDir)
 	}
 	if s.Proxy.RetryOnPrevious.MaxBodyBytes < 0 {
 		r.add(child(path, "proxy.retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
@@ -144,7 +146,7 @@ func (s *Service) validate(r *report, path string) {
 	s.Signals.validate(r, child(path, "signals"))
 }
 
-func (s *Service) validateVersions(r *report, path string) {
+func (s *Service) validateVersions(r *report, path, baseDir string) {
 	vpath := child(path, "versions")
 	if len(s.Versions) == 0 {
 		r.add(vpath, "at least one version is required, oldest first, e.g. - {name: v1, url: http://127.0.0.1:9001}")
@@ -162,7 +164,7 @@ func (s *Service) validateVersions(r *report, path string) {
 			r.add(child(p, "name"), "version %q is listed twice: version names must be unique within a service", v.Name)
 		}
 		seen[v.Name] = true
-		checkVersionURL(r, child(p, "url"), v.URL)
+		s.Versions[i].resolveURL(r, p, baseDir)
 	}
 	if s.Active != "" && !seen[s.Active] {
 		r.add(child(path, "active"), "%q is not one of this service's versions: name a version listed under versions, or leave active out to use the last one", s.Active)
@@ -172,11 +174,38 @@ func (s *Service) validateVersions(r *report, path string) {
 	}
 }
 
-// checkVersionURL requires an absolute http(s) URL. The URL itself is not
-// quoted back: it may carry credentials (http://user:pass@host).
-func checkVersionURL(r *report, path, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		r.add(path, "must be an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9001")
+// resolveURL reads URL from URLFile when that is set, then requires an
+// absolute http(s) URL. The URL itself is never quoted back: it may carry
+// credentials (http://user:pass@host, ?token=…).
+func (v *Version) resolveURL(r *report, path, baseDir string) {
+	urlPath := child(path, "url")
+	if v.URLFile != "" {
+		filePath := child(path, "url_file")
+		if v.URL != "" && !v.urlRead {
+			r.add(path, "sets both url and url_file: keep exactly one (url_file keeps credentials in the URL out of the config)")
+			return
+		}
+		name := resolvePath(baseDir, v.URLFile)
+		u, err := readSecret(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			r.add(filePath, "file %s does not exist: create it with the version's URL on one line, or fix the path (relative paths start at the config file's directory)", name)
+			return
+		case err != nil:
+			r.add(filePath, "%v", err)
+			return
+		case u == "":
+			r.add(filePath, "file %s is empty: put the version's URL in it on one line", name)
+			return
+		}
+		v.URL, v.urlRead, urlPath = u, true, filePath
 	}
+	if !isHTTPURL(v.URL) {
+		r.add(urlPath, "must be an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9001 (or url_file: a file holding it)")
+	}
+}
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
