@@ -301,20 +301,3 @@ func (p *Prober) Results(version string, since, until time.Time) []Result {
 	}
 	return out
 }
-
-// Group serves several services' Probers as one source.
-type Group map[string]*Prober
-
-// Read routes q to its service's Prober.
-func (g Group) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
-	if p, ok := g[q.Service]; ok {
-		return p.Read(ctx, q)
-	}
-	return signal.Sample{}, fmt.Errorf("probe: %s of %s: not probed: %w", q.Metric, q.Service, signal.ErrNoData)
-}
-
-// Expected reports whether service's Prober expects metric.
-func (g Group) Expected(service, metric string) bool {
-	p, ok := g[service]
-	return ok && p.Expected(service, metric)
-}

@@ -197,25 +197,22 @@ func TestWindowAndNoData(t *testing.T) {
 	}
 }
 
-func TestExpectedAndGroup(t *testing.T) {
+func TestExpected(t *testing.T) {
 	p := newProber(t, nil, &clock{})
 	empty := New("other", Config{}, nil, func() map[string]string { return nil })
-	g := Group{"chat": p, "other": empty}
 	for _, c := range []struct {
+		p               *Prober
 		service, metric string
 		want            bool
 	}{
-		{"chat", signal.QualityScore, true},
-		{"chat", signal.ErrorRate, false},
-		{"other", signal.QualityScore, false}, // no probes configured
-		{"nobody", signal.QualityScore, false},
+		{p, "chat", signal.QualityScore, true},
+		{p, "chat", signal.ErrorRate, false},
+		{p, "nobody", signal.QualityScore, false},    // another service's query
+		{empty, "other", signal.QualityScore, false}, // no probes configured
 	} {
-		if got := g.Expected(c.service, c.metric); got != c.want {
+		if got := c.p.Expected(c.service, c.metric); got != c.want {
 			t.Errorf("Expected(%s, %s) = %v", c.service, c.metric, got)
 		}
-	}
-	if _, err := g.Read(context.Background(), signal.Query{Service: "nobody", Metric: signal.QualityScore}); !errors.Is(err, signal.ErrNoData) {
-		t.Errorf("unknown service: %v", err)
 	}
 	if _, err := p.Read(context.Background(), signal.Query{Service: "chat", Metric: signal.ErrorRate}); !errors.Is(err, signal.ErrNoData) {
 		t.Errorf("other metric: %v", err)
