@@ -17,6 +17,7 @@ import (
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/signal/probe"
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
+	"github.com/ripcord/ripcord/internal/store/sqlite"
 )
 
 const (
@@ -232,5 +233,105 @@ func TestProvidersTableIsConsistent(t *testing.T) {
 	}
 	if len(p.Signals) != len(signalKinds) || len(p.Targets) != len(targetKinds) || len(p.Channels) != len(channelKinds) {
 		t.Error("Providers lost a kind")
+	}
+}
+
+// Sources answer in table order across services: every service's
+// Prometheus queries before any probe file, then headers and pushes.
+func TestOptionalSourcesInTableOrder(t *testing.T) {
+	dir := configDir(t)
+	src := everyKind[:strings.Index(everyKind, "  - name: k8s-api")] + `  - name: other
+    proxy: {listen: 127.0.0.1:8081}
+    versions: [{name: v1, url: http://127.0.0.1:9101}]
+    signals:
+      probe: {file: probes.yaml}
+      prometheus: {url: "http://127.0.0.1:9090", samples: 'x{v="{{.Version}}"}', queries: {latency_p99_ms: 'p99{v="{{.Version}}"}'}}
+`
+	cfg, err := config.Parse([]byte(src), dir, Providers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(t.Context(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(t.Context())
+	srcs, err := a.optionalSources(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, s := range srcs {
+		kinds = append(kinds, fmt.Sprintf("%T", s))
+	}
+	want := "[*prometheus.Gated *prometheus.Gated *probe.Prober *probe.Prober *proxystats.Headers *push.Store]"
+	if fmt.Sprint(kinds) != want {
+		t.Errorf("sources %v, want %s", kinds, want)
+	}
+	if !srcs[0].Expected("llm-api", "error_rate") || !srcs[1].Expected("other", "latency_p99_ms") || srcs[1].Expected("llm-api", "error_rate") {
+		t.Error("each Prometheus source must expect its own service's queries only")
+	}
+	if len(a.probers) != 4 { // optionalSources ran twice: New's and ours
+		t.Errorf("probers = %d", len(a.probers))
+	}
+}
+
+// Only routed channels are built, each with the lowest severity any of its
+// routes lets through.
+func TestChannelsFollowRoutes(t *testing.T) {
+	dir := configDir(t)
+	src := strings.Replace(everyKind, "    - {channel: pager, min_severity: critical}\n",
+		"    - {channel: pager, min_severity: critical}\n    - {channel: pager, min_severity: major}\n    - {channel: mail}\n", 1)
+	cfg, err := config.Parse([]byte(src), dir, Providers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	chans, err := channels(cfg.Notify, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range chans {
+		got[c.Name] = string(c.MinSeverity)
+	}
+	if fmt.Sprint(got) != "map[mail:minor pager:major]" {
+		t.Errorf("channels = %v, want pager at major and mail at minor, nothing unrouted", got)
+	}
+}
+
+func TestLoadConfigChecksProviders(t *testing.T) {
+	cfg, err := LoadConfig("../config/testdata/example.yaml")
+	if err != nil || len(cfg.Services) != 1 {
+		t.Fatalf("example: %v", err)
+	}
+	dir := configDir(t)
+	path := filepath.Join(dir, "ripcord.yaml")
+	bad := strings.Replace(everyKind, "namespace: llm, ", "", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "config "+path+": 1 problem(s):\nservices[1].target.kubernetes.namespace: line 15: is required") {
+		t.Errorf("LoadConfig = %v", err)
+	}
+}
+
+func TestNotifierNeedsOneKnownKind(t *testing.T) {
+	for _, tc := range []struct {
+		c    config.Channel
+		want string
+	}{
+		{config.Channel{Name: "x"}, "sets 0 channel kinds, want exactly one"},
+		{config.Channel{Name: "x", Providers: []config.Block{config.BlockOf("slack", slack.Config{}), config.BlockOf("email", email.Config{})}}, "sets 2 channel kinds"},
+		{config.Channel{Name: "x", Providers: []config.Block{config.BlockOf("carrier-pigeon", slack.Config{})}}, "carrier-pigeon: no such channel kind"},
+	} {
+		if _, err := notifier(tc.c, &notify.MemState{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err = %v, want %q", tc.c, err, tc.want)
+		}
 	}
 }
