@@ -21,6 +21,9 @@ import (
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/notify/pagerduty"
+	"github.com/ripcord/ripcord/internal/notify/slack"
+	"github.com/ripcord/ripcord/internal/notify/webhook"
 	"github.com/ripcord/ripcord/internal/store"
 )
 
@@ -128,9 +131,12 @@ func daemon(t *testing.T, recv *receiver, v1URL string) *app.App {
 		Services: []config.Service{{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Active: "v1", Policy: pol, Versions: []config.Version{{Name: "v1", URL: v1URL}}}},
 		Notify: config.Notify{
 			Channels: []config.Channel{
-				{Name: "hooks", Webhook: &config.WebhookChannel{URL: recv.srv.URL + "/hook", SecretFile: "hook"}},
-				{Name: "pager", PagerDuty: &config.PagerDutyChannel{URL: recv.srv.URL, RoutingKeyFile: "pd"}},
-				{Name: "slack", Slack: &config.SlackChannel{APIURL: recv.srv.URL, TokenFile: "slack", Channel: "#incidents"}},
+				{Name: "hooks", Providers: []config.Block{config.BlockOf("webhook",
+					webhook.Config{URL: recv.srv.URL + "/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})}},
+				{Name: "pager", Providers: []config.Block{config.BlockOf("pagerduty",
+					pagerduty.Config{URL: recv.srv.URL, RoutingKey: "R0UT1NGKEY00000000000000000000AB"})}},
+				{Name: "slack", Providers: []config.Block{config.BlockOf("slack",
+					slack.Config{APIURL: recv.srv.URL, Token: "xoxb-bench-token", Channel: "#incidents"})}},
 			},
 			Routes: []config.Route{{Channel: "hooks"}, {Channel: "pager"}, {Channel: "slack"}},
 		}}

@@ -85,9 +85,9 @@ func daemon(t *testing.T, promURL, rng string, v1 *backend) *app.App {
 		Store: config.Store{URL: "sqlite://" + filepath.Join(t.TempDir(), "b.db")},
 		Services: []config.Service{{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Active: "v1", Policy: pol,
 			Versions: []config.Version{{Name: "v1", URL: v1.srv.URL}},
-			Signals: config.Signals{Prometheus: &prometheus.Config{URL: promURL, Job: promtest.Job, Timeout: time.Second,
+			Signals: config.Signals{Providers: []config.Block{config.BlockOf("prometheus", prometheus.Config{URL: promURL, Job: promtest.Job, Timeout: time.Second,
 				Queries: map[string]string{"error_rate": "(" + q(`,code=~"5.."`) + " or vector(0)) / " + q("")},
-				Samples: `sum(increase(http_requests_total{version="{{.Version}}"}[` + rng + `]))`}}}}}
+				Samples: `sum(increase(http_requests_total{version="{{.Version}}"}[` + rng + `]))`})}}}}}
 	a, err := app.New(context.Background(), cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)

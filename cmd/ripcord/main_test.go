@@ -36,6 +36,14 @@ services:
       thresholds:
         error_rate: {max: 5}
         made_up_metric: {max: 1}
+  - name: k8s
+    target:
+      kubernetes:
+        namespace: llm
+        mode: canary
+notify:
+  channels:
+    - {name: pager, pagerduty: {routing_key: hunter2-literal}}
 `
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
 		t.Fatal(err)
@@ -50,10 +58,15 @@ services:
 		"services[0].policy.window: line 10",
 		"services[0].policy.thresholds.error_rate.max: line 12",
 		"services[0].policy.thresholds.made_up_metric: line 13",
+		`services[1].target.kubernetes.mode: line 18: must be rollout-undo or service-selector, not "canary"`,
+		"notify.channels[0].pagerduty.routing_key: line 21: must be an environment reference",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("output lacks %q:\n%s", want, stderr)
 		}
+	}
+	if strings.Contains(stderr, "hunter2") {
+		t.Errorf("check-config repeats a literal secret:\n%s", stderr)
 	}
 	out, _, err := runCLI(t, "check-config", "-c", "../../internal/config/testdata/example.yaml")
 	if err != nil || !strings.Contains(out, "ok (1 service(s)") {

@@ -21,7 +21,7 @@ func newServe() *cobra.Command {
 		Short: "Run the daemon: traffic switches, control loops and the API",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+			cfg, err := app.LoadConfig(path)
 			if err != nil {
 				return err
 			}
@@ -50,10 +50,10 @@ func newCheckConfig() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "check-config -c FILE",
-		Short: "Validate a config file and report every problem with its path and line",
+		Short: "Validate a config file, providers included, and report every problem with its path and line (starts and contacts nothing)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(path)
+			cfg, err := app.LoadConfig(path)
 			if err != nil {
 				var probs config.Errors
 				if errors.As(err, &probs) {

@@ -22,6 +22,7 @@ import (
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/notify/delivery"
 	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
 	"github.com/ripcord/ripcord/internal/signal/probe"
@@ -88,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := controller.NewMetrics(reg)
 	a.headers = proxystats.NewHeaders()
-	optional, err := a.optionalSources(cfg, log)
+	optional, err := a.optionalSources(cfg)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -96,9 +97,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, sc := range cfg.Services {
 		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake}
-		if sc.External() {
+		if t := sc.Target.Provider(); t != nil {
 			var svc *controller.Service
-			kt, err := a.kubeTarget(ctx, cfg.BaseDir, &sc, func(p string) { svc.SetProgress(p) }, log)
+			kt, err := a.target(ctx, &sc, *t, func(p string) { svc.SetProgress(p) })
 			if err != nil {
 				_ = st.Close()
 				return nil, err
@@ -127,6 +128,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: cfg.API.Tokens,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake})
 	return a, nil
+}
+
+// target builds a service's revert target from its block.
+func (a *App) target(ctx context.Context, sc *config.Service, b config.Block, progress func(string)) (revert.Target, error) {
+	k, ok := kindNamed(targetKinds, b.Kind)
+	if !ok {
+		return nil, fmt.Errorf("app: service %s: target.%s: no such revert target", sc.Name, b.Kind)
+	}
+	t, err := k.build(ctx, a, sc, b, progress)
+	if err != nil {
+		return nil, fmt.Errorf("app: service %s: target.%s: %w", sc.Name, b.Kind, err)
+	}
+	return t, nil
 }
 
 // wake tells the notification dispatcher an incident changed. The

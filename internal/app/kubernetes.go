@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 
 	k8s "k8s.io/client-go/kubernetes"
 
 	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 )
 
@@ -17,16 +17,13 @@ import (
 // first, the image as "url") and sc.Active from the cluster, and registers
 // sc for new rollouts with the namespace's watcher. progress receives the
 // rollout status while a revert waits.
-func (a *App) kubeTarget(ctx context.Context, baseDir string, sc *config.Service, progress func(string), log *slog.Logger) (*kubernetes.Target, error) {
-	kc := sc.Target.Kubernetes.WithDefaults()
-	if kc.Kubeconfig != "" && !filepath.IsAbs(kc.Kubeconfig) {
-		kc.Kubeconfig = filepath.Join(baseDir, kc.Kubeconfig)
-	}
+func (a *App) kubeTarget(ctx context.Context, sc *config.Service, kc kubernetes.Config, progress func(string)) (revert.Target, error) {
+	kc = kc.WithDefaults()
 	cs, err := kubernetes.NewClientset(kc)
 	if err != nil {
 		return nil, fmt.Errorf("app: service %s: %w", sc.Name, err)
 	}
-	t, err := kubernetes.NewForClient(cs, kc, kubernetes.WithLogger(log.With("component", "kubernetes", "service", sc.Name)),
+	t, err := kubernetes.NewForClient(cs, kc, kubernetes.WithLogger(a.log.With("component", "kubernetes", "service", sc.Name)),
 		kubernetes.WithProgress(func(p kubernetes.Progress) {
 			progress(fmt.Sprintf("rolling out: %d/%d updated, %d ready, %d available (%s)", p.Updated, p.Desired, p.Ready, p.Available, p.Elapsed.Round(100_000_000)))
 		}))
@@ -49,13 +46,13 @@ func (a *App) kubeTarget(ctx context.Context, baseDir string, sc *config.Service
 		a.vars.set(sc.Name, r.Version, map[string]string{"Image": r.Image, "PodTemplateHash": r.PodTemplateHash})
 	}
 	sc.Active = st.Current
-	a.watch(cs, kc, sc.Name, log)
+	a.watch(cs, kc, sc.Name, a.log)
 	return t, nil
 }
 
 // watch registers a service with the (one per namespace) rollout watcher.
 func (a *App) watch(cs k8s.Interface, kc kubernetes.Config, service string, log *slog.Logger) {
-	key := kc.Kubeconfig + "|" + kc.Namespace
+	key := string(kc.Kubeconfig) + "|" + kc.Namespace
 	w, ok := a.watcherBy[key]
 	if !ok {
 		w = kubernetes.NewWatcher(cs, kubernetes.WatcherConfig{Namespace: kc.Namespace, Container: kc.Container,

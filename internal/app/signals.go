@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -18,36 +17,55 @@ import (
 const scrapePoll = 100 * time.Millisecond
 
 // optionalSources builds the sources beyond the proxy, in precedence order:
-// Prometheus queries, probe files, then pushes.
-func (a *App) optionalSources(cfg *config.Config, log *slog.Logger) (controller.Sources, error) {
+// the signal kinds in table order (Prometheus queries, then probe files),
+// then response headers and pushes.
+func (a *App) optionalSources(cfg *config.Config) (controller.Sources, error) {
+	type block struct {
+		service string
+		b       config.Block
+	}
+	byKind := map[string][]block{}
+	for _, s := range cfg.Services {
+		for _, b := range s.Signals.Providers {
+			if _, ok := kindNamed(signalKinds, b.Kind); !ok {
+				return nil, fmt.Errorf("app: service %s: signals.%s: no such signal source", s.Name, b.Kind)
+			}
+			byKind[b.Kind] = append(byKind[b.Kind], block{s.Name, b})
+		}
+	}
 	var out controller.Sources
-	prom := map[string]prometheus.Config{}
-	for _, s := range cfg.Services {
-		if s.Signals.Prometheus != nil {
-			prom[s.Name] = *s.Signals.Prometheus
+	for _, k := range signalKinds {
+		for _, sb := range byKind[k.name] {
+			src, err := k.build(a, sb.service, sb.b)
+			if err != nil {
+				return nil, fmt.Errorf("app: service %s: signals.%s: %w", sb.service, k.name, err)
+			}
+			out = append(out, src)
 		}
-	}
-	if len(prom) > 0 {
-		src, err := prometheus.New(prom, prometheus.WithLogger(log.With("component", "prometheus")), prometheus.WithVars(a.vars.get))
-		if err != nil {
-			return nil, fmt.Errorf("app: signals.prometheus: %w", err)
-		}
-		out = append(out, prometheus.NewGated(src, scrapePoll))
-	}
-	for _, s := range cfg.Services {
-		if s.Signals.Probe == nil {
-			continue
-		}
-		name := s.Name
-		p, err := probe.Open(name, *s.Signals.Probe, func() map[string]string { return a.Service(name).LiveVersions() },
-			probe.WithLogger(log.With("component", "probe", "service", name)))
-		if err != nil {
-			return nil, fmt.Errorf("app: services %s: signals.probe: %w", name, err)
-		}
-		a.probers = append(a.probers, p)
-		out = append(out, p)
 	}
 	return append(out, a.headers, a.push), nil
+}
+
+// prometheusSource reads a service's metrics from PromQL queries, once per
+// scrape of its job.
+func (a *App) prometheusSource(service string, c prometheus.Config) (controller.OptionalSource, error) {
+	src, err := prometheus.New(map[string]prometheus.Config{service: c},
+		prometheus.WithLogger(a.log.With("component", "prometheus")), prometheus.WithVars(a.vars.get))
+	if err != nil {
+		return nil, err
+	}
+	return prometheus.NewGated(src, scrapePoll), nil
+}
+
+// probeSource sends a service's golden set to its live versions.
+func (a *App) probeSource(service string, c probe.Config) (controller.OptionalSource, error) {
+	p, err := probe.Open(service, c, func() map[string]string { return a.Service(service).LiveVersions() },
+		probe.WithLogger(a.log.With("component", "probe", "service", service)))
+	if err != nil {
+		return nil, err
+	}
+	a.probers = append(a.probers, p)
+	return p, nil
 }
 
 // runProbers starts every golden-set prober.

@@ -10,28 +10,35 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
-// decoder fills a Config from a YAML syntax tree by walking the tree against
+// decoder fills a value from a YAML syntax tree by walking the tree against
 // the structs' yaml tags. goccy/go-yaml's own decoder stops at the first
 // error; walking the tree ourselves lets us report every unknown key and
 // wrong type in one pass, each with its path and line, and record where every
-// key sits so later validation problems get a line too.
+// key sits so later validation problems get a line too. The same walk
+// decodes a provider's Block into the provider's Config (see Decode).
 type decoder struct {
+	src      *source
 	problems Errors
-	lines    map[string]int      // path → line of its key (or list item)
-	set      map[string]bool     // paths given a non-null value
-	failed   map[string]bool     // paths whose value could not be decoded
-	anchors  map[string]ast.Node // &name → anchored node
+	lines    map[string]int  // path → line of its key (or list item)
+	set      map[string]bool // paths given a non-null value
+	failed   map[string]bool // paths whose value could not be decoded
+	expand   expansion
 }
 
-func newDecoder() *decoder {
-	return &decoder{
-		lines:   map[string]int{},
-		set:     map[string]bool{},
-		failed:  map[string]bool{},
-		anchors: map[string]ast.Node{},
+func newDecoder(src *source, root ast.Node) *decoder {
+	d := &decoder{
+		src:    src,
+		lines:  map[string]int{},
+		set:    map[string]bool{},
+		failed: map[string]bool{},
 	}
+	d.expand.budget = expansionBudget(root)
+	d.expand.left = d.expand.budget
+	return d
 }
 
 // entry is one key: value pair of a mapping.
@@ -40,29 +47,34 @@ type entry struct {
 	key, val ast.Node
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	secretType   = reflect.TypeFor[field.Secret]()
+	fileType     = reflect.TypeFor[field.File]()
+	blocksType   = reflect.TypeFor[[]Block]()
+)
 
 // decodeYAML parses data and decodes it into cfg. It returns an error only
 // when the text is not YAML at all; everything else is left in d.problems.
-func decodeYAML(data []byte, cfg *Config) (*decoder, error) {
+func decodeYAML(data []byte, baseDir string, cfg *Config) (*decoder, error) {
 	// Duplicate keys are allowed by the parser so that we can report all of
 	// them ourselves instead of stopping at the first.
 	file, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		return nil, syntaxProblem(err)
 	}
-	d := newDecoder()
 	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
-		return d, nil // empty file: validation reports what is missing
+		return newDecoder(&source{baseDir: baseDir}, nil), nil // empty file: validation reports what is missing
 	}
+	root := file.Docs[0].Body
+	d := newDecoder(newSource(root, baseDir), root)
 	for _, doc := range file.Docs[1:] {
 		if doc.Body == nil {
 			continue // a trailing "---" adds nothing
 		}
 		d.fail("", doc.Body, "the config must be a single YAML document: remove the second '---' and what follows it, or merge it into the first")
 	}
-	d.collectAnchors(file.Docs[0].Body)
-	d.value("", file.Docs[0].Body, reflect.ValueOf(cfg).Elem())
+	d.value("", root, reflect.ValueOf(cfg).Elem())
 	return d, nil
 }
 
@@ -92,40 +104,14 @@ func lineOf(n ast.Node) int {
 	return n.GetToken().Position.Line
 }
 
-// collectAnchors records every &anchor up front, so aliases resolve no matter
-// in which order the walk visits the fields.
-func (d *decoder) collectAnchors(root ast.Node) {
-	for _, n := range ast.Filter(ast.AnchorType, root) {
-		a := n.(*ast.AnchorNode)
-		d.anchors[a.Name.GetToken().Value] = a.Value
-	}
-}
-
-// deref strips anchors and tags and follows aliases; nil means a problem was
-// reported.
-func (d *decoder) deref(path string, n ast.Node) ast.Node {
-	for {
-		switch t := n.(type) {
-		case *ast.AnchorNode:
-			n = t.Value
-		case *ast.TagNode:
-			n = t.Value
-		case *ast.AliasNode:
-			name := t.Value.GetToken().Value
-			target, ok := d.anchors[name]
-			if !ok {
-				d.fail(path, n, "alias *%s names no anchor: define &%s on the value you want to reuse", name, name)
-				return nil
-			}
-			n = target
-		default:
-			return n
-		}
-	}
-}
-
 // value decodes n into v according to v's type.
 func (d *decoder) value(path string, n ast.Node, v reflect.Value) {
+	if !d.spend(path, n) {
+		return
+	}
+	if done := d.expand.enter(path, n); done != nil {
+		defer done()
+	}
 	if n = d.deref(path, n); n == nil {
 		return
 	}
@@ -136,6 +122,10 @@ func (d *decoder) value(path string, n ast.Node, v reflect.Value) {
 	switch {
 	case v.Type() == durationType:
 		d.duration(path, n, v)
+	case v.Type() == fileType:
+		d.file(path, n, v)
+	case v.Type() == secretType:
+		d.fail(path, n, "internal error: a secret must be a field of a struct, read from %s_file or ${ENV}", path)
 	case v.Kind() == reflect.Struct:
 		d.structure(path, n, v)
 	case v.Kind() == reflect.Slice:
@@ -154,25 +144,54 @@ func (d *decoder) value(path string, n ast.Node, v reflect.Value) {
 }
 
 // structure decodes a mapping into a struct, reporting unknown keys with the
-// valid ones (and the likely intended one).
+// valid ones (and the likely intended one). A struct with a []Block field
+// tagged ",remain" keeps every other key as a provider Block instead.
 func (d *decoder) structure(path string, n ast.Node, v reflect.Value) {
-	fields, names := yamlFields(v.Type())
+	info := structOf(v.Type())
 	entries, ok := d.entries(path, n)
 	if !ok {
-		d.fail(path, n, "must be a mapping with keys %s, not %s", strings.Join(names, ", "), describe(n))
+		if info.remain >= 0 {
+			d.fail(path, n, "must be a mapping with keys %s, not %s", info.validKeys(), describe(n))
+		} else {
+			d.fail(path, n, "must be a mapping with keys %s, not %s", strings.Join(info.names, ", "), describe(n))
+		}
 		return
 	}
+	var secrets []secretKeys
 	for _, e := range entries {
-		p := field(path, e.name)
+		p := child(path, e.name)
 		d.lines[p] = lineOf(e.key)
-		i, known := fields[e.name]
-		if !known {
+		f, known := info.keys[e.name]
+		switch {
+		case known && f.secret:
+			secrets = addSecretKey(secrets, f, e)
+		case known:
+			d.value(p, e.val, v.Field(f.index))
+		case info.remain >= 0:
+			d.block(p, e, v.Field(info.remain))
+		default:
 			d.fail(p, e.key, "unknown key %q%s; valid keys here are %s",
-				e.name, didYouMean(e.name, names), strings.Join(names, ", "))
-			continue
+				e.name, didYouMean(e.name, info.names), strings.Join(info.names, ", "))
 		}
-		d.value(p, e.val, v.Field(i))
 	}
+	for _, s := range secrets {
+		d.secret(path, s, v.Field(s.index))
+	}
+}
+
+// block keeps a provider's section as a Block for the provider's own type
+// to decode later. A null value ("slack:") is as if the key were absent.
+func (d *decoder) block(path string, e entry, v reflect.Value) {
+	val := d.deref(path, e.val)
+	if val == nil {
+		return
+	}
+	if _, null := val.(*ast.NullNode); null {
+		return
+	}
+	d.set[path] = true
+	b := Block{Kind: e.name, Path: path, Line: lineOf(e.key), node: e.val, src: d.src}
+	v.Set(reflect.Append(v, reflect.ValueOf(b)))
 }
 
 // mapping decodes a mapping into a fresh map[string]T: a map given in the
@@ -185,7 +204,7 @@ func (d *decoder) mapping(path string, n ast.Node, v reflect.Value) {
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(entries))
 	for _, e := range entries {
-		p := field(path, e.name)
+		p := child(path, e.name)
 		d.lines[p] = lineOf(e.key)
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.value(p, e.val, elem)
@@ -210,68 +229,6 @@ func (d *decoder) list(path string, n ast.Node, v reflect.Value) {
 	v.Set(out)
 }
 
-// entries flattens a mapping node. Keys merged with "<<: *anchor" come first
-// and explicit keys override them (YAML merge semantics); a key written twice
-// is a problem, because silently keeping one hides a mistake.
-func (d *decoder) entries(path string, n ast.Node) ([]entry, bool) {
-	m, ok := n.(ast.MapNode)
-	if !ok {
-		return nil, false
-	}
-	var merged, explicit []entry
-	first := map[string]int{}
-	for it := m.MapRange(); it.Next(); {
-		k := it.Key()
-		if k.IsMergeKey() {
-			merged = append(merged, d.mergeSources(path, it.Value())...)
-			continue
-		}
-		e := entry{name: keyName(k), key: k, val: it.Value()}
-		if line, dup := first[e.name]; dup {
-			d.fail(field(path, e.name), k, "key %q is set twice (first on line %d): keep only one", e.name, line)
-			continue
-		}
-		first[e.name] = lineOf(k)
-		explicit = append(explicit, e)
-	}
-	return dedupe(append(merged, explicit...)), true
-}
-
-// mergeSources returns the entries a "<<" key merges in: one mapping or a
-// list of them.
-func (d *decoder) mergeSources(path string, n ast.Node) []entry {
-	n = d.deref(path, n)
-	nodes := []ast.Node{n}
-	if seq, ok := n.(*ast.SequenceNode); ok {
-		nodes = seq.Values
-	}
-	var out []entry
-	for _, src := range nodes {
-		es, ok := d.entries(path, d.deref(path, src))
-		if !ok {
-			d.fail(path, src, "'<<' must merge a mapping (e.g. <<: *defaults), not %s", describe(src))
-			continue
-		}
-		out = append(out, es...)
-	}
-	return out
-}
-
-// dedupe keeps the last entry for each name, at the position of the first.
-func dedupe(es []entry) []entry {
-	pos := map[string]int{}
-	out := es[:0:0]
-	for _, e := range es {
-		if i, ok := pos[e.name]; ok {
-			out[i] = e
-			continue
-		}
-		pos[e.name] = len(out)
-		out = append(out, e)
-	}
-	return out
-}
-
 func keyName(k ast.MapKeyNode) string {
 	if s, ok := k.(*ast.StringNode); ok {
 		return s.Value
@@ -279,20 +236,53 @@ func keyName(k ast.MapKeyNode) string {
 	return k.GetToken().Value
 }
 
-// yamlFields maps each yaml key of struct type t to its field index, and
-// lists the keys in declaration order for messages.
-func yamlFields(t reflect.Type) (map[string]int, []string) {
-	fields := map[string]int{}
-	var names []string
+// fieldInfo is how one yaml key maps onto a struct field.
+type fieldInfo struct {
+	index  int
+	secret bool // a field.Secret, given as NAME: ${ENV} or NAME_file: PATH
+	file   bool // this key is the NAME_file one
+	name   string
+}
+
+// structInfo is a struct type's yaml keys, in declaration order for
+// messages, and the index of its ",remain" []Block field (-1 if none).
+type structInfo struct {
+	keys   map[string]fieldInfo
+	names  []string
+	remain int
+}
+
+func structOf(t reflect.Type) structInfo {
+	info := structInfo{keys: map[string]fieldInfo{}, remain: -1}
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !t.Field(i).IsExported() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case !f.IsExported() || name == "-":
+			continue
+		case name == "" && opts == "remain" && f.Type == blocksType:
+			info.remain = i
+			continue
+		case name == "":
+			continue
+		case f.Type == secretType:
+			info.keys[name+"_file"] = fieldInfo{index: i, secret: true, file: true, name: name}
+			info.keys[name] = fieldInfo{index: i, secret: true, name: name}
+			info.names = append(info.names, name+"_file", name)
 			continue
 		}
-		fields[name] = i
-		names = append(names, name)
+		info.keys[name] = fieldInfo{index: i, name: name}
+		info.names = append(info.names, name)
 	}
-	return fields, names
+	return info
+}
+
+// validKeys lists the keys of a struct whose other keys name providers.
+func (s structInfo) validKeys() string {
+	if len(s.names) == 0 {
+		return "naming a provider (see docs/config.md)"
+	}
+	return strings.Join(s.names, ", ") + " or a provider's name (see docs/config.md)"
 }
 
 // describe names a node's kind for "must be X, not Y" messages.

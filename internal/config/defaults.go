@@ -90,27 +90,27 @@ func (s *Service) applyDefaults(path string, set setFn) {
 	if n := len(s.Versions); n > 0 {
 		// The newest version is the one just deployed, so it is the one
 		// being watched unless the user says otherwise.
-		fill(&s.Active, s.Versions[n-1].Name, field(path, "active"), set)
+		fill(&s.Active, s.Versions[n-1].Name, child(path, "active"), set)
 	}
 	fill(&s.Proxy.RetryOnPrevious.MaxBodyBytes, DefaultMaxBodyBytes,
-		field(path, "proxy.retry_on_previous.max_body_bytes"), set)
-	s.Policy.applyDefaults(field(path, "policy"), set)
+		child(path, "proxy.retry_on_previous.max_body_bytes"), set)
+	s.Policy.applyDefaults(child(path, "policy"), set)
 }
 
 func (p *Policy) applyDefaults(path string, set setFn) {
 	d := DefaultPolicy()
-	fill(&p.Interval, d.Interval, field(path, "interval"), set)
-	fill(&p.Window, d.Window, field(path, "window"), set)
-	fill(&p.MinSamples, d.MinSamples, field(path, "min_samples"), set)
-	fill(&p.Require, d.Require, field(path, "require"), set)
-	fill(&p.Consecutive, d.Consecutive, field(path, "consecutive"), set)
-	fill(&p.Cooldown, d.Cooldown, field(path, "cooldown"), set)
-	fill(&p.Bake, d.Bake, field(path, "bake"), set)
-	fill(&p.MaxFallback, d.MaxFallback, field(path, "max_fallback"), set)
-	fill(&p.Verify, d.Verify, field(path, "verify"), set)
-	fill(&p.BlindGrace, d.BlindGrace, field(path, "blind_grace"), set)
-	fill(&p.Confidence, d.Confidence, field(path, "confidence"), set)
-	if !set(field(path, "thresholds"), p.Thresholds == nil) {
+	fill(&p.Interval, d.Interval, child(path, "interval"), set)
+	fill(&p.Window, d.Window, child(path, "window"), set)
+	fill(&p.MinSamples, d.MinSamples, child(path, "min_samples"), set)
+	fill(&p.Require, d.Require, child(path, "require"), set)
+	fill(&p.Consecutive, d.Consecutive, child(path, "consecutive"), set)
+	fill(&p.Cooldown, d.Cooldown, child(path, "cooldown"), set)
+	fill(&p.Bake, d.Bake, child(path, "bake"), set)
+	fill(&p.MaxFallback, d.MaxFallback, child(path, "max_fallback"), set)
+	fill(&p.Verify, d.Verify, child(path, "verify"), set)
+	fill(&p.BlindGrace, d.BlindGrace, child(path, "blind_grace"), set)
+	fill(&p.Confidence, d.Confidence, child(path, "confidence"), set)
+	if !set(child(path, "thresholds"), p.Thresholds == nil) {
 		p.Thresholds = d.Thresholds
 	}
 }

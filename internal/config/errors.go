@@ -2,54 +2,19 @@ package config
 
 import (
 	"fmt"
-	"sort"
-	"strings"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
-// Problem is one thing wrong with a configuration: where it is (Path, in the
-// form services[1].policy.thresholds.error_rate.max, and the 1-based Line in
-// the file, 0 when unknown) and what to do about it. Msg never contains a
-// secret.
-type Problem struct {
-	Path string
-	Line int
-	Msg  string
-}
-
-// Error formats the problem as "path: line N: msg", leaving out the parts
-// that are unknown.
-func (p Problem) Error() string {
-	var b strings.Builder
-	if p.Path != "" {
-		b.WriteString(p.Path)
-		b.WriteString(": ")
-	}
-	if p.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", p.Line)
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
+// Problem is one thing wrong with a configuration: its path, line and what
+// to do about it. It is field.Problem, the type providers report in, so
+// one errors.As finds every problem of a file.
+type Problem = field.Problem
 
 // Errors is every problem found in a configuration. Load and Validate report
 // all of them at once so a user can fix a file in one pass; callers reach the
 // individual problems with errors.As.
-type Errors []Problem
-
-// Error lists the problems, one per line.
-func (e Errors) Error() string {
-	lines := make([]string, len(e))
-	for i, p := range e {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// sortByLine orders problems as they appear in the file, so the report reads
-// top to bottom; problems without a line (missing sections) come first.
-func (e Errors) sortByLine() {
-	sort.SliceStable(e, func(i, j int) bool { return e[i].Line < e[j].Line })
-}
+type Errors = field.Errors
 
 // report collects problems during validation.
 type report struct{ list Errors }
@@ -58,26 +23,15 @@ func (r *report) add(path, format string, args ...any) {
 	r.list = append(r.list, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// err returns the collected problems, or a nil error (not a nil Errors in an
-// interface) when there are none.
-func (r *report) err() error {
-	if len(r.list) == 0 {
-		return nil
-	}
-	r.list.sortByLine()
-	return r.list
-}
+// err returns the collected problems in file order, or a nil error (not a
+// nil Errors in an interface) when there are none.
+func (r *report) err() error { return r.list.Err() }
 
-// field and index build problem paths: field("services[0]", "name") is
+// child and index build problem paths: child("services[0]", "name") is
 // services[0].name, index("services", 1) is services[1].
-func field(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
+func child(path, key string) string { return field.Join(path, key) }
 
-func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func index(path string, i int) string { return field.Index(path, i) }
 
 // suggest returns the candidate closest to got when it is a likely typo, so
 // messages can say `did you mean "interval"?`.

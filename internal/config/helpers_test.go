@@ -60,7 +60,7 @@ func wantProblem(t *testing.T, errs Errors, path string, line int, msg string) {
 // mustParse parses src and fails on any problem.
 func mustParse(t *testing.T, src, dir string) *Config {
 	t.Helper()
-	cfg, err := Parse([]byte(src), dir)
+	cfg, err := Parse([]byte(src), dir, testProviders)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -70,7 +70,7 @@ func mustParse(t *testing.T, src, dir string) *Config {
 // parseErrs parses src and returns its problems, failing if there are none.
 func parseErrs(t *testing.T, src, dir string) Errors {
 	t.Helper()
-	cfg, err := Parse([]byte(src), dir)
+	cfg, err := Parse([]byte(src), dir, testProviders)
 	if err == nil {
 		t.Fatalf("Parse succeeded, want problems; config: %+v", cfg)
 	}

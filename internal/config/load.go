@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// Load reads, decodes, defaults and validates the config file at path.
-// Relative paths inside it (token_file, sqlite://PATH) are resolved against
-// the file's directory, so the daemon behaves the same whatever directory it
-// is started from. On failure the error wraps Errors listing every problem.
-func Load(path string) (*Config, error) {
+// Load reads, decodes, defaults and validates the config file at path, and
+// routes each provider block to its kind in p, which decodes and validates
+// it (app.Providers has every kind ripcord knows). Relative paths inside it
+// (token_file, sqlite://PATH, *_file) are resolved against the file's
+// directory, so the daemon behaves the same whatever directory it is started
+// from. On failure the error wraps Errors listing every problem.
+func Load(path string, p Providers) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -21,7 +24,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: resolve its directory: %w", path, err)
 	}
-	cfg, err := Parse(data, dir)
+	cfg, err := Parse(data, dir, p)
 	var errs Errors
 	switch {
 	case errors.As(err, &errs):
@@ -35,12 +38,13 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse is Load for bytes already in memory: strict decode (unknown keys and
-// wrong types are problems), defaults for every absent key, then Validate.
-// baseDir plays the role of the config file's directory. Problems are
-// returned together as Errors, each with its path and line, in file order.
-func Parse(data []byte, baseDir string) (*Config, error) {
+// wrong types are problems), defaults for every absent key, Validate, then
+// each provider block decoded and validated by its kind in p. baseDir plays
+// the role of the config file's directory. Problems are returned together
+// as Errors, each with its path and line, in file order.
+func Parse(data []byte, baseDir string, p Providers) (*Config, error) {
 	cfg := &Config{}
-	d, err := decodeYAML(data, cfg)
+	d, err := decodeYAML(data, baseDir, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -48,10 +52,11 @@ func Parse(data []byte, baseDir string) (*Config, error) {
 	cfg.applyDefaults(d.isSet)
 	var r report
 	cfg.validate(&r)
-	problems := append(d.problems, d.locate(r.list)...)
-	if len(problems) > 0 {
-		problems.sortByLine()
-		return nil, problems
+	var routed report
+	cfg.route(&routed, p)
+	problems := slices.Concat(d.problems, d.locate(r.list), d.locate(routed.list))
+	if err := problems.Err(); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestLoadExample(t *testing.T) {
-	cfg, err := Load("testdata/example.yaml")
+	cfg, err := Load("testdata/example.yaml", testProviders)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -30,7 +30,7 @@ func TestLoadExample(t *testing.T) {
 	}
 	s := cfg.Services[0]
 	if s.Name != "llm-api" || s.Proxy.Listen != "127.0.0.1:8080" || s.Active != "v1" ||
-		len(s.Versions) != 2 || s.Versions[0] != (Version{"v0", "http://127.0.0.1:9000"}) {
+		len(s.Versions) != 2 || s.Versions[0] != (Version{Name: "v0", URL: "http://127.0.0.1:9000"}) {
 		t.Errorf("service = %+v", s)
 	}
 	if s.Proxy.RetryOnPrevious != (RetryOnPrevious{MaxBodyBytes: 65536}) {
@@ -50,18 +50,18 @@ func TestLoadExample(t *testing.T) {
 }
 
 func TestLoadWrapsErrorsWithFileName(t *testing.T) {
-	_, err := Load("testdata/three_problems.yaml")
+	_, err := Load("testdata/three_problems.yaml", testProviders)
 	if err == nil || !strings.HasPrefix(err.Error(), "config testdata/three_problems.yaml: 3 problem(s):\napi.tokens[0].role: line 4: ") {
 		t.Fatalf("err = %v", err)
 	}
 	problemsOf(t, err) // errors.As sees through the wrapping
-	if _, err := Load("testdata/missing.yaml"); err == nil || errors.As(err, new(Errors)) {
+	if _, err := Load("testdata/missing.yaml", testProviders); err == nil || errors.As(err, new(Errors)) {
 		t.Errorf("missing file: err = %v, want a plain read error", err)
 	}
 }
 
 func TestThreeProblemsAllReportedWithLines(t *testing.T) {
-	_, err := Load("testdata/three_problems.yaml")
+	_, err := Load("testdata/three_problems.yaml", testProviders)
 	errs := problemsOf(t, err)
 	if len(errs) != 3 {
 		t.Fatalf("got %d problems, want 3:\n%v", len(errs), errs)

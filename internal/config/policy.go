@@ -19,23 +19,23 @@ func (p *Policy) Validate() error {
 }
 
 func (p *Policy) validate(r *report, path string) {
-	positive(r, field(path, "interval"), p.Interval, "250ms")
-	positive(r, field(path, "window"), p.Window, "10s")
+	positive(r, child(path, "interval"), p.Interval, "250ms")
+	positive(r, child(path, "window"), p.Window, "10s")
 	if p.Interval > 0 && p.Window > 0 && p.Interval > p.Window {
-		r.add(field(path, "interval"), "%s is longer than window (%s): the verdict must be recomputed at least once per window", p.Interval, p.Window)
+		r.add(child(path, "interval"), "%s is longer than window (%s): the verdict must be recomputed at least once per window", p.Interval, p.Window)
 	}
-	atLeast(r, field(path, "min_samples"), p.MinSamples, 1, "a verdict needs at least one sample")
-	atLeast(r, field(path, "require"), int64(p.Require), 1, "it is how many metrics must be anomalous at once")
-	atLeast(r, field(path, "consecutive"), int64(p.Consecutive), 1, "it is how many bad verdicts in a row trigger a rollback")
-	atLeast(r, field(path, "max_fallback"), int64(p.MaxFallback), 0, "it is how many versions back ripcord may go")
-	notNegative(r, field(path, "cooldown"), p.Cooldown)
-	notNegative(r, field(path, "bake"), p.Bake)
-	positive(r, field(path, "verify"), p.Verify, "10s")
-	positive(r, field(path, "blind_grace"), p.BlindGrace, "30s")
+	atLeast(r, child(path, "min_samples"), p.MinSamples, 1, "a verdict needs at least one sample")
+	atLeast(r, child(path, "require"), int64(p.Require), 1, "it is how many metrics must be anomalous at once")
+	atLeast(r, child(path, "consecutive"), int64(p.Consecutive), 1, "it is how many bad verdicts in a row trigger a rollback")
+	atLeast(r, child(path, "max_fallback"), int64(p.MaxFallback), 0, "it is how many versions back ripcord may go")
+	notNegative(r, child(path, "cooldown"), p.Cooldown)
+	notNegative(r, child(path, "bake"), p.Bake)
+	positive(r, child(path, "verify"), p.Verify, "10s")
+	positive(r, child(path, "blind_grace"), p.BlindGrace, "30s")
 	if !(p.Confidence >= 0.5 && p.Confidence < 1) {
-		r.add(field(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99 (99%% sure a rate really exceeds its threshold), not %g", p.Confidence)
+		r.add(child(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99 (99%% sure a rate really exceeds its threshold), not %g", p.Confidence)
 	}
-	p.validateThresholds(r, field(path, "thresholds"))
+	p.validateThresholds(r, child(path, "thresholds"))
 }
 
 func positive(r *report, path string, d time.Duration, example string) {
@@ -64,7 +64,7 @@ func (p *Policy) validateThresholds(r *report, path string) {
 	anomalies := 0
 	for _, metric := range slices.Sorted(maps.Keys(p.Thresholds)) {
 		t := p.Thresholds[metric]
-		t.validate(r, field(path, metric), metric)
+		t.validate(r, child(path, metric), metric)
 		if signal.IsKnown(metric) && (t.Max != nil || t.Min != nil || t.Baseline != nil) {
 			anomalies++
 		}
@@ -106,7 +106,7 @@ func (t Threshold) validate(r *report, path, metric string) {
 		return
 	}
 	if b := t.Baseline; b != nil {
-		b.validate(r, field(path, "baseline"))
+		b.validate(r, child(path, "baseline"))
 	}
 	if t.Max != nil && t.Min != nil {
 		r.add(path, "sets both max and min: use max when higher is worse or min when lower is worse, not both")
@@ -116,7 +116,7 @@ func (t Threshold) validate(r *report, path, metric string) {
 		v    *float64
 	}{{"max", t.Max}, {"min", t.Min}, {"critical", t.Critical}} {
 		if b.v != nil {
-			checkRange(r, field(path, b.name), metric, *b.v)
+			checkRange(r, child(path, b.name), metric, *b.v)
 		}
 	}
 	t.checkCritical(r, path, metric)
@@ -131,9 +131,9 @@ func (t Threshold) checkCritical(r *report, path, metric string) {
 	c := *t.Critical
 	switch {
 	case t.Max != nil && t.Min == nil && c < *t.Max:
-		r.add(field(path, "critical"), "%g is below max (%g): critical must be at least max, since it marks the version bad on its own", c, *t.Max)
+		r.add(child(path, "critical"), "%g is below max (%g): critical must be at least max, since it marks the version bad on its own", c, *t.Max)
 	case t.Min != nil && t.Max == nil && c > *t.Min:
-		r.add(field(path, "critical"), "%g is above min (%g): for a lower-is-worse limit critical must be at most min, since it marks the version bad on its own", c, *t.Min)
+		r.add(child(path, "critical"), "%g is above min (%g): for a lower-is-worse limit critical must be at most min, since it marks the version bad on its own", c, *t.Min)
 	}
 }
 
@@ -173,15 +173,15 @@ func (b *Baseline) validate(r *report, path string) {
 		r.add(path, "sets no comparison: give max_increase (relative, 0.2 = 20%% worse), max_delta (absolute) and/or test: mann_whitney")
 	}
 	if b.MaxIncrease != nil && *b.MaxIncrease < 0 {
-		r.add(field(path, "max_increase"), "must be 0 or more (0.2 allows 20%% worse than the previous version)")
+		r.add(child(path, "max_increase"), "must be 0 or more (0.2 allows 20%% worse than the previous version)")
 	}
 	if b.MaxDelta != nil && *b.MaxDelta < 0 {
-		r.add(field(path, "max_delta"), "must be 0 or more")
+		r.add(child(path, "max_delta"), "must be 0 or more")
 	}
 	switch b.Test {
 	case "", "mann_whitney":
 	default:
-		r.add(field(path, "test"), "must be mann_whitney (or left out), not %q", b.Test)
+		r.add(child(path, "test"), "must be mann_whitney (or left out), not %q", b.Test)
 	}
 	if b.Confidence == 0 {
 		b.Confidence = 0.99
@@ -190,9 +190,9 @@ func (b *Baseline) validate(r *report, path string) {
 		b.Tolerance = 0.1
 	}
 	if b.Confidence < 0.5 || b.Confidence >= 1 {
-		r.add(field(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99")
+		r.add(child(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99")
 	}
 	if b.Tolerance < 0 {
-		r.add(field(path, "tolerance"), "must be 0 or more (0.1 ignores differences under 10%%)")
+		r.add(child(path, "tolerance"), "must be 0 or more (0.1 ignores differences under 10%%)")
 	}
 }

@@ -131,7 +131,7 @@ func TestDefaultsInGo(t *testing.T) {
 		t.Error("DefaultThresholds shares its map between calls")
 	}
 	c := Config{Services: []Service{{Name: "a", Proxy: Proxy{Listen: "127.0.0.1:8080"},
-		Versions: []Version{{"v1", "http://127.0.0.1:9001"}, {"v2", "http://127.0.0.1:9002"}}}}}
+		Versions: []Version{{Name: "v1", URL: "http://127.0.0.1:9001"}, {Name: "v2", URL: "http://127.0.0.1:9002"}}}}}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate after ApplyDefaults: %v", err)

@@ -3,10 +3,6 @@ package config
 import (
 	"path/filepath"
 	"time"
-
-	"github.com/ripcord/ripcord/internal/revert/kubernetes"
-	"github.com/ripcord/ripcord/internal/signal/probe"
-	"github.com/ripcord/ripcord/internal/signal/prometheus"
 )
 
 // Config is the whole ripcord configuration file.
@@ -97,28 +93,37 @@ type Service struct {
 }
 
 // Target selects how a service is reverted when it is not (only) behind
-// ripcord's own proxy.
+// ripcord's own proxy: at most one provider block, such as kubernetes (a
+// Deployment's rollout-undo or a Service selector). Versions are then
+// discovered by the target, and signals come from Prometheus, probes or
+// pushes. Its kinds are app's revert targets.
 type Target struct {
-	// Kubernetes reverts a Deployment (rollout-undo) or a Service selector
-	// (blue-green). Versions are then discovered from the cluster, and
-	// signals must come from Prometheus, probes or pushes.
-	Kubernetes *kubernetes.Config `yaml:"kubernetes"`
+	Providers []Block `yaml:",remain"`
+}
+
+// Provider is the target's block, or nil for the built-in proxy switch.
+func (t Target) Provider() *Block {
+	if len(t.Providers) == 0 {
+		return nil
+	}
+	return &t.Providers[0]
 }
 
 // External reports whether the service's versions live outside ripcord
 // (deployed by someone else, discovered, reverted through an API).
-func (s Service) External() bool { return s.Target.Kubernetes != nil }
+func (s Service) External() bool { return len(s.Target.Providers) > 0 }
 
 // Signals are the sources beyond the proxy's own statistics. A metric that
-// a Prometheus query or a probe file provides is read from there; the rest
-// come from the proxy or from pushes.
+// a provider (a Prometheus query, a probe file) provides is read from there;
+// the rest come from the proxy or from pushes.
 type Signals struct {
-	Prometheus *prometheus.Config `yaml:"prometheus"`
-	Probe      *probe.Config      `yaml:"probe"`
 	// Headers maps a metric to a response header the service sets per
 	// request (quality_score: X-Quality-Score); the switch averages it per
 	// version like latency.
 	Headers map[string]string `yaml:"headers"`
+	// Providers are the signal sources' blocks (prometheus, probe), in file
+	// order; their kinds are app's signal sources.
+	Providers []Block `yaml:",remain"`
 }
 
 // Proxy is the built-in traffic switch for a service.
@@ -144,7 +149,14 @@ type RetryOnPrevious struct {
 // Version is one deployable version behind the switch.
 type Version struct {
 	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
+	// URL is the version's base URL. With URLFile it is read from that file
+	// (relative to the config file), so credentials in it (userinfo, a
+	// token in the query) stay out of the config.
+	URL     string `yaml:"url"`
+	URLFile string `yaml:"url_file"`
+	// urlRead marks a URL read from URLFile, so validating again re-reads
+	// the file instead of seeing both url and url_file set.
+	urlRead bool
 }
 
 // Policy decides when a version is bad and what to do about it.

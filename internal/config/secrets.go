@@ -3,23 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"reflect"
-	"regexp"
 	"slices"
-	"strings"
 )
-
-// envRef is the only form `token:` accepts: ${NAME}.
-var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
-
-// maxTokenFile bounds how much of a token file is read, so pointing
-// token_file at the wrong (large) file fails fast instead of loading it.
-const maxTokenFile = 4 << 10
 
 // validate checks the listener and the tokens, resolving each token's
 // secret. No message in here may include a secret: only names, paths and
@@ -36,7 +24,7 @@ func (a *API) validate(r *report, baseDir string) {
 		path := index("api.tokens", i)
 		t.validate(r, path, baseDir)
 		if first, dup := names[t.Name]; dup && t.Name != "" {
-			r.add(field(path, "name"), "token name %q is already used at %s: token names must be unique (they appear in the audit log)", t.Name, first)
+			r.add(child(path, "name"), "token name %q is already used at %s: token names must be unique (they appear in the audit log)", t.Name, first)
 		}
 		names[t.Name] = path
 		if other, dup := owner[t.Value]; dup && t.Value != "" {
@@ -48,19 +36,19 @@ func (a *API) validate(r *report, baseDir string) {
 
 func (t *Token) validate(r *report, path, baseDir string) {
 	if t.Name == "" {
-		r.add(field(path, "name"), "is required: a short name such as ci, shown in the audit log")
+		r.add(child(path, "name"), "is required: a short name such as ci, shown in the audit log")
 	}
 	roles := []string{RoleViewer, RoleOperator, RoleAdmin}
 	if !slices.Contains(roles, t.Role) {
-		r.add(field(path, "role"), "must be one of viewer, operator, admin, not %q%s", t.Role, didYouMean(t.Role, roles))
+		r.add(child(path, "role"), "must be one of viewer, operator, admin, not %q%s", t.Role, didYouMean(t.Role, roles))
 	}
 	switch {
 	case t.TokenFile != "" && t.Token != "":
 		r.add(path, "sets both token_file and token: keep exactly one")
 	case t.TokenFile != "":
-		t.fromFile(r, field(path, "token_file"), baseDir)
+		t.fromFile(r, child(path, "token_file"), baseDir)
 	case t.Token != "":
-		t.fromEnv(r, field(path, "token"))
+		t.fromEnv(r, child(path, "token"))
 	case t.Value == "":
 		r.add(path, "has no secret: set token_file: ./NAME.token (a file holding the token) or token: ${ENV_VAR}")
 	}
@@ -69,10 +57,7 @@ func (t *Token) validate(r *report, path, baseDir string) {
 // fromFile reads the secret from TokenFile, relative to baseDir. Errors name
 // the file, never its contents.
 func (t *Token) fromFile(r *report, path, baseDir string) {
-	name := t.TokenFile
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(baseDir, name)
-	}
+	name := resolvePath(baseDir, t.TokenFile)
 	secret, err := readSecret(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -85,28 +70,6 @@ func (t *Token) fromFile(r *report, path, baseDir string) {
 			r.add(path, "token file %s is empty: put the token in it on one line", name)
 		}
 	}
-}
-
-// readSecret returns the trimmed contents of a small file. A secret spanning
-// several lines is refused: it is almost certainly the wrong file.
-func readSecret(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", fmt.Errorf("open token file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
-	if err != nil {
-		return "", fmt.Errorf("read token file %s: %w", name, err)
-	}
-	if len(data) > maxTokenFile {
-		return "", fmt.Errorf("token file %s is larger than %d bytes; is it the right file?", name, maxTokenFile)
-	}
-	secret := strings.TrimSpace(string(data))
-	if strings.ContainsAny(secret, "\r\n") {
-		return "", fmt.Errorf("token file %s has several lines; it must hold just the token", name)
-	}
-	return secret, nil
 }
 
 // fromEnv resolves a ${NAME} reference. Anything else is a secret written
@@ -160,33 +123,7 @@ func (c *Config) Redacted() *Config {
 		s.Versions = slices.Clone(s.Versions)
 		s.Policy.Thresholds = cloneThresholds(s.Policy.Thresholds)
 	}
-	out.Notify.Channels = redactChannels(c.Notify.Channels)
 	return &out
-}
-
-// redactChannels copies channels with every resolved secret blanked: the
-// fields tagged yaml:"-" of each channel kind hold exactly those.
-func redactChannels(in []Channel) []Channel {
-	out := slices.Clone(in)
-	for i := range out {
-		v := reflect.ValueOf(&out[i]).Elem()
-		for f := range v.NumField() {
-			kind := v.Field(f)
-			if kind.Kind() != reflect.Pointer || kind.IsNil() {
-				continue
-			}
-			cp := reflect.New(kind.Elem().Type())
-			cp.Elem().Set(kind.Elem())
-			t := cp.Elem().Type()
-			for k := range t.NumField() {
-				if t.Field(k).Tag.Get("yaml") == "-" && t.Field(k).Type.Kind() == reflect.String {
-					cp.Elem().Field(k).SetString("")
-				}
-			}
-			kind.Set(cp)
-		}
-	}
-	return out
 }
 
 func cloneThresholds(m map[string]Threshold) map[string]Threshold {

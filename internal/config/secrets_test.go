@@ -84,7 +84,7 @@ func TestTokenProblems(t *testing.T) {
 func TestLiteralTokenNotInLoadError(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "ripcord.yaml", withTokens(t, "{name: ci, role: admin, token: \""+secret+"\"}"))
-	_, err := Load(filepath.Join(dir, "ripcord.yaml"))
+	_, err := Load(filepath.Join(dir, "ripcord.yaml"), testProviders)
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("err = %v", err)
 	}
@@ -108,7 +108,7 @@ func TestListenWithoutTokensMustBeLoopback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.listen, func(t *testing.T) {
 			src := mutate(t, "listen: 127.0.0.1:7070", "listen: '"+tt.listen+"'")
-			_, err := Parse([]byte(src), "")
+			_, err := Parse([]byte(src), "", testProviders)
 			if tt.ok {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"io/fs"
 	"net"
 	"net/url"
 	"regexp"
@@ -32,7 +34,7 @@ func (c *Config) validate(r *report) {
 	}
 	c.Log.validate(r)
 	c.validateServices(r)
-	c.Notify.validate(r, c.BaseDir)
+	c.Notify.validate(r)
 }
 
 func (l Log) validate(r *report) {
@@ -101,16 +103,15 @@ func (c *Config) validateServices(r *report) {
 	for i := range c.Services {
 		s := &c.Services[i]
 		path := index("services", i)
-		s.Signals.resolveProbeFile(c.BaseDir)
-		s.validate(r, path)
+		s.validate(r, path, c.BaseDir)
 		if first, dup := seen[s.Name]; dup && s.Name != "" {
-			r.add(field(path, "name"), "service %q is already defined at %s: service names must be unique", s.Name, first)
+			r.add(child(path, "name"), "service %q is already defined at %s: service names must be unique", s.Name, first)
 		}
 		seen[s.Name] = path
 		if s.External() {
 			continue // no proxy listener
 		}
-		l := listener{field(path, "proxy.listen"), s.Proxy.Listen}
+		l := listener{child(path, "proxy.listen"), s.Proxy.Listen}
 		for _, other := range listeners {
 			if l.conflicts(other) {
 				r.add(l.path, "%s is already used by %s: give every listener its own port", l.addr, other.path)
@@ -121,34 +122,32 @@ func (c *Config) validateServices(r *report) {
 	}
 }
 
-func (s *Service) validate(r *report, path string) {
+func (s *Service) validate(r *report, path, baseDir string) {
 	switch {
 	case s.Name == "":
-		r.add(field(path, "name"), "is required: a short name such as llm-api (lowercase letters, digits and '-')")
+		r.add(child(path, "name"), "is required: a short name such as llm-api (lowercase letters, digits and '-')")
 	case !serviceName.MatchString(s.Name):
-		r.add(field(path, "name"), "%q may contain only lowercase letters, digits and '-' (it appears in URLs and metric labels), e.g. llm-api", s.Name)
+		r.add(child(path, "name"), "%q may contain only lowercase letters, digits and '-' (it appears in URLs and metric labels), e.g. llm-api", s.Name)
 	}
-	if k := s.Target.Kubernetes; k != nil {
-		// Versions and traffic live in the cluster: no proxy, no version list.
-		if err := k.WithDefaults().Validate(); err != nil {
-			r.add(field(path, "target.kubernetes"), "%v", err)
-		}
+	if t := s.Target.Provider(); t != nil {
+		// Versions and traffic live where the target reverts (the
+		// cluster): no proxy, no version list.
 		if s.Proxy.Listen != "" || len(s.Versions) > 0 {
-			r.add(path, "a Kubernetes target takes its versions from the cluster: remove proxy and versions")
+			r.add(path, "a %s target takes its versions from what it reverts, not from this file: remove proxy and versions", t.Kind)
 		}
 	} else {
-		checkListen(r, field(path, "proxy.listen"), s.Proxy.Listen)
-		s.validateVersions(r, path)
+		checkListen(r, child(path, "proxy.listen"), s.Proxy.Listen)
+		s.validateVersions(r, path, baseDir)
 	}
 	if s.Proxy.RetryOnPrevious.MaxBodyBytes < 0 {
-		r.add(field(path, "proxy.retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
+		r.add(child(path, "proxy.retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
 	}
-	s.Policy.validate(r, field(path, "policy"))
-	s.Signals.validate(r, field(path, "signals"))
+	s.Policy.validate(r, child(path, "policy"))
+	s.Signals.validate(r, child(path, "signals"))
 }
 
-func (s *Service) validateVersions(r *report, path string) {
-	vpath := field(path, "versions")
+func (s *Service) validateVersions(r *report, path, baseDir string) {
+	vpath := child(path, "versions")
 	if len(s.Versions) == 0 {
 		r.add(vpath, "at least one version is required, oldest first, e.g. - {name: v1, url: http://127.0.0.1:9001}")
 		return
@@ -158,28 +157,55 @@ func (s *Service) validateVersions(r *report, path string) {
 		p := index(vpath, i)
 		switch {
 		case v.Name == "":
-			r.add(field(p, "name"), "is required, e.g. v1")
+			r.add(child(p, "name"), "is required, e.g. v1")
 		case !versionName.MatchString(v.Name):
-			r.add(field(p, "name"), "%q may contain only letters, digits, '.', '_' and '-', e.g. v1.2.0", v.Name)
+			r.add(child(p, "name"), "%q may contain only letters, digits, '.', '_' and '-', e.g. v1.2.0", v.Name)
 		case seen[v.Name]:
-			r.add(field(p, "name"), "version %q is listed twice: version names must be unique within a service", v.Name)
+			r.add(child(p, "name"), "version %q is listed twice: version names must be unique within a service", v.Name)
 		}
 		seen[v.Name] = true
-		checkVersionURL(r, field(p, "url"), v.URL)
+		s.Versions[i].resolveURL(r, p, baseDir)
 	}
 	if s.Active != "" && !seen[s.Active] {
-		r.add(field(path, "active"), "%q is not one of this service's versions: name a version listed under versions, or leave active out to use the last one", s.Active)
+		r.add(child(path, "active"), "%q is not one of this service's versions: name a version listed under versions, or leave active out to use the last one", s.Active)
 	} else if s.Active == "" && s.Versions[len(s.Versions)-1].Name != "" {
 		// (With an unnamed last version the missing name is the problem.)
-		r.add(field(path, "active"), "must name one of this service's versions (leave the key out to use the last one)")
+		r.add(child(path, "active"), "must name one of this service's versions (leave the key out to use the last one)")
 	}
 }
 
-// checkVersionURL requires an absolute http(s) URL. The URL itself is not
-// quoted back: it may carry credentials (http://user:pass@host).
-func checkVersionURL(r *report, path, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		r.add(path, "must be an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9001")
+// resolveURL reads URL from URLFile when that is set, then requires an
+// absolute http(s) URL. The URL itself is never quoted back: it may carry
+// credentials (http://user:pass@host, ?token=…).
+func (v *Version) resolveURL(r *report, path, baseDir string) {
+	urlPath := child(path, "url")
+	if v.URLFile != "" {
+		filePath := child(path, "url_file")
+		if v.URL != "" && !v.urlRead {
+			r.add(path, "sets both url and url_file: keep exactly one (url_file keeps credentials in the URL out of the config)")
+			return
+		}
+		name := resolvePath(baseDir, v.URLFile)
+		u, err := readSecret(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			r.add(filePath, "file %s does not exist: create it with the version's URL on one line, or fix the path (relative paths start at the config file's directory)", name)
+			return
+		case err != nil:
+			r.add(filePath, "%v", err)
+			return
+		case u == "":
+			r.add(filePath, "file %s is empty: put the version's URL in it on one line", name)
+			return
+		}
+		v.URL, v.urlRead, urlPath = u, true, filePath
 	}
+	if !isHTTPURL(v.URL) {
+		r.add(urlPath, "must be an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9001 (or url_file: a file holding it)")
+	}
+}
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -79,3 +79,41 @@ func TestServiceValidation(t *testing.T) {
 		mustParse(t, src, "")
 	})
 }
+
+func TestVersionURLFile(t *testing.T) {
+	dir := t.TempDir()
+	const withCreds = "http://ripcord:s3cr3t-do-not-print-7f2a@127.0.0.1:9001/?token=s3cr3t-do-not-print-7f2a"
+	writeFile(t, dir, "v1.url", withCreds+"\n")
+	writeFile(t, dir, "empty.url", "\n")
+	writeFile(t, dir, "ftp.url", "ftp://s3cr3t-do-not-print-7f2a@host/\n")
+	const line = "        url: http://127.0.0.1:9001"
+	cfg := mustParse(t, mutate(t, line, "        url_file: v1.url"), dir)
+	if v := cfg.Services[0].Versions[1]; v.URL != withCreds || v.URLFile != "v1.url" {
+		t.Errorf("version = %+v", v)
+	}
+	// Validating again (Go code does) re-reads the file instead of seeing
+	// both url and url_file.
+	if err := cfg.Validate(); err != nil || cfg.Services[0].Versions[1].URL != withCreds {
+		t.Errorf("second Validate: %v", err)
+	}
+	tests := []struct {
+		name, old, repl, path string
+		line                  int
+		msg                   string
+	}{
+		{"both", line, line + "\n        url_file: v1.url", "services[0].versions[1]", 10, "sets both url and url_file: keep exactly one"},
+		{"missing", line, "        url_file: nope.url", "services[0].versions[1].url_file", 11, "file " + filepath.Join(dir, "nope.url") + " does not exist"},
+		{"empty", line, "        url_file: empty.url", "services[0].versions[1].url_file", 11, "is empty: put the version's URL in it"},
+		{"not a URL", line, "        url_file: ftp.url", "services[0].versions[1].url_file", 11, "must be an absolute http:// or https:// URL"},
+		{"neither", line + "\n", "", "services[0].versions[1].url", 10, "must be an absolute http:// or https:// URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := parseErrs(t, mutate(t, tt.old, tt.repl), dir)
+			wantProblem(t, errs, tt.path, tt.line, tt.msg)
+			if strings.Contains(errs.Error(), secret) {
+				t.Errorf("the URL's credentials leak into the error: %v", errs)
+			}
+		})
+	}
+}

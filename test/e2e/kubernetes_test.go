@@ -20,6 +20,7 @@ import (
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/apiclient"
 	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 )
 
@@ -40,7 +41,7 @@ func kwokCluster(t *testing.T) (string, k8s.Interface) {
 		kc = strings.TrimSpace(string(out))
 		t.Cleanup(func() { _ = exec.Command("bash", script, "down", "ripcord-e2e").Run() })
 	}
-	cs, err := kubernetes.NewClientset(kubernetes.Config{Kubeconfig: kc})
+	cs, err := kubernetes.NewClientset(kubernetes.Config{Kubeconfig: field.File(kc)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func TestKubernetesLoop(t *testing.T) {
 	e := &env{t: t, dbPath: t.TempDir() + "/r.db"}
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
 		Reports: config.Reports{Dir: t.TempDir()},
-		Services: []config.Service{{Name: "llm-api", Policy: pol, Target: config.Target{Kubernetes: &kubernetes.Config{
-			Kubeconfig: kc, Namespace: ns, Deployment: "llm-api", RolloutTimeout: time.Minute}}}}}
+		Services: []config.Service{{Name: "llm-api", Policy: pol, Target: config.Target{Providers: []config.Block{
+			config.BlockOf("kubernetes", kubernetes.Config{Kubeconfig: field.File(kc), Namespace: ns, Deployment: "llm-api", RolloutTimeout: time.Minute})}}}}}
 	e.boot()
 	c := e.client
 	st, err := c.Service(ctx, "llm-api")

@@ -74,7 +74,7 @@ func startWithProm(t *testing.T, promURL string, v1 *instrumented) *env {
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
 		Services: []config.Service{{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Active: "v1", Policy: promPolicy(),
 			Versions: []config.Version{{Name: "v1", URL: v1.srv.URL}},
-			Signals:  config.Signals{Prometheus: promSignals(promURL)}}}}
+			Signals:  config.Signals{Providers: []config.Block{config.BlockOf("prometheus", promSignals(promURL))}}}}}
 	e.boot()
 	return e
 }

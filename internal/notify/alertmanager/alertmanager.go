@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -168,3 +169,13 @@ func (n *Notifier) post(ctx context.Context, alerts []Alert) error {
 	}
 	return notify.CheckResponse(resp, what, rb)
 }
+
+// String describes the notifier by its config. fmt would print the
+// unexported cfg field, secrets included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("alertmanager.Notifier%+v", n.cfg) }
+
+// GoString is String for %#v.
+func (n *Notifier) GoString() string { return n.String() }
+
+// LogValue logs the config, whose secrets print as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }

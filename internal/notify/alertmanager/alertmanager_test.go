@@ -202,7 +202,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	check("New", err)
 
 	cfg := Config{URL: "http://am:" + pw + "@host:9093", BearerToken: bearer}
-	notifytest.CheckNotPrinted(t, []string{bearer}, cfg)
+	notifytest.CheckNotPrinted(t, []string{bearer}, cfg, newN(t, cfg))
 	// The URL's password is for String and LogValue to hide (json.Marshal
 	// of a Config shows its url).
 	var logs bytes.Buffer

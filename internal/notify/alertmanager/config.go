@@ -1,13 +1,13 @@
 package alertmanager
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -24,9 +24,9 @@ type Config struct {
 	// POSTed to URL + "/api/v2/alerts".
 	URL string `yaml:"url" json:"url,omitempty"`
 	// BearerToken, when set, is sent as "Authorization: Bearer …" for an
-	// Alertmanager behind an authenticating proxy. It is a secret: resolved
-	// by the config layer, printed as <redacted>.
-	BearerToken notify.Secret `yaml:"-" json:"-"`
+	// Alertmanager behind an authenticating proxy. It is a secret:
+	// bearer_token_file or ${ENV} in the config file, printed as <redacted>.
+	BearerToken notify.Secret `yaml:"bearer_token" json:"-"`
 	// AlertTTL is how far ahead a firing alert's endsAt is set. Alertmanager
 	// resolves an alert on its own once endsAt passes (or, without endsAt,
 	// after its resolve_timeout, 5m by default), and ripcord sends only on
@@ -57,26 +57,33 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
+// Validate checks c as New would and reports field.Errors with paths
+// relative to the channel's block.
+func (c Config) Validate() error {
+	var errs field.Errors
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs.Add("url", "must be an absolute http(s) URL such as http://alertmanager:9093, not %q", notify.RedactURL(c.URL))
+	}
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
+	}
+	if c.AlertTTL < 0 {
+		errs.Add("alert_ttl", "must not be negative, not %s", c.AlertTTL)
+	}
+	return errs.Err()
+}
+
+// withDefaults checks c and fills its zero values.
 func (c Config) withDefaults() (Config, error) {
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("alertmanager: %w", err)
+	}
 	c.URL = strings.TrimRight(c.URL, "/")
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
 	if c.AlertTTL == 0 {
 		c.AlertTTL = DefaultAlertTTL
-	}
-	var errs []error
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL such as http://alertmanager:9093", notify.RedactURL(c.URL)))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
-	}
-	if c.AlertTTL < 0 {
-		errs = append(errs, fmt.Errorf("alert_ttl %s is negative", c.AlertTTL))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return c, fmt.Errorf("alertmanager: %w", err)
 	}
 	return c, nil
 }

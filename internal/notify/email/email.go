@@ -2,7 +2,6 @@ package email
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -36,7 +36,7 @@ type Config struct {
 	// Username and Password, when set, authenticate with AUTH PLAIN. The
 	// password prints as <redacted>.
 	Username string        `yaml:"username" json:"username,omitempty"`
-	Password notify.Secret `yaml:"-" json:"-"`
+	Password notify.Secret `yaml:"password" json:"-"`
 	// TLS is starttls (default), require_starttls, tls or none.
 	TLS string `yaml:"tls" json:"tls,omitempty"`
 	// TLSConfig overrides certificate verification (a private CA, or a
@@ -66,60 +66,82 @@ var _ notify.Notifier = (*Notifier)(nil)
 // New validates cfg and returns a Notifier. Email keeps no per-incident
 // state: threading and dedup derive from the incident id and Seq alone.
 func New(cfg Config) (*Notifier, error) {
-	if cfg.TLS == "" {
-		cfg.TLS = TLSStartTLS
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("email: %w", err)
 	}
-	if cfg.HelloName == "" {
-		cfg.HelloName = "localhost"
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
+	cfg = cfg.withDefaults()
 	n := &Notifier{cfg: cfg}
-	if err := n.validate(); err != nil {
-		return nil, err
+	n.host, _, _ = net.SplitHostPort(cfg.Addr)
+	n.from, _ = mail.ParseAddress(cfg.From)
+	for _, s := range cfg.To {
+		a, _ := mail.ParseAddress(s)
+		n.to = append(n.to, a)
 	}
+	n.domain = messageIDDomain(cfg, n.from)
 	return n, nil
 }
 
-func (n *Notifier) validate() error {
-	c := &n.cfg
-	host, port, err := net.SplitHostPort(c.Addr)
-	if err != nil || host == "" || port == "" {
-		return fmt.Errorf("email: addr must be host:port, got %q", c.Addr)
+func (c Config) withDefaults() Config {
+	if c.TLS == "" {
+		c.TLS = TLSStartTLS
 	}
-	n.host = host
+	if c.HelloName == "" {
+		c.HelloName = "localhost"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// Validate checks c as New would, judging empty fields as their defaults,
+// and reports field.Errors with paths relative to the channel's block.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs field.Errors
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil || host == "" || port == "" {
+		errs.Add("addr", "must be host:port, e.g. smtp.example.com:587, not %q", c.Addr)
+	}
 	if !slices.Contains([]string{TLSStartTLS, TLSRequireStartTLS, TLSImplicit, TLSNone}, c.TLS) {
-		return fmt.Errorf("email: tls must be starttls, require_starttls, tls or none, not %q", c.TLS)
+		errs.Add("tls", "must be starttls, require_starttls, tls or none, not %q", c.TLS)
 	}
-	switch {
-	case c.Timeout < 0:
-		return fmt.Errorf("email: timeout must not be negative, got %s", c.Timeout)
-	case c.Password != "" && c.Username == "":
-		return errors.New("email: password is set but username is not")
-	case len(c.To) == 0:
-		return errors.New("email: to needs at least one recipient")
-	case strings.ContainsAny(c.HelloName, " \r\n"):
-		return fmt.Errorf("email: hello_name %q must be a single word", c.HelloName)
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
 	}
-	if n.from, err = mail.ParseAddress(c.From); err != nil {
-		return fmt.Errorf("email: from %q: %w", c.From, err)
+	if c.Password != "" && c.Username == "" {
+		errs.Add("username", "is required with a password: the account AUTH PLAIN logs in as")
 	}
-	for _, s := range c.To {
-		a, err := mail.ParseAddress(s)
-		if err != nil {
-			return fmt.Errorf("email: to %q: %w", s, err)
+	if strings.ContainsAny(c.HelloName, " \r\n") {
+		errs.Add("hello_name", "%q must be a single word", c.HelloName)
+	}
+	from, err := mail.ParseAddress(c.From)
+	if c.From == "" {
+		errs.Add("from", "is required, e.g. ripcord@example.com")
+	} else if err != nil {
+		errs.Add("from", "%q is not an address: %v", c.From, err)
+	}
+	if len(c.To) == 0 {
+		errs.Add("to", "needs at least one recipient, e.g. [oncall@example.com]")
+	}
+	for i, s := range c.To {
+		if _, err := mail.ParseAddress(s); err != nil {
+			errs.Add(field.Index("to", i), "%q is not an address: %v", s, err)
 		}
-		n.to = append(n.to, a)
 	}
-	n.domain = c.MessageIDDomain
-	if n.domain == "" {
-		n.domain = n.from.Address[strings.LastIndexByte(n.from.Address, '@')+1:]
+	if from != nil && messageIDDomain(c, from) == "" {
+		errs.Add("message_id_domain", "is empty after removing characters a Message-ID cannot hold")
 	}
-	if n.domain = atext(n.domain, "."); n.domain == "" {
-		return errors.New("email: message_id_domain is empty after removing characters a Message-ID cannot hold")
+	return errs.Err()
+}
+
+// messageIDDomain is the right-hand side of Message-IDs: MessageIDDomain,
+// else the From address's domain, reduced to characters a Message-ID holds.
+func messageIDDomain(c Config, from *mail.Address) string {
+	d := c.MessageIDDomain
+	if d == "" {
+		d = from.Address[strings.LastIndexByte(from.Address, '@')+1:]
 	}
-	return nil
+	return atext(d, ".")
 }
 
 // String describes the notifier by its config. fmt would print the

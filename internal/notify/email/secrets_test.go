@@ -47,14 +47,15 @@ func TestSecretNotInErrors(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	ok := Config{Addr: "smtp.example.com:587", From: "r@example.com", To: []string{"a@example.com"}}
 	cases := map[string]func(*Config){
-		"addr must be host:port":       func(c *Config) { c.Addr = "smtp.example.com" },
-		"tls must be":                  func(c *Config) { c.TLS = "ssl" },
-		"timeout must not be negative": func(c *Config) { c.Timeout = -1 },
-		"password is set but username": func(c *Config) { c.Password = testPassword },
-		"at least one recipient":       func(c *Config) { c.To = nil },
-		`from "not an address"`:        func(c *Config) { c.From = "not an address" },
-		`to "x@"`:                      func(c *Config) { c.To = []string{"x@"} },
-		"hello_name":                   func(c *Config) { c.HelloName = "a b" },
+		"email: addr: must be host:port":           func(c *Config) { c.Addr = "smtp.example.com" },
+		"tls: must be":                             func(c *Config) { c.TLS = "ssl" },
+		"timeout: must not be negative":            func(c *Config) { c.Timeout = -1 },
+		"username: is required with a password":    func(c *Config) { c.Password = testPassword },
+		"to: needs at least one recipient":         func(c *Config) { c.To = nil },
+		`from: "not an address" is not an address`: func(c *Config) { c.From = "not an address" },
+		"from: is required":                        func(c *Config) { c.From = "" },
+		`to[1]: "x@" is not an address`:            func(c *Config) { c.To = []string{"a@example.com", "x@"} },
+		"hello_name":                               func(c *Config) { c.HelloName = "a b" },
 	}
 	for want, mut := range cases {
 		c := ok

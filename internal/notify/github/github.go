@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v89/github"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -29,7 +29,7 @@ type Config struct {
 	// credentials.
 	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
 	// Token authenticates as "Bearer <token>"; it prints as <redacted>.
-	Token notify.Secret `yaml:"-" json:"-"`
+	Token notify.Secret `yaml:"token" json:"-"`
 	// Owner and Repo name the repository issues are filed in.
 	Owner string `yaml:"owner" json:"owner"`
 	Repo  string `yaml:"repo" json:"repo"`
@@ -51,8 +51,8 @@ var _ notify.Notifier = (*Notifier)(nil)
 // incident; nil means an in-memory notify.MemState, which the label lookup
 // backs up across restarts.
 func New(cfg Config, state notify.State) (*Notifier, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("github: %w", err)
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
@@ -83,25 +83,26 @@ func New(cfg Config, state notify.State) (*Notifier, error) {
 	}, nil
 }
 
-func (c Config) validate() error {
-	switch {
-	case c.Token == "":
-		return errors.New("github: token is required")
-	case c.Owner == "" || c.Repo == "":
-		return errors.New("github: owner and repo are required")
-	case c.Timeout < 0:
-		return fmt.Errorf("github: timeout must not be negative, got %s", c.Timeout)
-	case c.BaseURL == "":
-		return nil
+// Validate checks c as New would and reports field.Errors with paths
+// relative to the channel's block.
+func (c Config) Validate() error {
+	var errs field.Errors
+	if c.Token == "" {
+		errs.MissingSecret("token")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("github: base_url must be an absolute http or https URL")
+	if c.Owner == "" {
+		errs.Add("owner", "is required: the user or organisation owning the repository, e.g. acme")
 	}
-	if u.User != nil {
-		return errors.New("github: base_url must not contain credentials; the token goes in token")
+	if c.Repo == "" {
+		errs.Add("repo", "is required: the repository issues are filed in, e.g. incidents")
 	}
-	return nil
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
+	}
+	if c.BaseURL != "" {
+		notify.CheckBaseURL(&errs, "base_url", c.BaseURL, "token")
+	}
+	return errs.Err()
 }
 
 // String describes the notifier by its config. fmt would print the

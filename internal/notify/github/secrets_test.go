@@ -24,11 +24,12 @@ func TestSecretNotInErrors(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	cases := map[string]Config{
-		"token is required":            {Owner: "a", Repo: "b"},
-		"owner and repo are required":  {Token: testToken, Owner: "a"},
-		"timeout must not be negative": {Token: testToken, Owner: "a", Repo: "b", Timeout: -1},
-		"absolute http or https":       {Token: testToken, Owner: "a", Repo: "b", BaseURL: "/api/v3"},
-		"must not contain credentials": {Token: testToken, Owner: "a", Repo: "b", BaseURL: "https://x:" + testToken + "@ghe.example.com/api/v3/"},
+		"github: token: is required":             {Owner: "a", Repo: "b"},
+		"repo: is required":                      {Token: testToken, Owner: "a"},
+		"owner: is required":                     {Token: testToken, Repo: "b"},
+		"timeout: must not be negative":          {Token: testToken, Owner: "a", Repo: "b", Timeout: -1},
+		"base_url: must be an absolute http":     {Token: testToken, Owner: "a", Repo: "b", BaseURL: "/api/v3"},
+		"base_url: must not contain credentials": {Token: testToken, Owner: "a", Repo: "b", BaseURL: "https://x:" + testToken + "@ghe.example.com/api/v3/"},
 	}
 	for want, cfg := range cases {
 		_, err := New(cfg, nil)

@@ -60,8 +60,8 @@ func lines(s string, marks ...mark) []node {
 	return out
 }
 
-// field is a "Label: value" paragraph with the label in bold.
-func field(label, value string) node {
+// labelled is a "Label: value" paragraph with the label in bold.
+func labelled(label, value string) node {
 	return para(append([]node{{Type: "text", Text: label + ": ", Marks: []mark{{Type: "strong"}}}}, lines(value)...)...)
 }
 
@@ -108,16 +108,16 @@ func description(m notify.Message) node {
 }
 
 func facts(m notify.Message) []node {
-	out := []node{field("Incident", m.IncidentID)}
+	out := []node{labelled("Incident", m.IncidentID)}
 	if m.Service != "" {
-		out = append(out, field("Service", m.Service))
+		out = append(out, labelled("Service", m.Service))
 	}
 	if m.Kind != "" {
-		out = append(out, field("Kind", string(m.Kind)))
+		out = append(out, labelled("Kind", string(m.Kind)))
 	}
-	out = append(out, field("Severity", string(m.Severity)), field("Status", string(m.Status)))
+	out = append(out, labelled("Severity", string(m.Severity)), labelled("Status", string(m.Status)))
 	if v := versions(m); v != "" {
-		out = append(out, field("Versions", v))
+		out = append(out, labelled("Versions", v))
 	}
 	if m.ReportURL != "" {
 		out = append(out, link("Report", m.ReportURL))
@@ -177,9 +177,9 @@ func commentDoc(m notify.Message) node {
 	} else if m.Update == notify.Resolved {
 		content = append(content, para(lines("The incident is resolved.")...))
 	}
-	items := []node{field("Severity", string(m.Severity))}
+	items := []node{labelled("Severity", string(m.Severity))}
 	if v := versions(m); v != "" {
-		items = append(items, field("Versions", v))
+		items = append(items, labelled("Versions", v))
 	}
 	if m.Event != nil {
 		items = append(items, eventLine(*m.Event))

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -29,7 +29,7 @@ type Config struct {
 	// Email is the Atlassian account the API token belongs to.
 	Email string `yaml:"email" json:"email"`
 	// APIToken is the secret half of basic auth; it prints as <redacted>.
-	APIToken notify.Secret `yaml:"-" json:"-"`
+	APIToken notify.Secret `yaml:"api_token" json:"-"`
 	// Project is the project key issues are created in, e.g. OPS.
 	Project string `yaml:"project" json:"project"`
 	// IssueType is the issue type name; DefaultIssueType when empty.
@@ -57,10 +57,10 @@ var _ notify.Notifier = (*Notifier)(nil)
 // incident; nil means an in-memory notify.MemState, which the label search
 // backs up across restarts.
 func New(cfg Config, state notify.State) (*Notifier, error) {
-	base, err := cfg.validate()
-	if err != nil {
-		return nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("jira: %w", err)
 	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -82,27 +82,28 @@ func New(cfg Config, state notify.State) (*Notifier, error) {
 	}, nil
 }
 
-func (c Config) validate() (string, error) {
-	switch {
-	case c.BaseURL == "":
-		return "", errors.New("jira: base_url is required, e.g. https://example.atlassian.net")
-	case c.Email == "":
-		return "", errors.New("jira: email is required (the account the API token belongs to)")
-	case c.APIToken == "":
-		return "", errors.New("jira: api_token is required")
-	case c.Project == "":
-		return "", errors.New("jira: project is required (a project key such as OPS)")
-	case c.Timeout < 0:
-		return "", fmt.Errorf("jira: timeout must not be negative, got %s", c.Timeout)
+// Validate checks c as New would and reports field.Errors with paths
+// relative to the channel's block.
+func (c Config) Validate() error {
+	var errs field.Errors
+	if c.BaseURL == "" {
+		errs.Add("base_url", "is required, e.g. https://example.atlassian.net")
+	} else {
+		notify.CheckBaseURL(&errs, "base_url", c.BaseURL, "email and api_token")
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errors.New("jira: base_url must be an absolute http or https URL")
+	if c.Email == "" {
+		errs.Add("email", "is required (the account the API token belongs to), e.g. sre-bot@example.com")
 	}
-	if u.User != nil {
-		return "", errors.New("jira: base_url must not contain credentials; use email and api_token")
+	if c.APIToken == "" {
+		errs.MissingSecret("api_token")
 	}
-	return strings.TrimRight(c.BaseURL, "/"), nil
+	if c.Project == "" {
+		errs.Add("project", "is required (a project key), e.g. OPS")
+	}
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
+	}
+	return errs.Err()
 }
 
 // String describes the notifier by its config. fmt would print the

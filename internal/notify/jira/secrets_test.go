@@ -30,13 +30,13 @@ func TestSecretNotInErrors(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	ok := Config{BaseURL: "https://example.atlassian.net", Email: testEmail, APIToken: testToken, Project: "OPS"}
 	cases := map[string]func(*Config){
-		"base_url is required":         func(c *Config) { c.BaseURL = "" },
-		"email is required":            func(c *Config) { c.Email = "" },
-		"api_token is required":        func(c *Config) { c.APIToken = "" },
-		"project is required":          func(c *Config) { c.Project = "" },
-		"timeout must not be negative": func(c *Config) { c.Timeout = -1 },
-		"absolute http or https":       func(c *Config) { c.BaseURL = "example.atlassian.net" },
-		"must not contain credentials": func(c *Config) { c.BaseURL = "https://bot:" + testToken + "@example.atlassian.net" },
+		"jira: base_url: is required":            func(c *Config) { c.BaseURL = "" },
+		"email: is required":                     func(c *Config) { c.Email = "" },
+		"api_token: is required":                 func(c *Config) { c.APIToken = "" },
+		"project: is required":                   func(c *Config) { c.Project = "" },
+		"timeout: must not be negative":          func(c *Config) { c.Timeout = -1 },
+		"base_url: must be an absolute http":     func(c *Config) { c.BaseURL = "example.atlassian.net" },
+		"base_url: must not contain credentials": func(c *Config) { c.BaseURL = "https://bot:" + testToken + "@example.atlassian.net" },
 	}
 	for want, mut := range cases {
 		c := ok

@@ -1,7 +1,6 @@
 package pagerduty
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -21,9 +21,9 @@ const DefaultTimeout = 10 * time.Second
 // Config is one PagerDuty service integration (Events API v2).
 type Config struct {
 	// RoutingKey is the service integration key. Anyone holding it can open
-	// incidents on the service, so it is a secret: the config layer resolves
-	// it (from a file or ${ENV}) and it prints as <redacted>.
-	RoutingKey notify.Secret `yaml:"-" json:"-"`
+	// incidents on the service, so it is a secret: routing_key_file or
+	// ${ENV} in the config file, and it prints as <redacted>.
+	RoutingKey notify.Secret `yaml:"routing_key" json:"-"`
 	// URL is the Events API base, default https://events.pagerduty.com (use
 	// https://events.eu.pagerduty.com for EU accounts, or a local receiver).
 	URL string `yaml:"url" json:"url,omitempty"`
@@ -45,7 +45,24 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", notify.RedactURL(c.URL)), slog.Duration("timeout", c.Timeout))
 }
 
-func (c Config) withDefaults() (Config, error) {
+// Validate checks c as New would, judging empty fields as their defaults,
+// and reports field.Errors with paths relative to the channel's block.
+func (c Config) Validate() error {
+	c = c.fill()
+	var errs field.Errors
+	if c.RoutingKey == "" {
+		errs.MissingSecret("routing_key")
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs.Add("url", "must be an absolute http(s) URL such as %s, not %q", DefaultURL, notify.RedactURL(c.URL))
+	}
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
+	}
+	return errs.Err()
+}
+
+func (c Config) fill() Config {
 	if c.URL == "" {
 		c.URL = DefaultURL
 	}
@@ -53,20 +70,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	var errs []error
-	if c.RoutingKey == "" {
-		errs = append(errs, errors.New("routing_key is required: the integration key of an Events API v2 integration"))
-	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an absolute http(s) URL", notify.RedactURL(c.URL)))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
-	}
-	if err := errors.Join(errs...); err != nil {
+	return c
+}
+
+// withDefaults checks c and fills its zero values.
+func (c Config) withDefaults() (Config, error) {
+	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("pagerduty: %w", err)
 	}
-	return c, nil
+	return c.fill(), nil
 }
 
 // Option adjusts a Notifier beyond its Config.

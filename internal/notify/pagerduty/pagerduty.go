@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -191,3 +192,13 @@ func (n *Notifier) classify(what string, ex *exchange, err error) error {
 func (n *Notifier) scrub(b []byte) []byte {
 	return bytes.ReplaceAll(b, []byte(n.cfg.RoutingKey.Reveal()), []byte("<redacted>"))
 }
+
+// String describes the notifier by its config. fmt would print the
+// unexported cfg field, secrets included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("pagerduty.Notifier%+v", n.cfg) }
+
+// GoString is String for %#v.
+func (n *Notifier) GoString() string { return n.String() }
+
+// LogValue logs the config, whose secrets print as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }

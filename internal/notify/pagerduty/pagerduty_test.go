@@ -234,7 +234,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	_, err := New(Config{RoutingKey: routingKey, URL: "not a url"})
 	check("New", err)
 
-	notifytest.CheckNotPrinted(t, []string{routingKey}, Config{RoutingKey: routingKey})
+	notifytest.CheckNotPrinted(t, []string{routingKey}, Config{RoutingKey: routingKey}, mustNew(t, Config{RoutingKey: routingKey}))
 }
 
 func TestNewValidates(t *testing.T) {

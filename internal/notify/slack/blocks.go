@@ -24,11 +24,11 @@ const (
 func blocks(m notify.Message) []slack.Block {
 	header := slack.NewHeaderBlock(plain(truncate(emoji(m)+" "+title(m), maxHeader)))
 	fields := []*slack.TextBlockObject{
-		field("Service", m.Service),
-		field("Severity", string(m.Severity)),
-		field("Status", string(m.Status)),
-		field("Version", versions(m)),
-		field("Reason", m.Reason),
+		labelled("Service", m.Service),
+		labelled("Severity", string(m.Severity)),
+		labelled("Status", string(m.Status)),
+		labelled("Version", versions(m)),
+		labelled("Reason", m.Reason),
 	}
 	ctx := "Incident `" + esc(m.IncidentID) + "`"
 	if m.ReportURL != "" {
@@ -94,7 +94,7 @@ func emoji(m notify.Message) string {
 	return "🟡"
 }
 
-func field(name, value string) *slack.TextBlockObject {
+func labelled(name, value string) *slack.TextBlockObject {
 	if value == "" {
 		value = "–"
 	}

@@ -1,13 +1,13 @@
 package slack
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -19,15 +19,15 @@ const DefaultAPIURL = "https://slack.com"
 const DefaultTimeout = 10 * time.Second
 
 // Config selects one of two modes: set WebhookURL for an incoming webhook,
-// or Token and Channel for a bot. WebhookURL and Token are secrets: the config
-// layer resolves them (from a file or ${ENV}) and fills them in, and they
-// print as <redacted>.
+// or Token and Channel for a bot. WebhookURL and Token are secrets: in the
+// config file they are webhook_url_file / token_file or ${ENV}, resolved by
+// the loader, and they print as <redacted>.
 type Config struct {
 	// WebhookURL is an incoming webhook, https://hooks.slack.com/services/…
 	// Anyone holding it can post to the channel, so it is a secret.
-	WebhookURL notify.Secret `yaml:"-" json:"-"`
+	WebhookURL notify.Secret `yaml:"webhook_url" json:"-"`
 	// Token is a bot token (xoxb-…) with the chat:write scope.
-	Token notify.Secret `yaml:"-" json:"-"`
+	Token notify.Secret `yaml:"token" json:"-"`
 	// Channel is the channel ID (C…) or #name the bot posts to.
 	Channel string `yaml:"channel" json:"channel,omitempty"`
 	// APIURL is the Web API base, default https://slack.com. Point it at a
@@ -65,9 +65,32 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-// withDefaults fills the zero values and checks the rest. Messages name
-// fields, never their secret values.
-func (c Config) withDefaults() (Config, error) {
+// Validate checks c as New would, judging empty fields as their defaults,
+// and reports field.Errors with paths relative to the channel's block.
+// Messages name fields, never their secret values.
+func (c Config) Validate() error {
+	c = c.fill()
+	var errs field.Errors
+	switch {
+	case c.WebhookURL != "" && c.Token != "":
+		errs.Add("", "sets both webhook_url and token: use webhook_url for an incoming webhook, or token with channel for a bot")
+	case c.WebhookURL == "" && c.Token == "":
+		errs.Add("", "needs webhook_url_file (incoming webhook) or token_file with channel (bot)")
+	case c.Token != "" && c.Channel == "":
+		errs.Add("channel", "is required with a bot token: the channel the bot posts to, e.g. #incidents")
+	case c.WebhookURL != "" && !isHTTPURL(c.WebhookURL.Reveal()):
+		errs.Add("webhook_url", "is not an absolute http(s) URL")
+	}
+	if !isHTTPURL(c.APIURL) {
+		errs.Add("api_url", "must be an absolute http(s) URL such as %s, not %q", DefaultAPIURL, notify.RedactURL(c.APIURL))
+	}
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
+	}
+	return errs.Err()
+}
+
+func (c Config) fill() Config {
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL
 	}
@@ -75,27 +98,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	var errs []error
-	switch {
-	case c.WebhookURL != "" && c.Token != "":
-		errs = append(errs, errors.New("set either webhook_url or token (with channel), not both"))
-	case c.WebhookURL == "" && c.Token == "":
-		errs = append(errs, errors.New("needs webhook_url (incoming webhook) or token and channel (bot)"))
-	case c.Token != "" && c.Channel == "":
-		errs = append(errs, errors.New("token is set but channel is empty: name the channel the bot posts to"))
-	case c.WebhookURL != "" && !isHTTPURL(c.WebhookURL.Reveal()):
-		errs = append(errs, errors.New("webhook_url is not an absolute http(s) URL"))
-	}
-	if !isHTTPURL(c.APIURL) {
-		errs = append(errs, fmt.Errorf("api_url %q is not an absolute http(s) URL", notify.RedactURL(c.APIURL)))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
-	}
-	if err := errors.Join(errs...); err != nil {
+	return c
+}
+
+// withDefaults checks c and fills its zero values.
+func (c Config) withDefaults() (Config, error) {
+	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("slack: %w", err)
 	}
-	return c, nil
+	return c.fill(), nil
 }
 
 // Option adjusts a Notifier beyond its Config.

@@ -105,6 +105,10 @@ func TestSecretsNeverInErrors(t *testing.T) {
 func TestConfigPrintingHidesSecrets(t *testing.T) {
 	cfg := Config{WebhookURL: "https://hooks.slack.com/services/T000/" + webhookSecret, Token: testToken, Channel: "C1"}
 	out := notifytest.CheckNotPrinted(t, []string{testToken, webhookSecret}, cfg)
+	// The Notifier holds the Config in an unexported field, which fmt
+	// would print raw without its String.
+	n := mustNew(t, Config{Token: testToken, Channel: "C1"}, WithState(&notify.MemState{}))
+	notifytest.CheckNotPrinted(t, []string{testToken}, n, mustNew(t, Config{WebhookURL: cfg.WebhookURL}))
 	if !strings.Contains(out, `"channel":"C1"`) {
 		t.Errorf("log lost the non-secret fields: %s", out)
 	}

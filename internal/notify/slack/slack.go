@@ -3,6 +3,8 @@ package slack
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/slack-go/slack"
@@ -150,3 +152,13 @@ func (n *Notifier) reply(ctx context.Context, h handle, m notify.Message) error 
 		slack.MsgOptionText(reply(m), false), slack.MsgOptionTS(h.TS))
 	return n.classify("slack chat.postMessage (thread reply)", ex, err)
 }
+
+// String describes the notifier by its config. fmt would print the
+// unexported cfg field, secrets included, without it.
+func (n *Notifier) String() string { return fmt.Sprintf("slack.Notifier%+v", n.cfg) }
+
+// GoString is String for %#v.
+func (n *Notifier) GoString() string { return n.String() }
+
+// LogValue logs the config, whose secrets print as <redacted>.
+func (n *Notifier) LogValue() slog.Value { return slog.AnyValue(n.cfg) }

@@ -35,14 +35,12 @@ func TestSpacerRespectsContext(t *testing.T) {
 	if err := s.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// The next slot is an hour away: coming back at all, with Canceled,
+	// is the cancel ending the wait.
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	start := time.Now()
+	go cancel()
 	if err := s.Wait(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want canceled", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("cancel took %s", d)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -24,11 +24,11 @@ func TestSecretNotInErrors(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	cases := map[string]Config{
-		"api_key is required":          {PageID: "p"},
-		"page_id is required":          {APIKey: testKey},
-		"absolute http or https":       {APIKey: testKey, PageID: "p", BaseURL: "ftp://x"},
-		"must not contain credentials": {APIKey: testKey, PageID: "p", BaseURL: "https://user:" + testKey + "@example.com/v1"},
-		"timeout must not be negative": {APIKey: testKey, PageID: "p", Timeout: -1},
+		"statuspage: api_key: is required":       {PageID: "p"},
+		"page_id: is required":                   {APIKey: testKey},
+		"base_url: must be an absolute http":     {APIKey: testKey, PageID: "p", BaseURL: "ftp://x"},
+		"base_url: must not contain credentials": {APIKey: testKey, PageID: "p", BaseURL: "https://user:" + testKey + "@example.com/v1"},
+		"timeout: must not be negative":          {APIKey: testKey, PageID: "p", Timeout: -1},
 	}
 	for want, cfg := range cases {
 		_, err := New(cfg, nil)

@@ -1,15 +1,17 @@
 package statuspage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -26,7 +28,7 @@ type Config struct {
 	BaseURL string `yaml:"base_url" json:"base_url,omitempty"`
 	// APIKey is the secret sent as "Authorization: OAuth <key>"; it prints
 	// as <redacted>.
-	APIKey notify.Secret `yaml:"-" json:"-"`
+	APIKey notify.Secret `yaml:"api_key" json:"-"`
 	// PageID is the page incidents are created on.
 	PageID string `yaml:"page_id" json:"page_id"`
 	// ComponentID is the component whose status follows the incident; empty
@@ -63,10 +65,10 @@ var _ notify.Notifier = (*Notifier)(nil)
 // incident id per incident; nil means an in-memory notify.MemState, which
 // the upstream lookup backs up across restarts.
 func New(cfg Config, state notify.State, opts ...Option) (*Notifier, error) {
-	base, err := cfg.validate()
-	if err != nil {
-		return nil, err
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("statuspage: %w", err)
 	}
+	base := strings.TrimRight(cmp.Or(cfg.BaseURL, DefaultBaseURL), "/")
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -93,30 +95,23 @@ func New(cfg Config, state notify.State, opts ...Option) (*Notifier, error) {
 
 // validate checks cfg and returns the base URL without a trailing slash.
 // Messages never quote the key or a URL that might hold credentials.
-func (c Config) validate() (string, error) {
-	switch {
-	case c.APIKey == "":
-		return "", errors.New("statuspage: api_key is required")
-	case c.PageID == "":
-		return "", errors.New("statuspage: page_id is required")
-	case c.Timeout < 0:
-		return "", fmt.Errorf("statuspage: timeout must not be negative, got %s", c.Timeout)
+// Validate checks c as New would and reports field.Errors with paths
+// relative to the channel's block.
+func (c Config) Validate() error {
+	var errs field.Errors
+	if c.APIKey == "" {
+		errs.MissingSecret("api_key")
 	}
-	base := c.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
+	if c.PageID == "" {
+		errs.Add("page_id", "is required: the page incidents are opened on, e.g. kctbh9vrtdwd")
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errors.New("statuspage: base_url must be an absolute http or https URL")
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
 	}
-	if u.User != nil {
-		return "", errors.New("statuspage: base_url must not contain credentials; the API key goes in api_key")
+	if c.BaseURL != "" {
+		notify.CheckBaseURL(&errs, "base_url", c.BaseURL, "api_key")
 	}
-	for len(base) > 0 && base[len(base)-1] == '/' {
-		base = base[:len(base)-1]
-	}
-	return base, nil
+	return errs.Err()
 }
 
 // String describes the notifier by its config. fmt would print the

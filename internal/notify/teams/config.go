@@ -1,12 +1,12 @@
 package teams
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -17,28 +17,35 @@ const DefaultTimeout = 10 * time.Second
 type Config struct {
 	// WebhookURL is the Workflows ("Post to a channel when a webhook request
 	// is received") trigger URL. Its sig= parameter lets anyone holding it
-	// post, so the whole URL is a secret: the config layer resolves it and
-	// it prints as <redacted>. Point it at a local receiver to test.
-	WebhookURL notify.Secret `yaml:"-" json:"-"`
+	// post, so the whole URL is a secret: webhook_url_file or ${ENV} in the
+	// config file, and it prints as <redacted>. Point it at a local receiver to test.
+	WebhookURL notify.Secret `yaml:"webhook_url" json:"-"`
 	// Timeout bounds each HTTP exchange; zero means DefaultTimeout.
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
 
-func (c Config) withDefaults() (Config, error) {
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	var errs []error
+// Validate checks c as New would and reports field.Errors with paths
+// relative to the channel's block.
+func (c Config) Validate() error {
+	var errs field.Errors
 	if u, err := url.Parse(c.WebhookURL.Reveal()); c.WebhookURL == "" {
-		errs = append(errs, errors.New("webhook_url is required: the Teams Workflows webhook trigger URL"))
+		errs.MissingSecret("webhook_url")
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, errors.New("webhook_url is not an absolute http(s) URL"))
+		errs.Add("webhook_url", "is not an absolute http(s) URL: use the Teams Workflows webhook trigger URL")
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
 	}
-	if err := errors.Join(errs...); err != nil {
+	return errs.Err()
+}
+
+// withDefaults checks c and fills its zero values.
+func (c Config) withDefaults() (Config, error) {
+	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("teams: %w", err)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
 	}
 	return c, nil
 }

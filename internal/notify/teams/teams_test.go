@@ -207,7 +207,8 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	_, err := New(Config{WebhookURL: "prod-00.logic.azure.com" + hookPath + query})
 	check("New", err, false)
 
-	notifytest.CheckNotPrinted(t, []string{sig, hookPath}, Config{WebhookURL: "https://prod-00.logic.azure.com" + hookPath + query})
+	tc := Config{WebhookURL: "https://prod-00.logic.azure.com" + hookPath + query}
+	notifytest.CheckNotPrinted(t, []string{sig, hookPath}, tc, mustNew(t, tc))
 }
 
 func TestNewValidates(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify"
 )
 
@@ -28,10 +29,9 @@ type Config struct {
 	// in the path or query, so errors and String show only scheme and host.
 	URL string `yaml:"url" json:"url,omitempty"`
 	// Secret is the Standard Webhooks signing secret, "whsec_" followed by
-	// base64 of 24 to 64 random bytes (the prefix may be left off). The
-	// config layer resolves it from a file or ${ENV}; it prints as
-	// <redacted>.
-	Secret notify.Secret `yaml:"-" json:"-"`
+	// base64 of 24 to 64 random bytes (the prefix may be left off). In the
+	// config file it is secret_file or ${ENV}; it prints as <redacted>.
+	Secret notify.Secret `yaml:"secret" json:"-"`
 	// Timeout bounds each delivery attempt; zero means DefaultTimeout.
 	Timeout time.Duration `yaml:"timeout" json:"timeout,omitempty"`
 }
@@ -50,41 +50,47 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", hostOnly(c.URL)), slog.Duration("timeout", c.Timeout))
 }
 
+// Validate checks c as New would, the signing secret's encoding included,
+// and reports field.Errors with paths relative to the channel's block.
+// Messages describe the secret, never its value.
+func (c Config) Validate() error {
+	var errs field.Errors
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs.Add("url", "must be an absolute http(s) URL, e.g. https://hooks.example.com/ripcord")
+	}
+	if c.Secret == "" {
+		errs.MissingSecret("secret")
+	} else if _, err := decodeSecret(c.Secret.Reveal()); err != nil {
+		errs.Add("secret", "%v", err)
+	}
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative, not %s", c.Timeout)
+	}
+	return errs.Err()
+}
+
 // withDefaults checks c and returns it with defaults filled in and the
 // decoded signing key.
 func (c Config) withDefaults() (Config, []byte, error) {
+	if err := c.Validate(); err != nil {
+		return c, nil, fmt.Errorf("webhook: %w", err)
+	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	var errs []error
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, errors.New("url is not an absolute http(s) URL"))
-	}
 	key, err := decodeSecret(c.Secret.Reveal())
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s is negative", c.Timeout))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return c, nil, fmt.Errorf("webhook: %w", err)
-	}
-	return c, key, nil
+	return c, key, err
 }
 
 // decodeSecret turns "whsec_<base64>" into the HMAC key. Errors describe
 // the problem, never the value.
 func decodeSecret(s string) ([]byte, error) {
-	if s == "" {
-		return nil, errors.New("secret is required: a Standard Webhooks signing secret, whsec_<base64>")
-	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, secretPrefix))
 	if err != nil {
-		return nil, errors.New("secret is not whsec_ followed by standard base64")
+		return nil, errors.New("is not whsec_ followed by standard base64")
 	}
 	if len(key) < minKeyLen {
-		return nil, fmt.Errorf("secret decodes to %d bytes, want at least %d (generate one with: echo whsec_$(head -c 32 /dev/urandom | base64))", len(key), minKeyLen)
+		return nil, fmt.Errorf("decodes to %d bytes, want at least %d (generate one with: echo whsec_$(head -c 32 /dev/urandom | base64))", len(key), minKeyLen)
 	}
 	return key, nil
 }

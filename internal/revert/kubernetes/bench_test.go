@@ -33,6 +33,36 @@ func TestK8sFigures(t *testing.T) {
 	t.Run("rollout-undo/50", func(t *testing.T) { benchRolloutUndo(t, 50, 4) })
 	t.Run("service-selector", benchServiceSelector)
 	t.Run("watcher/500", func(t *testing.T) { benchWatcher(t, 500) })
+	t.Run("watcher/lag", func(t *testing.T) { benchWatcherLag(t, 10) })
+}
+
+// benchWatcherLag updates one Deployment n times: update written → the
+// watcher's handler called with the new rollout.
+func benchWatcherLag(t *testing.T, n int) {
+	ns := testNamespace(t)
+	createAndWait(t, liveDeployment(ns, "llm-api", "llm-api", img+"v0", 1, nil))
+	w := NewWatcher(cluster.cs, WatcherConfig{Namespace: ns})
+	seen := make(chan Rollout, 4)
+	w.Handle("llm-api", RolloutHandlerFunc(func(_ context.Context, r Rollout) { seen <- r }))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = w.Run(ctx) }()
+	for !w.HasSynced() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	var lags durations
+	for i := range n {
+		version := fmt.Sprintf("v%d", i+1)
+		start := time.Now()
+		setImage(t, ns, "llm-api", img+version, nil, false)
+		for r := range seen {
+			if r.Version == version {
+				break
+			}
+		}
+		lags = append(lags, time.Since(start))
+	}
+	figure(t, "watcher: lag, update → rollout reported", lags)
 }
 
 type durations []time.Duration

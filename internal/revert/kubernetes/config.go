@@ -1,13 +1,14 @@
 package kubernetes
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
 // Mode selects how a Target reverts.
@@ -33,7 +34,7 @@ const (
 
 // Config is the Kubernetes target's configuration. In YAML:
 //
-//	kubeconfig: ""              # empty: in-cluster config (ServiceAccount)
+//	kubeconfig: ""              # empty: in-cluster config (ServiceAccount); relative to the config file
 //	namespace: llm              # required
 //	mode: rollout-undo          # or service-selector
 //	deployment: llm-api         # rollout-undo: required
@@ -42,7 +43,7 @@ const (
 //	selector_key: version       # service-selector: default "version"
 //	rollout_timeout: 5m         # rollout-undo: default 5m
 type Config struct {
-	Kubeconfig     string        `yaml:"kubeconfig"`
+	Kubeconfig     field.File    `yaml:"kubeconfig"`
 	Namespace      string        `yaml:"namespace"`
 	Deployment     string        `yaml:"deployment"`
 	Container      string        `yaml:"container"`
@@ -66,31 +67,31 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports every missing or contradictory field at once.
+// Validate reports every missing or contradictory field at once, as
+// field.Errors with paths relative to the target's block; empty fields are
+// judged as their defaults. It contacts nothing.
 func (c Config) Validate() error {
-	var errs []error
+	c = c.WithDefaults()
+	var errs field.Errors
 	if c.Namespace == "" {
-		errs = append(errs, errors.New("namespace is required"))
+		errs.Add("namespace", "is required: the namespace of the Deployment (or Service), e.g. llm")
 	}
 	switch c.Mode {
 	case ModeRolloutUndo:
 		if c.Deployment == "" {
-			errs = append(errs, errors.New("deployment is required in mode rollout-undo"))
+			errs.Add("deployment", "is required in mode %s: the Deployment whose rollout is undone, e.g. llm-api", ModeRolloutUndo)
 		}
 	case ModeServiceSelector:
 		if c.Service == "" {
-			errs = append(errs, errors.New("service is required in mode service-selector"))
+			errs.Add("service", "is required in mode %s: the Service whose selector picks the version, e.g. llm-api", ModeServiceSelector)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("mode %q: want %s or %s", c.Mode, ModeRolloutUndo, ModeServiceSelector))
+		errs.Add("mode", "must be %s or %s, not %q", ModeRolloutUndo, ModeServiceSelector, c.Mode)
 	}
 	if c.RolloutTimeout < 0 {
-		errs = append(errs, errors.New("rollout_timeout must not be negative"))
+		errs.Add("rollout_timeout", "must not be negative (0 means the default, %s)", DefaultRolloutTimeout)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("kubernetes target: %w", err)
-	}
-	return nil
+	return errs.Err()
 }
 
 // RESTConfig loads the client configuration: the kubeconfig file when path
@@ -112,7 +113,7 @@ func RESTConfig(path string) (*rest.Config, error) {
 
 // NewClientset builds a clientset from cfg.Kubeconfig (or in-cluster).
 func NewClientset(cfg Config) (kubernetes.Interface, error) {
-	rc, err := RESTConfig(cfg.Kubeconfig)
+	rc, err := RESTConfig(string(cfg.Kubeconfig))
 	if err != nil {
 		return nil, err
 	}

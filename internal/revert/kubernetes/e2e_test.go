@@ -138,16 +138,25 @@ func TestK8sRevertToVersionThatNeverBecomesReadyTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// The caller allows far longer than rollout_timeout: the error must be
+	// the target's own deadline, not the caller's, and must say why.
+	ctx, cancel := context.WithTimeout(ctx, timeout+time.Minute)
+	defer cancel()
 	_, err = tg.Revert(ctx, revert.Request{To: "v1", Reason: "test"})
-	elapsed := time.Since(start)
-	if !errors.Is(err, ErrRolloutTimeout) {
-		t.Fatalf("err = %v, want ErrRolloutTimeout", err)
+	if !errors.Is(err, ErrRolloutTimeout) || ctx.Err() != nil {
+		t.Fatalf("err = %v (caller's context: %v), want ErrRolloutTimeout from the target", err, ctx.Err())
 	}
-	if elapsed < timeout || elapsed > timeout+2*time.Second {
-		t.Fatalf("returned after %s, deadline %s", elapsed, timeout)
+	if msg := err.Error(); !strings.Contains(msg, "after "+timeout.String()) || !strings.Contains(msg, "available") {
+		t.Errorf("timeout error does not describe the stalled rollout: %v", err)
 	}
-	t.Logf("timed out after %s: %v", elapsed, err)
+	// It gave up on a rollout that really had not completed.
+	d, err = cluster.cs.AppsV1().Deployments(ns).Get(context.Background(), "llm-api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := rolloutComplete(d, time.Time{}); done {
+		t.Errorf("ErrRolloutTimeout for a rollout that completed: %+v", d.Status)
+	}
 }
 
 func TestK8sServiceSelectorSwitchIsOneRoundTrip(t *testing.T) {
@@ -215,7 +224,9 @@ func waitEndpoints(t *testing.T, ns, svc, prefix string) {
 	t.Fatalf("endpoints of %s never moved to %s*", svc, prefix)
 }
 
-func TestK8sWatcherSeesNewRolloutWithinASecond(t *testing.T) {
+// TestK8sWatcherSeesNewRollout: an update is reported as a rollout, with
+// its revision and hash. How fast is TestK8sFigures' "watcher: lag".
+func TestK8sWatcherSeesNewRollout(t *testing.T) {
 	needCluster(t)
 	ns := testNamespace(t)
 	createAndWait(t, liveDeployment(ns, "llm-api", "llm-api", img+"v1", 1, nil))
@@ -228,16 +239,13 @@ func TestK8sWatcherSeesNewRolloutWithinASecond(t *testing.T) {
 	for !w.HasSynced() {
 		time.Sleep(10 * time.Millisecond)
 	}
-	start := time.Now()
 	setImage(t, ns, "llm-api", img+"v2", nil, false)
 	select {
 	case r := <-seen:
-		lag := time.Since(start)
-		t.Logf("watcher saw revision %d (%s, hash %s) %s after the update", r.Revision, r.Version, r.PodTemplateHash, lag)
-		if r.Version != "v2" || r.Revision != 2 || r.PodTemplateHash == "" || lag > time.Second {
-			t.Fatalf("rollout = %+v after %s", r, lag)
+		if r.Version != "v2" || r.Revision != 2 || r.PodTemplateHash == "" {
+			t.Fatalf("rollout = %+v", r)
 		}
-	case <-time.After(time.Second):
-		t.Fatal("no rollout reported within a second")
+	case <-time.After(time.Minute): // a hang guard, not a speed check
+		t.Fatal("no rollout reported")
 	}
 }

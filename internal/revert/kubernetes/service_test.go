@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/revert"
 )
 
@@ -101,13 +103,31 @@ func TestConfigValidateAndDefaults(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	err := Config{Mode: "canary"}.Validate()
-	if err == nil {
-		t.Fatal("invalid config accepted")
+	if err := (Config{Namespace: "n", Deployment: "d"}).Validate(); err != nil {
+		t.Fatalf("empty fields must be judged as their defaults: %v", err)
 	}
-	err = Config{Namespace: "n", Mode: ModeServiceSelector}.WithDefaults().Validate()
-	if err == nil {
-		t.Fatal("service-selector without service accepted")
+	for _, tc := range []struct {
+		cfg  Config
+		want []string // path: message fragment, relative to the target's block
+	}{
+		{Config{Mode: "canary", RolloutTimeout: -1},
+			[]string{"namespace: is required", `mode: must be rollout-undo or service-selector, not "canary"`, "rollout_timeout: must not be negative"}},
+		{Config{Namespace: "n", Mode: ModeServiceSelector}, []string{"service: is required in mode service-selector"}},
+		{Config{Namespace: "n"}, []string{"deployment: is required in mode rollout-undo"}},
+	} {
+		err := tc.cfg.Validate()
+		var errs field.Errors
+		if !errors.As(err, &errs) || len(errs) != len(tc.want) {
+			t.Fatalf("%+v: Validate = %v, want %d field problems", tc.cfg, err, len(tc.want))
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%+v: %q lacks %q", tc.cfg, err, w)
+			}
+		}
+	}
+	if _, err := NewForClient(nil, Config{}); err == nil || !strings.HasPrefix(err.Error(), "kubernetes target: namespace: is required") {
+		t.Errorf("NewForClient = %v", err)
 	}
 }
 

@@ -70,7 +70,7 @@ func WithLogger(l *slog.Logger) Option { return func(t *Target) { t.log = l } }
 func New(cfg Config, opts ...Option) (*Target, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kubernetes target: %w", err)
 	}
 	cs, err := NewClientset(cfg)
 	if err != nil {
@@ -83,7 +83,7 @@ func New(cfg Config, opts ...Option) (*Target, error) {
 func NewForClient(cs kubernetes.Interface, cfg Config, opts ...Option) (*Target, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kubernetes target: %w", err)
 	}
 	host, _ := os.Hostname()
 	t := &Target{cs: cs, cfg: cfg, log: slog.Default(), now: time.Now, instance: host}

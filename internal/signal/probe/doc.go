@@ -10,8 +10,9 @@
 //
 // # Configuration
 //
-// One Config per service; the config owner embeds it (suggested key:
-// services[].probe):
+// One Config per service, the block under services[].signals.probe;
+// Config.Validate loads the probe file (check-config runs it), and file is
+// relative to the config file:
 //
 //	probe:
 //	  file: probes/chat.yaml   # required: the probe file, YAML or JSON

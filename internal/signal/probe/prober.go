@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 )
 
@@ -28,8 +29,8 @@ const (
 // Config is one service's golden-set probing. See the package documentation
 // for the YAML shape.
 type Config struct {
-	// File is the probe file (YAML or JSON).
-	File string `yaml:"file"`
+	// File is the probe file (YAML or JSON), relative to the config file.
+	File field.File `yaml:"file"`
 	// Interval between rounds; each round sends every probe to every live
 	// version. Default 30s.
 	Interval time.Duration `yaml:"interval"`
@@ -37,6 +38,27 @@ type Config struct {
 	Window time.Duration `yaml:"window"`
 	// Timeout bounds one probe request. Default 5s.
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Validate loads the probe file, so a broken golden set is found by
+// check-config rather than at start-up, and checks the durations. Paths in
+// the problems are relative to the probe block.
+func (c Config) Validate() error {
+	var errs field.Errors
+	if c.File == "" {
+		errs.Add("file", "is required: the golden-set file of requests and expectations, e.g. probes/chat.yaml")
+	} else if _, err := Load(string(c.File)); err != nil {
+		errs.Add("file", "%v", err)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"interval", c.Interval}, {"window", c.Window}, {"timeout", c.Timeout}} {
+		if d.v < 0 {
+			errs.Add(d.key, "must not be negative (0 means the default), not %s", d.v)
+		}
+	}
+	return errs.Err()
 }
 
 // Versions returns the live versions of the service: name → base URL.
@@ -89,7 +111,7 @@ var _ signal.Source = (*Prober)(nil)
 
 // Open loads cfg.File and returns a Prober for service.
 func Open(service string, cfg Config, versions Versions, opts ...Option) (*Prober, error) {
-	probes, err := Load(cfg.File)
+	probes, err := Load(string(cfg.File))
 	if err != nil {
 		return nil, fmt.Errorf("probe: service %s: %w", service, err)
 	}
@@ -278,21 +300,4 @@ func (p *Prober) Results(version string, since, until time.Time) []Result {
 		}
 	}
 	return out
-}
-
-// Group serves several services' Probers as one source.
-type Group map[string]*Prober
-
-// Read routes q to its service's Prober.
-func (g Group) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
-	if p, ok := g[q.Service]; ok {
-		return p.Read(ctx, q)
-	}
-	return signal.Sample{}, fmt.Errorf("probe: %s of %s: not probed: %w", q.Metric, q.Service, signal.ErrNoData)
-}
-
-// Expected reports whether service's Prober expects metric.
-func (g Group) Expected(service, metric string) bool {
-	p, ok := g[service]
-	return ok && p.Expected(service, metric)
 }

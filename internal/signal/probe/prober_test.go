@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 )
 
@@ -194,25 +197,22 @@ func TestWindowAndNoData(t *testing.T) {
 	}
 }
 
-func TestExpectedAndGroup(t *testing.T) {
+func TestExpected(t *testing.T) {
 	p := newProber(t, nil, &clock{})
 	empty := New("other", Config{}, nil, func() map[string]string { return nil })
-	g := Group{"chat": p, "other": empty}
 	for _, c := range []struct {
+		p               *Prober
 		service, metric string
 		want            bool
 	}{
-		{"chat", signal.QualityScore, true},
-		{"chat", signal.ErrorRate, false},
-		{"other", signal.QualityScore, false}, // no probes configured
-		{"nobody", signal.QualityScore, false},
+		{p, "chat", signal.QualityScore, true},
+		{p, "chat", signal.ErrorRate, false},
+		{p, "nobody", signal.QualityScore, false},    // another service's query
+		{empty, "other", signal.QualityScore, false}, // no probes configured
 	} {
-		if got := g.Expected(c.service, c.metric); got != c.want {
+		if got := c.p.Expected(c.service, c.metric); got != c.want {
 			t.Errorf("Expected(%s, %s) = %v", c.service, c.metric, got)
 		}
-	}
-	if _, err := g.Read(context.Background(), signal.Query{Service: "nobody", Metric: signal.QualityScore}); !errors.Is(err, signal.ErrNoData) {
-		t.Errorf("unknown service: %v", err)
 	}
 	if _, err := p.Read(context.Background(), signal.Query{Service: "chat", Metric: signal.ErrorRate}); !errors.Is(err, signal.ErrNoData) {
 		t.Errorf("other metric: %v", err)
@@ -264,5 +264,36 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := Open("chat", Config{File: "testdata/nope.yaml"}, nil); err == nil || !strings.Contains(err.Error(), "service chat") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	if err := (Config{File: "testdata/chat.yaml"}).Validate(); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("probes:\n  - path: /\n    expect: {status: nine}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg  Config
+		want []string
+	}{
+		{Config{}, []string{"file: is required"}},
+		{Config{File: "testdata/nope.yaml"}, []string{"file: probe file: open testdata/nope.yaml"}},
+		{Config{File: field.File(bad)}, []string{"file: probe file " + bad}},
+		{Config{File: "testdata/chat.yaml", Interval: -time.Second, Timeout: -1}, []string{"interval: must not be negative", "timeout: must not be negative"}},
+	} {
+		err := tc.cfg.Validate()
+		var errs field.Errors
+		if !errors.As(err, &errs) || len(errs) != len(tc.want) {
+			t.Errorf("%+v: Validate = %v, want %d problems", tc.cfg, err, len(tc.want))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%+v: %q lacks %q", tc.cfg, err, w)
+			}
+		}
 	}
 }

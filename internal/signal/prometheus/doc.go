@@ -4,8 +4,9 @@
 //
 // # Configuration
 //
-// One Config per service; the config owner embeds it (suggested key:
-// services[].prometheus). YAML shape:
+// One Config per service, the block under services[].signals.prometheus;
+// Config.Validate checks it (templates included) without contacting
+// Prometheus, which is what check-config runs. YAML shape:
 //
 //	prometheus:
 //	  url: http://prometheus:9090     # required
@@ -14,7 +15,7 @@
 //	  job: checkout                   # scrape job for LastScrape (optional)
 //	  vars:                           # extra template variables (optional)
 //	    namespace: prod
-//	  samples: >-                     # request count behind the values (optional, see below)
+//	  samples: >-                     # request count behind the values; required
 //	    sum(increase(http_requests_total{namespace="{{.namespace}}",version="{{.Version}}"}[{{.Window}}]))
 //	  queries:                        # metric name → PromQL template; at least one
 //	    error_rate: >-
@@ -56,10 +57,10 @@
 //     run side by side under one deadline, which is also passed to
 //     Prometheus as the query timeout.
 //   - Sample.Samples is the samples query's answer, rounded. If it has no
-//     answer (not configured, empty, failing) Samples is 0: the detector then
-//     says Inconclusive (too few samples), which is safe — it never rolls
-//     back — but it also never says Healthy, so configure samples for any
-//     service whose policy has min_samples > 0.
+//     answer (empty, failing) Samples is 0: the detector then says
+//     Inconclusive (too few samples), which is safe — it never rolls back —
+//     but it also never says Healthy, which is why Validate requires the
+//     samples query.
 //   - Sample.Window is the configured window and Sample.At is q.At: the
 //     query runs at q.At, never at the local clock, so tests control time.
 //     q.Since is not used: per-version series do not mix versions, and a

@@ -8,37 +8,12 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/signal"
 )
-
-// DefaultWindow is the range {{.Window}} stands for when the config sets none.
-const DefaultWindow = time.Minute
-
-// Config is one service's Prometheus signals. See the package documentation
-// for the YAML shape.
-type Config struct {
-	// URL of the Prometheus server, e.g. http://prometheus:9090.
-	URL string `yaml:"url"`
-	// Timeout bounds one Read (both its queries). Default 2s.
-	Timeout time.Duration `yaml:"timeout"`
-	// Window is the range {{.Window}} expands to, e.g. [1m]. Default 1m.
-	Window time.Duration `yaml:"window"`
-	// Job is the scrape job whose scrapes LastScrape reports.
-	Job string `yaml:"job"`
-	// Vars are extra template variables, the same for every version.
-	Vars map[string]string `yaml:"vars"`
-	// Samples is a template for the number of requests behind the values
-	// over the window; it becomes Sample.Samples (0 when it has no answer).
-	Samples string `yaml:"samples"`
-	// Queries maps a metric name (error_rate, latency_p99_ms, …) to a
-	// PromQL template that yields one number for one version.
-	Queries map[string]string `yaml:"queries"`
-}
 
 // VarsFunc returns per-version template variables, such as the image or the
 // pod-template-hash a version runs as. It is called on every Read.
@@ -106,65 +81,16 @@ func New(services map[string]Config, opts ...Option) (*Source, error) {
 }
 
 func (s *Source) compile(cfg Config) (*service, error) {
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.Window == 0 {
-		cfg.Window = DefaultWindow
-	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	svc := &service{cfg: cfg, queries: map[string]*queryTemplate{}}
-	var errs []error
-	add := func(name, text string) *queryTemplate {
-		q, err := parseQuery(name, text)
-		if err == nil {
-			err = q.checkQuoting()
-		}
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		return q
-	}
-	for _, metric := range sortedKeys(cfg.Queries) {
-		svc.queries[metric] = add("queries."+metric, cfg.Queries[metric])
-	}
-	if cfg.Samples != "" {
-		svc.samples = add("samples", cfg.Samples)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
+	cfg = cfg.withDefaults()
+	queries, samples, _ := cfg.templates() // Validate reported their problems
 	c, err := NewClient(cfg.URL, cfg.Timeout, s.hc, s.log)
 	if err != nil {
 		return nil, err
 	}
-	svc.client = c
-	return svc, nil
-}
-
-func (c Config) validate() error {
-	var errs []error
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url: want http(s)://host:port, got %q", c.URL))
-	}
-	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout: must be positive, got %s", c.Timeout))
-	}
-	if c.Window < 0 {
-		errs = append(errs, fmt.Errorf("window: must be positive, got %s", c.Window))
-	}
-	if len(c.Queries) == 0 {
-		errs = append(errs, errors.New("queries: at least one metric query is needed"))
-	}
-	for k := range c.Vars {
-		if k == VarService || k == VarVersion || k == VarWindow {
-			errs = append(errs, fmt.Errorf("vars.%s: reserved name", k))
-		}
-	}
-	return errors.Join(errs...)
+	return &service{cfg: cfg, client: c, queries: queries, samples: samples}, nil
 }
 
 // Expected reports whether a query is configured for metric of service.

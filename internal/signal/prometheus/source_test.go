@@ -64,7 +64,6 @@ func TestReadScalarAndWindow(t *testing.T) {
 	f.on(`scalar(sum(errors{version="v1"})) / 30`, ok(scalarJSON("0.5")))
 	s := newSource(t, f, func(c *Config) {
 		c.Window = 30 * time.Second
-		c.Samples = ""
 		c.Queries = map[string]string{signal.ErrorRate: `scalar(sum(errors{version="{{.Version}}"})) / 30`}
 	})
 	got, err := s.Read(background(), query("v1", signal.ErrorRate))
@@ -72,7 +71,7 @@ func TestReadScalarAndWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Value != 0.5 || got.Samples != 0 || got.Window != 30*time.Second {
-		t.Errorf("got %+v, want 0.5 with 0 samples (no samples query) over 30s", got)
+		t.Errorf("got %+v, want 0.5 with 0 samples (the samples query has no answer) over 30s", got)
 	}
 }
 
@@ -136,14 +135,20 @@ func TestReadTimesOutWithNoData(t *testing.T) {
 	f.on(`sum(rate(errors{version="v2"}[1m]))`, answer{hang: true})
 	f.on(`sum(increase(requests{service="checkout",version="v2"}[1m]))`, answer{hang: true})
 	s := newSource(t, f, func(c *Config) { c.Timeout = 150 * time.Millisecond })
-	start := time.Now()
+	// The caller sets no deadline: a DeadlineExceeded is the read's own,
+	// and both queries carried it to Prometheus as the query timeout.
 	_, err := s.Read(background(), query("v2", signal.ErrorRate))
-	took := time.Since(start)
 	if !errors.Is(err, signal.ErrNoData) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want ErrNoData wrapping context.DeadlineExceeded", err)
 	}
-	if took < 150*time.Millisecond || took > time.Second {
-		t.Errorf("read took %v, want about the 150ms timeout", took)
+	reqs := f.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("sent %+v, want the metric and the samples query", reqs)
+	}
+	for _, r := range reqs {
+		if r.timeout != "150ms" {
+			t.Errorf("query %q sent timeout=%q, want the configured 150ms", r.query, r.timeout)
+		}
 	}
 }
 
@@ -195,7 +200,7 @@ func TestReadEscapesHostileValues(t *testing.T) {
 	hostile := `v2"} or vector(1) # \`
 	want := `sum(rate(errors{version="v2\"} or vector(1) # \\"}[1m]))`
 	f.on(want, ok(vectorJSON("0")))
-	s := newSource(t, f, func(c *Config) { c.Samples = "" })
+	s := newSource(t, f, nil)
 	if _, err := s.Read(background(), query(hostile, signal.ErrorRate)); err != nil {
 		t.Fatalf("escaped query not sent as %s: %v (sent %+v)", want, err, f.requests())
 	}
@@ -205,7 +210,6 @@ func TestReadVars(t *testing.T) {
 	f := newFakeProm(t)
 	f.on(`sum(rate(errors{namespace="prod",image="reg/app:2.1",pod_template_hash="7d9f"}[1m]))`, ok(vectorJSON("0.5")))
 	s := newSource(t, f, func(c *Config) {
-		c.Samples = ""
 		c.Vars = map[string]string{"namespace": "prod", "image": "overridden"}
 		c.Queries = map[string]string{signal.ErrorRate: `sum(rate(errors{namespace="{{.namespace}}",image="{{.image}}",pod_template_hash="{{index . "pod-template-hash"}}"}[{{.Window}}]))`}
 	}, WithVars(func(service, version string) map[string]string {
@@ -216,7 +220,6 @@ func TestReadVars(t *testing.T) {
 	}
 	// A var the VarsFunc does not provide for some version: no data.
 	s = newSource(t, f, func(c *Config) {
-		c.Samples = ""
 		c.Queries = map[string]string{signal.ErrorRate: `up{image="{{.image}}"}`}
 	})
 	if _, err := s.Read(background(), query("v2", signal.ErrorRate)); !errors.Is(err, signal.ErrNoData) || !strings.Contains(err.Error(), "image") {
@@ -248,7 +251,7 @@ func TestSamplesQueriedOncePerMoment(t *testing.T) {
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	good := Config{URL: "http://127.0.0.1:9090", Queries: map[string]string{"error_rate": errTpl}}
+	good := Config{URL: "http://127.0.0.1:9090", Samples: samplesTpl, Queries: map[string]string{"error_rate": errTpl}}
 	cases := []struct {
 		name string
 		mut  func(*Config)
@@ -266,7 +269,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"var in comment", func(c *Config) { c.Queries["error_rate"] = "up # {{.Version}}\n" }, "variable Version"},
 		{"unquoted extra var", func(c *Config) { c.Queries["error_rate"] = `up{i={{.image}}}` }, "variable image must"},
 		{"unquoted index var", func(c *Config) { c.Queries["error_rate"] = `up{h={{index . "pod-template-hash"}}}` }, "variable pod-template-hash must"},
-		{"reserved var", func(c *Config) { c.Vars = map[string]string{"Version": "x"} }, "vars.Version: reserved"},
+		{"reserved var", func(c *Config) { c.Vars = map[string]string{"Version": "x"} }, "vars.Version: is a reserved name"},
+		{"unknown metric", func(c *Config) { c.Queries["eror_rate"] = errTpl }, `queries.eror_rate: unknown metric "eror_rate"`},
+		{"same answer for every version", func(c *Config) { c.Queries["error_rate"] = `sum(rate(errors[1m]))` }, "queries.error_rate: does not use {{.Version}}"},
+		{"no samples", func(c *Config) { c.Samples = "" }, "samples: is required"},
+		{"negative window", func(c *Config) { c.Window = -time.Second }, "window: must not be negative"},
 	}
 	for _, c := range cases {
 		cfg := good

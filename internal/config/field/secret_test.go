@@ -1,4 +1,4 @@
-package notify_test
+package field_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ripcord/ripcord/internal/notify"
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/notify/notifytest"
 )
 
@@ -16,12 +16,12 @@ const value = "tok-SeCrEt-0123456789"
 // field, next to plain ones.
 type config struct {
 	URL   string
-	Token notify.Secret
-	Other notify.Secret `json:"other"`
+	Token field.Secret
+	Other field.Secret `json:"other"`
 }
 
 func TestSecretNeverPrinted(t *testing.T) {
-	s := notify.Secret(value)
+	s := field.Secret(value)
 	cfg := config{URL: "https://example.com", Token: s, Other: s}
 	out := notifytest.CheckNotPrinted(t, []string{value}, s, cfg, &cfg)
 	if !strings.Contains(out, `Token:"<redacted>"`) {
@@ -32,15 +32,15 @@ func TestSecretNeverPrinted(t *testing.T) {
 	}
 	// Wrong verbs too, as through an interface vet cannot see into; fmt's
 	// complaint would otherwise quote the value.
-	var v, field any = s, cfg
-	if got := fmt.Sprintf("%x|%X|%q|%d|%t|%d|%10.3s", v, v, v, v, v, field, v); strings.Contains(got, value) ||
+	var v, inStruct any = s, cfg
+	if got := fmt.Sprintf("%x|%X|%q|%d|%t|%d|%10.3s", v, v, v, v, v, inStruct, v); strings.Contains(got, value) ||
 		strings.Contains(got, fmt.Sprintf("%x", value)) || strings.Contains(got, "tok") {
 		t.Errorf("other verbs leak: %s", got)
 	}
 }
 
 func TestSecretRenderings(t *testing.T) {
-	for in, want := range map[notify.Secret]string{value: "<redacted>", "": ""} {
+	for in, want := range map[field.Secret]string{value: "<redacted>", "": ""} {
 		j, err := json.Marshal(in)
 		var back string
 		if err != nil || json.Unmarshal(j, &back) != nil || back != want {

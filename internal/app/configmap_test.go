@@ -1,4 +1,4 @@
-package kubernetes_test
+package app
 
 import (
 	"os"
@@ -15,7 +15,7 @@ import (
 // TestExampleConfigMapLoads checks that deploy/kubernetes/configmap.yaml
 // holds a config ripcord accepts, with both Kubernetes modes in it.
 func TestExampleConfigMapLoads(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "deploy", "kubernetes", "configmap.yaml"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", "configmap.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,13 +35,17 @@ func TestExampleConfigMapLoads(t *testing.T) {
 		"/var/run/ripcord/tokens/ci", tokens,
 		"sqlite:///var/lib/ripcord/ripcord.db", "sqlite://"+filepath.Join(dir, "ripcord.db"),
 	).Replace(cm.Data["ripcord.yaml"])
-	cfg, err := config.Parse([]byte(doc), dir)
+	cfg, err := config.Parse([]byte(doc), dir, Providers())
 	if err != nil {
 		t.Fatalf("configmap.yaml's ripcord.yaml does not load: %v", err)
 	}
 	modes := map[kubernetes.Mode]bool{}
 	for _, s := range cfg.Services {
-		if k := s.Target.Kubernetes; k != nil {
+		if b := s.Target.Provider(); b != nil {
+			k, err := config.Decode[kubernetes.Config](*b)
+			if err != nil {
+				t.Fatal(err)
+			}
 			modes[k.WithDefaults().Mode] = true
 		}
 	}
