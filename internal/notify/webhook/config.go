@@ -60,7 +60,7 @@ func (c Config) withDefaults() (Config, []byte, error) {
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("url is not an absolute http(s) URL"))
 	}
-	key, err := decodeSecret(c.Secret.Reveal())
+	key, err := DecodeSecret(c.Secret.Reveal())
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -73,9 +73,10 @@ func (c Config) withDefaults() (Config, []byte, error) {
 	return c, key, nil
 }
 
-// decodeSecret turns "whsec_<base64>" into the HMAC key. Errors describe
-// the problem, never the value.
-func decodeSecret(s string) ([]byte, error) {
+// DecodeSecret turns a Standard Webhooks secret, "whsec_<base64>" (the
+// prefix may be left off), into the HMAC key. Errors describe the
+// problem, never the value. The revert webhook target shares it.
+func DecodeSecret(s string) ([]byte, error) {
 	if s == "" {
 		return nil, errors.New("secret is required: a Standard Webhooks signing secret, whsec_<base64>")
 	}
