@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/ripcord/ripcord/internal/revert"
@@ -11,7 +12,7 @@ import (
 // checking argv, starting /bin/true in its own process group, capturing
 // its (empty) output and reaping it.
 func BenchmarkRevertTrue(b *testing.B) {
-	tg, err := New(Config{Argv: []string{"/bin/true", "--to", "{{.To}}", "--service={{.Service}}"}})
+	tg, err := New(Config{Argv: []string{"/bin/true", "--to", "{{.To}}", "--service={{.Service}}"}}, WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
