@@ -23,6 +23,11 @@ type Request struct {
 	To      string
 	Reason  string
 	DryRun  bool
+	// DecisionID is the store's ID of the decision this revert carries out
+	// (0 when there is none, as for a manual dry run). Targets that call
+	// out (webhook) derive their idempotency key from it, so a revert
+	// re-run after a crash is recognised as the same one.
+	DecisionID int64
 }
 
 // Result says what happened and how long it took.
@@ -31,6 +36,11 @@ type Result struct {
 	To       string
 	Duration time.Duration
 	DryRun   bool
+	// Output is what the target's program or endpoint said (exec: its
+	// stdout and stderr), size-capped and scrubbed of secrets, for the
+	// incident timeline. Empty for most targets. A failed revert fills it
+	// too, beside the error.
+	Output string
 }
 
 // Status is what a target reports about a service.

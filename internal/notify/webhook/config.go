@@ -60,7 +60,7 @@ func (c Config) Validate() error {
 	}
 	if c.Secret == "" {
 		errs.MissingSecret("secret")
-	} else if _, err := decodeSecret(c.Secret.Reveal()); err != nil {
+	} else if _, err := DecodeSecret(c.Secret.Reveal()); err != nil {
 		errs.Add("secret", "%v", err)
 	}
 	if c.Timeout < 0 {
@@ -78,13 +78,17 @@ func (c Config) withDefaults() (Config, []byte, error) {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
-	key, err := decodeSecret(c.Secret.Reveal())
+	key, err := DecodeSecret(c.Secret.Reveal())
 	return c, key, err
 }
 
-// decodeSecret turns "whsec_<base64>" into the HMAC key. Errors describe
-// the problem, never the value.
-func decodeSecret(s string) ([]byte, error) {
+// DecodeSecret turns a Standard Webhooks secret, "whsec_<base64>" (the
+// prefix may be left off), into the HMAC key. Errors describe the
+// problem, never the value. The revert webhook target shares it.
+func DecodeSecret(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errors.New("secret is required: a Standard Webhooks signing secret, whsec_<base64>")
+	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, secretPrefix))
 	if err != nil {
 		return nil, errors.New("is not whsec_ followed by standard base64")

@@ -56,7 +56,7 @@ const (
 )
 
 func TestSignMatchesStandardWebhooksVector(t *testing.T) {
-	key, err := decodeSecret(vecSecret)
+	key, err := DecodeSecret(vecSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +81,12 @@ func TestSignMatchesStandardWebhooksVector(t *testing.T) {
 
 func TestSecretDecoding(t *testing.T) {
 	for _, s := range []string{vecSecret, strings.TrimPrefix(vecSecret, "whsec_")} {
-		if _, err := decodeSecret(s); err != nil {
+		if _, err := DecodeSecret(s); err != nil {
 			t.Errorf("%s: %v", s, err)
 		}
 	}
 	for _, s := range []string{"", "whsec_not base64!", "whsec_" + base64.StdEncoding.EncodeToString([]byte("too short"))} {
-		if _, err := decodeSecret(s); err == nil {
+		if _, err := DecodeSecret(s); err == nil {
 			t.Errorf("%q accepted", s)
 		}
 	}

@@ -113,13 +113,22 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 	if err != nil {
 		return errors.New("webhook: cannot build request for the configured url")
 	}
-	ts := n.now().Unix()
 	req.Header.Set("Content-Type", ContentType)
 	req.Header.Set("User-Agent", "ripcord")
-	req.Header.Set("webhook-id", ev.ID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", Sign(n.key, ev.ID, ts, body))
+	SignRequest(req.Header, n.key, ev.ID, n.now(), body)
 	return n.send(req)
+}
+
+// SignRequest sets the Standard Webhooks headers of one delivery attempt:
+// webhook-id (the idempotency key, the same on every attempt),
+// webhook-timestamp (now, in unix seconds, so a retry is not rejected as
+// stale) and webhook-signature over body. The revert webhook target
+// shares it.
+func SignRequest(h http.Header, key []byte, id string, now time.Time, body []byte) {
+	ts := now.Unix()
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	h.Set("webhook-signature", Sign(key, id, ts, body))
 }
 
 func (n *Notifier) send(req *http.Request) error {
