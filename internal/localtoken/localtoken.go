@@ -57,21 +57,25 @@ func LoadOrCreate(path string) (string, error) {
 	b := make([]byte, tokenBytes)
 	_, _ = rand.Read(b) // never fails (crypto/rand documents it)
 	tok = hex.EncodeToString(b)
-	// O_EXCL: two daemons starting at once on one store agree on one token.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return read(path)
-	}
+	// Written in full under a temporary name, then linked into place: link
+	// fails if the name exists, so daemons starting at once on one store
+	// agree on one token, and none reads a half-written file.
+	f, err := os.CreateTemp(filepath.Dir(path), ".admin.token-*") // mode 0600
 	if err != nil {
-		return "", fmt.Errorf("localtoken: create %s: %w", path, err)
+		return "", fmt.Errorf("localtoken: %w", err)
 	}
+	defer os.Remove(f.Name())
 	_, werr := f.WriteString(tok + "\n")
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
-		_ = os.Remove(path)
 		return "", fmt.Errorf("localtoken: write %s: %w", path, werr)
+	}
+	if err := os.Link(f.Name(), path); errors.Is(err, fs.ErrExist) {
+		return read(path)
+	} else if err != nil {
+		return "", fmt.Errorf("localtoken: create %s: %w", path, err)
 	}
 	return tok, nil
 }
