@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,46 @@ func TestPushAcceptsOnlyKnownMetricsAndVersions(t *testing.T) {
 	}
 	if err := e.client.PushSignals(ctx, "svc", api.SignalsRequest{Version: "v1", Samples: 10, Values: map[string]float64{"quality_score": 0.9}}); err != nil {
 		t.Fatalf("a good push: %v", err)
+	}
+}
+
+// TestVersionURLSecretsAreMasked: a version URL with credentials and a
+// query is accepted and served, but the API shows neither, to any role,
+// and the log never has the password.
+func TestVersionURLSecretsAreMasked(t *testing.T) {
+	logs := &syncBuffer{}
+	got := make(chan [2]string, 10)
+	v2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- [2]string{r.Header.Get("Authorization"), r.URL.RawQuery}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(v2.Close)
+	e := start(t, fastPolicy(), newBackend(t, "v1"))
+	e.stop()
+	e.logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.boot()
+	secretURL := strings.Replace(v2.URL, "http://", "http://deploy:hunter2-pw@", 1) + "/?api_key=q-s3cr3t"
+	st, err := e.client.Deploy(t.Context(), "svc", "v2", secretURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + e.app.ProxyAddr("svc") + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	<-got // the version served it (the switch's use of userinfo and query is the proxy's to test)
+	list, err := e.client.Services(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, shown := range []string{st.Versions[1].URL, list[0].Versions[1].URL} {
+		if strings.Contains(shown, "hunter2") || strings.Contains(shown, "q-s3cr3t") || !strings.Contains(shown, "deploy:***@") || !strings.Contains(shown, "api_key=***") {
+			t.Errorf("API shows %q", shown)
+		}
+	}
+	e.stop()
+	if strings.Contains(logs.String(), "hunter2") {
+		t.Error("the log has the version URL's password")
 	}
 }
