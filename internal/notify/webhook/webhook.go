@@ -62,10 +62,10 @@ type Event struct {
 // repeats by it. It is also the webhook-id.
 func EventID(m notify.Message) string {
 	if m.Seq > 0 {
-		return fmt.Sprintf("ripcord-%s-%d", m.IncidentID, m.Seq)
+		return fmt.Sprintf("%s-%d", m.DedupKey(), m.Seq)
 	}
 	// Without a Seq, fall back on what the outbox replays unchanged.
-	return fmt.Sprintf("ripcord-%s-%s-%d", m.IncidentID, m.Update, m.At.UnixNano())
+	return fmt.Sprintf("%s-%s-%d", m.DedupKey(), m.Update, m.At.UnixNano())
 }
 
 // NewEvent wraps m as a CloudEvent.
