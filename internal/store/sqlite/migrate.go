@@ -28,7 +28,7 @@ var migrations = []string{
 // the schema is created or upgraded, so incident ids (INC-0001, unique only
 // within one database) can be told apart across installations in event ids
 // and dedup keys. Each incident records the installation it was announced
-// under; incidents that existed before get none (''), which keeps the keys they
+// under; incidents that existed before get an empty installation, which keeps the keys they
 // were announced with (ripcord-INC-0001).
 const schemaV4 = `
 CREATE TABLE installation (
