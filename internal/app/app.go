@@ -178,7 +178,8 @@ func (a *App) Start(ctx context.Context) error {
 }
 
 // listenAndServe binds every listener, refuses version URLs that point at
-// one of them, and only then starts serving: nothing is served in a loop.
+// one of them, and only then starts serving, so the switch never relays
+// users into ripcord itself.
 func (a *App) listenAndServe(ctx, runCtx context.Context) error {
 	var lns []net.Listener
 	closeAll := func() {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/apiclient"
@@ -280,5 +281,29 @@ func TestVersionURLSecretsAreMasked(t *testing.T) {
 	e.stop()
 	if strings.Contains(logs.String(), "hunter2") {
 		t.Error("the log has the version URL's password")
+	}
+}
+
+// TestAPIClosesStalledClients: a client that never finishes its headers is
+// disconnected (ReadHeaderTimeout) instead of holding a connection for
+// good. The wait is for the close, bounded generously; no duration is
+// asserted.
+func TestAPIClosesStalledClients(t *testing.T) {
+	e := start(t, fastPolicy(), newBackend(t, "v1"))
+	c, err := net.Dial("tcp", e.app.APIAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil { // no final CRLF
+		t.Fatal(err)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the API kept a client that never finished its headers for a minute")
 	}
 }
