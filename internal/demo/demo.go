@@ -116,7 +116,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}()
 	token, _ := a.LocalToken()
 	client := apiclient.New("http://"+a.APIAddr(), token)
-	return play(ctx, o, client, a, v2.url, res)
+	// Assigned, not returned directly: the deferred --keep message above
+	// names the incident.
+	res, err = play(ctx, o, client, a, v2.url, res)
+	return res, err
 }
 
 // play runs warm-up, deploy and watch, then reads the outcome from the API.

@@ -69,6 +69,7 @@ func (s *summary) add(out io.Writer, e event) {
 		}
 	case e.Test == "" && e.Action == "fail":
 		s.failedPkgs++
+	case e.Test == "": // a package's pass, or skip for having no tests
 	case e.Action == "output":
 		s.output[key] = append(s.output[key], e.Output)
 	case e.Action == "pass":

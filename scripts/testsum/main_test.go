@@ -18,6 +18,7 @@ func TestSummary(t *testing.T) {
 		`{"Action":"skip","Package":"p","Test":"TestK"}`,
 		`{"Action":"output","Package":"p","Output":"FAIL\tp\t0.1s\n"}`,
 		`{"Action":"fail","Package":"p"}`,
+		`{"Action":"skip","Package":"q"}`,
 	}, "\n")
 	var out bytes.Buffer
 	s := run(strings.NewReader(in), &out)

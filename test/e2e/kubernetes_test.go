@@ -77,7 +77,7 @@ func TestKubernetesLoop(t *testing.T) {
 	if err != nil || st.Active != "v1" {
 		t.Fatalf("discovered %+v %v", st, err)
 	}
-	if _, err := c.Deploy(ctx, "llm-api", "v9", "x"); !isStatus(err, http.StatusConflict) {
+	if _, err := c.Deploy(ctx, "llm-api", "v9", "http://127.0.0.1:9"); !isStatus(err, http.StatusConflict) {
 		t.Fatalf("API deploy of a Kubernetes service: %v, want 409", err)
 	}
 
