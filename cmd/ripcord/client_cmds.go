@@ -36,10 +36,10 @@ func newStatus(g *globals) *cobra.Command {
 				}
 			}
 			if asJSON {
-				return printJSON(cmd.OutOrStdout(), list)
+				return printJSON(stdout(cmd), list)
 			}
 			for _, s := range list {
-				printStatus(cmd.OutOrStdout(), s)
+				printStatus(stdout(cmd), s)
 			}
 			return nil
 		},
@@ -97,7 +97,7 @@ func newDeploy(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s is live and being watched\n", s.Name, s.Active)
+			fmt.Fprintf(stdout(cmd), "%s: %s is live and being watched\n", s.Name, s.Active)
 			return nil
 		},
 	}
@@ -116,7 +116,7 @@ func newRollback(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: now on %s (incident %s)\n", res.Service.Name, res.Service.Active, res.IncidentID)
+			fmt.Fprintf(stdout(cmd), "%s: now on %s (incident %s)\n", res.Service.Name, res.Service.Active, res.IncidentID)
 			return nil
 		},
 	}
@@ -135,7 +135,7 @@ func newPause(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: automation paused on %s\n", s.Name, s.Active)
+			fmt.Fprintf(stdout(cmd), "%s: automation paused on %s\n", s.Name, s.Active)
 			return nil
 		},
 	}
@@ -151,7 +151,7 @@ func newResume(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: automation resumed, %s on %s\n", s.Name, s.State, s.Active)
+			fmt.Fprintf(stdout(cmd), "%s: automation resumed, %s on %s\n", s.Name, s.State, s.Active)
 			return nil
 		},
 	}
@@ -165,7 +165,7 @@ func newIncidents(g *globals) *cobra.Command {
 		Short: "List, inspect, annotate and resolve incidents",
 		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, out := g.client(), cmd.Context(), cmd.OutOrStdout()
+			c, ctx, out := g.client(), cmd.Context(), stdout(cmd)
 			if len(args) == 0 || args[0] == "list" {
 				list, err := c.Incidents(ctx, service, open)
 				if err != nil {

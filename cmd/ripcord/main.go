@@ -31,7 +31,7 @@ func run() int {
 	defer stop()
 	root := newRoot()
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "ripcord:", err)
+		fmt.Fprintln(cleanWriter(os.Stderr), "ripcord:", err) // errors quote the server
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return ee.code
@@ -43,11 +43,13 @@ func run() int {
 
 // globals are the flags every client command shares.
 type globals struct {
-	server string
-	token  string
+	server    string
+	token     string
+	tokenSet  bool // --token given on the command line
+	tokenFile string
 }
 
-func (g *globals) client() *apiclient.Client { return apiclient.New(g.server, g.token) }
+func (g *globals) client() *apiclient.Client { return apiclient.New(g.server, g.findToken()) }
 
 func newRoot() *cobra.Command {
 	g := &globals{}
@@ -61,7 +63,13 @@ incident with the numbers behind every decision.
 
 Start here:   ripcord demo            (a bad deploy rolled back, nothing to set up)
 Run it:       ripcord serve -c ripcord.yaml
-Operate it:   ripcord status | deploy | rollback | pause | resume | incidents`,
+Operate it:   ripcord status | deploy | rollback | pause | resume | incidents
+
+The API token is taken from --token, else RIPCORD_TOKEN, else --token-file,
+else — for a daemon on this machine running without api.tokens — the admin
+token it generated: the daemon leaves a pointer to its admin.token under
+$XDG_STATE_HOME/ripcord/servers/ (default ~/.local/state), named after the
+address its API is bound to, and the CLI resolves --server to it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -70,7 +78,10 @@ Operate it:   ripcord status | deploy | rollback | pause | resume | incidents`,
 		server = "http://127.0.0.1:7070"
 	}
 	root.PersistentFlags().StringVar(&g.server, "server", server, "ripcord API address (env RIPCORD_SERVER)")
-	root.PersistentFlags().StringVar(&g.token, "token", os.Getenv("RIPCORD_TOKEN"), "API bearer token (env RIPCORD_TOKEN; prefer the env var: flags show up in ps)")
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.token, "token", "", "API bearer token (prefer RIPCORD_TOKEN or --token-file: flags show up in ps)")
+	pf.StringVar(&g.tokenFile, "token-file", "", "file holding the API bearer token")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.tokenSet = cmd.Flags().Changed("token") }
 	root.AddCommand(newServe(), newCheckConfig(), newDemo(),
 		newStatus(g), newDeploy(g), newRollback(g), newPause(g), newResume(g), newIncidents(g), newReport(g))
 	return root

@@ -22,7 +22,7 @@ func newReport(g *globals) *cobra.Command {
 				return err
 			}
 			if out == "" {
-				_, err = cmd.OutOrStdout().Write(body)
+				_, err = stdout(cmd).Write(body)
 				return err
 			}
 			if err := os.WriteFile(out, body, 0o640); err != nil {

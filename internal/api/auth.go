@@ -10,13 +10,10 @@ import (
 
 var roleRank = map[string]int{config.RoleViewer: 1, config.RoleOperator: 2, config.RoleAdmin: 3}
 
-// authenticate returns the caller's name and role. With no tokens configured
-// (the config only allows that on loopback) every caller is an admin named
-// "local".
+// authenticate returns the caller's name and role. There is no
+// unauthenticated mode: with no tokens at all nobody gets in (the daemon
+// always passes at least its generated admin token).
 func (s *Server) authenticate(r *http.Request) (name, role string, ok bool) {
-	if len(s.tokens) == 0 {
-		return "local", config.RoleAdmin, true
-	}
 	h := r.Header.Get("Authorization")
 	got, found := strings.CutPrefix(h, "Bearer ")
 	if !found || got == "" {
@@ -38,7 +35,8 @@ func (s *Server) require(role string, h func(w http.ResponseWriter, r *http.Requ
 		name, have, ok := s.authenticate(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ripcord"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or unknown bearer token: send Authorization: Bearer <token> (ripcord CLI: --token or RIPCORD_TOKEN)")
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or unknown bearer token: send Authorization: Bearer <token> (ripcord CLI: --token, RIPCORD_TOKEN or --token-file; "+
+				"a daemon without api.tokens keeps its admin token in admin.token beside its SQLite file, which the CLI on the same machine finds by itself)")
 			return
 		}
 		if roleRank[have] < roleRank[role] {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,9 @@ type Options struct {
 	// Notify is called after a person changes an incident, so channels hear
 	// of it at once; nil is fine.
 	Notify func()
+	// Listeners returns the addresses ripcord's own API and proxies are
+	// bound to, so a deploy cannot point a version at them; nil = none.
+	Listeners func() []netip.AddrPort
 }
 
 // Server serves the API.
@@ -42,6 +47,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	notify  func()
+	bound   func() []netip.AddrPort
 }
 
 func (s *Server) wake() {
@@ -53,12 +59,15 @@ func (s *Server) wake() {
 // New builds a Server.
 func New(o Options) *Server {
 	s := &Server{svcs: map[string]*controller.Service{}, store: o.Store, push: o.Push, tokens: o.Tokens,
-		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify}
+		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify, bound: o.Listeners}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.bound == nil {
+		s.bound = func() []netip.AddrPort { return nil }
 	}
 	for _, svc := range o.Services {
 		s.svcs[svc.Name()] = svc
@@ -67,8 +76,10 @@ func New(o Options) *Server {
 	return s
 }
 
-// Handler returns the routed API.
-func (s *Server) Handler() http.Handler {
+// Handler returns the routed API behind the cross-site guard.
+func (s *Server) Handler() http.Handler { return guard(s.routes()) }
+
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -111,16 +122,24 @@ func (s *Server) withService(h svcHandler) func(http.ResponseWriter, *http.Reque
 	}
 }
 
+// status is a service's status as the API shows it, to every role: version
+// URLs with their passwords and query values masked.
+func status(svc *controller.Service) controller.Status {
+	st := svc.Status()
+	st.Versions = store.RedactedVersions(st.Versions)
+	return st
+}
+
 func (s *Server) listServices(w http.ResponseWriter, _ *http.Request, _ string) {
 	out := make([]controller.Status, 0, len(s.order))
 	for _, n := range s.order {
-		out = append(out, s.svcs[n].Status())
+		out = append(out, status(s.svcs[n]))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) getService(w http.ResponseWriter, _ *http.Request, _ string, svc *controller.Service) {
-	writeJSON(w, http.StatusOK, svc.Status())
+	writeJSON(w, http.StatusOK, status(svc))
 }
 
 func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request, _ string, svc *controller.Service) {
@@ -143,15 +162,21 @@ func (s *Server) deploy(w http.ResponseWriter, r *http.Request, actor string, sv
 	if !decode(w, r, &req) {
 		return
 	}
-	if req.Version == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "version: required (the name of the version to deploy)")
+	if err := config.CheckVersionName(req.Version); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "version: "+err.Error())
 		return
+	}
+	if req.URL != "" {
+		if err := CheckUpstream(r.Context(), req.URL, s.bound()); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
 	}
 	if err := svc.Deploy(r.Context(), req.Version, req.URL, actor); err != nil {
 		s.commandError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, svc.Status())
+	writeJSON(w, http.StatusOK, status(svc))
 }
 
 // RollbackRequest is the body of POST /services/{name}/rollback.
@@ -176,7 +201,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, actor string, 
 		s.commandError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, RollbackResponse{IncidentID: id, Service: svc.Status()})
+	writeJSON(w, http.StatusOK, RollbackResponse{IncidentID: id, Service: status(svc)})
 }
 
 func (s *Server) pause(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service) {
@@ -184,7 +209,7 @@ func (s *Server) pause(w http.ResponseWriter, r *http.Request, actor string, svc
 		s.commandError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, svc.Status())
+	writeJSON(w, http.StatusOK, status(svc))
 }
 
 func (s *Server) resume(w http.ResponseWriter, r *http.Request, actor string, svc *controller.Service) {
@@ -192,7 +217,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request, actor string, sv
 		s.commandError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, svc.Status())
+	writeJSON(w, http.StatusOK, status(svc))
 }
 
 // SignalsRequest is the body of POST /services/{name}/signals.
@@ -213,6 +238,17 @@ func (s *Server) pushSignals(w http.ResponseWriter, r *http.Request, _ string, s
 		return
 	case len(req.Values) == 0:
 		writeError(w, http.StatusBadRequest, "bad_request", `values: required, e.g. {"quality_score": 0.91}`)
+		return
+	}
+	// Only the service's versions: every other name would be a new series
+	// kept in memory for nothing.
+	var names []string
+	for _, v := range svc.Status().Versions {
+		names = append(names, v.Name)
+	}
+	if !slices.Contains(names, req.Version) {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("version: %.80q is not a version of %s; push for one of: %s",
+			req.Version, svc.Name(), strings.Join(names, ", ")))
 		return
 	}
 	if err := s.push.Push(svc.Name(), req.Version, req.Values, req.Samples, s.now()); err != nil {

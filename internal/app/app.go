@@ -38,6 +38,10 @@ type Options struct {
 	Hooks  controller.Hooks
 	// BaseDir resolves relative paths in the config (the config file's dir).
 	BaseDir string
+	// StateDir receives the pointer by which the CLI finds a generated admin
+	// token (and the token itself when the store is not a file). Default
+	// localtoken.StateDir(): $XDG_STATE_HOME/ripcord.
+	StateDir string
 }
 
 // App is a running ripcord daemon.
@@ -56,6 +60,7 @@ type App struct {
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
+	local     *localAdmin // nil when api.tokens are configured
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -125,8 +130,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	chans = append(chans, newReporter(cfg, st))
 	a.dispatch = delivery.New(st, chans, delivery.Options{Logger: log.With("component", "notify")})
 	reg.MustRegister(proxyCollector{a.switches})
-	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: cfg.API.Tokens,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake})
+	tokens, err := a.apiTokens(cfg, path, o.StateDir)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: tokens,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake,
+		Listeners: a.listeners})
 	return a, nil
 }
 
@@ -162,25 +173,7 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, sc := range a.cfg.Services {
-		if sc.External() {
-			continue
-		}
-		ln, err := net.Listen("tcp", sc.Proxy.Listen)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("app: service %s: proxy.listen %s: %w", sc.Name, sc.Proxy.Listen, err)
-		}
-		a.setAddr(sc.Name, ln.Addr().String())
-		sw := a.switches[sc.Name]
-		a.wg.Go(func() {
-			if err := sw.Serve(runCtx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				a.log.Error("proxy stopped", "service", sc.Name, "err", err)
-			}
-		})
-		a.log.Info("proxy listening", "service", sc.Name, "addr", ln.Addr().String())
-	}
-	if err := a.startAPI(); err != nil {
+	if err := a.listenAndServe(ctx, runCtx); err != nil {
 		cancel()
 		return err
 	}
@@ -198,25 +191,50 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) startAPI() error {
-	ln, err := net.Listen("tcp", a.cfg.API.Listen)
-	if err != nil {
-		return fmt.Errorf("app: api.listen %s: %w", a.cfg.API.Listen, err)
-	}
-	a.setAddr("api", ln.Addr().String())
-	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	a.servers = append(a.servers, srv)
-	a.wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.log.Error("api stopped", "err", err)
+// listenAndServe binds every listener, refuses version URLs that point at
+// one of them, and only then starts serving, so the switch never relays
+// users into ripcord itself.
+func (a *App) listenAndServe(ctx, runCtx context.Context) error {
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			_ = ln.Close()
 		}
-	})
-	if len(a.cfg.API.Tokens) == 0 {
-		a.log.Warn("no API tokens configured: the API accepts every request, so it listens on loopback only", "addr", ln.Addr().String())
-	} else {
-		a.log.Info("api listening", "addr", ln.Addr().String(), "tokens", len(a.cfg.API.Tokens))
 	}
-	return nil
+	proxies := map[string]net.Listener{}
+	for _, sc := range a.cfg.Services {
+		if sc.External() {
+			continue
+		}
+		ln, err := net.Listen("tcp", sc.Proxy.Listen)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("app: service %s: proxy.listen %s: %w", sc.Name, sc.Proxy.Listen, err)
+		}
+		lns = append(lns, ln)
+		proxies[sc.Name] = ln
+		a.setAddr(sc.Name, ln.Addr().String())
+	}
+	apiLn, err := a.listenAPI()
+	if err != nil {
+		closeAll()
+		return err
+	}
+	lns = append(lns, apiLn)
+	if err := a.checkVersionURLs(ctx); err != nil {
+		closeAll()
+		return err
+	}
+	for name, ln := range proxies {
+		sw := a.switches[name]
+		a.wg.Go(func() {
+			if err := sw.Serve(runCtx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("proxy stopped", "service", name, "err", err)
+			}
+		})
+		a.log.Info("proxy listening", "service", name, "addr", ln.Addr().String())
+	}
+	return a.serveAPI(apiLn)
 }
 
 // Stop shuts everything down and closes the store.
@@ -225,6 +243,9 @@ func (a *App) Stop(ctx context.Context) error {
 		a.cancel()
 	}
 	var errs []error
+	if a.local != nil && a.local.removePointer != nil {
+		a.local.removePointer()
+	}
 	for _, srv := range a.servers {
 		errs = append(errs, srv.Shutdown(ctx))
 	}

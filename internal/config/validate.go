@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/url"
@@ -15,6 +16,18 @@ var (
 	serviceName = regexp.MustCompile(`^[a-z0-9-]+$`)
 	versionName = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
+
+// CheckVersionName applies the config's rule for versions[].name to a name
+// from elsewhere (the deploy API), so both accept exactly the same names.
+func CheckVersionName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("is required, e.g. v1")
+	case !versionName.MatchString(name):
+		return fmt.Errorf("%.80q may contain only letters, digits, '.', '_' and '-', e.g. v1.2.0", name)
+	}
+	return nil
+}
 
 // Validate checks c and reports every problem at once as Errors (lines are
 // filled in when c came from Load). It also resolves each token's secret into

@@ -105,16 +105,21 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	defer func() {
 		if o.Keep {
-			fmt.Fprintf(o.Out, "\nripcord keeps running: API %s, traffic %s. Try:\n  ripcord status --server http://%s\n  ripcord incidents show %s --server http://%s\nCtrl-C to stop.\n",
-				a.APIAddr(), a.ProxyAddr(service), a.APIAddr(), res.IncidentID, a.APIAddr())
+			_, tokenFile := a.LocalToken()
+			fmt.Fprintf(o.Out, "\nripcord keeps running: API %s (admin token in %s), traffic %s. Try, in another shell:\n  ripcord status\n  ripcord incidents show %s\nCtrl-C to stop.\n",
+				a.APIAddr(), tokenFile, a.ProxyAddr(service), res.IncidentID)
 			<-ctx.Done()
 		}
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = a.Stop(sctx)
 	}()
-	client := apiclient.New("http://"+a.APIAddr(), "")
-	return play(ctx, o, client, a, v2.url, res)
+	token, _ := a.LocalToken()
+	client := apiclient.New("http://"+a.APIAddr(), token)
+	// Assigned, not returned directly: the deferred --keep message above
+	// names the incident.
+	res, err = play(ctx, o, client, a, v2.url, res)
+	return res, err
 }
 
 // play runs warm-up, deploy and watch, then reads the outcome from the API.

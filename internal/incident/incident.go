@@ -66,6 +66,11 @@ type Incident struct {
 	Reason      string `json:"reason"`
 	FromVersion string `json:"from_version,omitempty"`
 	ToVersion   string `json:"to_version,omitempty"`
+	// Installation is the store's installation id when the incident was
+	// created (set by the store), "" for incidents from before installation
+	// ids: notification channels build event ids and dedup keys from it and
+	// ID, so keys stay what they were first announced as.
+	Installation string `json:"installation,omitempty"`
 
 	ImpactStartedAt   time.Time `json:"impact_started_at,omitzero"`
 	DetectedAt        time.Time `json:"detected_at,omitzero"`

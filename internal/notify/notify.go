@@ -5,7 +5,9 @@
 //
 // Delivery is at-least-once from a durable outbox, so every channel must make
 // a repeat of the same Message harmless: use Message.DedupKey (derived from
-// the incident ID) where the service supports it, look up what was created
+// the installation and incident IDs, Message.ScopedID — incident IDs alone
+// repeat across installations; an incident from before installation ids
+// keeps its old, bare key) where the service supports it, look up what was created
 // before creating again where it does not, and keep the per-incident handle
 // (Slack message ts, Statuspage incident id, Jira key) in State, through
 // Handles, dropping a Message that is Stale.
@@ -52,6 +54,10 @@ type Message struct {
 	ReportURL  string             `json:"report_url,omitempty"`
 	At         time.Time          `json:"at"`
 	Incident   *incident.Incident `json:"-"` // full incident for channels that render more
+	// Installation is the incident's installation id ("" for incidents from
+	// before installation ids): incident IDs repeat across installations,
+	// so every key that leaves ripcord is built from ScopedID.
+	Installation string `json:"installation,omitempty"`
 	// Seq orders updates of one incident; channels that keep state can drop
 	// updates older than the last one they applied.
 	Seq int64 `json:"seq"`
@@ -66,8 +72,21 @@ const (
 	Resolved Update = "resolved"
 )
 
-// DedupKey is the stable key channels use to make repeats harmless.
-func (m Message) DedupKey() string { return "ripcord-" + m.IncidentID }
+// ScopedID is the incident ID qualified by its installation,
+// "<installation>-INC-0001", or just the ID for an incident from before
+// installation ids, so such an incident keeps the keys it was announced
+// with. Channels use it wherever an ID identifies the incident to another
+// system: dedup keys, labels, look-up markers, event and message ids.
+func (m Message) ScopedID() string {
+	if m.Installation == "" {
+		return m.IncidentID
+	}
+	return m.Installation + "-" + m.IncidentID
+}
+
+// DedupKey is the stable key channels use to make repeats harmless:
+// "ripcord-" + ScopedID().
+func (m Message) DedupKey() string { return "ripcord-" + m.ScopedID() }
 
 // UpdateID names this update of the incident, for channels that tag what
 // they posted so a repeat finds it: the Seq, or a digest of the update's

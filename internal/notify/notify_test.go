@@ -37,3 +37,18 @@ func TestNetworkErrorDropsTheURL(t *testing.T) {
 		t.Errorf("RedactURL = %s", got)
 	}
 }
+
+// TestKeysIncludeTheInstallation: incident IDs repeat across installations,
+// so keys carry the installation; an incident from before installation ids
+// keeps the key it was announced with.
+func TestKeysIncludeTheInstallation(t *testing.T) {
+	legacy := notify.Message{IncidentID: "INC-0001"}
+	if legacy.DedupKey() != "ripcord-INC-0001" || legacy.ScopedID() != "INC-0001" {
+		t.Errorf("legacy keys %q %q changed", legacy.DedupKey(), legacy.ScopedID())
+	}
+	a := notify.Message{IncidentID: "INC-0001", Installation: "3fa2c1d9e0b4"}
+	b := notify.Message{IncidentID: "INC-0001", Installation: "77aa01bc9d3e"}
+	if a.DedupKey() != "ripcord-3fa2c1d9e0b4-INC-0001" || a.DedupKey() == b.DedupKey() || a.ScopedID() == b.ScopedID() {
+		t.Errorf("keys %q %q must differ by installation", a.DedupKey(), b.DedupKey())
+	}
+}

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // TestSwitchingUnderSustainedLoad is the measurement behind "zero-error
@@ -18,9 +19,7 @@ import (
 // errors the backends did not return themselves (there must be none), and
 // runs only with RIPCORD_BENCH=1 because it loads the machine for seconds.
 func TestSwitchingUnderSustainedLoad(t *testing.T) {
-	if os.Getenv("RIPCORD_BENCH") != "1" {
-		t.Skip("measurement: RIPCORD_BENCH=1")
-	}
+	testenv.Measurement(t, "100 switches under sustained load")
 	handler := func(name string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/stream" { // an LLM-style token stream: 20 chunks over 400 ms

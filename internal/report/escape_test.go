@@ -197,3 +197,31 @@ func TestNonFiniteInputsPrintNothingNonFinite(t *testing.T) {
 	}
 	renderAll(t, in)
 }
+
+// TestMarkdownEscapesControlsAndMasksURLs: a report is read in terminals
+// too, and by everyone who can see the incident.
+func TestMarkdownEscapesControlsAndMasksURLs(t *testing.T) {
+	in := fixture(t)
+	in.Incident.Title = "checkout \x1b]0;owned\x07 down"
+	in.Incident.Events = append(in.Incident.Events, incident.Event{
+		At: at(3 * time.Minute), Type: incident.EvNote, Actor: "op\x1b[2J", Message: "clear\x1b[2J\x00 \u009b31m"})
+	in.Deployments[1].URL = "http://deploy:hunter2@checkout-v2.internal:8080/?token=abc123&x=1"
+	md := string(Build(in).Markdown())
+	if i := strings.IndexAny(md, "\x1b\x07\x00\u009b"); i >= 0 {
+		t.Fatalf("Markdown carries a raw control character: %q", md[max(0, i-20):min(len(md), i+20)])
+	}
+	for _, want := range []string{`clear\x1b\[2J\x00 \u009b31m`, `op\x1b\[2J`} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks the escaped %q", want)
+		}
+	}
+	page := string(Build(in).HTML())
+	for _, out := range []string{md, page} {
+		if strings.Contains(out, "hunter2") || strings.Contains(out, "abc123") {
+			t.Fatal("the report shows a version URL's password or query value")
+		}
+	}
+	if !strings.Contains(md, "deploy:\\*\\*\\*@checkout-v2.internal:8080/?token=\\*\\*\\*&x=\\*\\*\\*") && !strings.Contains(md, "deploy:***@checkout-v2.internal:8080/?token=***&x=***") {
+		t.Errorf("the masked URL is missing:\n%s", md)
+	}
+}

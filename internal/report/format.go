@@ -165,10 +165,36 @@ var mdEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `<`, `\<`, `[`, `\[`, 
 var mdCellEscaper = strings.NewReplacer(`\`, `\\`, `|`, `\|`, `<`, `\<`, `[`, `\[`, `]`, `\]`, "`", "\\`",
 	"\r\n", "<br>", "\n", "<br>", "\r", "<br>")
 
-func mdText(s string) string { return mdEscaper.Replace(s) }
+func mdText(s string) string { return escapeControls(mdEscaper.Replace(s)) }
 func mdCell(s string) string {
 	if s == "" {
 		return "—"
 	}
-	return mdCellEscaper.Replace(s)
+	return escapeControls(mdCellEscaper.Replace(s))
+}
+
+// escapeControls writes control characters (ESC, BEL, NUL, DEL, C1 …; not
+// tab) as visible \xNN / \u00NN text: a report is read with cat and less as
+// often as rendered, and a terminal would obey an escape sequence from a
+// note or a version name.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !isControl(r):
+			b.WriteRune(r)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool {
+	return r != '\t' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f))
 }

@@ -47,7 +47,7 @@ func versions(im Impact, inc incident.Incident, deps []store.Deployment, causes 
 		}
 		row := VersionRow{Name: name, Role: role, ChangeCause: causes[name]}
 		if d, ok := deploymentOf(deps, name, im.End); ok {
-			row.URL, row.DeployedBy, row.DeployedAt = d.URL, d.Actor, d.At
+			row.URL, row.DeployedBy, row.DeployedAt = store.RedactURL(d.URL), d.Actor, d.At
 		}
 		rows = append(rows, row)
 	}
@@ -60,6 +60,7 @@ func versions(im Impact, inc incident.Incident, deps []store.Deployment, causes 
 	addRow(inc.ToVersion, "rolled back to")
 	dr := make([]DeploymentRow, 0, len(deps))
 	for _, d := range deps {
+		d.URL = store.RedactURL(d.URL) // a report is for every reader
 		dr = append(dr, DeploymentRow{Deployment: d, ChangeCause: causes[d.Version]})
 	}
 	return rows, dr

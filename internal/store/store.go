@@ -121,8 +121,15 @@ type Store interface {
 	// ListDecisions orders, filters and limits like ListDeployments.
 	ListDecisions(ctx context.Context, service string, limit int) ([]Decision, error)
 
+	// InstallationID identifies this store's installation: generated once,
+	// when the store is created, and never changed. Incident IDs are unique
+	// only within one store; event ids and dedup keys add this.
+	InstallationID(ctx context.Context) (string, error)
+
 	// CreateIncident stores inc (its Events too) and returns the ID it
 	// assigned (inc.ID is ignored): "INC-" followed by a zero-padded sequence.
+	// The incident is stamped with the store's InstallationID
+	// (inc.Installation is ignored too), which it keeps for good.
 	CreateIncident(ctx context.Context, inc incident.Incident) (string, error)
 	// UpdateIncident replaces the mutable fields (severity, status, title,
 	// reason, versions, timestamps except CreatedAt); ID, Service, Kind and

@@ -72,6 +72,9 @@ type env struct {
 	dbPath string
 	hooks  controller.Hooks
 	logger *slog.Logger
+	// stateDir keeps the pointer to a generated admin token out of the
+	// user's own state directory.
+	stateDir string
 }
 
 // fastPolicy is the default policy with time scaled down so tests take
@@ -112,7 +115,10 @@ func startWithHooks(t *testing.T, hooks controller.Hooks, pol config.Policy, ver
 
 func (e *env) boot() {
 	e.t.Helper()
-	a, err := app.New(context.Background(), e.cfg, app.Options{Hooks: e.hooks, Logger: e.logger})
+	if e.stateDir == "" {
+		e.stateDir = e.t.TempDir()
+	}
+	a, err := app.New(context.Background(), e.cfg, app.Options{Hooks: e.hooks, Logger: e.logger, StateDir: e.stateDir})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -120,7 +126,11 @@ func (e *env) boot() {
 		e.t.Fatal(err)
 	}
 	e.app = a
-	e.client = apiclient.New("http://"+a.APIAddr(), e.token())
+	tok := e.token()
+	if tok == "" {
+		tok, _ = a.LocalToken() // no api.tokens: the daemon generated one
+	}
+	e.client = apiclient.New("http://"+a.APIAddr(), tok)
 	e.t.Cleanup(e.stop)
 }
 

@@ -22,21 +22,21 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // kwokCluster starts (or reuses) a kwok cluster through scripts/k8s/cluster.sh
-// when RIPCORD_K8S=1 or CI=true; it fails under CI when it cannot.
+// (or uses RIPCORD_K8S_KUBECONFIG); it fails when it cannot, unless
+// RIPCORD_SKIP=kubernetes opts out.
 func kwokCluster(t *testing.T) (string, k8s.Interface) {
 	t.Helper()
 	kc := os.Getenv("RIPCORD_K8S_KUBECONFIG")
 	if kc == "" {
-		if os.Getenv("RIPCORD_K8S") != "1" && os.Getenv("CI") != "true" {
-			t.Skip("set RIPCORD_K8S=1 (start a kwok cluster) or RIPCORD_K8S_KUBECONFIG to run")
-		}
+		testenv.SkipIfOptedOut(t, testenv.Kubernetes)
 		script := filepath.Join("..", "..", "scripts", "k8s", "cluster.sh")
 		out, err := exec.Command("bash", script, "up", "ripcord-e2e").Output()
 		if err != nil {
-			t.Fatalf("scripts/k8s/cluster.sh up: %v", err)
+			testenv.Missing(t, testenv.Kubernetes, "scripts/k8s/cluster.sh up: "+err.Error())
 		}
 		kc = strings.TrimSpace(string(out))
 		t.Cleanup(func() { _ = exec.Command("bash", script, "down", "ripcord-e2e").Run() })
@@ -78,7 +78,7 @@ func TestKubernetesLoop(t *testing.T) {
 	if err != nil || st.Active != "v1" {
 		t.Fatalf("discovered %+v %v", st, err)
 	}
-	if _, err := c.Deploy(ctx, "llm-api", "v9", "x"); !isStatus(err, http.StatusConflict) {
+	if _, err := c.Deploy(ctx, "llm-api", "v9", "http://127.0.0.1:9"); !isStatus(err, http.StatusConflict) {
 		t.Fatalf("API deploy of a Kubernetes service: %v, want 409", err)
 	}
 

@@ -98,13 +98,19 @@ func (n *Notifier) alerts(m notify.Message, prevSeverity string) []Alert {
 
 // labels identify the alert: Alertmanager treats a different label set as a
 // different alert, so these must be the same on trigger and resolve.
+// An incident from before installation ids has no installation label, so
+// it keeps the identity it was announced with.
 func labels(m notify.Message, severity string) map[string]string {
-	return map[string]string{
+	l := map[string]string{
 		"alertname":   AlertName,
 		"service":     m.Service,
 		"severity":    severity,
 		"incident_id": m.IncidentID,
 	}
+	if m.Installation != "" {
+		l["installation"] = m.Installation
+	}
+	return l
 }
 
 func resolved(m notify.Message) bool {

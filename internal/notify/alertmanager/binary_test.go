@@ -4,13 +4,15 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // alertmanagerBinary finds a real Alertmanager: $ALERTMANAGER_BIN, else
 // prometheus-alertmanager (the Debian package's /usr/bin name) or
-// alertmanager on PATH. Without one the test is skipped locally, but fails
-// when CI=true: CI must install it (apt-get install prometheus-alertmanager)
-// rather than silently stop testing against the real thing.
+// alertmanager on PATH. Without one the test fails (apt-get install
+// prometheus-alertmanager) rather than silently stop testing against the
+// real thing; RIPCORD_SKIP=alertmanager skips it (internal/testenv).
 func alertmanagerBinary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("ALERTMANAGER_BIN"); p != "" {
@@ -24,10 +26,6 @@ func alertmanagerBinary(t *testing.T) string {
 			return p
 		}
 	}
-	const hint = "no Alertmanager binary: apt-get install -y prometheus-alertmanager, or set ALERTMANAGER_BIN"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(hint)
-	}
-	t.Skip(hint)
+	testenv.Missing(t, testenv.Alertmanager, "no Alertmanager binary: apt-get install -y prometheus-alertmanager, or set ALERTMANAGER_BIN")
 	return ""
 }

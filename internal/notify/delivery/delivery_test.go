@@ -109,6 +109,25 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// drained waits until the channel's cursor has reached the end of the event
+// log: every event so far, its own timeline records included, has been
+// handled, so anything it was going to send has been sent. This is the
+// event a negative assertion waits for, instead of a sleep.
+func drained(t *testing.T, st store.Store, channel string) {
+	t.Helper()
+	waitUntil(t, channel+" to handle every event", func() bool {
+		last, err := st.LastEventSeq(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur, _, err := st.Cursor(context.Background(), "notify:"+channel) // the dispatcher's cursor name
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cur == last
+	})
+}
+
 func events(t *testing.T, st store.Store, id, typ string) []incident.Event {
 	inc, err := st.GetIncident(context.Background(), id)
 	if err != nil {
@@ -129,7 +148,7 @@ func TestRetriesUntilAcceptedExactlyOnce(t *testing.T) {
 	id := open(t, st, incident.Major)
 	d.Wake()
 	waitUntil(t, "delivery", func() bool { ids, _ := r.got(); return len(ids) == 1 })
-	time.Sleep(100 * time.Millisecond) // nothing else may arrive
+	drained(t, st, "hooks") // nothing else may arrive
 	ids, types := r.got()
 	if len(ids) != 1 || r.hits.Load() != 4 || types[0] != "dev.ripcord.incident.opened" {
 		t.Fatalf("accepted %v (%v) after %d hits; want one opened after 4", ids, types, r.hits.Load())
@@ -148,7 +167,7 @@ func TestGoneIsPermanentNoRetryStorm(t *testing.T) {
 	id := open(t, st, incident.Major)
 	d.Wake()
 	waitUntil(t, "refusal on the timeline", func() bool { return len(events(t, st, id, incident.EvNotifyFailed)) == 1 })
-	time.Sleep(200 * time.Millisecond)
+	drained(t, st, "hooks")
 	if h := r.hits.Load(); h != 1 {
 		t.Fatalf("410 was retried: %d requests", h)
 	}
@@ -164,7 +183,7 @@ func TestRoutesBySeverity(t *testing.T) {
 	crit := open(t, st, incident.Critical)
 	d.Wake()
 	waitUntil(t, "critical delivered", func() bool { ids, _ := r.got(); return len(ids) == 1 })
-	time.Sleep(100 * time.Millisecond)
+	drained(t, st, "hooks") // the minor one was looked at and skipped
 	ids, _ := r.got()
 	if len(ids) != 1 || !strings.Contains(ids[0], crit) {
 		t.Fatalf("delivered %v; want only %s", ids, crit)
@@ -223,5 +242,35 @@ func TestResolveIsAnnounced(t *testing.T) {
 	waitUntil(t, "both updates", func() bool { ids, _ := r.got(); return len(ids) == 2 })
 	if _, types := r.got(); types[0] != "dev.ripcord.incident.opened" || types[1] != "dev.ripcord.incident.resolved" {
 		t.Fatalf("types %v", types)
+	}
+}
+
+// TestEventIDsNameTheInstallation: two installations (or one on a fresh
+// database) both have an INC-0001; their events must not share an id, or a
+// receiver deduplicating by webhook-id drops the second.
+func TestEventIDsNameTheInstallation(t *testing.T) {
+	r := newReceiver(t, 0, 0)
+	var insts []string
+	for range 2 {
+		st, d := setup(t, r.srv.URL, incident.Minor)
+		if id := open(t, st, incident.Major); id != "INC-0001" {
+			t.Fatalf("first incident is %s", id)
+		}
+		inst, err := st.InstallationID(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, inst)
+		d.Wake()
+		drained(t, st, "hooks")
+	}
+	ids, _ := r.got()
+	if len(ids) != 2 || ids[0] == ids[1] {
+		t.Fatalf("webhook ids %v: two installations' INC-0001 must differ", ids)
+	}
+	for i, id := range ids {
+		if want := "ripcord-" + insts[i] + "-INC-0001-"; !strings.HasPrefix(id, want) {
+			t.Errorf("webhook-id %q, want prefix %q", id, want)
+		}
 	}
 }

@@ -153,5 +153,5 @@ func message(inc incident.Incident, ev incident.Event) notify.Message {
 	full := inc
 	return notify.Message{Update: up, IncidentID: inc.ID, Service: inc.Service, Kind: inc.Kind, Severity: inc.Severity,
 		Status: inc.Status, Title: inc.Title, Reason: inc.Reason, From: inc.FromVersion, To: inc.ToVersion,
-		Event: &e, At: ev.At, Incident: &full, Seq: ev.Seq}
+		Event: &e, At: ev.At, Incident: &full, Seq: ev.Seq, Installation: inc.Installation}
 }

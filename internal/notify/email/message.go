@@ -22,7 +22,7 @@ func (n *Notifier) render(m notify.Message) []byte {
 	h("Date", date(m).Format(time.RFC1123Z))
 	h("Message-ID", n.messageID(m))
 	if m.Update != notify.Opened {
-		root := n.rootID(m.IncidentID)
+		root := n.rootID(m.ScopedID())
 		h("In-Reply-To", root)
 		h("References", root)
 	}
@@ -81,9 +81,9 @@ func (n *Notifier) rootID(incidentID string) string {
 // messageID is stable per (incident, update): see the package doc.
 func (n *Notifier) messageID(m notify.Message) string {
 	if m.Update == notify.Opened {
-		return n.rootID(m.IncidentID)
+		return n.rootID(m.ScopedID())
 	}
-	return "<ripcord." + atext(m.IncidentID, "") + "." + m.UpdateID() + "@" + n.domain + ">"
+	return "<ripcord." + atext(m.ScopedID(), "") + "." + m.UpdateID() + "@" + n.domain + ">"
 }
 
 // atext keeps the characters RFC 5322 allows in a Message-ID part (plus

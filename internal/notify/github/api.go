@@ -14,7 +14,7 @@ import (
 )
 
 func (n *Notifier) findOrCreate(ctx context.Context, m notify.Message) (int, error) {
-	num, err := n.find(ctx, m.IncidentID)
+	num, err := n.find(ctx, m.ScopedID())
 	if err != nil || num != 0 {
 		return num, err
 	}
@@ -47,7 +47,7 @@ func (n *Notifier) create(ctx context.Context, m notify.Message) (int, error) {
 	req := &gh.IssueRequest{
 		Title:  gh.Ptr("[ripcord] " + title),
 		Body:   gh.Ptr(issueBody(m)),
-		Labels: &[]string{"ripcord", "incident", label(m.IncidentID)},
+		Labels: &[]string{"ripcord", "incident", label(m.ScopedID())},
 	}
 	is, _, err := n.issues.Create(ctx, n.cfg.Owner, n.cfg.Repo, req)
 	if err != nil {

@@ -6,7 +6,7 @@
 // # Role
 //
 // Opened creates an issue titled "[ripcord] <title>" with the labels
-// "ripcord", "incident" and "ripcord-<incident id>" and a Markdown body:
+// "ripcord", "incident" and "ripcord-<installation>-<incident id>" and a Markdown body:
 // reason, service, kind, severity, status, versions, report link and
 // timeline. Each later update becomes a comment; Resolved adds a comment and
 // closes the issue with state_reason "completed".

@@ -47,7 +47,7 @@ func (n *Notifier) create(ctx context.Context, m notify.Message) (string, error)
 		"project":     map[string]string{"key": n.cfg.Project},
 		"issuetype":   map[string]string{"name": n.cfg.IssueType},
 		"summary":     truncate(summary, 255),
-		"labels":      []string{"ripcord", label(m.IncidentID)},
+		"labels":      []string{"ripcord", label(m.ScopedID())},
 		"description": description(m),
 	}}
 	var resp struct {

@@ -6,7 +6,7 @@
 //
 // Opened creates an issue in the configured project (issue type "Bug" unless
 // configured) with the summary "[ripcord] <title>", the labels "ripcord" and
-// "ripcord-<incident id>", and a description in Atlassian Document Format
+// "ripcord-<installation>-<incident id>", and a description in Atlassian Document Format
 // (ADF) holding the reason, service, severity, status, versions, report link
 // and timeline. Every later update becomes a comment (ADF too). Resolved adds
 // a comment and, when Config.ResolveTransition names one, moves the issue
@@ -27,7 +27,7 @@
 //     highest Message.Seq applied; a message at or below it is dropped.
 //   - With no state, the issue is searched before creating, by its label:
 //     POST /rest/api/3/search/jql with
-//     project = "<key>" AND labels = "ripcord-<id>" ORDER BY created ASC.
+//     project = "<key>" AND labels = "ripcord-<installation>-<id>" ORDER BY created ASC.
 //     That is the current v3 search: GET/POST /rest/api/3/search were
 //     deprecated and removed in 2025 in favour of /search/jql, which pages
 //     with nextPageToken (no startAt) and returns only ids unless "fields"

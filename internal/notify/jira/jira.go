@@ -159,7 +159,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 }
 
 func (n *Notifier) findOrCreate(ctx context.Context, m notify.Message) (string, error) {
-	key, err := n.search(ctx, m.IncidentID)
+	key, err := n.search(ctx, m.ScopedID())
 	if err != nil || key != "" {
 		return key, err
 	}

@@ -2,7 +2,7 @@
 //
 // Opened and Updated send event_action "trigger", Resolved (or any update
 // whose status is resolved) sends "resolve", all with dedup_key =
-// Message.DedupKey() ("ripcord-<incident id>"). PagerDuty deduplicates on
+// Message.DedupKey() ("ripcord-<installation>-<incident id>"). PagerDuty deduplicates on
 // that key: a repeated or redelivered trigger lands on the alert already
 // open instead of opening another, and the resolve closes exactly that
 // alert. No State is needed. A trigger carries payload.summary ("[severity]

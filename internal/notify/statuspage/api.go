@@ -63,15 +63,32 @@ func (inc *incidentResp) latest() (incidentUpdate, bool) {
 // marker is the fallback tag in the first update's body.
 func marker(incidentID string) string { return "[ripcord " + incidentID + "]" }
 
-// ours reports whether inc was created for incidentID.
-func (inc *incidentResp) ours(incidentID string) bool {
+// metadata tags a created incident so find recognises it: the incident ID,
+// and since installation ids the scoped key (see ours).
+func metadata(m notify.Message) map[string]any {
+	md := map[string]string{"incident_id": m.IncidentID}
+	if m.Installation != "" {
+		md["key"] = m.ScopedID()
+	}
+	return map[string]any{"ripcord": md}
+}
+
+// ours reports whether inc was created for scopedID (Message.ScopedID):
+// metadata written since installation ids carries it as key; older
+// metadata only the bare incident ID, which is then what scopedID is.
+func (inc *incidentResp) ours(scopedID string) bool {
+	incidentID := scopedID
 	var md struct {
 		Ripcord struct {
 			IncidentID string `json:"incident_id"`
+			Key        string `json:"key"`
 		} `json:"ripcord"`
 	}
 	if len(inc.Metadata) > 0 && json.Unmarshal(inc.Metadata, &md) == nil && md.Ripcord.IncidentID != "" {
-		return md.Ripcord.IncidentID == incidentID
+		if md.Ripcord.Key != "" {
+			return md.Ripcord.Key == scopedID
+		}
+		return md.Ripcord.IncidentID == scopedID
 	}
 	mk := marker(incidentID)
 	if strings.Contains(inc.Name, mk) {
@@ -125,7 +142,7 @@ func (n *Notifier) create(ctx context.Context, m notify.Message) (string, error)
 	if f.Name == "" {
 		f.Name = truncate(m.Service+" incident "+m.IncidentID, 255)
 	}
-	f.Metadata = map[string]any{"ripcord": map[string]string{"incident_id": m.IncidentID}}
+	f.Metadata = metadata(m)
 	var out incidentResp
 	if err := n.do(ctx, http.MethodPost, n.incidentsPath(), nil, incidentReq{f}, &out, "statuspage create incident"); err != nil {
 		return "", err
@@ -206,7 +223,7 @@ func body(m notify.Message) string {
 		if m.From != "" && m.To != "" {
 			parts = append(parts, fmt.Sprintf("Rolled back from %s to %s.", m.From, m.To))
 		}
-		parts = append(parts, marker(m.IncidentID))
+		parts = append(parts, marker(m.ScopedID()))
 	}
 	return truncate(strings.Join(parts, "\n\n"), 25000)
 }

@@ -168,7 +168,7 @@ func (n *Notifier) Notify(ctx context.Context, m notify.Message) error {
 }
 
 func (n *Notifier) findOrCreate(ctx context.Context, m notify.Message) (id string, created bool, err error) {
-	id, err = n.find(ctx, m.IncidentID)
+	id, err = n.find(ctx, m.ScopedID())
 	if err != nil || id != "" {
 		return id, false, err
 	}

@@ -2,7 +2,7 @@
 // 1.0 in structured mode (Content-Type application/cloudevents+json), signed
 // the Standard Webhooks way (https://www.standardwebhooks.com).
 //
-// Each update is one event: specversion "1.0"; id "ripcord-<incident>-<seq>"
+// Each update is one event: specversion "1.0"; id "ripcord-<installation>-<incident>-<seq>"
 // (EventID); source "ripcord/<service>"; type
 // "dev.ripcord.incident.<opened|updated|resolved>"; subject the incident ID;
 // time the update's time; datacontenttype application/json; data the

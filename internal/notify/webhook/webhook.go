@@ -62,10 +62,10 @@ type Event struct {
 // repeats by it. It is also the webhook-id.
 func EventID(m notify.Message) string {
 	if m.Seq > 0 {
-		return fmt.Sprintf("ripcord-%s-%d", m.IncidentID, m.Seq)
+		return fmt.Sprintf("%s-%d", m.DedupKey(), m.Seq)
 	}
 	// Without a Seq, fall back on what the outbox replays unchanged.
-	return fmt.Sprintf("ripcord-%s-%s-%d", m.IncidentID, m.Update, m.At.UnixNano())
+	return fmt.Sprintf("%s-%s-%d", m.DedupKey(), m.Update, m.At.UnixNano())
 }
 
 // NewEvent wraps m as a CloudEvent.
@@ -142,17 +142,14 @@ func (n *Notifier) send(req *http.Request) error {
 	return notify.CheckResponse(resp, what, n.scrub(body))
 }
 
-// scrub removes the secret and the URL from response text quoted in an
-// error.
+// scrub removes the secret and the URL — with its credentials in every
+// form, base64 included — from response text quoted in an error.
 func (n *Notifier) scrub(b []byte) []byte {
 	secret := n.cfg.Secret.Reveal()
-	for _, s := range []string{secret, strings.TrimPrefix(secret, secretPrefix), n.cfg.URL} {
+	for _, s := range []string{secret, strings.TrimPrefix(secret, secretPrefix)} {
 		if s != "" {
 			b = bytes.ReplaceAll(b, []byte(s), []byte("<redacted>"))
 		}
 	}
-	if u, err := url.Parse(n.cfg.URL); err == nil && len(u.RequestURI()) > 1 {
-		b = bytes.ReplaceAll(b, []byte(u.RequestURI()), []byte("<redacted>"))
-	}
-	return b
+	return notify.ScrubURL(b, n.cfg.URL)
 }

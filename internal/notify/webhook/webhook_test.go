@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -236,10 +237,26 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	n := mustNew(t, Config{URL: dead.URL + suffix, Secret: notify.Secret(testSecret)})
 	dead.Close()
 	check("connection refused", n.Notify(ctx, msg(notify.Opened, 1)))
-	slow := mustNew(t, Config{URL: "http://192.0.2.1" + suffix, Secret: notify.Secret(testSecret), Timeout: time.Millisecond})
+	// A local listener that accepts and never answers: the timeout path,
+	// without sending packets off this machine.
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	slow := mustNew(t, Config{URL: "http://" + hang.Addr().String() + suffix, Secret: notify.Secret(testSecret), Timeout: 50 * time.Millisecond})
 	check("timeout", slow.Notify(ctx, msg(notify.Opened, 1)))
 
-	_, err := New(Config{URL: "::" + suffix, Secret: notify.Secret(testSecret + "!!")})
+	_, err = New(Config{URL: "::" + suffix, Secret: notify.Secret(testSecret + "!!")})
 	check("New", err)
 
 	cfg := Config{URL: "https://user:pw@example.com" + suffix, Secret: notify.Secret(testSecret)}
@@ -254,4 +271,17 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			t.Errorf("printed config leaks %q: %s", s, out)
 		}
 	}
+}
+
+// TestURLCredentialsScrubbedFromEchoes: Go sends a URL's userinfo as
+// Authorization: Basic base64(user:password); a 400 that echoes the request
+// must not put that, nor the password, into the error (and so the log, the
+// timeline and the report).
+func TestURLCredentialsScrubbedFromEchoes(t *testing.T) {
+	const user, password = "hookuser", "pA55-w0rd_9"
+	creds := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	notifytest.EchoedSecretsRedacted(t, []int{http.StatusBadRequest, http.StatusUnauthorized}, func(t *testing.T, base string) error {
+		u := strings.Replace(base, "http://", "http://"+user+":"+password+"@", 1) + "/hook?sig=QuErYsIg"
+		return mustNew(t, Config{URL: u, Secret: notify.Secret(testSecret)}).Notify(context.Background(), msg(notify.Opened, 1))
+	}, password, creds, strings.TrimRight(creds, "="), "QuErYsIg", testSecret)
 }

@@ -18,16 +18,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ripcord/ripcord/internal/revert"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // TestK8sFigures prints the Kubernetes target's numbers on the kwok
 // cluster. RIPCORD_BENCH=1 (and a cluster) runs it:
 //
-//	RIPCORD_BENCH=1 RIPCORD_K8S=1 go test -run TestK8sFigures -v -timeout 30m ./internal/revert/kubernetes/
+//	RIPCORD_BENCH=1 go test -run TestK8sFigures -v -timeout 30m ./internal/revert/kubernetes/
 func TestK8sFigures(t *testing.T) {
-	if os.Getenv("RIPCORD_BENCH") != "1" {
-		t.Skip("set RIPCORD_BENCH=1 to measure")
-	}
+	testenv.Measurement(t, "Kubernetes revert figures")
 	needCluster(t)
 	t.Run("rollout-undo/3", func(t *testing.T) { benchRolloutUndo(t, 3, 6) })
 	t.Run("rollout-undo/50", func(t *testing.T) { benchRolloutUndo(t, 50, 4) })

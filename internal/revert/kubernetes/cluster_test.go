@@ -21,17 +21,18 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // The integration tests run against a real API server, controller-manager
 // and scheduler with kwok's fake nodes:
 //
 //   - RIPCORD_K8S_KUBECONFIG=PATH uses a running cluster;
-//   - RIPCORD_K8S=1, or CI=true, starts one with scripts/k8s/cluster.sh
-//     (built once and cached) and deletes it afterwards (RIPCORD_K8S_KEEP=1
-//     keeps it);
-//   - otherwise they skip. With CI=true a cluster that cannot be started
-//     fails them instead.
+//   - otherwise they start one with scripts/k8s/cluster.sh (built once and
+//     cached) and delete it afterwards (RIPCORD_K8S_KEEP=1 keeps it);
+//   - a cluster that cannot be started fails them; RIPCORD_SKIP=kubernetes
+//     skips them instead (testenv).
 const testClusterName = "ripcord-test"
 
 var cluster struct {
@@ -65,8 +66,7 @@ func clusterScript(args ...string) (string, error) {
 
 func setUpCluster() {
 	kc := os.Getenv("RIPCORD_K8S_KUBECONFIG")
-	start := os.Getenv("RIPCORD_K8S") == "1" || os.Getenv("CI") == "true" && os.Getenv("RIPCORD_K8S") != "0"
-	cluster.wanted = kc != "" || start
+	cluster.wanted = kc != "" || !testenv.Skipped(testenv.Kubernetes)
 	if !cluster.wanted {
 		return
 	}
@@ -98,16 +98,15 @@ func tearDownCluster() {
 	}
 }
 
-// needCluster skips (or, in CI, fails) a test that needs the cluster.
+// needCluster fails a test that needs the cluster when there is none,
+// unless RIPCORD_SKIP=kubernetes opts out (testenv).
 func needCluster(t *testing.T) {
 	t.Helper()
 	switch {
-	case cluster.err != nil && os.Getenv("CI") == "true":
-		t.Fatalf("kubernetes cluster unavailable in CI: %v", cluster.err)
-	case cluster.err != nil:
-		t.Skipf("kubernetes cluster unavailable: %v", cluster.err)
 	case !cluster.wanted:
-		t.Skip("set RIPCORD_K8S=1 (start a kwok cluster) or RIPCORD_K8S_KUBECONFIG to run")
+		testenv.SkipIfOptedOut(t, testenv.Kubernetes)
+	case cluster.err != nil:
+		testenv.Missing(t, testenv.Kubernetes, "the kwok test cluster is unavailable: "+cluster.err.Error())
 	}
 }
 

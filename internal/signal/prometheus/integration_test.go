@@ -20,6 +20,7 @@ import (
 	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
 	"github.com/ripcord/ripcord/internal/signal/prometheus/promtest"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // weird is a version name that would break a naively concatenated query.
@@ -103,9 +104,7 @@ func integrationConfig(url string) prometheus.Config {
 }
 
 func TestIntegrationRealPrometheus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real Prometheus")
-	}
+	testenv.Heavy(t, "starts a real Prometheus")
 	v1 := newBackend(t, "v1", func(int64) bool { return false })
 	v2 := newBackend(t, "v2", func(i int64) bool { return i%10 < 3 }) // exactly 30% 5xx
 	vw := newBackend(t, weird, func(int64) bool { return false })

@@ -6,12 +6,19 @@
 // worthless after a restart, when the pipeline simply pushes again. A metric
 // that was pushed once for a service is "expected" from then on, so its
 // absence later makes the verdict Blind instead of silently Healthy.
+//
+// Memory is bounded: only metrics the detector knows (signal.Known) are
+// accepted, the API accepts only a service's own versions, and each series
+// keeps at most MaxPoints points, so the store holds at most
+// services × versions × len(signal.Known) × MaxPoints points however much
+// is pushed.
 package push
 
 import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,13 +49,23 @@ func New(retention time.Duration) *Store {
 	return &Store{retention: retention, points: map[key][]Point{}, seen: map[[2]string]bool{}}
 }
 
-// Push records values for one version. Values must be finite; samples must be
-// positive (an average over zero observations is not an observation).
+// MaxPoints caps one series (service, version, metric). A pipeline pushing
+// faster than MaxPoints per retention loses its oldest points first, which
+// only narrows the window the mean is taken over.
+const MaxPoints = 4096
+
+// Push records values for one version. Metric names must be known
+// (signal.IsKnown), values finite and samples positive (an average over
+// zero observations is not an observation). Nothing is stored unless every
+// value is acceptable.
 func (s *Store) Push(service, version string, values map[string]float64, samples int64, at time.Time) error {
 	if samples <= 0 {
 		return fmt.Errorf("push: samples must be > 0 (how many requests the values rest on), got %d", samples)
 	}
 	for m, v := range values {
+		if !signal.IsKnown(m) {
+			return fmt.Errorf("push: values: %.64q is not a metric ripcord knows; push only %s", m, strings.Join(signal.Known, ", "))
+		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("push: values.%s is not a finite number", m)
 		}
@@ -58,7 +75,11 @@ func (s *Store) Push(service, version string, values map[string]float64, samples
 	for m, v := range values {
 		k := key{service, version, m}
 		pts := append(s.points[k], Point{Value: v, Samples: samples, At: at})
-		s.points[k] = trim(pts, at.Add(-s.retention))
+		pts = trim(pts, at.Add(-s.retention))
+		if len(pts) > MaxPoints {
+			pts = pts[len(pts)-MaxPoints:] // append reallocates with only these
+		}
+		s.points[k] = pts
 		s.seen[[2]string{service, m}] = true
 	}
 	return nil

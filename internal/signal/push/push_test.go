@@ -3,6 +3,8 @@ package push
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +44,48 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPushBoundsMemory: unknown metric names are refused whole, and a series
+// never holds more than MaxPoints, so pushing cannot grow the store without
+// bound (20 pushes of 30,000 made-up names once took a daemon from 59 MB to
+// 278 MB).
+func TestPushBoundsMemory(t *testing.T) {
+	s := New(time.Hour)
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for round := range 20 {
+		vals := make(map[string]float64, 30_000)
+		for i := range 30_000 {
+			vals[fmt.Sprintf("m%d_%d", round, i)] = 1
+		}
+		vals[signal.QualityScore] = 0.9
+		err := s.Push("llm", "v2", vals, 10, t0)
+		if err == nil || !strings.Contains(err.Error(), "quality_score") || !strings.Contains(err.Error(), "not a metric ripcord knows") {
+			t.Fatalf("push of unknown names: err = %v, want a refusal naming the known metrics", err)
+		}
+	}
+	if n := s.size(); n != 0 {
+		t.Fatalf("%d points stored after refused pushes, want 0", n)
+	}
+	for i := range 3 * MaxPoints {
+		must(t, s.Push("llm", "v2", map[string]float64{signal.QualityScore: 0.9, signal.ToxicOutputRate: 0.01}, 10, t0.Add(time.Duration(i)*time.Millisecond)))
+	}
+	if n := s.size(); n != 2*MaxPoints {
+		t.Fatalf("%d points stored, want the cap %d per series", n, 2*MaxPoints)
+	}
+	got, err := s.Read(context.Background(), signal.Query{Service: "llm", Version: "v2", Metric: signal.QualityScore, Since: t0, At: t0.Add(time.Hour)})
+	if err != nil || got.Samples != 10*MaxPoints {
+		t.Fatalf("read after capping = %+v, %v; want the newest %d points", got, err, MaxPoints)
+	}
+}
+
+// size counts stored points.
+func (s *Store) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, pts := range s.points {
+		n += len(pts)
+	}
+	return n
 }

@@ -17,7 +17,7 @@ func incidentID(seq int64) string { return fmt.Sprintf("INC-%04d", seq) }
 
 const selectIncident = `SELECT id, service, kind, severity, status, title, reason,
 	from_version, to_version, impact_started_at, detected_at, rollback_started_at,
-	mitigated_at, resolved_at, created_at, updated_at FROM incidents`
+	mitigated_at, resolved_at, created_at, updated_at, installation FROM incidents`
 
 // CreateIncident allocates the next sequence number and inserts the incident
 // and its events in one write transaction. The transaction takes the write
@@ -37,8 +37,8 @@ func (s *Store) CreateIncident(ctx context.Context, inc incident.Incident) (stri
 		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (seq, id, service, kind,
 				severity, status, title, reason, from_version, to_version,
 				impact_started_at, detected_at, rollback_started_at, mitigated_at,
-				resolved_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				resolved_at, created_at, updated_at, installation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT id FROM installation))`,
 			seq, id, inc.Service, string(inc.Kind), string(inc.Severity), string(inc.Status),
 			inc.Title, inc.Reason, inc.FromVersion, inc.ToVersion,
 			encTime(inc.ImpactStartedAt), encTime(inc.DetectedAt), encTime(inc.RollbackStartedAt),
@@ -257,5 +257,14 @@ func scanIncident(r scanner, inc *incident.Incident) error {
 	return r.Scan(&inc.ID, &inc.Service, &inc.Kind, &inc.Severity, &inc.Status, &inc.Title,
 		&inc.Reason, &inc.FromVersion, &inc.ToVersion, timeCol{&inc.ImpactStartedAt},
 		timeCol{&inc.DetectedAt}, timeCol{&inc.RollbackStartedAt}, timeCol{&inc.MitigatedAt},
-		timeCol{&inc.ResolvedAt}, timeCol{&inc.CreatedAt}, timeCol{&inc.UpdatedAt})
+		timeCol{&inc.ResolvedAt}, timeCol{&inc.CreatedAt}, timeCol{&inc.UpdatedAt}, &inc.Installation)
+}
+
+// InstallationID is this database's installation id (see schemaV4).
+func (s *Store) InstallationID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.db.QueryRowContext(ctx, `SELECT id FROM installation`).Scan(&id); err != nil {
+		return "", fmt.Errorf("sqlite: installation id: %w", err)
+	}
+	return id, nil
 }

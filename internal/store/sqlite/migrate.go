@@ -21,7 +21,24 @@ var migrations = []string{
 	schemaV1,
 	schemaV2,
 	schemaV3,
+	schemaV4,
 }
+
+// schemaV4 gives the database an installation id, generated here, once, when
+// the schema is created or upgraded, so incident ids (INC-0001, unique only
+// within one database) can be told apart across installations in event ids
+// and dedup keys. Each incident records the installation it was announced
+// under; incidents that existed before get an empty installation, which keeps the keys they
+// were announced with (ripcord-INC-0001).
+const schemaV4 = `
+CREATE TABLE installation (
+	one INTEGER PRIMARY KEY CHECK (one = 1),
+	id  TEXT NOT NULL
+) STRICT;
+INSERT INTO installation (one, id) VALUES (1, lower(hex(randomblob(6))));
+
+ALTER TABLE incidents ADD COLUMN installation TEXT NOT NULL DEFAULT '';
+`
 
 // schemaV3 keeps each notification channel's handle for an incident (a
 // Slack message ts, a Statuspage incident id) so updates edit in place

@@ -3,9 +3,9 @@
 // with a temporary TSDB, scraping the targets a test names.
 //
 // A test that needs Prometheus calls StartPrometheus. When the binary is
-// missing the test is skipped on a developer machine but FAILS when CI=true,
-// so a CI image that lost the package cannot turn the integration tests into
-// silent skips. Install it with `apt-get install -y prometheus`; set
+// missing the test FAILS, with CI or without, so a machine that lost the
+// package cannot turn the integration tests into silent skips; only
+// RIPCORD_SKIP=prometheus skips them (internal/testenv). Install it with `apt-get install -y prometheus`; set
 // RIPCORD_PROMETHEUS to use another binary.
 //
 // The server is killed when the test ends (t.Cleanup), and on Linux also

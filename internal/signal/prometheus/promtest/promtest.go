@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // DefaultBinary is where Debian's prometheus package puts the server.
@@ -49,20 +51,15 @@ func Binary() string {
 	return ""
 }
 
-// Require returns the binary, or ends the test: Fatal when CI=true, Skip
-// otherwise.
+// Require returns the binary, or ends the test: Fatal, unless
+// RIPCORD_SKIP=prometheus opts out (testenv).
 func Require(t testing.TB) string {
 	t.Helper()
 	bin := Binary()
 	if bin != "" {
 		return bin
 	}
-	msg := "prometheus binary not found at " + defaultBinary + " or on PATH (apt-get install -y prometheus)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; with CI=true the Prometheus integration tests must run")
-		return ""
-	}
-	t.Skip(msg)
+	testenv.Missing(t, testenv.Prometheus, "prometheus binary not found at "+defaultBinary+" or on PATH (apt-get install -y prometheus)")
 	return ""
 }
 

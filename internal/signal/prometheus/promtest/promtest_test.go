@@ -25,9 +25,14 @@ func (r *recordingTB) Skip(args ...any) {
 	r.skip = fmt.Sprint(args...)
 	runtime.Goexit()
 }
+func (r *recordingTB) Fatalf(format string, args ...any) { r.Fatal(fmt.Sprintf(format, args...)) }
+func (r *recordingTB) Skipf(format string, args ...any)  { r.Skip(fmt.Sprintf(format, args...)) }
 
-func requireWithout(t *testing.T, ci string) *recordingTB {
-	t.Setenv("CI", ci)
+// requireWithout calls Require with no Prometheus anywhere, CI unset (as on
+// a developer's machine) and RIPCORD_SKIP set to skip.
+func requireWithout(t *testing.T, skip string) *recordingTB {
+	t.Setenv("CI", "")
+	t.Setenv("RIPCORD_SKIP", skip)
 	t.Setenv("RIPCORD_PROMETHEUS", "")
 	t.Setenv("PATH", t.TempDir())
 	old := defaultBinary
@@ -43,17 +48,18 @@ func requireWithout(t *testing.T, ci string) *recordingTB {
 	return rec
 }
 
-func TestRequireFailsInCIWhenBinaryMissing(t *testing.T) {
-	rec := requireWithout(t, "true")
-	if rec.fatal == "" || rec.skip != "" || !strings.Contains(rec.fatal, "CI=true") {
-		t.Errorf("CI=true: fatal=%q skip=%q, want a failure", rec.fatal, rec.skip)
+// TestRequireFailsWhenBinaryMissing: fail, don't skip — with CI or without.
+func TestRequireFailsWhenBinaryMissing(t *testing.T) {
+	rec := requireWithout(t, "")
+	if rec.fatal == "" || rec.skip != "" || !strings.Contains(rec.fatal, "RIPCORD_SKIP=prometheus") {
+		t.Errorf("fatal=%q skip=%q, want a failure naming the opt-out", rec.fatal, rec.skip)
 	}
 }
 
-func TestRequireSkipsOutsideCIWhenBinaryMissing(t *testing.T) {
-	rec := requireWithout(t, "")
+func TestRequireSkipsOnlyWhenOptedOut(t *testing.T) {
+	rec := requireWithout(t, "kubernetes,prometheus")
 	if rec.skip == "" || rec.fatal != "" || !strings.Contains(rec.skip, "apt-get install -y prometheus") {
-		t.Errorf("no CI: fatal=%q skip=%q, want a skip", rec.fatal, rec.skip)
+		t.Errorf("RIPCORD_SKIP=prometheus: fatal=%q skip=%q, want a skip", rec.fatal, rec.skip)
 	}
 }
 
