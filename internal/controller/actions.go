@@ -123,7 +123,7 @@ func (s *Service) execute(ctx context.Context, d store.Decision) {
 	s.st.CooldownUntil = done.Add(s.cfg.Policy.Cooldown)
 	s.st.Fallbacks++
 	s.streak = detect.Streak{}
-	s.deps.Switch.SetFallback(s.fallbackFor(d.ToVersion))
+	s.deps.Router.SetFallback(s.fallbackFor(d.ToVersion))
 	s.saveLogged(ctx)
 	s.deps.Metrics.rollback(s.cfg.Name)
 	s.log.Info("reverted", "from", d.FromVersion, "to", d.ToVersion, "took", res.Duration, "reason", d.Reason)

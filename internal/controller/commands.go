@@ -56,7 +56,7 @@ func (s *Service) deploy(ctx context.Context, version, url, actor string) error 
 		return fmt.Errorf("%w: version %q is new to %s: give its --url", ErrInvalid, version, s.cfg.Name)
 	}
 	if url != "" {
-		if err := s.deps.Switch.SetVersion(version, url); err != nil {
+		if err := s.deps.Router.SetVersion(version, url); err != nil {
 			return fmt.Errorf("%w: url: %v", ErrInvalid, err)
 		}
 		if i < 0 {
@@ -70,13 +70,13 @@ func (s *Service) deploy(ctx context.Context, version, url, actor string) error 
 		URL: s.st.Versions[i].URL, Actor: actor, At: now}); err != nil {
 		return fmt.Errorf("controller: record deployment: %w", err)
 	}
-	if _, err := s.deps.Switch.Activate(version); err != nil {
+	if _, err := s.deps.Router.Activate(version); err != nil {
 		return fmt.Errorf("controller: activate %s: %w", version, err)
 	}
 	s.st.Active, s.st.WatchSince, s.st.State = version, now, StateWatching
 	s.st.IncidentID, s.st.Fallbacks = "", 0
 	s.streak, s.raised = detect.Streak{}, map[string]string{}
-	s.deps.Switch.SetFallback(s.fallbackFor(version))
+	s.deps.Router.SetFallback(s.fallbackFor(version))
 	s.log.Info("deployed", "version", version, "actor", actor)
 	return s.save(ctx)
 }

@@ -40,7 +40,7 @@ func (s *Service) recover(ctx context.Context) error {
 	}
 	if len(last) == 1 && last[0].Status == store.DecisionDone {
 		d := last[0]
-		if _, err := s.deps.Switch.Activate(d.ToVersion); err != nil {
+		if _, err := s.deps.Router.Activate(d.ToVersion); err != nil {
 			return fmt.Errorf("controller: activate %s: %w", d.ToVersion, err)
 		}
 		s.markBad(d.FromVersion, d.Reason)

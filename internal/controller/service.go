@@ -25,21 +25,23 @@ const (
 	StateEscalated = "escalated"
 )
 
-// Switch is what the controller needs from the traffic switch besides
-// reverting: registering versions and naming the retry fallback.
-type Switch interface {
+// Router is what the controller tells the traffic path about versions,
+// besides reverting (which is the revert.Target's job): which versions exist
+// and where, which one is live, and which one takes retries of failed
+// requests. proxy.Switch implements it.
+type Router interface {
 	SetVersion(name, rawURL string) error
 	Activate(name string) (previous string, err error)
 	SetFallback(name string)
 }
 
-// NoSwitch is the Switch of a service ripcord does not proxy (a Kubernetes
+// NoRouter is the Router of a service ripcord does not proxy (a Kubernetes
 // Deployment): traffic moves through the revert target alone.
-type NoSwitch struct{}
+type NoRouter struct{}
 
-func (NoSwitch) SetVersion(string, string) error { return nil }
-func (NoSwitch) Activate(string) (string, error) { return "", nil }
-func (NoSwitch) SetFallback(string)              {}
+func (NoRouter) SetVersion(string, string) error { return nil }
+func (NoRouter) Activate(string) (string, error) { return "", nil }
+func (NoRouter) SetFallback(string)              {}
 
 // Hooks let tests stop the controller at the exact point a crash would.
 type Hooks struct {
@@ -53,7 +55,7 @@ type Hooks struct {
 type Deps struct {
 	Store   store.Store
 	Target  revert.Target
-	Switch  Switch
+	Router  Router
 	Signals Signals
 	Metrics *Metrics // may be nil
 	Logger  *slog.Logger
@@ -105,14 +107,14 @@ func New(cfg config.Service, deps Deps) *Service {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		cfg: cfg, deps: deps, pol: Policy(cfg.Policy),
+		cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy),
 		log:    deps.Logger.With("service", cfg.Name),
 		raised: map[string]string{},
 	}
 }
 
-// Policy turns a config policy into the detector's.
-func Policy(p config.Policy) detect.Policy {
+// DetectPolicy turns a config policy into the detector's.
+func DetectPolicy(p config.Policy) detect.Policy {
 	out := detect.Policy{MinSamples: p.MinSamples, Require: p.Require, Confidence: p.Confidence}
 	names := make([]string, 0, len(p.Thresholds))
 	for m := range p.Thresholds {
@@ -155,15 +157,15 @@ func (s *Service) Start(ctx context.Context) error {
 		st.Active = s.cfg.Active
 	}
 	for _, v := range st.Versions {
-		if err := s.deps.Switch.SetVersion(v.Name, v.URL); err != nil {
+		if err := s.deps.Router.SetVersion(v.Name, v.URL); err != nil {
 			return fmt.Errorf("controller: version %s: %w", v.Name, err)
 		}
 	}
-	if _, err := s.deps.Switch.Activate(st.Active); err != nil {
+	if _, err := s.deps.Router.Activate(st.Active); err != nil {
 		return fmt.Errorf("controller: activate %s: %w", st.Active, err)
 	}
 	s.st = st
-	s.deps.Switch.SetFallback(s.fallbackFor(st.Active))
+	s.deps.Router.SetFallback(s.fallbackFor(st.Active))
 	if err := s.save(ctx); err != nil {
 		return err
 	}
