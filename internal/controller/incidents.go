@@ -34,26 +34,28 @@ func (s *Service) event(ctx context.Context, id string, ev incident.Event) {
 	s.deps.Wake()
 }
 
-// updateIncident applies mutate to the stored incident and appends ev.
+// updateIncident applies mutate to the stored incident and appends ev, in
+// one store transaction, so it acts on the incident as it is (a person may
+// have resolved it meanwhile) and never overwrites another writer.
 func (s *Service) updateIncident(ctx context.Context, id string, mutate func(*incident.Incident), ev incident.Event) {
 	if id == "" {
 		return
 	}
-	inc, err := s.deps.Store.GetIncident(ctx, id)
+	err := s.deps.Store.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
+		before := inc.Status
+		mutate(inc)
+		if !incident.ValidTransition(before, inc.Status) {
+			inc.Status = before // never back, never over a person's decision
+		}
+		inc.UpdatedAt = ev.At
+		if inc.Status != before {
+			inc.Events = append(inc.Events, incident.Event{At: ev.At, Type: incident.EvStatus, Actor: ev.Actor,
+				Message: fmt.Sprintf("status %s → %s", before, inc.Status),
+				Data:    map[string]any{"from": string(before), "to": string(inc.Status)}})
+		}
+		return nil
+	}, ev)
 	if err != nil {
-		s.log.Error("loading incident failed", "incident", id, "err", err)
-		return
-	}
-	before := inc.Status
-	mutate(&inc)
-	inc.UpdatedAt = ev.At
-	evs := []incident.Event{ev}
-	if inc.Status != before {
-		evs = append(evs, incident.Event{At: ev.At, Type: incident.EvStatus, Actor: ev.Actor,
-			Message: fmt.Sprintf("status %s → %s", before, inc.Status),
-			Data:    map[string]any{"from": string(before), "to": string(inc.Status)}})
-	}
-	if err := s.deps.Store.UpdateIncident(ctx, inc, evs...); err != nil {
 		s.log.Error("updating incident failed", "incident", id, "type", ev.Type, "err", err)
 	}
 	s.deps.Wake()
