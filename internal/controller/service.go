@@ -12,17 +12,9 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/store"
-)
-
-// States of the service state machine.
-const (
-	StateStable    = "stable"
-	StateWatching  = "watching"
-	StateReverting = "reverting"
-	StateVerifying = "verifying"
-	StateEscalated = "escalated"
 )
 
 // Router is what the controller tells the traffic path about versions,
@@ -61,6 +53,8 @@ type Deps struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Hooks   Hooks
+	// Trigger says when Run evaluates; nil is Every(policy.interval).
+	Trigger Trigger
 	// Notify is called after every incident change so delivery starts at
 	// once instead of at the next poll; nil means nobody is listening.
 	Notify func()
@@ -83,19 +77,16 @@ type Service struct {
 	deps Deps
 	log  *slog.Logger
 
+	series baselineCache
+
+	// mu serialises the ticker and commands; it guards the machine and the
+	// last verdict. The executor releases it while the target reverts.
 	mu     sync.Mutex
-	st     store.ServiceState
-	streak detect.Streak
+	m      machine
 	last   detect.Result
 	lastAt time.Time
-	// raised remembers incidents opened without an action (degraded while
-	// paused, suppressed by cooldown, no older version) per version, so one
-	// bad version opens one such incident, not one per tick.
-	raised     map[string]string
-	blindSince time.Time
-	blindIncID string
-	series     baselineCache
-	progress   atomic.Pointer[string]
+
+	progress atomic.Pointer[string]
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -106,11 +97,7 @@ func New(cfg config.Service, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
-		cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy),
-		log:    deps.Logger.With("service", cfg.Name),
-		raised: map[string]string{},
-	}
+	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name)}
 }
 
 // DetectPolicy turns a config policy into the detector's.
@@ -136,7 +123,7 @@ func DetectPolicy(p config.Policy) detect.Policy {
 // Name is the service name.
 func (s *Service) Name() string { return s.cfg.Name }
 
-// Start loads (or creates) the persisted state, configures the switch, and
+// Start loads (or creates) the persisted state, configures the router, and
 // completes any action a crash interrupted.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -145,7 +132,7 @@ func (s *Service) Start(ctx context.Context) error {
 	st, err := s.deps.Store.LoadService(ctx, s.cfg.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: StateStable, WatchSince: now}
+		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: string(StateStable), WatchSince: now}
 	case err != nil:
 		return fmt.Errorf("controller: load %s: %w", s.cfg.Name, err)
 	}
@@ -156,28 +143,77 @@ func (s *Service) Start(ctx context.Context) error {
 	if findVersion(st.Versions, st.Active) < 0 {
 		st.Active = s.cfg.Active
 	}
-	for _, v := range st.Versions {
-		if err := s.deps.Router.SetVersion(v.Name, v.URL); err != nil {
-			return fmt.Errorf("controller: version %s: %w", v.Name, err)
-		}
+	m := machineFrom(st)
+	m.Name = s.cfg.Name
+	m.Rollbacks = s.recentRollbacks(ctx, now)
+	var boot []effect
+	for _, v := range m.Versions {
+		boot = append(boot, route{op: routeRegister, version: v.Name, url: v.URL, must: true})
 	}
-	if _, err := s.deps.Router.Activate(st.Active); err != nil {
-		return fmt.Errorf("controller: activate %s: %w", st.Active, err)
-	}
-	s.st = st
-	s.deps.Router.SetFallback(s.fallbackFor(st.Active))
-	if err := s.save(ctx); err != nil {
+	boot = append(boot, route{op: routeActivate, version: m.Active, must: true},
+		route{op: routeFallback, version: m.fallbackFor(m.Active)}, save{must: true})
+	if _, err := s.exec(ctx, m, boot); err != nil {
 		return err
 	}
 	return s.recover(ctx)
 }
 
-// Run evaluates every policy interval until ctx ends. Errors are logged and
-// put on the incident timeline by the steps themselves; the loop never stops
-// on one.
+// recentRollbacks reads when the service's recent automatic rollbacks were.
+func (s *Service) recentRollbacks(ctx context.Context, now time.Time) []time.Time {
+	incs, err := s.deps.Store.ListIncidents(ctx, store.IncidentFilter{Service: s.cfg.Name, Kind: incident.KindRollback, Limit: 100})
+	if err != nil {
+		s.log.Warn("counting recent rollbacks failed", "err", err)
+		return nil
+	}
+	var out []time.Time
+	for _, i := range incs {
+		if now.Sub(i.CreatedAt) <= rollbackMemory {
+			out = append(out, i.CreatedAt)
+		}
+	}
+	return out
+}
+
+// recover completes what a crash interrupted. Called with s.mu held.
+func (s *Service) recover(ctx context.Context) error {
+	pending, err := s.deps.Store.PendingDecisions(ctx)
+	if err != nil {
+		return fmt.Errorf("controller: pending decisions: %w", err)
+	}
+	resumed := false
+	for _, d := range pending {
+		if d.Service != s.cfg.Name {
+			continue
+		}
+		if _, err := s.apply(ctx, recoverPending{d: d}, s.deps.Now()); err != nil {
+			return err
+		}
+		resumed = true
+	}
+	if resumed || s.m.State != StateReverting {
+		return nil
+	}
+	last, err := s.deps.Store.ListDecisions(ctx, s.cfg.Name, 1)
+	if err != nil {
+		return fmt.Errorf("controller: last decision: %w", err)
+	}
+	in := recoverReverting{}
+	if len(last) == 1 {
+		in.last = &last[0]
+	}
+	_, err = s.apply(ctx, in, s.deps.Now())
+	return err
+}
+
+// Run evaluates whenever the trigger fires until ctx ends. Errors are logged
+// and put on the incident timeline by the executor; the loop never stops on
+// one.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Policy.Interval)
-	defer t.Stop()
+	trig := s.deps.Trigger
+	if trig == nil {
+		trig = Every(s.cfg.Policy.Interval)
+	}
+	evaluate := trig(ctx)
 	rec := time.NewTicker(time.Second)
 	defer rec.Stop()
 	prune := time.NewTicker(time.Hour)
@@ -186,7 +222,7 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-evaluate:
 			s.Tick(ctx)
 		case <-rec.C:
 			s.record(ctx, s.deps.Now())
@@ -203,82 +239,25 @@ func (s *Service) Tick(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.deps.Now()
-	if s.st.State == StateReverting {
+	if s.m.State == StateReverting {
 		return // an action is in flight or awaits recovery
 	}
-	since := now.Add(-s.cfg.Policy.Window)
-	if s.st.WatchSince.After(since) {
-		since = s.st.WatchSince
-	}
-	obs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, s.st.Active, since, now, s.pol.Rules)
-	s.addBaseline(ctx, obs, now)
-	r := detect.Evaluate(s.pol, obs)
+	r := s.observe(ctx, s.m, now)
 	s.last, s.lastAt = r, now
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)
-	s.trackBlind(ctx, now, r)
-
-	streak, act := s.streak.Step(r, s.cfg.Policy.Consecutive)
-	s.streak = streak
-	switch s.st.State {
-	case StateWatching, StateStable:
-		if s.st.State == StateWatching && now.Sub(s.st.WatchSince) >= s.cfg.Policy.Bake {
-			s.st.State = StateStable
-			s.log.Info("bake passed", "version", s.st.Active)
-			s.saveLogged(ctx)
-		}
-		if act {
-			s.onBad(ctx, now, r)
-		}
-	case StateVerifying:
-		s.verify(ctx, now, r, act)
-	}
+	_, _ = s.apply(ctx, evaluated{r: r}, now)
 }
 
-// verify judges the version a revert moved to.
-func (s *Service) verify(ctx context.Context, now time.Time, r detect.Result, act bool) {
-	age := now.Sub(s.st.WatchSince)
-	switch {
-	case act:
-		s.fallback(ctx, now, r)
-	case r.Verdict == detect.Healthy && age >= s.cfg.Policy.Verify:
-		s.stabilise(ctx, now, r, "verified: "+s.st.Active+" healthy for "+age.Round(time.Millisecond).String()+": "+summary(r))
-	case r.Verdict != detect.Degraded && age >= 3*s.cfg.Policy.Verify:
-		s.stabilise(ctx, now, r, "verification inconclusive after "+age.Round(time.Second).String()+" ("+r.Reason+"); treating "+s.st.Active+" as stable")
+// observe judges the machine's active version: signal reads and the
+// detector.
+func (s *Service) observe(ctx context.Context, snap machine, now time.Time) detect.Result {
+	since := now.Add(-s.cfg.Policy.Window)
+	if snap.WatchSince.After(since) {
+		since = snap.WatchSince
 	}
-}
-
-func (s *Service) save(ctx context.Context) error {
-	s.st.UpdatedAt = s.deps.Now()
-	if err := s.deps.Store.SaveService(ctx, s.st); err != nil {
-		return fmt.Errorf("controller: save %s: %w", s.cfg.Name, err)
-	}
-	return nil
-}
-
-func (s *Service) saveLogged(ctx context.Context) {
-	if err := s.save(ctx); err != nil {
-		s.log.Error("saving state failed", "err", err)
-	}
-}
-
-// fallbackFor returns the newest version older than v that is not known-bad.
-func (s *Service) fallbackFor(v string) string {
-	i := findVersion(s.st.Versions, v)
-	for j := i - 1; j >= 0; j-- {
-		if !s.st.Versions[j].KnownBad {
-			return s.st.Versions[j].Name
-		}
-	}
-	return ""
-}
-
-func findVersion(vs []store.Version, name string) int {
-	for i, v := range vs {
-		if v.Name == name {
-			return i
-		}
-	}
-	return -1
+	obs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.pol.Rules)
+	s.addBaseline(ctx, snap, obs, now)
+	return detect.Evaluate(s.pol, obs)
 }
 
 // mergeVersions keeps config versions in config order with their persisted
@@ -299,15 +278,4 @@ func mergeVersions(cfg []config.Version, stored []store.Version, now time.Time) 
 		}
 	}
 	return out
-}
-
-func summary(r detect.Result) string {
-	s := ""
-	for _, f := range r.Findings {
-		if s != "" {
-			s += "; "
-		}
-		s += f.Text
-	}
-	return s
 }

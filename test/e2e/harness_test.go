@@ -248,6 +248,6 @@ func active(v string) func(controller.Status) bool {
 	return func(s controller.Status) bool { return s.Active == v }
 }
 
-func stateIs(st string) func(controller.Status) bool {
+func stateIs(st controller.State) func(controller.Status) bool {
 	return func(s controller.Status) bool { return s.State == st }
 }
