@@ -12,7 +12,7 @@ import (
 
 // Deploy adds (when url is given) and activates version, and starts watching
 // it. Deploying a known-bad version is a person's explicit choice and clears
-// the mark.
+// the mark. It is refused (ErrConflict) while a revert is in flight.
 func (s *Service) Deploy(ctx context.Context, version, url, actor string) error {
 	if s.deps.External {
 		return fmt.Errorf("%w: %s is deployed in Kubernetes; ripcord notices rollouts there by itself", ErrInvalid, s.cfg.Name)
@@ -48,7 +48,9 @@ func (s *Service) Rollback(ctx context.Context, to, reason, actor string) (strin
 	return s.apply(ctx, rollbackCmd{to: to, reason: reason, actor: actor, last: s.last}, s.deps.Now())
 }
 
-// Pause stops automatic actions; verdicts are still computed and shown.
+// Pause stops automatic actions; verdicts are still computed and shown. It
+// is always accepted: during a revert it takes effect once the revert
+// completes (nothing automatic follows it).
 func (s *Service) Pause(ctx context.Context, actor string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

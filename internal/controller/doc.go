@@ -5,8 +5,8 @@
 //	                                    older also bad ──▶ reverting (next older, ≤ max_fallback)
 //	                    chain exhausted / revert failed ──▶ escalated (automation paused)
 //
-// (shadowing and canary are reserved for the phases a deploy will pass
-// through before watching.)
+// (shadowing and canary are reserved in the transition table for the phases
+// a deploy will pass through before watching.)
 //
 // # Shape: one pure step, one executor
 //
@@ -18,7 +18,8 @@
 // switch, open or update the incident, save — with no I/O and no clock. The
 // executor (exec.go) carries the effects out in order; nothing else writes
 // to the store, the router or the target. plan.to is the only writer of the
-// state; each move is logged at Info with its reason.
+// state and checks every move against the transition table (state.go); each
+// move is logged at Info with its reason.
 //
 // Verdicts are made elsewhere (internal/detect) from what Tick observed;
 // when Tick runs is the Trigger's business (a ticker today). Neither knows
@@ -28,9 +29,11 @@
 //
 // One mutex per service serialises the ticker and API commands; the
 // executor releases it while the target reverts (a Kubernetes rollout may
-// take minutes), with the machine in reverting so evaluations skip it. The
-// request path never touches it (the proxy reads only its own atomic
-// pointer).
+// take minutes), with the machine in reverting, which every writer checks:
+// evaluations skip, deploy, resume and manual rollback get ErrConflict
+// (HTTP 409 naming the state), pause is recorded and takes effect when the
+// revert completes. The request path never touches it (the proxy reads only
+// its own atomic pointer).
 //
 // # Invariants
 //

@@ -18,6 +18,9 @@ import (
 func (s *Service) apply(ctx context.Context, in input, now time.Time) (string, error) {
 	next, fx, err := step(s.m, in, now, s.cfg.Policy)
 	if err != nil {
+		if errors.Is(err, errTransition) {
+			s.log.Error("step refused", "input", fmt.Sprintf("%T", in), "err", err)
+		}
 		return "", err
 	}
 	return s.exec(ctx, next, fx)
@@ -221,9 +224,10 @@ func (x *executor) route(e route) error {
 }
 
 // revert hands a decision to the target. The machine (now reverting) is
-// made the service's before s.mu is released (a Kubernetes rollout may take
-// minutes; status is served meanwhile), so evaluations skip and a manual
-// rollback is refused. The target's answer goes back through the step.
+// made the service's before s.mu is released, so every writer that comes
+// meanwhile sees the revert in flight: evaluations skip, deploy, resume and
+// rollback are refused, pause is recorded. The target's answer goes back
+// through the step.
 func (x *executor) revert(e targetRevert) error {
 	s, d := x.s, x.dec
 	if e.d != nil {

@@ -68,7 +68,7 @@ const frequentRollbacks = 3
 
 // step is the whole decision: pure, no I/O, no clock. It returns the next
 // machine and the effects that make it true, in the order they must happen;
-// on an error (a refused command) it returns
+// on an error (a refused command, a transition the table forbids) it returns
 // m unchanged and no effects.
 func step(m machine, in input, now time.Time, pol config.Policy) (machine, []effect, error) {
 	p := &plan{m: m, now: now, pol: pol}
@@ -117,8 +117,13 @@ func (p *plan) fail(err error) {
 
 func (p *plan) do(fx ...effect) { p.fx = append(p.fx, fx...) }
 
-// to is the only writer of the state: it records the move with its reason.
+// to is the only writer of the state: it checks the move against the table
+// and records it with its reason.
 func (p *plan) to(next State, reason string) {
+	if !p.m.State.CanMove(next) {
+		p.fail(fmt.Errorf("%w: %s → %s (%s)", errTransition, p.m.State, next, reason))
+		return
+	}
 	p.do(transition{from: p.m.State, to: next, reason: reason})
 	p.m.State = next
 }
@@ -234,6 +239,10 @@ func (p *plan) autoRollback(r detect.Result, from, to string) {
 func (p *plan) verify(r detect.Result, act bool) {
 	age := p.now.Sub(p.m.WatchSince)
 	switch {
+	case act && p.m.Paused:
+		// Paused while the revert was in flight: it completed, and now
+		// nothing more is done automatically.
+		p.raise(r, "automation is paused, nothing was reverted")
 	case act:
 		p.fallback(r)
 	case r.Verdict == detect.Healthy && age >= p.pol.Verify:

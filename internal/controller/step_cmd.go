@@ -14,6 +14,10 @@ import (
 // it. Deploying a known-bad version is a person's explicit choice and clears
 // the mark.
 func (p *plan) deploy(version, url, actor string) {
+	if p.m.State == StateReverting {
+		p.fail(conflict(p.m.Name, p.m.State, p.m.Active, "deploy of "+version))
+		return
+	}
 	i := findVersion(p.m.Versions, version)
 	if i < 0 && url == "" {
 		p.fail(fmt.Errorf("%w: version %q is new to %s: give its --url", ErrInvalid, version, p.m.Name))
@@ -70,14 +74,14 @@ func (p *plan) rollback(in rollbackCmd) {
 		to = p.m.fallbackFor(from)
 	}
 	switch {
+	case p.m.State == StateReverting:
+		p.fail(conflict(p.m.Name, p.m.State, p.m.Active, "manual rollback"))
 	case to == "":
 		p.fail(fmt.Errorf("%w: no older healthy version of %s to roll back to; give --to", ErrInvalid, p.m.Name))
 	case findVersion(p.m.Versions, to) < 0:
 		p.fail(fmt.Errorf("%w: %s has no version %q", ErrInvalid, p.m.Name, to))
 	case to == from:
 		p.fail(fmt.Errorf("%w: %s is already on %s", ErrInvalid, p.m.Name, to))
-	case p.m.State == StateReverting:
-		p.fail(fmt.Errorf("%w: a revert of %s is in progress", ErrInvalid, p.m.Name))
 	}
 	if p.err != nil {
 		return
@@ -96,7 +100,9 @@ func (p *plan) rollback(in rollbackCmd) {
 	p.revertTo(ActionManual, from, to, r, chainIncident)
 }
 
-// pause stops automatic actions; verdicts are still computed and shown.
+// pause stops automatic actions; verdicts are still computed and shown. It
+// is accepted in every state: a revert in flight completes, and nothing
+// automatic follows it.
 func (p *plan) pause(actor string) {
 	p.m.Paused = true
 	p.note(slog.LevelInfo, "paused", "actor", actor, "state", p.m.State)
@@ -106,6 +112,10 @@ func (p *plan) pause(actor string) {
 // resume re-enables automation; an escalated service becomes stable on its
 // current version and starts a fresh watch.
 func (p *plan) resume(actor string) {
+	if p.m.State == StateReverting {
+		p.fail(conflict(p.m.Name, p.m.State, p.m.Active, "resume"))
+		return
+	}
 	p.m.Paused = false
 	if p.m.State == StateEscalated {
 		p.m.watch(p.m.Active, p.now)
