@@ -25,8 +25,8 @@ type baselineCache struct {
 // observation whose rule compares against the previous version. The
 // baseline is the version a revert would go to, over the window before the
 // active one went live: in a blue-green switch the two never serve at once,
-// so that is the freshest comparable traffic. Called from Tick with s.mu
-// held.
+// so that is the freshest comparable traffic. Called from Tick (s.evalMu
+// held, s.mu not) with the machine it snapshot.
 func (s *Service) addBaseline(ctx context.Context, m machine, obs map[string]detect.Observation, now time.Time) {
 	var rules []detect.Rule
 	mw := false

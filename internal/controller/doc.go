@@ -27,13 +27,15 @@
 //
 // # Locking
 //
-// One mutex per service serialises the ticker and API commands; the
-// executor releases it while the target reverts (a Kubernetes rollout may
-// take minutes), with the machine in reverting, which every writer checks:
-// evaluations skip, deploy, resume and manual rollback get ErrConflict
-// (HTTP 409 naming the state), pause is recorded and takes effect when the
-// revert completes. The request path never touches it (the proxy reads only
-// its own atomic pointer).
+// s.mu guards the machine. Tick snapshots it under the lock, observes the
+// signals without it (a source may wait for its timeout), and applies the
+// verdict under it — unless the machine's generation moved on meanwhile (a
+// deploy, a revert), in which case the verdict is about a version no longer
+// judged and is dropped. The executor holds s.mu for the step and its local
+// store writes, and releases it while the target reverts: the machine is
+// then in reverting, which is what every writer checks (deploy, resume and
+// manual rollback get ErrConflict; pause is recorded and takes effect when
+// the revert completes). The request path never touches s.mu.
 //
 // # Invariants
 //

@@ -27,6 +27,10 @@ type machine struct {
 	// In memory only: a restart forgets them, as it forgets the verdicts
 	// they were built from.
 
+	// Gen changes whenever what is being judged changes (the active version
+	// or the start of its watch). An evaluation observed under one
+	// generation is dropped if the machine has moved on before it applies.
+	Gen    uint64
 	Streak detect.Streak
 	// Raised are the "version|why" keys of incidents opened without an
 	// action (degraded while paused, suppressed by cooldown), so a
@@ -65,6 +69,7 @@ func (m machine) fallbackFor(v string) string {
 func (m *machine) watch(version string, now time.Time) {
 	m.Active, m.WatchSince = version, now
 	m.Streak = detect.Streak{}
+	m.Gen++
 }
 
 // editVersion changes one version on a copy of the list.

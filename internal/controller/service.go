@@ -77,10 +77,14 @@ type Service struct {
 	deps Deps
 	log  *slog.Logger
 
+	// evalMu lets one evaluation run at a time (observe, then apply), so the
+	// baseline cache needs no other lock. Nothing but Tick takes it.
+	evalMu sync.Mutex
 	series baselineCache
 
-	// mu serialises the ticker and commands; it guards the machine and the
-	// last verdict. The executor releases it while the target reverts.
+	// mu guards the machine and the last verdict. It is held to run the step
+	// and its effects (local store writes), never across a signal read or a
+	// revert, so Status and commands never wait on a source or a target.
 	mu     sync.Mutex
 	m      machine
 	last   detect.Result
@@ -144,7 +148,7 @@ func (s *Service) Start(ctx context.Context) error {
 		st.Active = s.cfg.Active
 	}
 	m := machineFrom(st)
-	m.Name = s.cfg.Name
+	m.Name, m.Gen = s.cfg.Name, 1
 	m.Rollbacks = s.recentRollbacks(ctx, now)
 	var boot []effect
 	for _, v := range m.Versions {
@@ -234,22 +238,33 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Tick runs one evaluation now.
+// Tick runs one evaluation now: snapshot what to judge under the lock,
+// observe the signals without it, then apply the verdict under it — unless
+// the service moved on meanwhile (a deploy, a revert), in which case the
+// verdict is about a version no longer being judged and is dropped.
 func (s *Service) Tick(ctx context.Context) {
+	s.evalMu.Lock()
+	defer s.evalMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.deps.Now()
-	if s.m.State == StateReverting {
+	snap, now := s.m, s.deps.Now()
+	s.mu.Unlock()
+	if snap.State == StateReverting {
 		return // an action is in flight or awaits recovery
 	}
-	r := s.observe(ctx, s.m, now)
+	r := s.observe(ctx, snap, now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m.Gen != snap.Gen {
+		s.log.Debug("verdict dropped: the service moved on while it was observed", "version", snap.Active, "now", s.m.Active)
+		return
+	}
 	s.last, s.lastAt = r, now
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)
 	_, _ = s.apply(ctx, evaluated{r: r}, now)
 }
 
-// observe judges the machine's active version: signal reads and the
-// detector.
+// observe judges the snapshot's active version: signal reads (which may
+// wait up to a source's timeout) and the detector, no lock held.
 func (s *Service) observe(ctx context.Context, snap machine, now time.Time) detect.Result {
 	since := now.Add(-s.cfg.Policy.Window)
 	if snap.WatchSince.After(since) {
