@@ -50,6 +50,8 @@
 //     re-promoted automatically (a person may deploy it again).
 //   - Cooldown blocks a new automatic rollback soon after the last one, but
 //     never the fallback chain of the same incident.
+//   - policy.dry_run decides, records and announces, and never moves
+//     traffic by itself.
 //   - Incident changes are applied inside one store transaction to the
 //     incident as it is then; a status only moves forward, so a person's
 //     "resolved" is never overwritten.

@@ -49,7 +49,10 @@ type incRef struct {
 	opened bool // the incident the latest openIncident of this pass created
 }
 
-var chainIncident = incRef{chain: true}
+var (
+	chainIncident  = incRef{chain: true}
+	openedIncident = incRef{opened: true}
+)
 
 func byID(id string) incRef { return incRef{id: id} }
 

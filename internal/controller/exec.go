@@ -236,7 +236,7 @@ func (x *executor) revert(e targetRevert) error {
 	s.m = x.w
 	s.mu.Unlock()
 	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
-		Reason: d.Reason})
+		Reason: d.Reason, DryRun: d.Action == ActionDryRun})
 	s.mu.Lock()
 	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err}, s.deps.Now())
 	return aerr

@@ -33,7 +33,7 @@ type machine struct {
 	Gen    uint64
 	Streak detect.Streak
 	// Raised are the "version|why" keys of incidents opened without an
-	// action (degraded while paused, suppressed by cooldown), so a
+	// action (degraded while paused, suppressed by cooldown, dry run), so a
 	// bad version opens one such incident, not one per evaluation.
 	Raised        []string
 	BlindSince    time.Time

@@ -462,3 +462,52 @@ func TestTransitionsAreLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRunNeverMovesTraffic: policy.dry_run decides, records, opens an
+// incident and notifies, asks the target in dry-run mode, and leaves
+// traffic where it is — once per version.
+func TestDryRunNeverMovesTraffic(t *testing.T) {
+	pol := testPolicy()
+	pol.DryRun = true
+	r := newRig(t, pol, "v1").boot()
+	wakes := 0
+	r.svc.deps.Notify = func() { wakes++ }
+	r.deploy("v2")
+	r.errRate["v2"] = 0.5
+	for range 6 {
+		r.tick()
+	}
+	s := r.svc.Status()
+	if s.Active != "v2" || s.State != StateWatching || s.Versions[1].KnownBad || !s.CooldownUntil.IsZero() || s.IncidentID != "" {
+		t.Fatalf("dry run changed the service: %+v", s)
+	}
+	if active, _ := r.router.live(); active != "v2" {
+		t.Fatalf("router moved to %s", active)
+	}
+	reqs := r.target.requests()
+	if len(reqs) != 1 || !reqs[0].DryRun || reqs[0].From != "v2" || reqs[0].To != "v1" {
+		t.Fatalf("target asked %+v", reqs)
+	}
+	ds := r.decisions()
+	if len(ds) != 1 || ds[0].Action != ActionDryRun || ds[0].Status != store.DecisionDone || !strings.Contains(ds[0].Result, "would have switched v2 → v1") {
+		t.Fatalf("decisions %+v", ds)
+	}
+	incs := r.incidents()
+	if len(incs) != 1 || incs[0].Kind != incident.KindDryRun || incs[0].Title != "svc: dry run: would have rolled back v2 → v1" || ds[0].IncidentID != incs[0].ID {
+		t.Fatalf("incidents %+v", incs)
+	}
+	inc := r.incident(incs[0].ID)
+	if !strings.Contains(inc.Events[2].Message, "would have rolled back v2 → v1: error_rate") || !inc.RollbackStartedAt.IsZero() || inc.Status != incident.Investigating {
+		t.Fatalf("timeline %+v", inc)
+	}
+	if wakes == 0 {
+		t.Fatal("nobody was notified")
+	}
+	// A person can still roll back for real.
+	if _, err := r.svc.Rollback(context.Background(), "", "", "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if active, _ := r.router.live(); active != "v1" {
+		t.Fatalf("manual rollback under dry_run left traffic on %s", active)
+	}
+}

@@ -59,6 +59,9 @@ const (
 	ActionFallback = "fallback"
 	ActionManual   = "manual_rollback"
 	ActionEscalate = "escalate"
+	// ActionDryRun is an automatic rollback that policy.dry_run kept from
+	// moving traffic: decided, recorded and announced, never carried out.
+	ActionDryRun = "dry_run"
 )
 
 // frequentRollbacks in 7 days (this one included) make a rollback critical:
@@ -150,6 +153,14 @@ func (p *plan) newIncident(inc incident.Incident, evs ...incident.Event) inciden
 	return inc
 }
 
+// watchState is where a version under watch stands: stable once baked.
+func (p *plan) watchState() State {
+	if p.now.Sub(p.m.WatchSince) >= p.pol.Bake {
+		return StateStable
+	}
+	return StateWatching
+}
+
 // evaluated folds one verdict into the machine.
 func (p *plan) evaluated(r detect.Result) {
 	if p.m.State == StateReverting {
@@ -204,6 +215,8 @@ func (p *plan) bad(r detect.Result) {
 	switch {
 	case p.m.Paused:
 		p.raise(r, "automation is paused, nothing was reverted")
+	case to == "" && p.pol.DryRun:
+		p.raise(r, "dry run: would have escalated: no older healthy version of "+p.m.Name+" to revert to")
 	case to == "":
 		// Nothing automatic can help: page a person and stop acting, as when
 		// a fallback chain runs out.
@@ -213,6 +226,8 @@ func (p *plan) bad(r detect.Result) {
 		p.escalate("no older healthy version of "+p.m.Name+" to revert to: "+r.Reason, true)
 	case p.now.Before(p.m.CooldownUntil):
 		p.raise(r, "automatic rollback suppressed by cooldown until "+p.m.CooldownUntil.UTC().Format(time.RFC3339))
+	case p.pol.DryRun:
+		p.dryRun(r, from, to)
 	default:
 		p.autoRollback(r, from, to)
 	}
@@ -233,6 +248,22 @@ func (p *plan) autoRollback(r detect.Result, from, to string) {
 	kept := slices.DeleteFunc(slices.Clone(p.m.Rollbacks), func(at time.Time) bool { return p.now.Sub(at) > rollbackMemory })
 	p.m.Rollbacks = append(kept, p.now)
 	p.revertTo(ActionRollback, from, to, r, chainIncident)
+}
+
+// dryRun announces, once per version, the rollback policy.dry_run forbids,
+// and asks the target (in dry-run mode) whether it could carry it out.
+func (p *plan) dryRun(r detect.Result, from, to string) {
+	key := from + "|dry run"
+	if p.m.raised(key) {
+		return
+	}
+	p.m.Raised = append(slices.Clone(p.m.Raised), key)
+	would := fmt.Sprintf("would have rolled back %s → %s", from, to)
+	p.do(openIncident{inc: p.newIncident(incident.Incident{Kind: incident.KindDryRun, Severity: incident.Major,
+		Title:  fmt.Sprintf("%s: dry run: %s", p.m.Name, would),
+		Reason: r.Reason, FromVersion: from, ToVersion: to, ImpactStartedAt: p.m.WatchSince, DetectedAt: p.now},
+		detectedEvent(p.now, r), p.event(incident.EvDecision, would+": "+r.Reason+" (policy.dry_run: traffic is not moved)"))})
+	p.revertTo(ActionDryRun, from, to, r, openedIncident)
 }
 
 // verify judges the version a revert moved to.

@@ -66,7 +66,7 @@ func (p *plan) observed(in observedCmd) {
 }
 
 // rollback is a person's revert: to the given version, or the newest older
-// healthy one. It ignores cooldown (a person decided) but
+// healthy one. It ignores cooldown and policy.dry_run (a person decided) but
 // starts a cooldown, and marks the version it leaves known-bad.
 func (p *plan) rollback(in rollbackCmd) {
 	from, to := p.m.Active, in.to

@@ -15,14 +15,24 @@ import (
 func (p *plan) revertTo(action, from, to string, r detect.Result, inc incRef) {
 	p.do(recordDecision{d: store.Decision{Service: p.m.Name, Action: action, FromVersion: from, ToVersion: to,
 		Reason: r.Reason, Snapshot: snapshot(r), CreatedAt: p.now}, inc: inc})
-	p.to(StateReverting, fmt.Sprintf("%s %s → %s: %s", action, from, to, r.Reason))
+	dry := action == ActionDryRun
+	why := fmt.Sprintf("%s %s → %s: %s", action, from, to, r.Reason)
+	if dry {
+		why = fmt.Sprintf("dry run: asking the target about %s → %s", from, to)
+	}
+	p.to(StateReverting, why)
 	p.save()
 	p.do(count{decision: action}, afterDecision{})
-	p.startRevert(inc, from, to)
+	p.startRevert(inc, from, to, dry)
 	p.do(targetRevert{})
 }
 
-func (p *plan) startRevert(inc incRef, from, to string) {
+func (p *plan) startRevert(inc incRef, from, to string, dry bool) {
+	if dry {
+		p.incident(inc, incidentChange{}, p.event(incident.EvRollbackStarted,
+			fmt.Sprintf("dry run: asking the target whether it could switch %s → %s", from, to)))
+		return
+	}
 	p.incident(inc, incidentChange{RollbackStarted: true},
 		p.event(incident.EvRollbackStarted, fmt.Sprintf("switching %s → %s", from, to)))
 }
@@ -30,11 +40,24 @@ func (p *plan) startRevert(inc incRef, from, to string) {
 // reverted applies the target's answer to a decision.
 func (p *plan) reverted(d store.Decision, res revert.Result, err error) {
 	inc := byID(d.IncidentID)
+	dry := d.Action == ActionDryRun
 	switch {
+	case err != nil && dry:
+		p.do(finishDecision{id: d.ID, status: store.DecisionFailed, result: err.Error()})
+		p.incident(inc, incidentChange{}, p.event(incident.EvRollbackFailed, "dry run: the revert would fail: "+err.Error()))
+		p.to(p.watchState(), "dry run: traffic left on "+d.FromVersion)
+		p.save()
 	case err != nil:
 		p.do(finishDecision{id: d.ID, status: store.DecisionFailed, result: err.Error()})
 		p.incident(inc, incidentChange{}, p.event(incident.EvRollbackFailed, err.Error()))
 		p.escalate(fmt.Sprintf("revert %s → %s failed: %v", d.FromVersion, d.ToVersion, err), p.m.IncidentID != "")
+	case dry:
+		p.do(finishDecision{id: d.ID, status: store.DecisionDone,
+			result: fmt.Sprintf("dry run: would have switched %s → %s; traffic left on %s", d.FromVersion, res.To, d.FromVersion)})
+		p.incident(inc, incidentChange{}, p.event(incident.EvDecision,
+			fmt.Sprintf("dry run: the target can switch %s → %s; traffic stays on %s (policy.dry_run)", d.FromVersion, res.To, d.FromVersion)))
+		p.to(p.watchState(), "dry run: traffic left on "+d.FromVersion)
+		p.save()
 	default:
 		p.switched(d, res)
 	}
@@ -81,7 +104,9 @@ func (p *plan) escalate(why string, haveIncident bool) {
 // recoverPending re-executes a decision a crash left pending. Revert is
 // idempotent and the store refuses to finish a decision twice.
 func (p *plan) recoverPending(d store.Decision) {
-	p.m.IncidentID = d.IncidentID
+	if d.Action != ActionDryRun {
+		p.m.IncidentID = d.IncidentID
+	}
 	p.incident(byID(d.IncidentID), incidentChange{}, p.event(incident.EvDecision,
 		fmt.Sprintf("ripcord restarted with decision %d (%s → %s) pending; completing it", d.ID, d.FromVersion, d.ToVersion)))
 	p.note(slog.LevelWarn, "completing decision interrupted by restart", "decision", d.ID, "action", d.Action,
@@ -90,7 +115,7 @@ func (p *plan) recoverPending(d store.Decision) {
 		p.to(StateReverting, fmt.Sprintf("restart: completing decision %d (%s → %s)", d.ID, d.FromVersion, d.ToVersion))
 		p.save()
 	}
-	p.startRevert(byID(d.IncidentID), d.FromVersion, d.ToVersion)
+	p.startRevert(byID(d.IncidentID), d.FromVersion, d.ToVersion, d.Action == ActionDryRun)
 	p.do(targetRevert{d: &d})
 }
 
@@ -99,12 +124,14 @@ func (p *plan) recoverPending(d store.Decision) {
 // state was saved, and the last decision tells where it was going.
 func (p *plan) recoverReverting(last *store.Decision) {
 	switch {
-	case last != nil && last.Status == store.DecisionDone:
+	case last != nil && last.Status == store.DecisionDone && last.Action != ActionDryRun:
 		p.do(route{op: routeActivate, version: last.ToVersion, must: true})
 		p.m.markBad(last.FromVersion, last.Reason)
 		p.m.watch(last.ToVersion, p.now)
 		p.to(StateVerifying, fmt.Sprintf("restart: decision %d (%s → %s) was done; verifying %s", last.ID, last.FromVersion, last.ToVersion, last.ToVersion))
 		p.do(route{op: routeFallback, version: p.m.fallbackFor(last.ToVersion)})
+	case last != nil && last.Action == ActionDryRun:
+		p.to(p.watchState(), "restart: the dry run had finished; "+p.m.Active+" stays active")
 	default:
 		p.to(StateStable, "restart: no finished decision to complete; "+p.m.Active+" stays active")
 	}

@@ -499,3 +499,51 @@ func TestEffectsPrint(t *testing.T) {
 		}
 	}
 }
+
+func TestStepDryRun(t *testing.T) {
+	dry := func(p *config.Policy) { p.DryRun = true }
+	watching := mach(StateWatching, "v1", "v2")
+	d := store.Decision{ID: 9, Action: ActionDryRun, FromVersion: "v2", ToVersion: "v1", IncidentID: "INC-0005"}
+	settled := func(m machine) func(*testing.T, machine) {
+		return func(t *testing.T, got machine) {
+			if got.Active != "v2" || got.Versions[1].KnownBad || !got.CooldownUntil.IsZero() || got.Fallbacks != 0 || got.Gen != m.Gen {
+				t.Fatalf("a dry run changed the watch: %+v", got)
+			}
+		}
+	}
+	runSteps(t, []stepCase{
+		{name: "announce, record, ask the target to plan", m: watching.with(armed), in: bad, pol: dry,
+			want: []string{"open dry_run major", "decision dry_run v2→v1 @opened", "state watching→reverting", "save",
+				"count dry_run", "hook", "incident opened +rollback_started", "revert"},
+			check: func(t *testing.T, m machine) {
+				if !m.raised("v2|dry run") || m.IncidentID != "" || len(m.Rollbacks) != 0 {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{name: "once per version", m: watching.with(armed).with(func(m *machine) { m.Raised = []string{"v2|dry run"} }), in: bad, pol: dry, want: nil},
+		{name: "no older version: would have escalated", m: mach(StateWatching, "v2").with(armed), in: bad, pol: dry,
+			want: []string{"open degraded major", "log WARN degraded, not reverted"},
+			check: func(t *testing.T, m machine) {
+				if m.State != StateWatching || m.Paused {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{name: "the target could: traffic stays", m: mach(StateReverting, "v1", "v2"), in: reverted{d: d, res: revert.Result{To: "v1", DryRun: true}},
+			want: []string{"finish done", "incident INC-0005 +decision", "state reverting→watching", "save"}, check: settled(watching)},
+		{name: "the target could, after bake", m: mach(StateReverting, "v1", "v2"), at: time.Hour, in: reverted{d: d, res: revert.Result{To: "v1"}},
+			want: []string{"finish done", "incident INC-0005 +decision", "state reverting→stable", "save"}},
+		{name: "the target could not", m: mach(StateReverting, "v1", "v2"), in: reverted{d: d, err: errors.New("no revision 3")},
+			want: []string{"finish failed", "incident INC-0005 +rollback_failed", "state reverting→watching", "save"}, check: settled(watching)},
+		{name: "a person's rollback still moves traffic", m: watching, in: rollbackCmd{actor: "ann"}, pol: dry,
+			want: cat([]string{"open manual minor → chain!"}, fill(revertFx(ActionManual, "v2", "v1", "chain"), StateWatching))},
+		{name: "restart with a dry run pending", m: mach(StateReverting, "v1", "v2"), in: recoverPending{d: d},
+			want: []string{"incident INC-0005 +decision", "log WARN completing decision interrupted by restart", "incident INC-0005 +rollback_started", "revert #9"},
+			check: func(t *testing.T, m machine) {
+				if m.IncidentID != "" {
+					t.Fatalf("a dry run joined the chain: %+v", m)
+				}
+			}},
+		{name: "restart after a finished dry run", m: mach(StateReverting, "v1", "v2"), in: recoverReverting{last: &store.Decision{ID: 9, Action: ActionDryRun, Status: store.DecisionDone}},
+			want: []string{"state reverting→watching", "save!"}, check: settled(watching)},
+	})
+}
