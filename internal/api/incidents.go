@@ -85,31 +85,42 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, actor string) {
 	s.changeStatus(w, r, actor, incident.Resolved, req.Text)
 }
 
+// changeStatus moves an incident's status in one store transaction, judged
+// against the status it has then (not when the request was read), so it
+// never overwrites a change made meanwhile.
 func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, actor string, to incident.Status, note string) {
-	inc, ok := s.loadIncident(w, r)
-	if !ok {
-		return
-	}
-	if !incident.ValidTransition(inc.Status, to) {
-		writeError(w, http.StatusConflict, "conflict", fmt.Sprintf("incident %s is %s; it cannot move to %s", inc.ID, inc.Status, to))
-		return
-	}
+	id := r.PathValue("id")
 	now := s.now()
-	from := inc.Status
-	inc.Status, inc.UpdatedAt = to, now
-	if to == incident.Resolved {
-		inc.ResolvedAt = now
-	}
-	if to == incident.Monitoring && inc.MitigatedAt.IsZero() {
-		inc.MitigatedAt = now
-	}
-	msg := fmt.Sprintf("status %s → %s", from, to)
-	if note != "" {
-		msg += ": " + note
-	}
-	ev := incident.Event{At: now, Type: incident.EvStatus, Actor: actor, Message: msg,
-		Data: map[string]any{"from": string(from), "to": string(to)}}
-	if err := s.store.UpdateIncident(r.Context(), inc, ev); err != nil {
+	var refused error
+	err := s.store.UpdateIncident(r.Context(), id, func(inc *incident.Incident) error {
+		from := inc.Status
+		if !incident.ValidTransition(from, to) {
+			refused = fmt.Errorf("incident %s is %s; it cannot move to %s", inc.ID, from, to)
+			return refused
+		}
+		inc.Status, inc.UpdatedAt = to, now
+		if to == incident.Resolved {
+			inc.ResolvedAt = now
+		}
+		if to == incident.Monitoring && inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = now
+		}
+		msg := fmt.Sprintf("status %s → %s", from, to)
+		if note != "" {
+			msg += ": " + note
+		}
+		inc.Events = append(inc.Events, incident.Event{At: now, Type: incident.EvStatus, Actor: actor, Message: msg,
+			Data: map[string]any{"from": string(from), "to": string(to)}})
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no incident %q (list them with `ripcord incidents`)", id))
+		return
+	case refused != nil:
+		writeError(w, http.StatusConflict, "conflict", refused.Error())
+		return
+	case err != nil:
 		s.internal(w, err)
 		return
 	}

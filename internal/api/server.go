@@ -259,7 +259,9 @@ func (s *Server) pushSignals(w http.ResponseWriter, r *http.Request, _ string, s
 }
 
 func (s *Server) commandError(w http.ResponseWriter, err error) {
-	if errors.Is(err, controller.ErrInvalid) {
+	// ErrConflict: the service's state (a revert in flight, named in the
+	// message) refuses the command for now.
+	if errors.Is(err, controller.ErrInvalid) || errors.Is(err, controller.ErrConflict) {
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 		return
 	}

@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 				_ = st.Close()
 				return nil, err
 			}
-			deps.Target, deps.Switch, deps.External = kt, controller.NoSwitch{}, true
+			deps.Target, deps.Router, deps.External = kt, controller.NoRouter{}, true
 			svc = controller.New(sc, deps)
 			a.services = append(a.services, svc)
 			continue
@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window), Headers: sc.Signals.Headers})
 		a.switches[sc.Name] = sw
 		a.headers.Add(sc.Name, sw)
-		deps.Target, deps.Switch = proxyswitch.New(sw), sw
+		deps.Target, deps.Router = proxyswitch.New(sw), sw
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
 		a.services = append(a.services, controller.New(sc, deps))
 	}

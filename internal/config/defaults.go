@@ -47,6 +47,7 @@ func DefaultPolicy() Policy {
 		BlindGrace:  30 * time.Second,
 		Confidence:  0.99,
 		Thresholds:  DefaultThresholds(),
+		DryRun:      false, // ripcord acts; true only observes and announces
 	}
 }
 

@@ -179,6 +179,10 @@ type Policy struct {
 	// with before it counts as anomalous. Default 0.99.
 	Confidence float64              `yaml:"confidence"`
 	Thresholds map[string]Threshold `yaml:"thresholds"`
+	// DryRun is observe-only: ripcord decides, records, opens incidents and
+	// notifies ("would have rolled back v2 → v1") but never moves traffic
+	// on its own. A person's rollback still does. Default false.
+	DryRun bool `yaml:"dry_run"`
 }
 
 // Threshold bounds one metric. Max/Min are anomalies (K of them are needed);

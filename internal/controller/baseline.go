@@ -25,8 +25,9 @@ type baselineCache struct {
 // observation whose rule compares against the previous version. The
 // baseline is the version a revert would go to, over the window before the
 // active one went live: in a blue-green switch the two never serve at once,
-// so that is the freshest comparable traffic. Called with s.mu held.
-func (s *Service) addBaseline(ctx context.Context, obs map[string]detect.Observation, now time.Time) {
+// so that is the freshest comparable traffic. Called from Tick (s.evalMu
+// held, s.mu not) with the machine it snapshot.
+func (s *Service) addBaseline(ctx context.Context, m machine, obs map[string]detect.Observation, now time.Time) {
 	var rules []detect.Rule
 	mw := false
 	for _, r := range s.pol.Rules {
@@ -35,13 +36,13 @@ func (s *Service) addBaseline(ctx context.Context, obs map[string]detect.Observa
 			mw = mw || r.Baseline.MannWhitney
 		}
 	}
-	base := s.fallbackFor(s.st.Active)
+	base := m.fallbackFor(m.Active)
 	if len(rules) == 0 || base == "" {
 		return
 	}
-	bobs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, s.st.WatchSince.Add(-s.cfg.Policy.Window), s.st.WatchSince, rules)
+	bobs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, m.WatchSince.Add(-s.cfg.Policy.Window), m.WatchSince, rules)
 	if mw {
-		s.loadSeries(ctx, base, now)
+		s.loadSeries(ctx, m, base, now)
 	}
 	for _, r := range rules {
 		o, ok := obs[r.Metric]
@@ -60,24 +61,24 @@ func (s *Service) addBaseline(ctx context.Context, obs map[string]detect.Observa
 }
 
 // loadSeries refreshes the per-second series at most once a second.
-func (s *Service) loadSeries(ctx context.Context, base string, now time.Time) {
-	key := s.st.Active + "|" + base + "|" + s.st.WatchSince.String()
+func (s *Service) loadSeries(ctx context.Context, m machine, base string, now time.Time) {
+	key := m.Active + "|" + base + "|" + m.WatchSince.String()
 	if s.series.key == key && now.Sub(s.series.at) < time.Second {
 		return
 	}
-	cur, err := s.deps.Store.Metrics(ctx, s.cfg.Name, s.st.WatchSince, now)
+	cur, err := s.deps.Store.Metrics(ctx, s.cfg.Name, m.WatchSince, now)
 	if err != nil {
 		s.log.Warn("reading series failed", "err", err)
 		return
 	}
 	old := s.series.old
 	if s.series.key != key {
-		if old, err = s.deps.Store.Metrics(ctx, s.cfg.Name, s.st.WatchSince.Add(-seriesSpan), s.st.WatchSince); err != nil {
+		if old, err = s.deps.Store.Metrics(ctx, s.cfg.Name, m.WatchSince.Add(-seriesSpan), m.WatchSince); err != nil {
 			s.log.Warn("reading baseline series failed", "err", err)
 			return
 		}
 	}
-	s.series = baselineCache{at: now, key: key, cur: only(cur, s.st.Active), old: only(old, base)}
+	s.series = baselineCache{at: now, key: key, cur: only(cur, m.Active), old: only(old, base)}
 }
 
 func only(pts []store.MetricPoint, version string) []store.MetricPoint {

@@ -28,7 +28,7 @@ func guarded(tb testing.TB, st store.Store, backend, name string, n int) *contro
 	sw := proxy.New(proxy.Options{Service: name, Retention: time.Minute})
 	tb.Cleanup(func() { _ = sw.Close() })
 	cfg := config.Service{Name: name, Versions: []config.Version{{Name: "v1", URL: backend}}, Active: "v1", Policy: config.DefaultPolicy()}
-	svc := controller.New(cfg, controller.Deps{Store: st, Target: proxyswitch.New(sw), Switch: sw,
+	svc := controller.New(cfg, controller.Deps{Store: st, Target: proxyswitch.New(sw), Router: sw,
 		Signals: controller.Signals{Live: proxystats.New(sw), LiveMetrics: proxystats.Metrics, Optional: push.New(time.Minute)}})
 	if err := svc.Start(context.Background()); err != nil {
 		tb.Fatal(err)

@@ -17,8 +17,8 @@ const metricRetention = 7 * 24 * time.Hour
 // after. Pushed metrics are stored with the version that reported them.
 func (s *Service) record(ctx context.Context, now time.Time) {
 	s.mu.Lock()
-	versions := make([]string, 0, len(s.st.Versions))
-	for _, v := range s.st.Versions {
+	versions := make([]string, 0, len(s.m.Versions))
+	for _, v := range s.m.Versions {
 		versions = append(versions, v.Name)
 	}
 	s.mu.Unlock()

@@ -12,34 +12,28 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/store"
 )
 
-// States of the service state machine.
-const (
-	StateStable    = "stable"
-	StateWatching  = "watching"
-	StateReverting = "reverting"
-	StateVerifying = "verifying"
-	StateEscalated = "escalated"
-)
-
-// Switch is what the controller needs from the traffic switch besides
-// reverting: registering versions and naming the retry fallback.
-type Switch interface {
+// Router is what the controller tells the traffic path about versions,
+// besides reverting (which is the revert.Target's job): which versions exist
+// and where, which one is live, and which one takes retries of failed
+// requests. proxy.Switch implements it.
+type Router interface {
 	SetVersion(name, rawURL string) error
 	Activate(name string) (previous string, err error)
 	SetFallback(name string)
 }
 
-// NoSwitch is the Switch of a service ripcord does not proxy (a Kubernetes
+// NoRouter is the Router of a service ripcord does not proxy (a Kubernetes
 // Deployment): traffic moves through the revert target alone.
-type NoSwitch struct{}
+type NoRouter struct{}
 
-func (NoSwitch) SetVersion(string, string) error { return nil }
-func (NoSwitch) Activate(string) (string, error) { return "", nil }
-func (NoSwitch) SetFallback(string)              {}
+func (NoRouter) SetVersion(string, string) error { return nil }
+func (NoRouter) Activate(string) (string, error) { return "", nil }
+func (NoRouter) SetFallback(string)              {}
 
 // Hooks let tests stop the controller at the exact point a crash would.
 type Hooks struct {
@@ -53,12 +47,14 @@ type Hooks struct {
 type Deps struct {
 	Store   store.Store
 	Target  revert.Target
-	Switch  Switch
+	Router  Router
 	Signals Signals
 	Metrics *Metrics // may be nil
 	Logger  *slog.Logger
 	Now     func() time.Time
 	Hooks   Hooks
+	// Trigger says when Run evaluates; nil is Every(policy.interval).
+	Trigger Trigger
 	// Notify is called after every incident change so delivery starts at
 	// once instead of at the next poll; nil means nobody is listening.
 	Notify func()
@@ -81,19 +77,20 @@ type Service struct {
 	deps Deps
 	log  *slog.Logger
 
+	// evalMu lets one evaluation run at a time (observe, then apply), so the
+	// baseline cache needs no other lock. Nothing but Tick takes it.
+	evalMu sync.Mutex
+	series baselineCache
+
+	// mu guards the machine and the last verdict. It is held to run the step
+	// and its effects (local store writes), never across a signal read or a
+	// revert, so Status and commands never wait on a source or a target.
 	mu     sync.Mutex
-	st     store.ServiceState
-	streak detect.Streak
+	m      machine
 	last   detect.Result
 	lastAt time.Time
-	// raised remembers incidents opened without an action (degraded while
-	// paused, suppressed by cooldown, no older version) per version, so one
-	// bad version opens one such incident, not one per tick.
-	raised     map[string]string
-	blindSince time.Time
-	blindIncID string
-	series     baselineCache
-	progress   atomic.Pointer[string]
+
+	progress atomic.Pointer[string]
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -104,15 +101,11 @@ func New(cfg config.Service, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
-		cfg: cfg, deps: deps, pol: Policy(cfg.Policy),
-		log:    deps.Logger.With("service", cfg.Name),
-		raised: map[string]string{},
-	}
+	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name)}
 }
 
-// Policy turns a config policy into the detector's.
-func Policy(p config.Policy) detect.Policy {
+// DetectPolicy turns a config policy into the detector's.
+func DetectPolicy(p config.Policy) detect.Policy {
 	out := detect.Policy{MinSamples: p.MinSamples, Require: p.Require, Confidence: p.Confidence}
 	names := make([]string, 0, len(p.Thresholds))
 	for m := range p.Thresholds {
@@ -134,7 +127,7 @@ func Policy(p config.Policy) detect.Policy {
 // Name is the service name.
 func (s *Service) Name() string { return s.cfg.Name }
 
-// Start loads (or creates) the persisted state, configures the switch, and
+// Start loads (or creates) the persisted state, configures the router, and
 // completes any action a crash interrupted.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -143,7 +136,7 @@ func (s *Service) Start(ctx context.Context) error {
 	st, err := s.deps.Store.LoadService(ctx, s.cfg.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: StateStable, WatchSince: now}
+		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: string(StateStable), WatchSince: now}
 	case err != nil:
 		return fmt.Errorf("controller: load %s: %w", s.cfg.Name, err)
 	}
@@ -154,28 +147,77 @@ func (s *Service) Start(ctx context.Context) error {
 	if findVersion(st.Versions, st.Active) < 0 {
 		st.Active = s.cfg.Active
 	}
-	for _, v := range st.Versions {
-		if err := s.deps.Switch.SetVersion(v.Name, v.URL); err != nil {
-			return fmt.Errorf("controller: version %s: %w", v.Name, err)
-		}
+	m := machineFrom(st)
+	m.Name, m.Gen = s.cfg.Name, 1
+	m.Rollbacks = s.recentRollbacks(ctx, now)
+	var boot []effect
+	for _, v := range m.Versions {
+		boot = append(boot, route{op: routeRegister, version: v.Name, url: v.URL, must: true})
 	}
-	if _, err := s.deps.Switch.Activate(st.Active); err != nil {
-		return fmt.Errorf("controller: activate %s: %w", st.Active, err)
-	}
-	s.st = st
-	s.deps.Switch.SetFallback(s.fallbackFor(st.Active))
-	if err := s.save(ctx); err != nil {
+	boot = append(boot, route{op: routeActivate, version: m.Active, must: true},
+		route{op: routeFallback, version: m.fallbackFor(m.Active)}, save{must: true})
+	if _, err := s.exec(ctx, m, boot); err != nil {
 		return err
 	}
 	return s.recover(ctx)
 }
 
-// Run evaluates every policy interval until ctx ends. Errors are logged and
-// put on the incident timeline by the steps themselves; the loop never stops
-// on one.
+// recentRollbacks reads when the service's recent automatic rollbacks were.
+func (s *Service) recentRollbacks(ctx context.Context, now time.Time) []time.Time {
+	incs, err := s.deps.Store.ListIncidents(ctx, store.IncidentFilter{Service: s.cfg.Name, Kind: incident.KindRollback, Limit: 100})
+	if err != nil {
+		s.log.Warn("counting recent rollbacks failed", "err", err)
+		return nil
+	}
+	var out []time.Time
+	for _, i := range incs {
+		if now.Sub(i.CreatedAt) <= rollbackMemory {
+			out = append(out, i.CreatedAt)
+		}
+	}
+	return out
+}
+
+// recover completes what a crash interrupted. Called with s.mu held.
+func (s *Service) recover(ctx context.Context) error {
+	pending, err := s.deps.Store.PendingDecisions(ctx)
+	if err != nil {
+		return fmt.Errorf("controller: pending decisions: %w", err)
+	}
+	resumed := false
+	for _, d := range pending {
+		if d.Service != s.cfg.Name {
+			continue
+		}
+		if _, err := s.apply(ctx, recoverPending{d: d}, s.deps.Now()); err != nil {
+			return err
+		}
+		resumed = true
+	}
+	if resumed || s.m.State != StateReverting {
+		return nil
+	}
+	last, err := s.deps.Store.ListDecisions(ctx, s.cfg.Name, 1)
+	if err != nil {
+		return fmt.Errorf("controller: last decision: %w", err)
+	}
+	in := recoverReverting{}
+	if len(last) == 1 {
+		in.last = &last[0]
+	}
+	_, err = s.apply(ctx, in, s.deps.Now())
+	return err
+}
+
+// Run evaluates whenever the trigger fires until ctx ends. Errors are logged
+// and put on the incident timeline by the executor; the loop never stops on
+// one.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Policy.Interval)
-	defer t.Stop()
+	trig := s.deps.Trigger
+	if trig == nil {
+		trig = Every(s.cfg.Policy.Interval)
+	}
+	evaluate := trig(ctx)
 	rec := time.NewTicker(time.Second)
 	defer rec.Stop()
 	prune := time.NewTicker(time.Hour)
@@ -184,7 +226,7 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-evaluate:
 			s.Tick(ctx)
 		case <-rec.C:
 			s.record(ctx, s.deps.Now())
@@ -196,87 +238,41 @@ func (s *Service) Run(ctx context.Context) {
 	}
 }
 
-// Tick runs one evaluation now.
+// Tick runs one evaluation now: snapshot what to judge under the lock,
+// observe the signals without it, then apply the verdict under it — unless
+// the service moved on meanwhile (a deploy, a revert), in which case the
+// verdict is about a version no longer being judged and is dropped.
 func (s *Service) Tick(ctx context.Context) {
+	s.evalMu.Lock()
+	defer s.evalMu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.deps.Now()
-	if s.st.State == StateReverting {
+	snap, now := s.m, s.deps.Now()
+	s.mu.Unlock()
+	if snap.State == StateReverting {
 		return // an action is in flight or awaits recovery
 	}
-	since := now.Add(-s.cfg.Policy.Window)
-	if s.st.WatchSince.After(since) {
-		since = s.st.WatchSince
+	r := s.observe(ctx, snap, now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m.Gen != snap.Gen {
+		s.log.Debug("verdict dropped: the service moved on while it was observed", "version", snap.Active, "now", s.m.Active)
+		return
 	}
-	obs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, s.st.Active, since, now, s.pol.Rules)
-	s.addBaseline(ctx, obs, now)
-	r := detect.Evaluate(s.pol, obs)
 	s.last, s.lastAt = r, now
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)
-	s.trackBlind(ctx, now, r)
-
-	streak, act := s.streak.Step(r, s.cfg.Policy.Consecutive)
-	s.streak = streak
-	switch s.st.State {
-	case StateWatching, StateStable:
-		if s.st.State == StateWatching && now.Sub(s.st.WatchSince) >= s.cfg.Policy.Bake {
-			s.st.State = StateStable
-			s.log.Info("bake passed", "version", s.st.Active)
-			s.saveLogged(ctx)
-		}
-		if act {
-			s.onBad(ctx, now, r)
-		}
-	case StateVerifying:
-		s.verify(ctx, now, r, act)
-	}
+	_, _ = s.apply(ctx, evaluated{r: r}, now)
 }
 
-// verify judges the version a revert moved to.
-func (s *Service) verify(ctx context.Context, now time.Time, r detect.Result, act bool) {
-	age := now.Sub(s.st.WatchSince)
-	switch {
-	case act:
-		s.fallback(ctx, now, r)
-	case r.Verdict == detect.Healthy && age >= s.cfg.Policy.Verify:
-		s.stabilise(ctx, now, r, "verified: "+s.st.Active+" healthy for "+age.Round(time.Millisecond).String()+": "+summary(r))
-	case r.Verdict != detect.Degraded && age >= 3*s.cfg.Policy.Verify:
-		s.stabilise(ctx, now, r, "verification inconclusive after "+age.Round(time.Second).String()+" ("+r.Reason+"); treating "+s.st.Active+" as stable")
+// observe judges the snapshot's active version: signal reads (which may
+// wait up to a source's timeout) and the detector, no lock held.
+func (s *Service) observe(ctx context.Context, snap machine, now time.Time) detect.Result {
+	since := now.Add(-s.cfg.Policy.Window)
+	if snap.WatchSince.After(since) {
+		since = snap.WatchSince
 	}
-}
-
-func (s *Service) save(ctx context.Context) error {
-	s.st.UpdatedAt = s.deps.Now()
-	if err := s.deps.Store.SaveService(ctx, s.st); err != nil {
-		return fmt.Errorf("controller: save %s: %w", s.cfg.Name, err)
-	}
-	return nil
-}
-
-func (s *Service) saveLogged(ctx context.Context) {
-	if err := s.save(ctx); err != nil {
-		s.log.Error("saving state failed", "err", err)
-	}
-}
-
-// fallbackFor returns the newest version older than v that is not known-bad.
-func (s *Service) fallbackFor(v string) string {
-	i := findVersion(s.st.Versions, v)
-	for j := i - 1; j >= 0; j-- {
-		if !s.st.Versions[j].KnownBad {
-			return s.st.Versions[j].Name
-		}
-	}
-	return ""
-}
-
-func findVersion(vs []store.Version, name string) int {
-	for i, v := range vs {
-		if v.Name == name {
-			return i
-		}
-	}
-	return -1
+	obs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.pol.Rules)
+	s.addBaseline(ctx, snap, obs, now)
+	return detect.Evaluate(s.pol, obs)
 }
 
 // mergeVersions keeps config versions in config order with their persisted
@@ -297,15 +293,4 @@ func mergeVersions(cfg []config.Version, stored []store.Version, now time.Time) 
 		}
 	}
 	return out
-}
-
-func summary(r detect.Result) string {
-	s := ""
-	for _, f := range r.Findings {
-		if s != "" {
-			s += "; "
-		}
-		s += f.Text
-	}
-	return s
 }

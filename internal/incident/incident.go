@@ -52,6 +52,7 @@ const (
 	KindEscalation Kind = "escalation" // the fallback chain is exhausted or a revert failed
 	KindBlind      Kind = "blind"      // signals have been missing past the grace period
 	KindDegraded   Kind = "degraded"   // a version is bad but no rollback was possible
+	KindDryRun     Kind = "dry_run"    // policy.dry_run: an automatic rollback that was announced, not carried out
 )
 
 // Incident is one thing that went wrong with one service.

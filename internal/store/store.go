@@ -131,12 +131,20 @@ type Store interface {
 	// The incident is stamped with the store's InstallationID
 	// (inc.Installation is ignored too), which it keeps for good.
 	CreateIncident(ctx context.Context, inc incident.Incident) (string, error)
-	// UpdateIncident replaces the mutable fields (severity, status, title,
-	// reason, versions, timestamps except CreatedAt); ID, Service, Kind and
-	// CreatedAt stay as created. evs are appended to the timeline in the same
-	// transaction, so a change and the event announcing it (which is what
+	// UpdateIncident is one read-modify-write transaction on incident id:
+	// it reads the incident (without its timeline), lets fn change it, and
+	// writes back the mutable fields (severity, status, title, reason,
+	// versions, timestamps except CreatedAt) with evs and then any events fn
+	// appended to inc.Events added to the timeline. No other writer can come
+	// between the read and the write, so an update is never lost and never
+	// made on a stale copy. ID, Service, Kind and CreatedAt stay as created,
+	// whatever fn does. A status change must be incident.ValidTransition,
+	// else nothing is written and the error wraps ErrInvalidTransition. An
+	// error from fn aborts the transaction and is returned wrapped. fn must
+	// not call the store (the transaction holds it). An unknown id is
+	// ErrNotFound. A change and the event announcing it (which is what
 	// notifications are delivered from) cannot be separated by a crash.
-	UpdateIncident(ctx context.Context, inc incident.Incident, evs ...incident.Event) error
+	UpdateIncident(ctx context.Context, id string, fn func(*incident.Incident) error, evs ...incident.Event) error
 	// AppendEvent adds one event to the timeline.
 	AppendEvent(ctx context.Context, id string, ev incident.Event) error
 	// GetIncident returns the incident with its whole timeline, oldest first
@@ -191,6 +199,11 @@ type MetricPoint struct {
 	P99Ms    float64            `json:"p99_ms"`
 	Values   map[string]float64 `json:"values,omitempty"` // pushed metrics
 }
+
+// ErrInvalidTransition is returned by UpdateIncident for a status change
+// incident.ValidTransition refuses (a stale "monitoring" after a person's
+// "resolved").
+var ErrInvalidTransition = errors.New("store: invalid incident status change")
 
 // ErrAlreadyFinished is returned by FinishDecision for a decision that is no
 // longer pending.

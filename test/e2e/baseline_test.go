@@ -22,11 +22,12 @@ func TestBaselineComparison(t *testing.T) {
 			pol.Thresholds = map[string]config.Threshold{
 				"latency_p50_ms": {Baseline: &config.Baseline{MaxIncrease: ptr(0.5), Confidence: 0.99, Tolerance: 0.1}},
 			}
-			e := start(t, pol, newBackend(t, "v1").slow(20*time.Millisecond))
+			v1, v2 := newBackend(t, "v1").slow(20*time.Millisecond), newBackend(t, "v2").slow(tc.v2)
+			e := start(t, pol, v1)
 			stop := e.load(200)
 			defer stop()
-			time.Sleep(1500 * time.Millisecond) // v1's window before the deploy is the baseline
-			e.deploy(newBackend(t, "v2").slow(tc.v2))
+			e.served(v1, 300) // v1's window before the deploy is the baseline
+			e.deploy(v2)
 			if tc.rollback {
 				s := e.waitFor("rollback", 10*time.Second, active("v1"))
 				if r := e.incident(s.IncidentID).Reason; !strings.Contains(r, "vs baseline") {
@@ -34,8 +35,8 @@ func TestBaselineComparison(t *testing.T) {
 				}
 				return
 			}
-			time.Sleep(3 * time.Second)
-			if s := e.status(); s.Active != "v2" || len(e.incidents()) != 0 {
+			e.served(v2, 600) // 3 s at 200 req/s
+			if s := e.judged(3); s.Active != "v2" || len(e.incidents()) != 0 {
 				t.Fatalf("10%% slower was acted on: %+v", s)
 			}
 		})

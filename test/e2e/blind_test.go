@@ -30,17 +30,8 @@ func TestMissingSignalsAreBlindNotBad(t *testing.T) {
 	if s.Active != "v2" {
 		t.Fatalf("reverted on missing data: %+v", s)
 	}
-	var blind incident.Incident
-	deadline := time.Now().Add(5 * time.Second)
-	for blind.ID == "" && time.Now().Before(deadline) {
-		for _, i := range e.incidents() {
-			if i.Kind == incident.KindBlind {
-				blind = i
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if blind.ID == "" || blind.Severity != incident.Minor {
+	blind := e.waitIncident("a blind incident", 5*time.Second, func(i incident.Incident) bool { return i.Kind == incident.KindBlind })
+	if blind.Severity != incident.Minor {
 		t.Fatalf("no minor blind incident: %+v", e.incidents())
 	}
 	push(0.9)

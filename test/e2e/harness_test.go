@@ -225,6 +225,50 @@ func (e *env) waitFor(what string, timeout time.Duration, cond func(controller.S
 	}
 }
 
+// judged waits until the controller has published n verdicts newer than
+// the one shown at the call: whatever it was going to do about the traffic
+// served so far, it has had the chance to. Negative assertions ("it did not
+// roll back") come after this, never after a sleep.
+func (e *env) judged(n int) statusT {
+	e.t.Helper()
+	last := e.status().VerdictAt
+	for range n {
+		s := e.waitFor("a fresh verdict", 10*time.Second, func(s statusT) bool { return s.VerdictAt.After(last) })
+		last = s.VerdictAt
+	}
+	return e.status()
+}
+
+// served waits until b has answered n more requests than it had at the call.
+func (e *env) served(b *backend, n int64) {
+	e.t.Helper()
+	want := b.hits.Load() + n
+	deadline := time.Now().Add(30 * time.Second)
+	for b.hits.Load() < want {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s served %d requests, waited for %d", b.name, b.hits.Load(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitIncident polls the service's incidents until one matches.
+func (e *env) waitIncident(what string, timeout time.Duration, match func(incident.Incident) bool) incident.Incident {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, i := range e.incidents() {
+			if match(i) {
+				return e.incident(i.ID)
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out after %s waiting for %s; incidents: %+v", timeout, what, e.incidents())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (e *env) incidents() []incident.Incident {
 	e.t.Helper()
 	incs, err := e.client.Incidents(context.Background(), "svc", false)
@@ -258,6 +302,6 @@ func active(v string) func(controller.Status) bool {
 	return func(s controller.Status) bool { return s.Active == v }
 }
 
-func stateIs(st string) func(controller.Status) bool {
+func stateIs(st controller.State) func(controller.Status) bool {
 	return func(s controller.Status) bool { return s.State == st }
 }

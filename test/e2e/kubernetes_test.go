@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -67,7 +68,8 @@ func TestKubernetesLoop(t *testing.T) {
 	pol := fastPolicy()
 	pol.Require, pol.Consecutive, pol.MinSamples = 1, 1, 10
 	pol.Thresholds = map[string]config.Threshold{"quality_score": {Min: ptr(0.75), Critical: ptr(0.5)}}
-	e := &env{t: t, dbPath: t.TempDir() + "/r.db"}
+	logs := &syncBuffer{}
+	e := &env{t: t, dbPath: t.TempDir() + "/r.db", logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	e.cfg = &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + e.dbPath},
 		Reports: config.Reports{Dir: t.TempDir()},
 		Services: []config.Service{{Name: "llm-api", Policy: pol, Target: config.Target{Providers: []config.Block{
@@ -101,7 +103,23 @@ func TestKubernetesLoop(t *testing.T) {
 	if s.IncidentID == "" {
 		t.Fatal("no incident")
 	}
-	time.Sleep(500 * time.Millisecond) // the revert is itself a rollout: it must not be judged as a new deploy
+	// The revert is itself a rollout: wait for the watcher to hand it to the
+	// controller, which must not take it for a new deploy.
+	deadline := time.Now().Add(30 * time.Second)
+	ignored := func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, `msg="rollout ignored"`) && strings.Contains(line, "version=v1 ") {
+				return true
+			}
+		}
+		return false
+	}
+	for !ignored() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the revert's rollout never reached the controller:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if s, _ := c.Service(ctx, "llm-api"); s.Active != "v1" || s.State == "watching" {
 		t.Fatalf("ripcord's own revert was taken for a new deploy: %+v", s)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -114,19 +115,8 @@ func TestPrometheusOutageNeverReverts(t *testing.T) {
 	for _, mode := range []netfault.Mode{netfault.Refuse, netfault.Hang} {
 		fw.Set(mode)
 		e.waitFor("blind", 10*time.Second, func(s statusT) bool { return s.Verdict == "blind" })
-		var blind incident.Incident
-		deadline := time.Now().Add(10 * time.Second)
-		for blind.ID == "" && time.Now().Before(deadline) {
-			for _, i := range e.incidents() {
-				if i.Kind == incident.KindBlind && i.Status != incident.Resolved {
-					blind = i
-				}
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if blind.ID == "" {
-			t.Fatalf("mode %d: no blind incident within the grace period", mode)
-		}
+		blind := e.waitIncident(fmt.Sprintf("mode %d: a blind incident within the grace period", mode), 10*time.Second,
+			func(i incident.Incident) bool { return i.Kind == incident.KindBlind && i.Status != incident.Resolved })
 		fw.Set(netfault.Pass)
 		e.waitFor("data back", 20*time.Second, func(s statusT) bool { return s.Verdict == "healthy" })
 		if got := e.incident(blind.ID); got.Status != incident.Resolved {

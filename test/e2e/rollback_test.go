@@ -46,15 +46,14 @@ func TestBadDeployErrorsIsRolledBack(t *testing.T) {
 	}
 	// The post-incident report is written after verification, and served.
 	var written incident.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for written.Type == "" && time.Now().Before(deadline) {
-		for _, ev := range e.incident(inc.ID).Events {
-			if ev.Type == incident.EvReport {
+	e.waitIncident("the report", 10*time.Second, func(i incident.Incident) bool {
+		for _, ev := range e.incident(i.ID).Events {
+			if i.ID == inc.ID && ev.Type == incident.EvReport {
 				written = ev
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return written.Type != ""
+	})
 	md, _ := written.Data["markdown"].(string)
 	body, err := os.ReadFile(md)
 	if err != nil || !strings.Contains(string(body), "## Timeline") || !strings.Contains(string(body), "v2 → v1") {
@@ -107,10 +106,10 @@ func TestNoisyHealthyNeverRolledBack(t *testing.T) {
 	e.deploy(v2)
 	for _, pm := range []int64{10, 30, 20, 30} {
 		v2.failPerMille(pm)
-		time.Sleep(1500 * time.Millisecond)
+		e.served(v2, 450) // 1.5 s at 300 req/s: three windows of this noise
 	}
+	s := e.judged(3)
 	total, failed := stop()
-	s := e.status()
 	if s.Active != "v2" || len(e.incidents()) != 0 {
 		t.Fatalf("noisy-but-healthy v2 was acted on: active %s, incidents %+v", s.Active, e.incidents())
 	}
@@ -124,9 +123,10 @@ func TestLowTrafficNeverTriggers(t *testing.T) {
 	e := start(t, pol, newBackend(t, "v1"))
 	stop := e.load(10) // ~20 requests per window
 	defer stop()
-	e.deploy(newBackend(t, "v2").failPerMille(1000))
-	time.Sleep(3 * time.Second)
-	s := e.status()
+	v2 := newBackend(t, "v2").failPerMille(1000)
+	e.deploy(v2)
+	e.served(v2, 30) // 3 s at 10 req/s: every window sees some, none enough
+	s := e.judged(3)
 	if s.Active != "v2" || s.Verdict != "inconclusive" {
 		t.Fatalf("low traffic: active %s verdict %s (%s)", s.Active, s.Verdict, s.Reason)
 	}
@@ -198,18 +198,13 @@ func TestCooldownBlocksSecondUnrelatedRollback(t *testing.T) {
 	e.waitFor("rollback", 10*time.Second, active("v1"))
 	e.waitFor("stable", 10*time.Second, stateIs(controller.StateStable))
 	e.deploy(newBackend(t, "v3").failPerMille(600))
-	time.Sleep(2 * time.Second)
-	if s := e.status(); s.Active != "v3" {
+	// The moment ripcord would have reverted v3 it says why it did not.
+	inc := e.waitIncident("the suppressed rollback", 10*time.Second, func(i incident.Incident) bool { return i.Kind == incident.KindDegraded })
+	if !hasEvent(inc, incident.EvSuppressed) {
+		t.Fatalf("degraded incident does not say the rollback was suppressed: %+v", inc.Events)
+	}
+	if s := e.judged(3); s.Active != "v3" {
 		t.Fatalf("cooldown did not block the second rollback: active %s", s.Active)
-	}
-	var suppressed bool
-	for _, i := range e.incidents() {
-		if i.Kind == incident.KindDegraded {
-			suppressed = hasEvent(e.incident(i.ID), incident.EvSuppressed)
-		}
-	}
-	if !suppressed {
-		t.Fatal("no incident says the rollback was suppressed by cooldown")
 	}
 }
 

@@ -229,12 +229,8 @@ func TestResolveIsAnnounced(t *testing.T) {
 	r := newReceiver(t, 0, 0)
 	st, d := setup(t, r.srv.URL, incident.Minor)
 	id := open(t, st, incident.Major)
-	inc, err := st.GetIncident(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inc.Status = incident.Resolved
-	if err := st.UpdateIncident(context.Background(), inc, incident.Event{At: time.Now(), Type: incident.EvStatus, Actor: "ann",
+	resolve := func(inc *incident.Incident) error { inc.Status = incident.Resolved; return nil }
+	if err := st.UpdateIncident(context.Background(), id, resolve, incident.Event{At: time.Now(), Type: incident.EvStatus, Actor: "ann",
 		Message: "status investigating → resolved", Data: map[string]any{"from": "investigating", "to": "resolved"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ripcord/ripcord/internal/incident"
@@ -73,48 +74,50 @@ func checkIncident(inc incident.Incident) error {
 	return nil
 }
 
-// UpdateIncident rewrites the mutable fields and appends evs, in one
-// transaction. ID, service, kind and created_at identify what happened and
-// are left as created.
-func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident, evs ...incident.Event) error {
-	op := fmt.Sprintf("sqlite: update incident %q", inc.ID)
-	if err := checkIncident(inc); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	for _, ev := range evs {
-		if err := checkTimes(ev.At); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+// UpdateIncident reads the row, lets fn change it and writes it back with
+// the new events, in one write transaction. The transaction takes the write
+// lock at BEGIN (_txlock=immediate), so no writer in this or another process
+// can change the row between the read and the write.
+func (s *Store) UpdateIncident(ctx context.Context, id string, fn func(*incident.Incident) error, evs ...incident.Event) error {
+	return s.inTx(ctx, fmt.Sprintf("update incident %q", id), func(tx *sql.Tx) error {
+		var inc incident.Incident
+		if err := scanIncident(tx.QueryRowContext(ctx, selectIncident+` WHERE id = ?`, id), &inc); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound
+			}
+			return err
 		}
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE incidents SET severity = ?, status = ?,
-			title = ?, reason = ?, from_version = ?, to_version = ?,
-			impact_started_at = ?, detected_at = ?, rollback_started_at = ?,
-			mitigated_at = ?, resolved_at = ?, updated_at = ?
-		WHERE id = ?`,
-		string(inc.Severity), string(inc.Status), inc.Title, inc.Reason, inc.FromVersion,
-		inc.ToVersion, encTime(inc.ImpactStartedAt), encTime(inc.DetectedAt),
-		encTime(inc.RollbackStartedAt), encTime(inc.MitigatedAt), encTime(inc.ResolvedAt),
-		encTime(inc.UpdatedAt), inc.ID)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if err := expectOneRow(res, op); err != nil {
-		return err
-	}
-	for _, ev := range evs {
-		if err := insertEvent(ctx, tx, inc.ID, ev); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+		before := inc.Status
+		if err := fn(&inc); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+		if inc.Status != before && !incident.ValidTransition(before, inc.Status) {
+			return fmt.Errorf("%w: %s is %s; it cannot move to %s", store.ErrInvalidTransition, id, before, inc.Status)
+		}
+		all := append(slices.Clip(evs), inc.Events...)
+		inc.Events = all
+		if err := checkIncident(inc); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE incidents SET severity = ?, status = ?,
+				title = ?, reason = ?, from_version = ?, to_version = ?,
+				impact_started_at = ?, detected_at = ?, rollback_started_at = ?,
+				mitigated_at = ?, resolved_at = ?, updated_at = ?
+			WHERE id = ?`,
+			string(inc.Severity), string(inc.Status), inc.Title, inc.Reason, inc.FromVersion,
+			inc.ToVersion, encTime(inc.ImpactStartedAt), encTime(inc.DetectedAt),
+			encTime(inc.RollbackStartedAt), encTime(inc.MitigatedAt), encTime(inc.ResolvedAt),
+			encTime(inc.UpdatedAt), id)
+		if err != nil {
+			return err
+		}
+		for i, ev := range all {
+			if err := insertEvent(ctx, tx, id, ev); err != nil {
+				return fmt.Errorf("event %d: %w", i, err)
+			}
+		}
+		return nil
+	})
 }
 
 // AppendEvent adds ev to the end of the incident's timeline.
@@ -156,17 +159,6 @@ func insertEvent(ctx context.Context, db execer, id string, ev incident.Event) e
 	}
 	if n == 0 {
 		return store.ErrNotFound
-	}
-	return nil
-}
-
-func expectOneRow(res sql.Result, op string) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", op, store.ErrNotFound)
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -102,20 +104,129 @@ func testIncidentCreate(t *testing.T, s store.Store) {
 func testIncidentUpdate(t *testing.T, s store.Store) {
 	orig := sampleIncident("svc-a", incident.KindRollback, 0)
 	id := create(t, s, orig)
-	upd := orig
-	upd.ID, upd.Severity, upd.Status = id, incident.Critical, incident.Resolved
-	upd.Title, upd.Reason = "checkout down", "fallback chain exhausted"
-	upd.FromVersion, upd.ToVersion = "v1", "v0"
-	upd.ImpactStartedAt, upd.DetectedAt, upd.RollbackStartedAt = at(20), at(21), at(22)
-	upd.MitigatedAt, upd.ResolvedAt, upd.UpdatedAt = at(23), at(24), at(25)
-	// Identity fields and the timeline are not the update's to change.
-	upd.Service, upd.Kind, upd.CreatedAt = "other", incident.KindManual, at(30)
-	upd.Events = append(upd.Events[:0:0], incident.Event{Type: "bogus"})
-	must(t, "UpdateIncident", s.UpdateIncident(t.Context(), upd))
-
-	want := upd
-	want.Service, want.Kind, want.CreatedAt, want.Events = orig.Service, orig.Kind, orig.CreatedAt, orig.Events
+	want := orig
+	want.ID, want.Severity, want.Status = id, incident.Critical, incident.Resolved
+	want.Title, want.Reason = "checkout down", "fallback chain exhausted"
+	want.FromVersion, want.ToVersion = "v1", "v0"
+	want.ImpactStartedAt, want.DetectedAt, want.RollbackStartedAt = at(20), at(21), at(22)
+	want.MitigatedAt, want.ResolvedAt, want.UpdatedAt = at(23), at(24), at(25)
+	passed := incident.Event{At: at(25), Type: incident.EvStatus, Actor: "ann", Message: "status investigating → resolved"}
+	added := incident.Event{At: at(25), Type: incident.EvNote, Actor: "ann", Message: "added by fn"}
+	must(t, "UpdateIncident", s.UpdateIncident(t.Context(), id, func(inc *incident.Incident) error {
+		// fn sees the stored row, without its timeline.
+		checkIncident(t, *inc, withEvents(orig, id, nil))
+		inc.Severity, inc.Status = want.Severity, want.Status
+		inc.Title, inc.Reason = want.Title, want.Reason
+		inc.FromVersion, inc.ToVersion = want.FromVersion, want.ToVersion
+		inc.ImpactStartedAt, inc.DetectedAt, inc.RollbackStartedAt = want.ImpactStartedAt, want.DetectedAt, want.RollbackStartedAt
+		inc.MitigatedAt, inc.ResolvedAt, inc.UpdatedAt = want.MitigatedAt, want.ResolvedAt, want.UpdatedAt
+		// Identity fields are not the update's to change.
+		inc.ID, inc.Service, inc.Kind, inc.CreatedAt = "INC-7777", "other", incident.KindManual, at(30)
+		inc.Events = append(inc.Events, added)
+		return nil
+	}, passed))
+	// Events passed come first, then the ones fn appended.
+	want.Events = append(slices.Clone(orig.Events), passed, added)
 	checkIncident(t, get(t, s, id), want)
+	_, err := s.GetIncident(t.Context(), "INC-7777")
+	wantErr(t, "GetIncident of the ID fn tried to set", err, store.ErrNotFound)
+}
+
+func withEvents(inc incident.Incident, id string, evs []incident.Event) incident.Incident {
+	inc.ID, inc.Events = id, evs
+	return inc
+}
+
+// testIncidentUpdateRefused: a status change ValidTransition refuses, or an
+// error from fn, writes nothing at all.
+func testIncidentUpdateRefused(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	orig := sampleIncident("svc-a", incident.KindRollback, 0)
+	orig.Status = incident.Resolved
+	id := create(t, s, orig)
+	note := incident.Event{At: at(9), Type: incident.EvNote, Actor: "ripcord", Message: "must not land"}
+	err := s.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
+		inc.Status, inc.Title = incident.Monitoring, "stale"
+		return nil
+	}, note)
+	wantErr(t, "resolved → monitoring", err, store.ErrInvalidTransition)
+	if err != nil && !strings.Contains(err.Error(), "resolved") {
+		t.Errorf("error %q does not name the current status", err)
+	}
+	sentinel := errors.New("changed my mind")
+	err = s.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
+		inc.Title = "half done"
+		inc.Events = append(inc.Events, note)
+		return sentinel
+	}, note)
+	wantErr(t, "fn error", err, sentinel)
+	checkIncident(t, get(t, s, id), withEvents(orig, id, orig.Events))
+
+	// Same status is no change; severity alone may change on a resolved one.
+	must(t, "severity on resolved", s.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
+		inc.Severity = incident.Critical
+		return nil
+	}))
+	eq(t, "severity", get(t, s, id).Severity, incident.Critical)
+	wantErr(t, "unknown", s.UpdateIncident(ctx, "INC-9999", func(*incident.Incident) error { return nil }, note), store.ErrNotFound)
+}
+
+// testIncidentUpdateConcurrent runs two writers at once on one incident —
+// a person resolving it and the controller advancing it to monitoring from
+// what it last knew — each also appending to the reason and the timeline.
+// Nothing is lost: every append lands, and the person's "resolved" is never
+// overwritten by the stale "monitoring".
+func testIncidentUpdateConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const rounds = 20
+	for r := range rounds {
+		inc := sampleIncident("svc-a", incident.KindRollback, r)
+		inc.Status, inc.Reason, inc.Events = incident.Identified, "", nil
+		id := create(t, s, inc)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, 2)
+		writer := func(w int, who string, to incident.Status) {
+			defer wg.Done()
+			<-start
+			for k := range 5 {
+				err := s.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
+					inc.Reason += fmt.Sprintf("%s%d ", who, k)
+					if k == 2 {
+						inc.Status = to // the controller's idea of the status is stale
+					}
+					return nil
+				}, incident.Event{At: at(r), Type: incident.EvNote, Actor: who, Message: fmt.Sprint(k)})
+				if errors.Is(err, store.ErrInvalidTransition) && who == "ripcord" {
+					// Refused as a whole: redo the append without the stale status.
+					err = s.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
+						inc.Reason += fmt.Sprintf("%s%d ", who, k)
+						return nil
+					}, incident.Event{At: at(r), Type: incident.EvNote, Actor: who, Message: fmt.Sprint(k)})
+				}
+				if err != nil && errs[w] == nil {
+					errs[w] = err
+				}
+			}
+		}
+		wg.Add(2)
+		go writer(0, "ann", incident.Resolved)
+		go writer(1, "ripcord", incident.Monitoring)
+		close(start)
+		wg.Wait()
+		must(t, "person", errs[0])
+		must(t, "controller", errs[1])
+		got := get(t, s, id)
+		eq(t, fmt.Sprintf("round %d status", r), got.Status, incident.Resolved)
+		eq(t, fmt.Sprintf("round %d events", r), len(got.Events), 10)
+		for _, who := range []string{"ann", "ripcord"} {
+			for k := range 5 {
+				if mark := fmt.Sprintf("%s%d ", who, k); !strings.Contains(got.Reason, mark) {
+					t.Fatalf("round %d: update %q lost: reason %q", r, mark, got.Reason)
+				}
+			}
+		}
+	}
 }
 
 func testIncidentEvents(t *testing.T, s store.Store) {
@@ -153,9 +264,7 @@ func testIncidentNotFound(t *testing.T, s store.Store) {
 	create(t, s, sampleIncident("svc-a", incident.KindRollback, 0))
 	_, err := s.GetIncident(ctx, "INC-9999")
 	wantErr(t, "GetIncident(unknown)", err, store.ErrNotFound)
-	upd := sampleIncident("svc-a", incident.KindRollback, 0)
-	upd.ID = "INC-9999"
-	wantErr(t, "UpdateIncident(unknown)", s.UpdateIncident(ctx, upd), store.ErrNotFound)
+	wantErr(t, "UpdateIncident(unknown)", s.UpdateIncident(ctx, "INC-9999", func(*incident.Incident) error { return nil }), store.ErrNotFound)
 	err = s.AppendEvent(ctx, "INC-9999", incident.Event{At: at(1), Type: incident.EvNote})
 	wantErr(t, "AppendEvent(unknown)", err, store.ErrNotFound)
 	eq(t, "INC-0001 events", len(get(t, s, "INC-0001").Events), 2)

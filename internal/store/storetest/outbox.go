@@ -71,19 +71,19 @@ func testEventLog(t *testing.T, s store.Store) {
 	eq(t, "channel state", v, `{"ts":"1.3"}`)
 
 	// An update and the events announcing it land together.
-	inc, err := s.GetIncident(ctx, b)
-	must(t, "get b", err)
-	inc.Status = incident.Resolved
-	must(t, "update with events", s.UpdateIncident(ctx, inc,
+	must(t, "update with events", s.UpdateIncident(ctx, b, func(inc *incident.Incident) error {
+		inc.Status = incident.Resolved
+		return nil
+	},
 		incident.Event{At: at(5), Type: incident.EvStatus, Actor: "ann", Message: "status investigating → resolved"},
 		incident.Event{At: at(5), Type: incident.EvNote, Actor: "ann", Message: "done"}))
-	inc, err = s.GetIncident(ctx, b)
+	inc, err := s.GetIncident(ctx, b)
 	must(t, "get b again", err)
 	eq(t, "status", inc.Status, incident.Resolved)
 	eq(t, "events with update", len(inc.Events), 3)
 	eq(t, "last event", inc.Events[2].Message, "done")
-	inc.ID = "INC-9999"
-	wantErr(t, "update unknown with events", s.UpdateIncident(ctx, inc, incident.Event{At: at(6), Type: "x"}), store.ErrNotFound)
+	wantErr(t, "update unknown with events", s.UpdateIncident(ctx, "INC-9999", func(*incident.Incident) error { return nil },
+		incident.Event{At: at(6), Type: "x"}), store.ErrNotFound)
 }
 
 func testMetricPoints(t *testing.T, s store.Store) {

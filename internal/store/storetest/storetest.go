@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DecisionSnapshotNonFinite", testDecisionSnapshotNonFinite},
 		{"IncidentCreateSequentialIDs", testIncidentCreate},
 		{"IncidentUpdate", testIncidentUpdate},
+		{"IncidentUpdateRefused", testIncidentUpdateRefused},
+		{"IncidentUpdateConcurrent", testIncidentUpdateConcurrent},
 		{"IncidentEvents", testIncidentEvents},
 		{"IncidentNotFound", testIncidentNotFound},
 		{"ListIncidents", testListIncidents},

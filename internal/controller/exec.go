@@ -1,0 +1,243 @@
+package controller
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/revert"
+	"github.com/ripcord/ripcord/internal/store"
+)
+
+// apply runs the step on the service's machine and carries out its effects.
+// Called with s.mu held. It returns the ID of the incident the first pass
+// opened, if any (a manual rollback's).
+func (s *Service) apply(ctx context.Context, in input, now time.Time) (string, error) {
+	next, fx, err := step(s.m, in, now, s.cfg.Policy)
+	if err != nil {
+		if errors.Is(err, errTransition) {
+			s.log.Error("step refused", "input", fmt.Sprintf("%T", in), "err", err)
+		}
+		return "", err
+	}
+	return s.exec(ctx, next, fx)
+}
+
+// executor carries out one pass of effects on a working machine.
+type executor struct {
+	s   *Service
+	ctx context.Context
+	w   machine
+	// opened and dec are what this pass created, for effects that refer to
+	// them (openedIncident, a revert of the decision just recorded).
+	opened string
+	dec    store.Decision
+}
+
+// errAbandoned stops a pass where a crash would (Hooks.AfterDecision).
+var errAbandoned = errors.New("controller: abandoned after decision")
+
+// exec carries out fx in order against w, with s.mu held, and makes w the
+// service's machine. A failing effect marked must stops the pass and leaves
+// the machine as it was (the command reports the error) — except a save:
+// what it failed to persist (a switch) has happened, so the pass goes on,
+// the machine is kept and the command reports the failed save. Any other
+// failure is logged and the pass goes on, because the guard must keep
+// guarding.
+func (s *Service) exec(ctx context.Context, w machine, fx []effect) (string, error) {
+	x := &executor{s: s, ctx: ctx, w: w}
+	var saveErr error
+	for _, e := range fx {
+		if r, ok := e.(targetRevert); ok {
+			return x.opened, x.revert(r)
+		}
+		err := x.do(e)
+		if _, isSave := e.(save); isSave && err != nil {
+			saveErr = cmp.Or(saveErr, err)
+			continue
+		}
+		if errors.Is(err, errAbandoned) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	s.m = x.w
+	return x.opened, saveErr
+}
+
+func (x *executor) do(e effect) error {
+	s, ctx := x.s, x.ctx
+	switch e := e.(type) {
+	case transition:
+		s.log.Info("state changed", "from", e.from, "to", e.to, "reason", e.reason)
+	case note:
+		s.log.Log(ctx, e.level, e.msg, e.args...)
+	case save:
+		if err := s.deps.Store.SaveService(ctx, x.w.persisted(s.deps.Now())); err != nil {
+			return x.failed(e.must, fmt.Errorf("controller: save %s: %w", s.cfg.Name, err), "saving state failed")
+		}
+	case openIncident:
+		return x.open(e)
+	case changeIncident:
+		x.change(e)
+	case recordDecision:
+		x.record(e)
+	case afterDecision:
+		if h := s.deps.Hooks.AfterDecision; h != nil {
+			if err := h(x.dec); err != nil {
+				s.log.Warn("action abandoned after decision", "decision", x.dec.ID, "err", err)
+				return errAbandoned
+			}
+		}
+	case finishDecision:
+		if e.id != 0 {
+			if err := s.deps.Store.FinishDecision(ctx, e.id, e.status, e.result, s.deps.Now()); err != nil {
+				s.log.Error("finishing decision failed", "decision", e.id, "err", err)
+			}
+		}
+	case route:
+		return x.route(e)
+	case recordDeployment:
+		if _, err := s.deps.Store.RecordDeployment(ctx, e.d); err != nil {
+			return fmt.Errorf("controller: record deployment: %w", err)
+		}
+	case count:
+		if e.rollback {
+			s.deps.Metrics.rollback(s.cfg.Name)
+		} else {
+			s.deps.Metrics.decision(s.cfg.Name, e.decision)
+		}
+	default:
+		return fmt.Errorf("controller: unknown effect %T", e)
+	}
+	return nil
+}
+
+// failed returns err for a must effect and logs it otherwise.
+func (x *executor) failed(must bool, err error, msg string) error {
+	if must {
+		return err
+	}
+	x.s.log.Error(msg, "err", err)
+	return nil
+}
+
+func (x *executor) ref(r incRef) string {
+	switch {
+	case r.chain:
+		return x.w.IncidentID
+	case r.opened:
+		return x.opened
+	}
+	return r.id
+}
+
+func (x *executor) open(e openIncident) error {
+	s := x.s
+	id, err := s.deps.Store.CreateIncident(x.ctx, e.inc)
+	if err != nil {
+		return x.failed(e.must, fmt.Errorf("controller: create incident: %w", err), "opening incident failed")
+	}
+	x.opened = id
+	switch e.slot {
+	case slotChain:
+		x.w.IncidentID = id
+	case slotBlind:
+		x.w.BlindIncident = id
+	}
+	s.deps.Wake()
+	s.log.Info("incident opened", "incident", id, "severity", e.inc.Severity, "kind", e.inc.Kind, "reason", e.inc.Reason)
+	return nil
+}
+
+// change applies an incident change inside one store transaction, to the
+// incident as it is then, and announces a status move on its timeline.
+func (x *executor) change(e changeIncident) {
+	s, id := x.s, x.ref(e.ref)
+	if id == "" || len(e.events) == 0 {
+		return
+	}
+	var err error
+	if e.change.zero() {
+		for _, ev := range e.events {
+			if err = s.deps.Store.AppendEvent(x.ctx, id, ev); err != nil {
+				break
+			}
+		}
+	} else {
+		first := e.events[0]
+		err = s.deps.Store.UpdateIncident(x.ctx, id, func(inc *incident.Incident) error {
+			before := inc.Status
+			e.change.apply(inc, first.At)
+			inc.UpdatedAt = first.At
+			if inc.Status != before {
+				inc.Events = append(inc.Events, incident.Event{At: first.At, Type: incident.EvStatus, Actor: first.Actor,
+					Message: fmt.Sprintf("status %s → %s", before, inc.Status),
+					Data:    map[string]any{"from": string(before), "to": string(inc.Status)}})
+			}
+			return nil
+		}, e.events...)
+	}
+	if err != nil {
+		s.log.Error("updating incident failed", "incident", id, "type", e.events[0].Type, "err", err)
+	}
+	s.deps.Wake()
+}
+
+// record stores a decision before its action. Acting without a record
+// would break "resume exactly once"; acting not at all would leave users on
+// a bad version. Users come first: the action goes ahead, and the timeline
+// says the record is missing.
+func (x *executor) record(e recordDecision) {
+	s, d := x.s, e.d
+	d.IncidentID = x.ref(e.inc)
+	id, err := s.deps.Store.RecordDecision(x.ctx, d)
+	if err != nil {
+		s.log.Error("recording decision failed; acting unrecorded", "err", err)
+		x.change(changeIncident{ref: byID(d.IncidentID), events: []incident.Event{{At: d.CreatedAt,
+			Type: incident.EvDecision, Actor: "ripcord", Message: "decision could not be recorded: " + err.Error()}}})
+	}
+	d.ID, d.Status = id, store.DecisionPending
+	x.dec = d
+}
+
+func (x *executor) route(e route) error {
+	r := x.s.deps.Router
+	switch e.op {
+	case routeRegister:
+		if err := r.SetVersion(e.version, e.url); err != nil {
+			return x.failed(e.must, fmt.Errorf("%w: version %s: url: %v", ErrInvalid, e.version, err), "registering version failed")
+		}
+	case routeActivate:
+		if _, err := r.Activate(e.version); err != nil {
+			return x.failed(e.must, fmt.Errorf("controller: activate %s: %w", e.version, err), "activating version failed")
+		}
+	case routeFallback:
+		r.SetFallback(e.version)
+	}
+	return nil
+}
+
+// revert hands a decision to the target. The machine (now reverting) is
+// made the service's before s.mu is released, so every writer that comes
+// meanwhile sees the revert in flight: evaluations skip, deploy, resume and
+// rollback are refused, pause is recorded. The target's answer goes back
+// through the step.
+func (x *executor) revert(e targetRevert) error {
+	s, d := x.s, x.dec
+	if e.d != nil {
+		d = *e.d
+	}
+	s.m = x.w
+	s.mu.Unlock()
+	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
+		Reason: d.Reason, DryRun: d.Action == ActionDryRun})
+	s.mu.Lock()
+	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err}, s.deps.Now())
+	return aerr
+}
