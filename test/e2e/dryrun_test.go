@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
@@ -27,7 +28,7 @@ services:
     versions:
       - {name: v1, url: "%s"}
     policy: {interval: 20ms, window: 2s, verify: 500ms, dry_run: true}
-`, filepath.Join(dir, "r.db"), filepath.Join(dir, "reports"), v1.srv.URL), dir)
+`, filepath.Join(dir, "r.db"), filepath.Join(dir, "reports"), v1.srv.URL), dir, app.Providers())
 	if err != nil {
 		t.Fatal(err)
 	}
