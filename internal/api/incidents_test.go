@@ -11,6 +11,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/apiclient"
+	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
 	"github.com/ripcord/ripcord/internal/store/sqlite"
@@ -25,10 +26,12 @@ func incidentServer(t *testing.T) (*apiclient.Client, store.Store, func() int) {
 	t.Cleanup(func() { _ = st.Close() })
 	var mu sync.Mutex
 	wakes := 0
+	const token = "incidents-test-operator-token"
 	srv := httptest.NewServer(api.New(api.Options{Store: st, Notify: func() { mu.Lock(); wakes++; mu.Unlock() },
-		Now: func() time.Time { return time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC) }}).Handler())
+		Tokens: []config.Token{{Name: "sre", Role: config.RoleOperator, Value: token}},
+		Now:    func() time.Time { return time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC) }}).Handler())
 	t.Cleanup(srv.Close)
-	return apiclient.New(srv.URL, ""), st, func() int { mu.Lock(); defer mu.Unlock(); return wakes }
+	return apiclient.New(srv.URL, token), st, func() int { mu.Lock(); defer mu.Unlock(); return wakes }
 }
 
 func openIncident(t *testing.T, st store.Store) string {
@@ -84,7 +87,7 @@ func TestIncidentStatusMoves(t *testing.T) {
 		}
 		okMoves++
 		last := inc.Events[len(inc.Events)-1]
-		if inc.Status != incident.Status(s.status) || last.Type != incident.EvStatus || last.Actor != "local" {
+		if inc.Status != incident.Status(s.status) || last.Type != incident.EvStatus || last.Actor != "sre" {
 			t.Fatalf("→ %s: incident %s, last event %+v", s.status, inc.Status, last)
 		}
 	}
