@@ -26,6 +26,8 @@ const (
 	HTTP5xxRate       = "http_5xx_rate"      // 5xx responses / total requests
 	LatencyP50        = "latency_p50_ms"     // median latency in milliseconds
 	LatencyP99        = "latency_p99_ms"     // 99th percentile latency in milliseconds
+	TTFBP50           = "ttfb_p50_ms"        // median time to first byte (first token of a stream), ms
+	TTFBP99           = "ttfb_p99_ms"        // 99th percentile time to first byte, ms
 	Throughput        = "throughput_rps"     // requests per second over the window
 	QualityScore      = "quality_score"      // mean quality score, 0..1, higher is better
 	HallucinationRate = "hallucination_rate" // share of answers judged hallucinated
@@ -53,7 +55,7 @@ func KindOf(metric string) Kind {
 	switch metric {
 	case ErrorRate, HTTP5xxRate, HallucinationRate, ToxicOutputRate:
 		return KindRate
-	case LatencyP50, LatencyP99:
+	case LatencyP50, LatencyP99, TTFBP50, TTFBP99:
 		return KindQuantile
 	default:
 		return KindGauge
@@ -61,7 +63,7 @@ func KindOf(metric string) Kind {
 }
 
 // Known lists the metrics that thresholds may name.
-var Known = []string{ErrorRate, HTTP5xxRate, LatencyP50, LatencyP99, Throughput,
+var Known = []string{ErrorRate, HTTP5xxRate, LatencyP50, LatencyP99, TTFBP50, TTFBP99, Throughput,
 	QualityScore, HallucinationRate, ToxicOutputRate, CPUUsage, MemoryBytes}
 
 // IsKnown reports whether metric is one of Known.
