@@ -161,4 +161,3 @@ func TestStartWeightSumsBelowOne(t *testing.T) {
 		t.Logf("start point at observation %d: weight %.3g (%.1f nats)", n, StartWeight(n, n+1), math.Log(1/StartWeight(n, n+1)))
 	}
 }
-
