@@ -217,3 +217,18 @@ func TestGuardWindowRuleConsecutive(t *testing.T) {
 		t.Fatalf("two fresh windows over the limit: %v %s", r.Verdict, r.Reason)
 	}
 }
+
+func BenchmarkGuardObserve(b *testing.B) {
+	p := defaultPolicy()
+	p.Rules = p.Rules[:2]
+	g := NewGuard(p)
+	var n int64
+	b.ReportAllocs()
+	for b.Loop() {
+		n += 10
+		g.Observe(t0, map[string]Evidence{
+			signal.ErrorRate:  {Sample: signal.Sample{Value: 0.01, Samples: n}, Counts: map[float64]Count{0: {N: n, Bad: float64(n) / 100}}},
+			signal.LatencyP99: {Sample: signal.Sample{Value: 100, Samples: n}, Counts: map[float64]Count{3000: {N: n}, 10000: {N: n}}},
+		})
+	}
+}

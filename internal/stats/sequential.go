@@ -44,7 +44,7 @@ import "math"
 
 // rateComp is one alternative of the alarm mixture.
 type rateComp struct {
-	weight  float64 // mixture weight (sums to 1)
+	logWeight float64 // log of the mixture weight (weights sum to 1)
 	logBad  float64 // log(p1/p0): one bad observation
 	logGood float64 // log((1-p1)/(1-p0)): one good observation
 }
@@ -56,6 +56,7 @@ type RateTest struct {
 	Bound float64
 	comps [3]rateComp
 	logR  [3]float64 // log R per component; -Inf before any observation
+	logE  float64    // log Σ weight·R, kept current by Update
 
 	accBad, accGood float64 // acceptance per-observation log factors
 	logAccept       float64 // log evidence for "rate ≤ Bound" against 2×Bound
@@ -82,9 +83,10 @@ func NewRateTest(bound float64) RateTest {
 		if m.oddsRatio > 0 {
 			p1 = fromOdds(odds(bound) * m.oddsRatio)
 		}
-		t.comps[i] = rateComp{weight: m.weight, logBad: math.Log(p1 / bound), logGood: math.Log((1 - p1) / (1 - bound))}
+		t.comps[i] = rateComp{logWeight: math.Log(m.weight), logBad: math.Log(p1 / bound), logGood: math.Log((1 - p1) / (1 - bound))}
 		t.logR[i] = math.Inf(-1)
 	}
+	t.logE = math.Inf(-1)
 	p1 := twiceBound(bound)
 	t.accBad, t.accGood = math.Log(bound/p1), math.Log((1-bound)/(1-p1))
 	return t
@@ -114,9 +116,11 @@ func (t *RateTest) Update(n int64, k, startWeight float64) {
 	k = min(max(k, 0), float64(n))
 	good := float64(n) - k
 	logW := math.Log(startWeight)
+	t.logE = math.Inf(-1)
 	for i, c := range t.comps {
 		logF := k*c.logBad + good*c.logGood
 		t.logR[i] = logF + logAddExp(t.logR[i], logW)
+		t.logE = logAddExp(t.logE, c.logWeight+t.logR[i])
 	}
 	t.logAccept += k*t.accBad + good*t.accGood
 	t.N += n
@@ -125,13 +129,7 @@ func (t *RateTest) Update(n int64, k, startWeight float64) {
 
 // LogE is the log of the alarm statistic: the version is shown to exceed
 // the bound at level a once LogE ≥ log(1/a).
-func (t *RateTest) LogE() float64 {
-	out := math.Inf(-1)
-	for i, c := range t.comps {
-		out = logAddExp(out, math.Log(c.weight)+t.logR[i])
-	}
-	return out
-}
+func (t *RateTest) LogE() float64 { return t.logE }
 
 // Alarm reports whether the rate is shown to exceed the bound at level a.
 func (t *RateTest) Alarm(a float64) bool { return t.LogE() >= math.Log(1/a) }
