@@ -45,8 +45,8 @@ import "math"
 // rateComp is one alternative of the alarm mixture.
 type rateComp struct {
 	logWeight float64 // log of the mixture weight (weights sum to 1)
-	logBad  float64 // log(p1/p0): one bad observation
-	logGood float64 // log((1-p1)/(1-p0)): one good observation
+	logBad    float64 // log(p1/p0): one bad observation
+	logGood   float64 // log((1-p1)/(1-p0)): one good observation
 }
 
 // RateTest is the anytime-valid alarm for "rate > Bound" with the
