@@ -6,15 +6,11 @@ import (
 	"github.com/ripcord/ripcord/internal/signal"
 )
 
-// Count is cumulative sequential evidence about one metric of one version
-// since its watch began: N observations, Bad of them bad. Bad may be
+// Count is cumulative sequential evidence (see signal.Count). Bad may be
 // fractional when each observation is a value in [0, 1] (a toxicity score,
 // one minus a quality score, a pushed mean over N samples): the tests stay
 // valid for such values, see stats.RateTest.
-type Count struct {
-	N   int64   `json:"n"`
-	Bad float64 `json:"bad"`
-}
+type Count = signal.Count
 
 // Evidence is what the sources report about one metric of the watched
 // version.

@@ -89,15 +89,39 @@ type Query struct {
 	// At is "now" as the controller sees it; sources must not read the clock
 	// themselves where they can avoid it, so tests control time.
 	At time.Time
+	// Bounds are the limits (in the metric's unit, e.g. ms) of a quantile
+	// metric that the guard tests; a source that can count observations
+	// above them returns Sample.Counts for each.
+	Bounds []float64
+}
+
+// Count is cumulative sequential evidence about one metric of one version:
+// N observations, Bad of them bad. For rates (errors, toxic answers) Bad
+// counts the bad ones; for a quantile metric and a bound, the observations
+// above the bound; for a score in [0, 1] (quality) Bad may be fractional,
+// the sum of (1 - score). Counts only grow while a counter lives; a source
+// that restarted may start again from zero.
+type Count struct {
+	N   int64   `json:"n"`
+	Bad float64 `json:"bad"`
 }
 
 // Sample is one answer: the value, how many observations it rests on, and the
 // span it covers.
+//
+// Counts, when the source can give them, are the evidence the sequential
+// tests run on, cumulative since the source started counting (never a
+// windowed figure: a window re-reports the same requests on every read,
+// and a test fed the same requests twice loses its error guarantee). Rates
+// and scores use key 0; quantile metrics one key per Query.Bounds entry.
+// Sources that only have windowed values (a PromQL ratio over rate[30s])
+// leave Counts nil and are judged by the fixed-window rule.
 type Sample struct {
 	Value   float64
 	Samples int64
 	Window  time.Duration
 	At      time.Time
+	Counts  map[float64]Count
 }
 
 // Source reads one metric. Implementations must be safe for concurrent use.
