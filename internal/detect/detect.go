@@ -17,7 +17,14 @@ const (
 	Healthy
 	Degraded
 	Blind
+	// Suspect: some metric is anomalous, but fewer than Require and none
+	// past its critical bound. Never shown as healthy; the controller opens
+	// an incident saying why nothing was reverted if it lasts.
+	Suspect
 )
+
+// Verdicts lists every verdict, for expositions that show each one.
+var Verdicts = []Verdict{Healthy, Suspect, Degraded, Inconclusive, Blind}
 
 func (v Verdict) String() string {
 	switch v {
@@ -27,6 +34,8 @@ func (v Verdict) String() string {
 		return "degraded"
 	case Blind:
 		return "blind"
+	case Suspect:
+		return "suspect"
 	default:
 		return "inconclusive"
 	}
@@ -45,11 +54,29 @@ type Rule struct {
 
 // Policy is the part of a service policy detection needs.
 type Policy struct {
-	Rules      []Rule
+	Rules []Rule
+	// MinSamples is a floor: no metric is called anomalous on fewer
+	// observations. Sequential tests need no floor to be safe; a user may
+	// still set one.
 	MinSamples int64
 	Require    int
-	// Confidence for rate metrics, e.g. 0.99. Zero means plain comparison.
+	// Alpha is the false-rollback budget of one watch (deploy): the chance
+	// that a healthy version is ever reverted by the sequential tests,
+	// however long it is watched. Default DefaultAlpha.
+	Alpha float64
+	// Beta is the level at which a version is shown healthy (the chance of
+	// calling a version at twice a bound healthy). Default DefaultBeta.
+	Beta float64
+	// Sustain: one anomalous metric proven at a far stricter level than
+	// the K-of-N rule needs, continuously for this long, counts as
+	// critical. 0 restores the pure K-of-N rule.
+	Sustain time.Duration
+	// Confidence for rate metrics judged by the fixed-window rule (sources
+	// without counts), e.g. 0.99. Zero means plain comparison.
 	Confidence float64
+	// Consecutive is how many fresh windows in a row a fixed-window
+	// anomaly must be seen on before it counts.
+	Consecutive int
 }
 
 // Observation is what a source returned for one metric. Missing means the
@@ -76,6 +103,15 @@ type Finding struct {
 	Missing   bool    `json:"missing,omitempty"`
 	TooFew    bool    `json:"too_few,omitempty"`
 	Text      string  `json:"text"`
+	// Sequential evidence: the observations since the statistic last had
+	// nothing to say (roughly since a fault began) and the bad ones among
+	// them, and the log of the test statistic (the evidence, in nats).
+	Seen     int64   `json:"seen,omitempty"`
+	Bad      float64 `json:"bad,omitempty"`
+	Evidence float64 `json:"evidence,omitempty"`
+	// Sustained is how long a single anomaly has been proven when that made
+	// it critical.
+	Sustained time.Duration `json:"sustained,omitempty"`
 }
 
 // Result is a verdict with the findings that produced it.
@@ -121,6 +157,8 @@ func Evaluate(p Policy, obs map[string]Observation) Result {
 	switch {
 	case r.Criticals > 0 || r.Anomalies >= require:
 		r.Verdict = Degraded
+	case r.Anomalies > 0:
+		r.Verdict = Suspect
 	case missing > 0:
 		r.Verdict = Blind
 	case tooFew > 0 || len(r.Findings) == 0:
@@ -256,6 +294,8 @@ func reason(r Result, require int) string {
 	switch r.Verdict {
 	case Degraded:
 		return strings.Join(parts, "; ")
+	case Suspect:
+		return fmt.Sprintf("suspect: %d of %d anomalies needed: %s", r.Anomalies, require, strings.Join(parts, "; "))
 	case Blind:
 		return "flying blind: " + strings.Join(parts, "; ")
 	case Inconclusive:
@@ -265,9 +305,6 @@ func reason(r Result, require int) string {
 			}
 		}
 		return "inconclusive: no metrics to judge"
-	}
-	if r.Anomalies > 0 {
-		return fmt.Sprintf("healthy: %d of %d anomalies needed: %s", r.Anomalies, require, strings.Join(parts, "; "))
 	}
 	return "healthy"
 }

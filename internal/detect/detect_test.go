@@ -34,7 +34,7 @@ func TestEvaluate(t *testing.T) {
 		reason string
 	}{
 		{"all fine", map[string]Observation{signal.ErrorRate: obs(0.01, 2000), signal.LatencyP99: obs(120, 2000)}, Healthy, "healthy"},
-		{"one anomaly is not enough", map[string]Observation{signal.ErrorRate: obs(0.12, 2113), signal.LatencyP99: obs(120, 2113)}, Healthy, "1 of 2 anomalies"},
+		{"one anomaly is suspect, never healthy", map[string]Observation{signal.ErrorRate: obs(0.12, 2113), signal.LatencyP99: obs(120, 2113)}, Suspect, "suspect: 1 of 2 anomalies"},
 		{"two anomalies", map[string]Observation{signal.ErrorRate: obs(0.12, 2113), signal.LatencyP99: obs(4000, 2113)}, Degraded, "error_rate 12.0% > 5.0% (2,113 requests, window 10s)"},
 		{"critical alone", map[string]Observation{signal.ErrorRate: obs(0.6, 200), signal.LatencyP99: obs(10, 200)}, Degraded, "error_rate 60.0% > critical 25.0%"},
 		{"quality critical is a lower bound", map[string]Observation{signal.QualityScore: obs(0.3, 200)}, Degraded, "quality_score 0.30 < critical 0.50"},

@@ -26,6 +26,8 @@ const (
 	HTTP5xxRate       = "http_5xx_rate"      // 5xx responses / total requests
 	LatencyP50        = "latency_p50_ms"     // median latency in milliseconds
 	LatencyP99        = "latency_p99_ms"     // 99th percentile latency in milliseconds
+	TTFBP50           = "ttfb_p50_ms"        // median time to first byte (first token of a stream), ms
+	TTFBP99           = "ttfb_p99_ms"        // 99th percentile time to first byte, ms
 	Throughput        = "throughput_rps"     // requests per second over the window
 	QualityScore      = "quality_score"      // mean quality score, 0..1, higher is better
 	HallucinationRate = "hallucination_rate" // share of answers judged hallucinated
@@ -53,7 +55,7 @@ func KindOf(metric string) Kind {
 	switch metric {
 	case ErrorRate, HTTP5xxRate, HallucinationRate, ToxicOutputRate:
 		return KindRate
-	case LatencyP50, LatencyP99:
+	case LatencyP50, LatencyP99, TTFBP50, TTFBP99:
 		return KindQuantile
 	default:
 		return KindGauge
@@ -61,7 +63,7 @@ func KindOf(metric string) Kind {
 }
 
 // Known lists the metrics that thresholds may name.
-var Known = []string{ErrorRate, HTTP5xxRate, LatencyP50, LatencyP99, Throughput,
+var Known = []string{ErrorRate, HTTP5xxRate, LatencyP50, LatencyP99, TTFBP50, TTFBP99, Throughput,
 	QualityScore, HallucinationRate, ToxicOutputRate, CPUUsage, MemoryBytes}
 
 // IsKnown reports whether metric is one of Known.
@@ -87,15 +89,39 @@ type Query struct {
 	// At is "now" as the controller sees it; sources must not read the clock
 	// themselves where they can avoid it, so tests control time.
 	At time.Time
+	// Bounds are the limits (in the metric's unit, e.g. ms) of a quantile
+	// metric that the guard tests; a source that can count observations
+	// above them returns Sample.Counts for each.
+	Bounds []float64
+}
+
+// Count is cumulative sequential evidence about one metric of one version:
+// N observations, Bad of them bad. For rates (errors, toxic answers) Bad
+// counts the bad ones; for a quantile metric and a bound, the observations
+// above the bound; for a score in [0, 1] (quality) Bad may be fractional,
+// the sum of (1 - score). Counts only grow while a counter lives; a source
+// that restarted may start again from zero.
+type Count struct {
+	N   int64   `json:"n"`
+	Bad float64 `json:"bad"`
 }
 
 // Sample is one answer: the value, how many observations it rests on, and the
 // span it covers.
+//
+// Counts, when the source can give them, are the evidence the sequential
+// tests run on, cumulative since the source started counting (never a
+// windowed figure: a window re-reports the same requests on every read,
+// and a test fed the same requests twice loses its error guarantee). Rates
+// and scores use key 0; quantile metrics one key per Query.Bounds entry.
+// Sources that only have windowed values (a PromQL ratio over rate[30s])
+// leave Counts nil and are judged by the fixed-window rule.
 type Sample struct {
 	Value   float64
 	Samples int64
 	Window  time.Duration
 	At      time.Time
+	Counts  map[float64]Count
 }
 
 // Source reads one metric. Implementations must be safe for concurrent use.

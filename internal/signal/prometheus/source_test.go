@@ -3,6 +3,7 @@ package prometheus
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func TestReadVector(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := signal.Sample{Value: 0.25, Samples: 1234, Window: time.Minute, At: at}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 	for _, r := range f.requests() {

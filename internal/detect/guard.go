@@ -1,0 +1,152 @@
+package detect
+
+import (
+	"math"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/stats"
+)
+
+// Guard judges one watch of one version — from its deploy (or the switch
+// to it) for as long as it is live — with sequential, anytime-valid tests:
+// evidence is folded in as it arrives, in batches of any size, and the
+// chance that a healthy version is ever called bad stays within the
+// policy's Alpha however often the guard is asked and however long it
+// watches.
+//
+// A Guard is pure: no I/O and no clock; the caller passes the time. It is
+// not safe for concurrent use; the controller owns one per watched version.
+type Guard struct {
+	p      Policy
+	tests  map[string]*metricTests
+	levels *levels // set at the first Observe, when the reporting metrics are known
+	// windows are the fixed-window rule's "consecutive" counts, for metrics
+	// without sequential evidence.
+	windows map[string]*windowStreak
+}
+
+// metricTests are the sequential tests of one metric.
+type metricTests struct {
+	anomaly, critical, baseline *seqTest
+	// provenSince is when the anomaly test last rose above the sustain
+	// level; zero while it is below.
+	provenSince time.Time
+}
+
+// seqTest is one rate test with its bound and the last counts folded in.
+type seqTest struct {
+	bound testBound
+	t     stats.RateTest
+	last  Count // cumulative counts already folded in
+	// recent counts the evidence since the statistic was last quiet (below
+	// 1), which is roughly since the fault began: what a person is shown.
+	recent Count
+}
+
+// NewGuard starts a watch under p.
+func NewGuard(p Policy) *Guard {
+	g := &Guard{p: p, tests: map[string]*metricTests{}, windows: map[string]*windowStreak{}}
+	for _, r := range p.Rules {
+		mt := &metricTests{}
+		if r.Max != nil && !r.LowerIsWorse {
+			mt.anomaly = newSeqTest(r.Metric, *r.Max)
+		}
+		if r.Min != nil && r.LowerIsWorse {
+			mt.anomaly = newSeqTest(r.Metric, *r.Min)
+		}
+		if r.Critical != nil {
+			mt.critical = newSeqTest(r.Metric, *r.Critical)
+		}
+		g.tests[r.Metric] = mt
+	}
+	return g
+}
+
+func newSeqTest(metric string, limit float64) *seqTest {
+	b, ok := boundFor(metric, limit)
+	if !ok {
+		return nil // a 0% or 100% bound: the fixed-window rule judges it
+	}
+	return &seqTest{bound: b, t: stats.NewRateTest(b.share)}
+}
+
+// SetBaseline fixes the bound a baseline rule compares against, from the
+// previous version's value (taken once, when the watch starts: a baseline
+// that moved with the new version would compare it with itself).
+func (g *Guard) SetBaseline(metric string, base float64) {
+	for _, r := range g.p.Rules {
+		if r.Metric != metric || r.Baseline == nil {
+			continue
+		}
+		if limit, ok := baselineLimit(r, base); ok {
+			g.tests[metric].baseline = newSeqTest(metric, limit)
+		}
+	}
+}
+
+// baselineLimit is the strictest limit a baseline rule allows around base.
+func baselineLimit(r Rule, base float64) (float64, bool) {
+	b := r.Baseline
+	limit, ok := math.Inf(1), false
+	if r.LowerIsWorse {
+		limit = math.Inf(-1)
+	}
+	tighter := func(l float64) {
+		ok = true
+		if r.LowerIsWorse {
+			limit = max(limit, l)
+		} else {
+			limit = min(limit, l)
+		}
+	}
+	sign := 1.0
+	if r.LowerIsWorse {
+		sign = -1
+	}
+	if b.MaxDelta != nil {
+		tighter(base + sign**b.MaxDelta)
+	}
+	if b.MaxIncrease != nil && base != 0 {
+		tighter(base * (1 + sign**b.MaxIncrease))
+	}
+	return limit, ok
+}
+
+// Bounds lists the limits of a quantile metric that evidence must carry
+// counts for (Evidence.Counts keys), so a source knows which thresholds to
+// count requests against.
+func (g *Guard) Bounds(metric string) []float64 {
+	mt := g.tests[metric]
+	if mt == nil {
+		return nil
+	}
+	var out []float64
+	for _, t := range []*seqTest{mt.anomaly, mt.critical, mt.baseline} {
+		if t != nil && t.bound.key != 0 {
+			out = append(out, t.bound.key)
+		}
+	}
+	return out
+}
+
+// fold feeds the counts that arrived since the last call into the test.
+// Counts that went backwards are a restarted counter: the new values are
+// the increment.
+func (t *seqTest) fold(c Count) {
+	n, bad := c.N-t.last.N, c.Bad-t.last.Bad
+	if c.N < t.last.N || c.Bad < t.last.Bad {
+		n, bad = c.N, c.Bad
+	}
+	t.last = c
+	if n <= 0 {
+		return
+	}
+	bad = min(max(bad, 0), float64(n))
+	t.t.Update(n, bad, stats.StartWeight(t.t.N, t.t.N+n))
+	if t.t.LogE() < 0 {
+		t.recent = Count{}
+	} else {
+		t.recent.N += n
+		t.recent.Bad += bad
+	}
+}
