@@ -108,8 +108,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			a.services = append(a.services, svc)
 			continue
 		}
-		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy"),
-			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window), Headers: sc.Signals.Headers})
+		popts, err := proxyOptions(&sc, log)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		sw := proxy.New(popts)
 		a.switches[sc.Name] = sw
 		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Switch = proxyswitch.New(sw), sw

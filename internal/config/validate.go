@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -140,9 +142,7 @@ func (s *Service) validate(r *report, path string) {
 		checkListen(r, field(path, "proxy.listen"), s.Proxy.Listen)
 		s.validateVersions(r, path)
 	}
-	if s.Proxy.RetryOnPrevious.MaxBodyBytes < 0 {
-		r.add(field(path, "proxy.retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
-	}
+	s.Proxy.validate(r, field(path, "proxy"))
 	s.Policy.validate(r, field(path, "policy"))
 	s.Signals.validate(r, field(path, "signals"))
 }
@@ -181,5 +181,26 @@ func checkVersionURL(r *report, path, raw string) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		r.add(path, "must be an absolute http:// or https:// URL with a host, e.g. http://127.0.0.1:9001")
+	}
+}
+
+func (p *Proxy) validate(r *report, path string) {
+	if p.RetryOnPrevious.MaxBodyBytes < 0 {
+		r.add(field(path, "retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
+	}
+	for i, c := range p.TrustedProxies {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			hint := ""
+			if _, aerr := netip.ParseAddr(c); aerr == nil {
+				hint = fmt.Sprintf(" (for one address write %s/32, or /128 for IPv6)", c)
+			}
+			r.add(index(field(path, "trusted_proxies"), i), "%q is not a CIDR such as 10.0.0.0/8%s", c, hint)
+		}
+	}
+	if p.BodyTimeout <= 0 {
+		r.add(field(path, "body_timeout"), "must be a positive duration such as 30s (the default), not %s", p.BodyTimeout)
+	}
+	if p.MaxConns <= 0 {
+		r.add(field(path, "max_conns"), "must be a positive number of connections (default %d), not %d", DefaultMaxConns, p.MaxConns)
 	}
 }
