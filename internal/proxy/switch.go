@@ -16,13 +16,16 @@ import (
 var ErrUnknownVersion = errors.New("proxy: unknown version")
 
 // Totals are cumulative counters since start, for Prometheus exposition.
-type Totals struct{ Requests, Errors uint64 }
+// Unsolicited is the bytes the version sent that no request asked for
+// (each time, the connection was closed instead of reused).
+type Totals struct{ Requests, Errors, Unsolicited uint64 }
 
 // version is one upstream behind the switch. It is immutable once published;
 // SetVersion with a new URL publishes a new *version sharing the stats.
 type version struct {
 	name   string
 	target *url.URL
+	path   string // target's path as sent (escaped, no trailing slash); "" for "/"
 	up     *upstream
 	stats  *series
 	sig    *sigSeries // nil without Options.Headers
@@ -34,6 +37,8 @@ type Switch struct {
 	headers []headerSignal // from opts.Headers
 	log     *slog.Logger
 	now     func() time.Time // the clock; tests replace it
+	h1dial  dialFunc         // nil: TCP; the differential fuzz dials in memory
+	junkLog rateLimit
 
 	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
 	versions atomic.Pointer[map[string]*version] // copy-on-write
@@ -70,7 +75,7 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := (*s.versions.Load())[name]
-	v := &version{name: name, target: u, up: newUpstream(u, s.opts.ResponseTimeout)}
+	v := &version{name: name, target: u, path: versionPath(u)}
 	if old != nil {
 		v.stats, v.sig = old.stats, old.sig
 	} else {
@@ -79,6 +84,8 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 			v.sig = newSigSeries(s.opts.Retention, len(s.headers))
 		}
 	}
+	v.up = newUpstream(u, upstreamOpts{responseTimeout: s.opts.ResponseTimeout, drainTimeout: s.opts.DrainTimeout,
+		h1dial: s.h1dial, junk: s.junkFor(name, v.stats)})
 	next := make(map[string]*version, len(*s.versions.Load())+1)
 	for k, x := range *s.versions.Load() {
 		next[k] = x
@@ -160,7 +167,7 @@ func (s *Switch) Totals() map[string]Totals {
 	vs := *s.versions.Load()
 	out := make(map[string]Totals, len(vs))
 	for name, v := range vs {
-		out[name] = Totals{Requests: v.stats.totalReq.Load(), Errors: v.stats.totalErr.Load()}
+		out[name] = Totals{Requests: v.stats.totalReq.Load(), Errors: v.stats.totalErr.Load(), Unsolicited: v.stats.unsolicited.Load()}
 	}
 	return out
 }
