@@ -70,3 +70,12 @@ func (s *Switch) closeTunnels() {
 		v.up.closeTunnels()
 	}
 }
+
+// cutInFlight cuts every request in flight on every version (the end of
+// Serve's drain).
+func (s *Switch) cutInFlight() {
+	t := time.Now().UnixNano() + 1
+	for _, v := range *s.versions.Load() {
+		v.up.cutBusy(t)
+	}
+}

@@ -196,6 +196,9 @@ func (srv *h1server) shutdown(timeout time.Duration) error {
 			c.nc.Close()
 		}
 		srv.mu.Unlock()
+		// A fast-path goroutine waiting on an upstream's answer does not
+		// notice its client going: cut its upstream connection too.
+		srv.s.cutInFlight()
 		<-h1done
 	}
 	if herr := <-h2done; herr != nil {
