@@ -347,11 +347,18 @@ func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
 type memUpstream struct {
 	written bytes.Buffer
 	asked   bool
+	answer  *bytes.Reader // set: the whole answer stream, then EOF
 }
 
 func (u *memUpstream) Write(p []byte) (int, error) { u.asked = true; return u.written.Write(p) }
 
 func (u *memUpstream) Read(p []byte) (int, error) {
+	if u.answer != nil {
+		if !u.asked {
+			return 0, os.ErrDeadlineExceeded
+		}
+		return u.answer.Read(p)
+	}
 	if !u.asked {
 		return 0, os.ErrDeadlineExceeded
 	}
@@ -365,3 +372,14 @@ func (u *memUpstream) RemoteAddr() net.Addr             { return &net.TCPAddr{} 
 func (u *memUpstream) SetDeadline(time.Time) error      { return nil }
 func (u *memUpstream) SetReadDeadline(time.Time) error  { return nil }
 func (u *memUpstream) SetWriteDeadline(time.Time) error { return nil }
+
+// idleConns lists the idle fast-path connections of every version.
+func (s *Switch) idleConns() []*upConn {
+	var out []*upConn
+	for _, v := range *s.versions.Load() {
+		v.up.h1.mu.Lock()
+		out = append(out, v.up.h1.idle...)
+		v.up.h1.mu.Unlock()
+	}
+	return out
+}
