@@ -22,12 +22,27 @@ func (u *upstream) drain() {
 	u.h1.drain()
 	u.tr.CloseIdleConnections()
 	u.closeTunnels()
-	t0 := time.Now().UnixNano()
-	time.AfterFunc(u.drainFor, func() {
-		if u.draining.Load() && u.gen.Load() == gen {
-			u.cutBusy(t0)
-		}
-	})
+	// One timer per upstream, moved by every drain: only the latest drain
+	// can still be in force, and a switch stays a few hundred nanoseconds.
+	u.timerMu.Lock()
+	u.drainStart, u.drainGen = time.Now().UnixNano(), gen
+	if u.drainTimer == nil {
+		u.drainTimer = time.AfterFunc(u.drainFor, u.drainExpired)
+	} else {
+		u.drainTimer.Reset(u.drainFor)
+	}
+	u.timerMu.Unlock()
+}
+
+// drainExpired cuts what still runs on the upstream if the drain that set
+// the timer was not undone or replaced since.
+func (u *upstream) drainExpired() {
+	u.timerMu.Lock()
+	t0, gen := u.drainStart, u.drainGen
+	u.timerMu.Unlock()
+	if u.draining.Load() && u.gen.Load() == gen {
+		u.cutBusy(t0)
+	}
 }
 
 // closeTunnels closes every upgraded connection to this upstream.

@@ -28,6 +28,11 @@ type upstream struct {
 
 	mu    sync.Mutex
 	conns map[*watchConn]struct{} // the Transport's live connections
+
+	timerMu    sync.Mutex // guards the drain timer and what it acts on
+	drainTimer *time.Timer
+	drainStart int64  // UnixNano of the latest drain
+	drainGen   uint64 // gen of the latest drain
 }
 
 type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
