@@ -9,10 +9,18 @@
 #   DURATION=3s bench/proxy/run.sh     # shorter runs
 #   SCENARIOS="c32-small" TARGETS="nginx ripcord" bench/proxy/run.sh
 #   ROUNDS=3 bench/proxy/run.sh        # median of 3 interleaved rounds (noisy machines)
+#   BASELINE=main ROUNDS=3 bench/proxy/run.sh   # before/after in one run
 #
 # Environment: DURATION (10s), WARMUP (2s), ROUNDS (1), PORT_BASE (18080),
 # SCENARIOS (c32-small c256-small c32-16k),
-# TARGETS (direct nginx haproxy ripcord ripcord-p2).
+# TARGETS (direct nginx haproxy ripcord ripcord-p2), BASELINE (none).
+#
+# BASELINE=<git ref> also builds the switch from that ref (git archive into
+# the temp dir; the checkout is untouched) and runs it as "ripcord-base"
+# (GOMAXPROCS=1, next to "ripcord") in every round, interleaved with the
+# others, so a change is measured against its baseline under the same load.
+# Each cell is the median round; "spread" is (max - min) / median req/s over
+# the rounds, the noise a difference has to beat.
 #
 # "ripcord" runs the switch with GOMAXPROCS=1, like-for-like with nginx's one
 # worker and HAProxy's one thread; "ripcord-p2" with Go's default (one P per
@@ -26,6 +34,11 @@ ROUNDS=${ROUNDS:-1}
 PORT_BASE=${PORT_BASE:-18080}
 SCENARIOS=${SCENARIOS:-"c32-small c256-small c32-16k"}
 TARGETS=${TARGETS:-"direct nginx haproxy ripcord ripcord-p2"}
+BASELINE=${BASELINE:-}
+if [ -n "$BASELINE" ] && [[ " $TARGETS " != *" ripcord-base "* ]]; then
+	TARGETS=${TARGETS/ripcord /ripcord ripcord-base }
+	[[ " $TARGETS " == *" ripcord-base "* ]] || TARGETS="$TARGETS ripcord-base"
+fi
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d /tmp/ripcord-proxybench.XXXXXX)
@@ -59,9 +72,14 @@ NGINX=127.0.0.1:$((PORT_BASE + 2))
 HAPROXY=127.0.0.1:$((PORT_BASE + 3))
 RIPCORD=127.0.0.1:$((PORT_BASE + 4))
 RIPCORD2=127.0.0.1:$((PORT_BASE + 5))
+RIPCORDB=127.0.0.1:$((PORT_BASE + 6))
 
+# shellcheck source=bench/proxy/lib.sh
+. "$ROOT/bench/proxy/lib.sh"
 echo "building backend and switchd" >&2
-(cd "$ROOT" && go build -o "$TMP/backend" ./bench/proxy/backend && go build -o "$TMP/switchd" ./bench/proxy/switchd)
+(cd "$ROOT" && go build -o "$TMP/backend" ./bench/proxy/backend)
+build_switchd "$TMP"
+[ -z "$BASELINE" ] || build_switchd "$TMP/base" "$BASELINE"
 
 start() { # name, command...
 	local name=$1
@@ -125,6 +143,7 @@ start nginx nginx -c "$TMP/nginx.conf" -p "$TMP/nginx"
 start haproxy haproxy -db -f "$TMP/haproxy.cfg"
 start ripcord "$TMP/switchd" -procs 1 -listen "$RIPCORD" -upstream "http://$BACKEND"
 start ripcord-p2 "$TMP/switchd" -listen "$RIPCORD2" -upstream "http://$BACKEND"
+[ -z "$BASELINE" ] || start ripcord-base "$TMP/base/switchd" -procs 1 -listen "$RIPCORDB" -upstream "http://$BACKEND"
 
 addr_of() {
 	case $1 in
@@ -133,10 +152,11 @@ addr_of() {
 	haproxy) echo "$HAPROXY" ;;
 	ripcord) echo "$RIPCORD" ;;
 	ripcord-p2) echo "$RIPCORD2" ;;
+	ripcord-base) echo "$RIPCORDB" ;;
 	esac
 }
 
-for t in direct nginx haproxy ripcord ripcord-p2; do
+for t in $TARGETS; do
 	for _ in $(seq 50); do
 		curl -fsS -o /dev/null "http://$(addr_of "$t")/small" 2>/dev/null && break
 		sleep 0.1
@@ -182,10 +202,11 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 
-declare -A RPS P50 P99
+declare -A RPS P50 P99 SPREAD
 for sc in $SCENARIOS; do
 	for t in $TARGETS; do
 		read -r RPS[$sc,$t] P50[$sc,$t] P99[$sc,$t] < <(sort -n "$TMP/res.$sc.$t" | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}')
+		SPREAD[$sc,$t]=$(sort -n "$TMP/res.$sc.$t" | awk '{r[NR]=$1} END {m=r[int((NR+1)/2)]; if (m > 0) printf "%.1f%%", 100*(r[NR]-r[1])/m; else printf "-"}')
 	done
 done
 
@@ -194,11 +215,19 @@ added() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "") printf "%+d",
 
 echo
 echo "wrk -t1, $DURATION per run, median of $ROUNDS round(s), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
-printf "%-11s %-10s %9s %8s %8s %9s %9s %9s %9s\n" scenario target "req/s" "p50(us)" "p99(us)" "x nginx" "x haproxy" "+p50(us)" "+p99(us)"
+printf "%-11s %-12s %9s %8s %8s %9s %9s %9s %9s %7s\n" scenario target "req/s" "p50(us)" "p99(us)" "x nginx" "x haproxy" "+p50(us)" "+p99(us)" spread
 for sc in $SCENARIOS; do
 	for t in $TARGETS; do
-		printf "%-11s %-10s %9s %8s %8s %9s %9s %9s %9s\n" "$sc" "$t" "${RPS[$sc,$t]}" "${P50[$sc,$t]}" "${P99[$sc,$t]}" \
+		printf "%-11s %-12s %9s %8s %8s %9s %9s %9s %9s %7s\n" "$sc" "$t" "${RPS[$sc,$t]}" "${P50[$sc,$t]}" "${P99[$sc,$t]}" \
 			"$(ratio "${RPS[$sc,$t]}" "${RPS[$sc,nginx]:-}")" "$(ratio "${RPS[$sc,$t]}" "${RPS[$sc,haproxy]:-}")" \
-			"$(added "${P50[$sc,$t]}" "${P50[$sc,direct]:-}")" "$(added "${P99[$sc,$t]}" "${P99[$sc,direct]:-}")"
+			"$(added "${P50[$sc,$t]}" "${P50[$sc,direct]:-}")" "$(added "${P99[$sc,$t]}" "${P99[$sc,direct]:-}")" "${SPREAD[$sc,$t]}"
 	done
 done
+if [ -n "$BASELINE" ]; then
+	echo
+	echo "ripcord vs ripcord-base ($BASELINE): req/s ratio, p99 ratio (spread of each over the rounds)"
+	for sc in $SCENARIOS; do
+		printf "%-11s %6s x req/s  %6s x p99   (spread %s / %s)\n" "$sc" "$(ratio "${RPS[$sc,ripcord]}" "${RPS[$sc,ripcord-base]}")" \
+			"$(ratio "${P99[$sc,ripcord]}" "${P99[$sc,ripcord-base]}")" "${SPREAD[$sc,ripcord]}" "${SPREAD[$sc,ripcord-base]}"
+	done
+fi

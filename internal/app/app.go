@@ -114,8 +114,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			a.services = append(a.services, svc)
 			continue
 		}
-		sw := proxy.New(proxy.Options{Service: sc.Name, Logger: log.With("component", "proxy"),
-			Retry: sc.Proxy.RetryOnPrevious, Retention: max(time.Minute, 2*sc.Policy.Window), Headers: sc.Signals.Headers})
+		popts, err := proxyOptions(&sc, log)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		sw := proxy.New(popts)
 		a.switches[sc.Name] = sw
 		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Router = proxyswitch.New(sw), sw
@@ -293,17 +297,24 @@ func (a *App) Store() store.Store { return a.store }
 type proxyCollector struct{ switches map[string]*proxy.Switch }
 
 var (
-	reqDesc = prometheus.NewDesc("ripcord_proxy_requests_total", "Requests proxied, by service and version.", []string{"service", "version"}, nil)
-	errDesc = prometheus.NewDesc("ripcord_proxy_errors_total", "Requests that failed (5xx or upstream connection failure), by service and version.", []string{"service", "version"}, nil)
+	reqDesc  = prometheus.NewDesc("ripcord_proxy_requests_total", "Requests proxied, by service and version.", []string{"service", "version"}, nil)
+	errDesc  = prometheus.NewDesc("ripcord_proxy_errors_total", "Requests that failed (5xx or upstream connection failure), by service and version.", []string{"service", "version"}, nil)
+	junkDesc = prometheus.NewDesc("ripcord_proxy_unsolicited_bytes_total",
+		"Bytes a version sent that no request asked for (the connection was closed, never reused), by service and version.", []string{"service", "version"}, nil)
 )
 
-func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- reqDesc; ch <- errDesc }
+func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reqDesc
+	ch <- errDesc
+	ch <- junkDesc
+}
 
 func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
 	for svc, sw := range c.switches {
 		for ver, t := range sw.Totals() {
 			ch <- prometheus.MustNewConstMetric(reqDesc, prometheus.CounterValue, float64(t.Requests), svc, ver)
 			ch <- prometheus.MustNewConstMetric(errDesc, prometheus.CounterValue, float64(t.Errors), svc, ver)
+			ch <- prometheus.MustNewConstMetric(junkDesc, prometheus.CounterValue, float64(t.Unsolicited), svc, ver)
 		}
 	}
 }

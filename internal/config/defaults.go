@@ -9,7 +9,9 @@ const (
 	DefaultStoreURL     = "sqlite://ripcord.db"
 	DefaultLogLevel     = "info"
 	DefaultLogFormat    = "text"
-	DefaultMaxBodyBytes = 64 << 10 // proxy.retry_on_previous.max_body_bytes
+	DefaultMaxBodyBytes = 64 << 10         // proxy.retry_on_previous.max_body_bytes
+	DefaultBodyTimeout  = 30 * time.Second // proxy.body_timeout
+	DefaultMaxConns     = 10000            // proxy.max_conns
 )
 
 // DefaultThresholds returns the thresholds a policy gets when the config
@@ -95,6 +97,8 @@ func (s *Service) applyDefaults(path string, set setFn) {
 	}
 	fill(&s.Proxy.RetryOnPrevious.MaxBodyBytes, DefaultMaxBodyBytes,
 		child(path, "proxy.retry_on_previous.max_body_bytes"), set)
+	fill(&s.Proxy.BodyTimeout, DefaultBodyTimeout, child(path, "proxy.body_timeout"), set)
+	fill(&s.Proxy.MaxConns, DefaultMaxConns, child(path, "proxy.max_conns"), set)
 	s.Policy.applyDefaults(child(path, "policy"), set)
 }
 

@@ -123,7 +123,7 @@ func TestBadValues(t *testing.T) {
 		{"percent", "max: 0.05,", "max: 5%,", "services[0].policy.thresholds.error_rate.max", "5% is 0.05"},
 		{"int wanted", "interval: 250ms", "min_samples: lots", "services[0].policy.min_samples", `must be a whole number such as 50, not "lots"`},
 		{"bool wanted", "      listen: 127.0.0.1:8080", "      retry_on_previous: {enabled: yes}", "services[0].proxy.retry_on_previous.enabled", `must be true or false, not "yes"`},
-		{"mapping wanted", "    proxy:", "    proxy: 8080\n    x:", "services[0].proxy", "must be a mapping with keys listen, retry_on_previous, not a number"},
+		{"mapping wanted", "    proxy:", "    proxy: 8080\n    x:", "services[0].proxy", "must be a mapping with keys listen, retry_on_previous, trusted_proxies, body_timeout, max_conns, not a number"},
 		{"list wanted", "    versions:", "    versions: v1\n    x:", "services[0].versions", "must be a list"},
 	}
 	for _, tt := range tests {

@@ -133,6 +133,16 @@ type Proxy struct {
 	// (connection error or 5xx, nothing yet sent to the client) once on the
 	// previous healthy version. Off by default.
 	RetryOnPrevious RetryOnPrevious `yaml:"retry_on_previous"`
+	// TrustedProxies are CIDRs of the peers (load balancers, CDNs) whose
+	// Forwarded, X-Real-IP, X-Forwarded-Host and X-Forwarded-Proto headers
+	// are passed on; from anyone else the switch drops them. Default none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// BodyTimeout is the progress deadline of request bodies: each read must
+	// receive something within it, or the request is dropped. Default 30s.
+	BodyTimeout time.Duration `yaml:"body_timeout"`
+	// MaxConns caps the client connections the listener holds; beyond it a
+	// connection is answered 503. Default 10000.
+	MaxConns int `yaml:"max_conns"`
 }
 
 // RetryOnPrevious bounds the retry of failed requests on the previous version.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -152,9 +153,7 @@ func (s *Service) validate(r *report, path, baseDir string) {
 		checkListen(r, child(path, "proxy.listen"), s.Proxy.Listen)
 		s.validateVersions(r, path, baseDir)
 	}
-	if s.Proxy.RetryOnPrevious.MaxBodyBytes < 0 {
-		r.add(child(path, "proxy.retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
-	}
+	s.Proxy.validate(r, child(path, "proxy"))
 	s.Policy.validate(r, child(path, "policy"))
 	s.Signals.validate(r, child(path, "signals"))
 }
@@ -221,4 +220,25 @@ func (v *Version) resolveURL(r *report, path, baseDir string) {
 func isHTTPURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (p *Proxy) validate(r *report, path string) {
+	if p.RetryOnPrevious.MaxBodyBytes < 0 {
+		r.add(child(path, "retry_on_previous.max_body_bytes"), "must be 0 or more bytes (default %d)", DefaultMaxBodyBytes)
+	}
+	for i, c := range p.TrustedProxies {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			hint := ""
+			if _, aerr := netip.ParseAddr(c); aerr == nil {
+				hint = fmt.Sprintf(" (for one address write %s/32, or /128 for IPv6)", c)
+			}
+			r.add(index(child(path, "trusted_proxies"), i), "%q is not a CIDR such as 10.0.0.0/8%s", c, hint)
+		}
+	}
+	if p.BodyTimeout <= 0 {
+		r.add(child(path, "body_timeout"), "must be a positive duration such as 30s (the default), not %s", p.BodyTimeout)
+	}
+	if p.MaxConns <= 0 {
+		r.add(child(path, "max_conns"), "must be a positive number of connections (default %d), not %d", DefaultMaxConns, p.MaxConns)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSQLitePath(t *testing.T) {
@@ -61,6 +62,10 @@ func TestServiceValidation(t *testing.T) {
 		{"log format", "api:", "log: {level: debug, format: xml}\napi:", "log.format", 1, "must be text or json"},
 		{"store", "api:", "store: {url: 'mysql://db'}\napi:", "store.url", 1, "must be sqlite://PATH"},
 		{"no services", "services:\n", "services: []\nx:\n", "services", 3, "at least one service is required"},
+		{"trusted proxy not a CIDR", "      listen: 127.0.0.1:8080", "      listen: 127.0.0.1:8080\n      trusted_proxies: [10.0.0.0/8, 192.0.2.7]", "services[0].proxy.trusted_proxies[1]", 7, `"192.0.2.7" is not a CIDR such as 10.0.0.0/8 (for one address write 192.0.2.7/32`},
+		{"trusted proxy bad mask", "      listen: 127.0.0.1:8080", "      listen: 127.0.0.1:8080\n      trusted_proxies: [10.0.0.0/33]", "services[0].proxy.trusted_proxies[0]", 7, `"10.0.0.0/33" is not a CIDR`},
+		{"body timeout", "      listen: 127.0.0.1:8080", "      listen: 127.0.0.1:8080\n      body_timeout: 0s", "services[0].proxy.body_timeout", 7, "must be a positive duration"},
+		{"max conns", "      listen: 127.0.0.1:8080", "      listen: 127.0.0.1:8080\n      max_conns: -5", "services[0].proxy.max_conns", 7, "must be a positive number of connections (default 10000)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +78,16 @@ func TestServiceValidation(t *testing.T) {
 		errs := parseErrs(t, src, "")
 		wantProblem(t, errs, "services[1].name", 17, `"llm-api" is already defined at services[0]`)
 		wantProblem(t, errs, "services[1].proxy.listen", 18, "already used by services[0].proxy.listen")
+	})
+	t.Run("proxy defaults", func(t *testing.T) {
+		p := mustParse(t, base, "").Services[0].Proxy
+		if p.BodyTimeout != DefaultBodyTimeout || p.MaxConns != DefaultMaxConns || p.TrustedProxies != nil {
+			t.Fatalf("proxy defaults %+v", p)
+		}
+		p = mustParse(t, mutate(t, "      listen: 127.0.0.1:8080", "      listen: 127.0.0.1:8080\n      trusted_proxies: [10.0.0.0/8, '2001:db8::/32']\n      body_timeout: 5s\n      max_conns: 50"), "").Services[0].Proxy
+		if len(p.TrustedProxies) != 2 || p.BodyTimeout != 5*time.Second || p.MaxConns != 50 {
+			t.Fatalf("proxy settings %+v", p)
+		}
 	})
 	t.Run("port 0 never clashes", func(t *testing.T) {
 		src := mutate(t, "listen: 127.0.0.1:8080", "listen: 127.0.0.1:0") + fmt.Sprintf(second, "other", "127.0.0.1:0")

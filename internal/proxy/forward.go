@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,11 @@ func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveUpgrade(w, r, v)
 		return
 	}
+	if r.Body != nil && r.Body != http.NoBody {
+		pb := &progressBody{ReadCloser: r.Body, rc: http.NewResponseController(w), d: s.opts.BodyTimeout}
+		defer pb.stop()
+		r.Body = pb
+	}
 	if s.opts.Retry.Enabled {
 		if fb := s.fallbackFor(v); fb != nil && retryableMethod(r.Method, s.opts.Retry.NonIdempotent) {
 			s.serveWithRetry(w, r, v, fb)
@@ -28,22 +34,24 @@ func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start := s.now()
-	resp, err := v.up.roundTrip(s.outRequest(r, v, r.Body, r.ContentLength))
-	s.finish(w, r, v, start, resp, err)
+	out, nx := s.outRequest(r, v, r.Body, r.ContentLength)
+	resp, err := v.up.roundTrip(out)
+	s.finish(w, r, v, start, resp, nx, err)
 }
 
-// outRequest is the request sent to version v with the given body.
-func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, length int64) *http.Request {
+// outRequest is the request sent to version v with the given body, and the
+// exchange that tracks its connection.
+func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, length int64) (*http.Request, *netExchange) {
 	u := &url.URL{
-		Scheme:   v.target.Scheme,
-		Host:     v.target.Host,
-		Path:     r.URL.Path,
-		RawPath:  r.URL.RawPath,
-		RawQuery: r.URL.RawQuery,
+		Scheme:     v.target.Scheme,
+		Host:       v.target.Host,
+		Path:       r.URL.Path,
+		RawPath:    r.URL.RawPath,
+		RawQuery:   r.URL.RawQuery,
+		ForceQuery: r.URL.ForceQuery,
 	}
-	if p := v.target.Path; p != "" && p != "/" {
-		u.Path = singleJoin(p, r.URL.Path)
-		u.RawPath = ""
+	if v.path != "" {
+		u.Path, u.RawPath = joinURLPath(v.target, r.URL)
 	}
 	if body == http.NoBody {
 		body = nil
@@ -54,7 +62,7 @@ func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, len
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        outHeader(r),
+		Header:        outHeader(r, s.opts.trustedAddr(r.RemoteAddr)),
 		Body:          body,
 		ContentLength: length,
 		Host:          r.Host,
@@ -62,7 +70,18 @@ func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, len
 	if body == nil {
 		out.ContentLength = 0
 	}
-	return out.WithContext(r.Context())
+	nx, ctx := newNetExchange(r.Context(), false)
+	return out.WithContext(ctx), nx
+}
+
+// joinURLPath puts the version's path before the request's, keeping the
+// request's escaping (%2F stays %2F), as the fast path does.
+func joinURLPath(a, b *url.URL) (path, rawPath string) {
+	if a.RawPath == "" && b.RawPath == "" {
+		return singleJoin(a.Path, b.Path), ""
+	}
+	ep, rp := a.EscapedPath(), b.EscapedPath()
+	return singleJoin(a.Path, b.Path), singleJoin(ep, rp)
 }
 
 func singleJoin(a, b string) string {
@@ -80,11 +99,12 @@ func singleJoin(a, b string) string {
 // response body was completely relayed, so slow streams count as slow.
 // Failures caused by the client going away are not the version's fault and
 // are not recorded at all.
-func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, start time.Time, resp *http.Response, err error) {
+func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, start time.Time, resp *http.Response, nx *netExchange, err error) {
 	defer v.up.done()
+	defer nx.done()
 	if err != nil {
-		if r.Context().Err() != nil {
-			return // client gone before the answer: not the version's fault
+		if r.Context().Err() != nil || nx.wasCut() || clientBroke(r) {
+			return // client gone or stalled, or a drain cut it: not the version's fault
 		}
 		s.record(v, start, outcomeConnErr)
 		s.log.Debug("proxy upstream failed", "version", v.name, "err", err)
@@ -96,14 +116,21 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, star
 		return
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols { // never asked for (upgrades go to serveUpgrade)
+		s.record(v, start, outcomeConnErr)
+		http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
+		return
+	}
 	o := outcomeOK
 	if resp.StatusCode >= 500 {
 		o = outcome5xx
 	}
 	readErr, writeErr := relay(w, resp)
 	switch {
-	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
+	case writeErr != nil || (readErr != nil && (r.Context().Err() != nil || clientBroke(r))):
 		return // client gone mid-body
+	case readErr != nil && nx.wasCut():
+		panic(http.ErrAbortHandler) // a drain ended it: truncated, not the version's fault
 	case readErr != nil:
 		s.record(v, start, outcomeConnErr)
 		s.log.Debug("proxy upstream body failed", "version", v.name, "err", readErr)
@@ -181,4 +208,56 @@ func copyBody(w http.ResponseWriter, src io.Reader, stream bool) (readErr, write
 			return err, nil
 		}
 	}
+}
+
+// progressBody puts every read of a request body under Options.BodyTimeout:
+// a client that stalls mid-body is dropped instead of holding an upstream
+// connection. The deadline is lifted at the body's end, so it never bounds
+// the answer (net/http's background read would cancel the request).
+type progressBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	d       time.Duration
+	mu      sync.Mutex // stop may race a Transport goroutine still reading
+	stopped bool
+	broke   atomic.Bool // a read failed: the client's body, not the version
+}
+
+// clientBroke reports that r's body failed to arrive (stalled or cut).
+func clientBroke(r *http.Request) bool {
+	pb, ok := r.Body.(*progressBody)
+	return ok && pb.broke.Load()
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	if !b.stopped {
+		b.rc.SetReadDeadline(time.Now().Add(b.d))
+	}
+	b.mu.Unlock()
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		if err != io.EOF {
+			b.broke.Store(true)
+		}
+		b.clear()
+	}
+	return n, err
+}
+
+func (b *progressBody) clear() {
+	b.mu.Lock()
+	if !b.stopped {
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	b.mu.Unlock()
+}
+
+// stop lifts the deadline for good when the handler returns: the
+// ResponseController may not be used after that.
+func (b *progressBody) stop() {
+	b.clear()
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
 }

@@ -172,7 +172,7 @@ func TestFastPathUpstreamClosedIdleConnection(t *testing.T) {
 		if code, body := get(t, c, base+"/"); code != 200 || body != "x" {
 			t.Fatalf("request %d: %d %q", i, code, body)
 		}
-		time.Sleep(60 * time.Millisecond) // the upstream closes the idle connection
+		waitFor(t, "the upstream to close its idle connection", func() bool { return be.conns.Load() == 0 })
 	}
 	if s := stats(sw, "v"); s.Errors != 0 {
 		t.Fatalf("stale upstream connections counted as errors: %+v", s)

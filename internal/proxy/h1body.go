@@ -49,8 +49,8 @@ func relayFixed(dst *bufio.Writer, src *bufio.Reader, n int64) (readErr, writeEr
 	return nil, nil
 }
 
-// readLine reads one CRLF-terminated line (returned without it), valid until
-// the next read from src.
+// readLine reads one CRLF-terminated line of a chunked body (returned
+// without it), valid until the next read from src.
 func readLine(dst *bufio.Writer, src *bufio.Reader) (line []byte, readErr, writeErr error) {
 	if readErr, writeErr = await(dst, src); readErr != nil || writeErr != nil {
 		return nil, readErr, writeErr
@@ -62,16 +62,20 @@ func readLine(dst *bufio.Writer, src *bufio.Reader) (line []byte, readErr, write
 		}
 		return nil, err, nil
 	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+	// Every line of a chunked body ends in CR LF, as net/http insists: a
+	// bare LF is where parsers disagree on where a chunk ends (smuggling).
+	if n := len(line); n < 2 || line[n-2] != '\r' {
+		return nil, errBadChunk, nil
 	}
-	return line, nil, nil
+	return line[:len(line)-2], nil, nil
 }
 
-// relayChunked passes a chunked body through, chunk boundaries, extensions
-// and trailers included, so an upstream's flushes stay flushes.
-func relayChunked(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
+// relayChunked passes a chunked body through, chunk boundaries and
+// extensions included, so an upstream's flushes stay flushes. Trailers are
+// passed on with keepTrailers (answers) and dropped otherwise (requests,
+// as net/http's path does: a field that comes after the body is never
+// checked against the head the backend routed by).
+func relayChunked(dst *bufio.Writer, src *bufio.Reader, keepTrailers bool) (readErr, writeErr error) {
 	for {
 		line, rerr, werr := readLine(dst, src)
 		if rerr != nil || werr != nil {
@@ -85,6 +89,9 @@ func relayChunked(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error
 			return nil, werr
 		}
 		if size == 0 {
+			if !keepTrailers {
+				return skipRequestTrailers(dst, src)
+			}
 			return relayTrailers(dst, src)
 		}
 		if rerr, werr = relayFixed(dst, src, size); rerr != nil || werr != nil {
@@ -102,7 +109,8 @@ func relayChunked(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error
 	}
 }
 
-// relayTrailers copies trailer lines through the final empty line.
+// relayTrailers copies an answer's trailer lines through the final empty
+// line.
 func relayTrailers(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
 	for {
 		line, rerr, werr := readLine(dst, src)

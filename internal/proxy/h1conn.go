@@ -2,7 +2,7 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
+	"errors"
 	"net"
 	"sync/atomic"
 	"time"
@@ -15,17 +15,19 @@ import (
 // oversized or odd heads, chunked bodies that retry_on_previous would have to
 // buffer) is handed, untouched, to net/http and ServeHTTP.
 type h1conn struct {
-	s   *Switch
-	srv *h1server
-	nc  net.Conn
-	io  *deferConn // br's source and bw's sink
-	br  *bufio.Reader
-	bw  *bufio.Writer // from clientWriters while a request is served, else nil
-	ip  string        // client address for X-Forwarded-For
+	s       *Switch
+	srv     *h1server
+	nc      net.Conn
+	io      *deferConn // br's source and bw's sink
+	br      *bufio.Reader
+	bw      *bufio.Writer // from clientWriters while a request is served, else nil
+	ip      string        // client address for X-Forwarded-For
+	trusted bool          // the peer is one of Options.TrustedProxies
 
-	handedOff  bool         // the connection belongs to net/http now
-	state      atomic.Int32 // connIdle, connActive or connClosing
-	deadlineAt time.Time    // last idle read deadline set
+	handedOff bool         // the connection belongs to net/http now
+	state     atomic.Int32 // connIdle, connActive or connClosing
+	served    bool         // a request was answered: the next wait is idle time
+	dl        deadline
 
 	hdr  []byte // the request's header lines as sent upstream (version independent)
 	line []byte // method SP target
@@ -42,7 +44,6 @@ const (
 const (
 	clientReadBuf  = 4 << 10
 	clientWriteBuf = 32 << 10
-	idleTimeout    = 2 * time.Minute
 )
 
 // reqHead is what the fast path needs to know about a request.
@@ -66,19 +67,21 @@ func (c *h1conn) serve() {
 		}
 		// Arm before turning idle: a shutdown's immediate deadline, set once
 		// the connection is idle, must not be overwritten.
-		c.armIdleDeadline()
+		if c.served {
+			c.armIdle()
+		}
 		if !c.state.CompareAndSwap(connActive, connIdle) && c.state.Load() != connIdle || c.srv.closing.Load() {
 			c.io.writePending() // the last answer's deferred tail
 			c.nc.Close()
 			return
 		}
-		head, err := peekHead(c.br)
+		head, err := c.readHead()
 		if err != nil {
 			if err == errHeadTooLarge {
 				c.handoff()
 				return
 			}
-			c.nc.Close() // EOF, idle timeout or shutdown
+			c.nc.Close() // EOF, idle or header timeout, or shutdown
 			return
 		}
 		if !c.state.CompareAndSwap(connIdle, connActive) {
@@ -95,6 +98,7 @@ func (c *h1conn) serve() {
 			return
 		}
 		c.br.Discard(rq.headLen)
+		c.served = true
 		if !c.proxy(&rq) {
 			c.nc.Close()
 			return
@@ -102,24 +106,75 @@ func (c *h1conn) serve() {
 	}
 }
 
-// armIdleDeadline bounds the wait for the next request head. Moving a
-// deadline costs a timer update, so it is moved at most once a second.
-func (c *h1conn) armIdleDeadline() {
-	now := time.Now()
-	if now.Sub(c.deadlineAt) < time.Second {
-		return
+// readHead is peekHead with the header deadline: once part of a head has
+// arrived, the rest must follow within Options.HeaderTimeout. Heads almost
+// always arrive in one read, so this rarely costs a timer update.
+func (c *h1conn) readHead() ([]byte, error) {
+	for want := 1; ; {
+		if _, err := c.br.Peek(want); err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil, errHeadTooLarge
+			}
+			return nil, err
+		}
+		buf, _ := c.br.Peek(c.br.Buffered())
+		if n := headEnd(buf); n > 0 {
+			return buf[:n], nil
+		}
+		if want = len(buf) + 1; want > c.br.Size() {
+			return nil, errHeadTooLarge
+		}
+		if c.dl.kind != dlHeader {
+			c.setDeadline(dlHeader, time.Now().Add(c.s.opts.HeaderTimeout))
+			if c.state.Load() == connClosing {
+				c.nc.SetReadDeadline(time.Now()) // a shutdown woke it meanwhile
+			}
+		}
 	}
-	c.deadlineAt = now
-	c.nc.SetReadDeadline(now.Add(idleTimeout))
 }
 
-// clearDeadline lifts the idle deadline before a request body is read, so
-// a long upload is not cut.
-func (c *h1conn) clearDeadline() {
-	if !c.deadlineAt.IsZero() {
-		c.nc.SetReadDeadline(time.Time{})
-		c.deadlineAt = time.Time{}
+// The client connection's read deadline is one of: the header deadline
+// (from accept, or from a head's first bytes), the idle deadline between
+// requests, or, while a body is read, the body's progress deadline, which
+// deferConn moves before every read. No deadline bounds the relay of an
+// answer: the fast path does not read from the client meanwhile.
+type deadline struct {
+	kind  int
+	setAt time.Time
+}
+
+const (
+	dlNone = iota
+	dlHeader
+	dlIdle
+	dlBody
+)
+
+func (c *h1conn) setDeadline(kind int, t time.Time) {
+	c.dl = deadline{kind: kind, setAt: time.Now()}
+	c.nc.SetReadDeadline(t)
+}
+
+// armIdle bounds the wait for the next request head. Moving a deadline
+// costs a timer update, so an idle one is moved at most once a second.
+func (c *h1conn) armIdle() {
+	now := time.Now()
+	if c.dl.kind == dlIdle && now.Sub(c.dl.setAt) < time.Second {
+		return
 	}
+	c.dl = deadline{kind: dlIdle, setAt: now}
+	c.nc.SetReadDeadline(now.Add(c.s.opts.IdleTimeout))
+}
+
+// bodyReads puts the client connection's reads under the body's progress
+// deadline (on) or takes them out of it.
+func (c *h1conn) bodyReads(on bool) {
+	if on {
+		c.dl.kind = dlBody
+		c.io.progress = c.s.opts.BodyTimeout
+		return
+	}
+	c.io.progress = 0
 }
 
 // handoff gives the connection, with the bytes already buffered, to net/http.
@@ -131,7 +186,7 @@ func (c *h1conn) handoff() {
 	c.nc.SetReadDeadline(time.Time{})
 	c.dropWriter()
 	c.handedOff = true
-	c.srv.handoff(&prefixConn{Conn: c.nc, r: c.br})
+	c.srv.handoffTo(&prefixConn{Conn: c.nc, r: c.br, open: &c.srv.open})
 }
 
 // dropWriter returns the connection's write buffer, and any held by a
@@ -153,139 +208,22 @@ func (c *h1conn) needsBufferedChunks(rq *reqHead) bool {
 	return rq.chunked && c.s.opts.Retry.Enabled && retryableMethod(string(rq.method), c.s.opts.Retry.NonIdempotent)
 }
 
-// parseRequest checks head and builds the upstream header block in c.hdr.
-// It reports false for anything the fast path leaves to net/http.
-func (c *h1conn) parseRequest(head []byte, rq *reqHead) bool {
-	rq.headLen, rq.length = len(head), -1
-	line, rest := nextLine(head)
-	sp1 := bytes.IndexByte(line, ' ')
-	sp2 := bytes.LastIndexByte(line, ' ')
-	if sp1 <= 0 || sp2 <= sp1+1 || string(line[sp2+1:]) != "HTTP/1.1" || line[sp1+1] != '/' ||
-		bytes.IndexByte(line[sp1+1:sp2], ' ') >= 0 || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
-		return false
-	}
-	c.line = append(c.line[:0], line[:sp2]...)
-	rq.method, rq.target = c.line[:sp1], c.line[sp1+1:]
-
-	var f fwdHeaders
-	if !scanRequestHeaders(rest, rq, &f) || f.host == nil || (rq.chunked && rq.length >= 0) {
-		return false
-	}
-	c.writeHeaderBlock(rest, &f)
-	return true
-}
-
-// fwdHeaders is what the request's headers say about forwarding.
-type fwdHeaders struct {
-	connVals                          [][]byte // Connection values naming other headers
-	host, xff, via                    []byte
-	hasXFHost, hasXFProto, teTrailers bool
-}
-
-// scanRequestHeaders reads the framing and forwarding headers; false for
-// anything left to net/http.
-func scanRequestHeaders(lines []byte, rq *reqHead, f *fwdHeaders) bool {
-	for l := lines; len(l) > 0; {
-		var hl []byte
-		if hl, l = nextLine(l); len(hl) == 0 {
-			break
-		}
-		name, val, ok := splitHeader(hl)
-		if !ok {
-			return false
-		}
-		switch kindOf(name) {
-		case hConnection:
-			closeConn, names := connTokens(val)
-			rq.closeAfter = rq.closeAfter || closeConn
-			if names {
-				f.connVals = append(f.connVals, val)
-			}
-		case hContentLength:
-			n := parseLength(val)
-			if n < 0 || (rq.length >= 0 && n != rq.length) {
-				return false
-			}
-			rq.length = n
-		case hTransferEncoding:
-			if !isChunked(val) || rq.chunked {
-				return false
-			}
-			rq.chunked = true
-		case hHost:
-			if f.host != nil {
-				return false
-			}
-			f.host = val
-		case hExpect, hUpgrade:
-			return false
-		case hTe:
-			f.teTrailers = f.teTrailers || eqFold(val, "trailers")
-		case hXFF:
-			f.xff = appendList(f.xff, val)
-		case hVia:
-			f.via = appendList(f.via, val)
-		case hXFHost:
-			f.hasXFHost = true
-		case hXFProto:
-			f.hasXFProto = true
-		}
-	}
-	return true
-}
-
-// writeHeaderBlock fills c.hdr with the header lines to send upstream: the
-// client's minus hop-by-hop and framing ones, plus the forwarding headers.
-func (c *h1conn) writeHeaderBlock(lines []byte, f *fwdHeaders) {
-	connVals, host, xff, via := f.connVals, f.host, f.xff, f.via
-	h := c.hdr[:0]
-	for l := lines; len(l) > 0; {
-		var hl []byte
-		if hl, l = nextLine(l); len(hl) == 0 {
-			break
-		}
-		name, _, _ := splitHeader(hl)
-		switch kindOf(name) {
-		case hOther, hHost, hXFHost, hXFProto, hContentType:
-			if connVals != nil && namedBy(connVals, name) {
-				continue
-			}
-			h = append(append(h, hl...), '\r', '\n')
-		}
-	}
-	h = append(h, "X-Forwarded-For: "...)
-	if len(xff) > 0 {
-		h = append(append(h, xff...), ", "...)
-	}
-	h = append(append(h, c.ip...), "\r\nVia: "...)
-	if len(via) > 0 {
-		h = append(append(h, via...), ", "...)
-	}
-	h = append(h, "1.1 ripcord\r\n"...)
-	if !f.hasXFHost {
-		h = append(append(append(h, "X-Forwarded-Host: "...), host...), '\r', '\n')
-	}
-	if !f.hasXFProto {
-		h = append(h, "X-Forwarded-Proto: http\r\n"...)
-	}
-	if f.teTrailers {
-		h = append(h, "Te: trailers\r\n"...)
-	}
-	c.hdr = h
-}
-
-func appendList(dst, v []byte) []byte {
-	if len(dst) > 0 {
-		dst = append(dst, ", "...)
-	}
-	return append(dst, v...)
-}
-
 // prefixConn replays what the fast path had buffered before the rest of the
 // connection, for net/http.
 type prefixConn struct {
 	net.Conn
-	r *bufio.Reader
+	r      *bufio.Reader
+	open   *atomic.Int64 // the listener's connection count
+	closed atomic.Bool
 }
 
 func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// Close is called by net/http, or by whoever hijacked the connection (a
+// tunnel), once; only then does the connection stop counting.
+func (p *prefixConn) Close() error {
+	if p.closed.CompareAndSwap(false, true) {
+		p.open.Add(-1)
+	}
+	return p.Conn.Close()
+}

@@ -52,14 +52,14 @@ func FuzzChunked(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
 		bw := bufio.NewWriter(&out)
-		rerr, werr := relayChunked(bw, bufio.NewReader(bytes.NewReader(data)))
+		rerr, werr := relayChunked(bw, bufio.NewReader(bytes.NewReader(data)), true)
 		if rerr != nil || werr != nil {
 			return
 		}
 		bw.Flush()
 		var again bytes.Buffer
 		bw2 := bufio.NewWriter(&again)
-		if rerr, _ := relayChunked(bw2, bufio.NewReader(bytes.NewReader(out.Bytes()))); rerr != nil {
+		if rerr, _ := relayChunked(bw2, bufio.NewReader(bytes.NewReader(out.Bytes())), true); rerr != nil {
 			t.Fatalf("relayed %q to %q, which does not parse: %v", data, out.Bytes(), rerr)
 		}
 		bw2.Flush()

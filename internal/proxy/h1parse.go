@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"strconv"
+	"unsafe"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The HTTP/1.1 fast path works on raw header bytes: a head is located in the
@@ -72,19 +74,103 @@ func nextLine(head []byte) (line, rest []byte) {
 	return line, rest
 }
 
-// splitHeader splits "Name: value" into name and trimmed value. Folded
-// lines and stray CR or NUL bytes are refused: relayed verbatim they could
-// make the upstream see a different message than the proxy did.
+// splitHeader splits "Name: value" into name and value, the value without
+// the SP and HTAB around it (the only optional whitespace, RFC 9110 §5.6.3:
+// bytes.TrimSpace would also strip \v, \f and U+0085, U+00A0, which a
+// backend keeps). The name must be a token and the value free of control
+// bytes, as net/http requires of every field: relayed verbatim, anything
+// else could make a backend see a different message than the switch did
+// (obs-fold, a stray CR, NUL, "Content-Length\v"). ok is false otherwise.
 func splitHeader(line []byte) (name, value []byte, ok bool) {
 	i := bytes.IndexByte(line, ':')
-	if i <= 0 || line[0] == ' ' || line[0] == '\t' || bytes.IndexByte(line, '\r') >= 0 || bytes.IndexByte(line, 0) >= 0 {
+	if i <= 0 {
 		return nil, nil, false
 	}
-	name = line[:i]
-	if bytes.IndexByte(name, ' ') >= 0 || bytes.IndexByte(name, '\t') >= 0 {
+	name, value = line[:i], trimOWS(line[i+1:])
+	if !validToken(name) || !httpguts.ValidHeaderFieldValue(asString(value)) {
 		return nil, nil, false
 	}
-	return name, bytes.TrimSpace(line[i+1:]), true
+	return name, value, true
+}
+
+// headerName is splitHeader's name for a line splitHeader already accepted.
+func headerName(line []byte) []byte { return line[:bytes.IndexByte(line, ':')] }
+
+// trimOWS strips SP and HTAB, nothing else, from both ends.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// validToken: a method or field name (RFC 9110 §5.6.2), as net/http checks.
+func validToken(b []byte) bool {
+	return len(b) > 0 && httpguts.ValidHeaderFieldName(asString(b))
+}
+
+// validHost: a Host value net/http would accept and relay byte for byte
+// (it drops an IPv6 zone, so one with '%' is left to it).
+func validHost(b []byte) bool {
+	return len(b) > 0 && bytes.IndexByte(b, '%') < 0 && httpguts.ValidHostHeader(asString(b))
+}
+
+// targetByte marks the bytes a request target's path may hold so that
+// net/http, were it to serve the request, would send it on unchanged:
+// RFC 3986 pchar plus '/', and '[' ']' (url.URL.EscapedPath keeps them).
+// net/http re-escapes anything else, and refuses control bytes, so such
+// targets are left to it.
+var targetByte = func() (t [256]bool) {
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/%[]") {
+		t[c] = true
+	}
+	return t
+}()
+
+// validTarget checks an origin-form target: a path of targetBytes with
+// well-formed %XX escapes, then an optional query free of control bytes
+// (net/http relays the query as it came).
+func validTarget(t []byte) bool {
+	if len(t) == 0 || t[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		switch {
+		case c == '?':
+			return validQuery(t[i+1:])
+		case !targetByte[c]:
+			return false
+		case c == '%' && (i+2 >= len(t) || !isHex(t[i+1]) || !isHex(t[i+2])):
+			return false
+		}
+	}
+	return true
+}
+
+func validQuery(q []byte) bool {
+	for _, c := range q {
+		if c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// asString views b as a string for the checks above, which do not keep it:
+// a conversion would allocate on every request.
+func asString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // Header kinds the fast path treats specially.
@@ -103,6 +189,7 @@ const (
 	hUpgrade
 	hTe
 	hContentType
+	hForwarded // Forwarded, X-Real-IP: only from trusted proxies
 )
 
 // headerKinds lists the names the fast path treats specially (lower case).
@@ -117,6 +204,7 @@ var headerKinds = [...]struct {
 	{"x-forwarded-host", hXFHost}, {"proxy-connection", hHop},
 	{"transfer-encoding", hTransferEncoding}, {"x-forwarded-proto", hXFProto},
 	{"proxy-authenticate", hHop}, {"proxy-authorization", hHop},
+	{"forwarded", hForwarded}, {"x-real-ip", hForwarded},
 }
 
 // kindOf classifies a header name, case-insensitively. The length check
@@ -157,7 +245,7 @@ func connTokens(v []byte) (closeConn, namesOthers bool) {
 		} else {
 			tok, v = v, nil
 		}
-		tok = bytes.TrimSpace(tok)
+		tok = trimOWS(tok)
 		switch {
 		case len(tok) == 0 || eqFold(tok, "keep-alive"):
 		case eqFold(tok, "close"):
@@ -179,7 +267,7 @@ func namedBy(vals [][]byte, name []byte) bool {
 			} else {
 				tok, v = v, nil
 			}
-			if bytes.EqualFold(bytes.TrimSpace(tok), name) {
+			if bytes.EqualFold(trimOWS(tok), name) {
 				return true
 			}
 		}
@@ -207,13 +295,22 @@ func parseLength(v []byte) int64 {
 func isChunked(v []byte) bool { return eqFold(v, "chunked") }
 
 // parseStatus parses "HTTP/1.x NNN reason" and returns the status code.
+// The reason phrase is relayed verbatim, so it may hold no control byte
+// (RFC 9112 §4: HTAB, SP, VCHAR, obs-text): a CR in it would let a backend
+// write header lines past the switch's checks.
 func parseStatus(line []byte) (code int, http11 bool, err error) {
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || (line[7] != '0' && line[7] != '1') || line[8] != ' ' {
 		return 0, false, errMalformed
 	}
-	code, aerr := strconv.Atoi(string(line[9:12]))
-	if aerr != nil || code < 100 || code > 999 || (len(line) > 12 && line[12] != ' ') {
+	d := line[9:12]
+	if !isDigit(d[0]) || !isDigit(d[1]) || !isDigit(d[2]) || (len(line) > 12 && line[12] != ' ') {
+		return 0, false, errMalformed
+	}
+	code = int(d[0]-'0')*100 + int(d[1]-'0')*10 + int(d[2]-'0')
+	if code < 100 || !httpguts.ValidHeaderFieldValue(asString(line[12:])) {
 		return 0, false, errMalformed
 	}
 	return code, line[7] == '1', nil
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

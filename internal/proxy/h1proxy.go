@@ -24,6 +24,9 @@ type exchange struct {
 
 func (x *exchange) failed() bool { return x.err != nil || x.status >= 500 }
 
+// cut reports that a drain closed the upstream connection under it.
+func (x *exchange) cut() bool { return x.up != nil && x.up.cut.Load() }
+
 // proxy serves one request on the fast path. It reports whether the client
 // connection may carry another request.
 func (c *h1conn) proxy(rq *reqHead) bool {
@@ -38,7 +41,7 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 	}
 	buffered := false
 	if rq.hasBody() {
-		c.clearDeadline()
+		c.bodyReads(true)
 		if fb != nil && rq.length <= s.opts.Retry.MaxBodyBytes {
 			if err := c.readBody(rq.length); err != nil {
 				return false // the client's body broke: nothing to forward
@@ -50,10 +53,13 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 	}
 	c.xs = [2]exchange{}
 	x := c.attempt(v, rq, buffered)
-	if fb != nil && x.failed() && !x.clientErr {
+	if fb != nil && x.failed() && !x.clientErr && !x.cut() {
 		c.recordFailure(x)
 		s.log.Debug("proxy retrying on fallback", "version", v.name, "fallback", fb.name, "status", x.status, "err", x.err)
 		x = c.attempt(fb, rq, buffered)
+	}
+	if rq.hasBody() {
+		c.bodyReads(false)
 	}
 	return c.respond(x, rq)
 }
@@ -88,8 +94,8 @@ func (c *h1conn) attempt(v *version, rq *reqHead, buffered bool) *exchange {
 		// A reused connection the upstream closed while idle: the request
 		// was not answered; a bodiless one is sent once more on a fresh
 		// connection (a body is never sent twice to one version).
-		if x.err != nil && x.up.reused && try == 0 && isEOF(x.err) && !sent && !x.clientErr {
-			x.up.nc.Close()
+		if x.err != nil && x.up.reused && try == 0 && isEOF(x.err) && !sent && !x.clientErr && !x.cut() {
+			v.up.h1.discard(x.up)
 			continue
 		}
 		return x
@@ -101,9 +107,7 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 	bw := up.bw
 	bw.Write(rq.method)
 	bw.WriteByte(' ')
-	if p := v.target.Path; p != "" && p != "/" {
-		bw.WriteString(p[:len(p)-trailingSlash(p)])
-	}
+	bw.WriteString(v.path)
 	bw.Write(rq.target)
 	bw.WriteString(" HTTP/1.1\r\n")
 	bw.Write(c.hdr)
@@ -126,7 +130,7 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 		sent = rq.length > 0
 	case rq.chunked:
 		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
-		rerr, werr := relayChunked(bw, c.br)
+		rerr, werr := relayChunked(bw, c.br, false)
 		if rerr != nil {
 			return true, true, rerr
 		}
@@ -138,13 +142,6 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 		bw.WriteString("\r\n")
 	}
 	return sent, false, up.io.flushDeferred(bw)
-}
-
-func trailingSlash(p string) int {
-	if p[len(p)-1] == '/' {
-		return 1
-	}
-	return 0
 }
 
 // awaitResponseHead is readResponseHead within Options.ResponseTimeout.
@@ -173,11 +170,19 @@ func readResponseHead(x *exchange) error {
 		if x.status, x.http11, err = parseStatus(line); err != nil {
 			return err
 		}
-		if x.status >= 200 || x.status == 101 {
+		if x.status == 101 {
+			return errMalformed // the fast path never asks to switch protocols
+		}
+		if x.status >= 200 {
 			x.headLen = len(head)
 			return nil
 		}
-		x.up.br.Discard(len(head)) // 100 Continue, 103 Early Hints: dropped
+		// 100 Continue, 103 Early Hints: dropped. They cannot have a body,
+		// so one framed for a body is a backend out of step.
+		if framesBody(head) {
+			return errMalformed
+		}
+		x.up.br.Discard(len(head))
 	}
 }
 
@@ -189,6 +194,6 @@ func (c *h1conn) recordFailure(x *exchange) {
 	}
 	c.s.record(x.v, x.start, o)
 	if x.up != nil {
-		x.up.nc.Close()
+		x.v.up.h1.discard(x.up)
 	}
 }

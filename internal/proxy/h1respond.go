@@ -14,10 +14,13 @@ import (
 func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 	if x.err != nil {
 		if x.up != nil {
-			x.up.nc.Close()
+			x.v.up.h1.discard(x.up)
 		}
 		if x.clientErr {
 			return false
+		}
+		if x.cut() { // a drain ended it: not the version's fault
+			return c.writeError(502, "ripcord: version switched away from\n", rq) && !rq.hasBody()
 		}
 		c.s.record(x.v, x.start, outcomeConnErr)
 		c.s.log.Debug("proxy upstream failed", "version", x.v.name, "err", x.err)
@@ -32,7 +35,7 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 	line, lines := nextLine(head)
 	rh, ok := scanResponse(lines, x, rq)
 	if !ok {
-		up.nc.Close()
+		x.v.up.h1.discard(up)
 		c.s.record(x.v, x.start, outcomeConnErr)
 		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
 	}
@@ -71,13 +74,15 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	rerr, werr := c.relayBody(up, rh)
 	switch {
 	case rerr != nil:
-		up.nc.Close()
-		c.s.record(x.v, x.start, outcomeConnErr)
-		c.s.log.Debug("proxy upstream body failed", "version", x.v.name, "err", rerr)
+		x.v.up.h1.discard(up)
+		if !up.cut.Load() { // a drain's cut is not the version's fault
+			c.s.record(x.v, x.start, outcomeConnErr)
+			c.s.log.Debug("proxy upstream body failed", "version", x.v.name, "err", rerr)
+		}
 		bw.Flush()
 		return false // the client sees a truncated body
 	case werr != nil:
-		up.nc.Close()
+		x.v.up.h1.discard(up)
 		return false // client gone: not the version's fault
 	}
 	// The body is relayed (its tail at most is still in bw): record now, so
@@ -91,11 +96,7 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	if x.sigVals != nil && x.v.sig != nil {
 		x.v.sig.record(end, x.sigVals, x.sigHave)
 	}
-	if rh.reusable {
-		x.v.up.h1.put(up, end)
-	} else {
-		up.nc.Close()
-	}
+	x.v.up.h1.release(up, rh.reusable, end)
 	switch {
 	case !keep:
 		bw.Flush()
@@ -151,6 +152,12 @@ func scanResponse(lines []byte, x *exchange, rq *reqHead) (rh respHead, ok bool)
 		}
 	}
 	rh.noBody = string(rq.method) == "HEAD" || x.status == 204 || x.status == 304 || x.status < 200
+	if rh.noBody && (rh.chunked || rh.length > 0) {
+		// Framed for a body it must not have: if the backend sends one
+		// anyway (a HEAD answered like a GET), those bytes would be the
+		// next request's answer. The connection is not reused.
+		rh.reusable = false
+	}
 	if rh.chunked {
 		rh.length = -1 // chunked wins over a Content-Length (RFC 9112 §6.3)
 	}
@@ -168,7 +175,7 @@ func writeResponseLines(bw *bufio.Writer, lines []byte, connVals [][]byte) {
 		if hl, l = nextLine(l); len(hl) == 0 {
 			break
 		}
-		name, _, _ := splitHeader(hl)
+		name := headerName(hl)
 		switch kindOf(name) {
 		case hHop, hConnection, hContentLength, hTransferEncoding, hUpgrade, hTe:
 			continue
@@ -193,7 +200,7 @@ func (c *h1conn) relayBody(up *upConn, rh *respHead) (readErr, writeErr error) {
 	case rh.noBody:
 		return nil, nil
 	case rh.chunked:
-		return relayChunked(c.bw, up.br)
+		return relayChunked(c.bw, up.br, true)
 	case rh.length >= 0:
 		return relayFixed(c.bw, up.br, rh.length)
 	default:
@@ -231,4 +238,24 @@ func statusText(code int) string {
 		return "Gateway Timeout"
 	}
 	return "Error"
+}
+
+// framesBody reports whether a head has Content-Length other than 0 or a
+// Transfer-Encoding.
+func framesBody(head []byte) bool {
+	_, lines := nextLine(head)
+	for l := lines; len(l) > 0; {
+		var hl []byte
+		if hl, l = nextLine(l); len(hl) == 0 {
+			break
+		}
+		name, val, ok := splitHeader(hl)
+		switch k := kindOf(name); {
+		case !ok:
+			return true
+		case k == hTransferEncoding, k == hContentLength && parseLength(val) != 0:
+			return true
+		}
+	}
+	return false
 }

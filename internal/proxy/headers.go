@@ -53,16 +53,44 @@ func connectionTokens(h http.Header) map[string]bool {
 var (
 	viaRequest = []string{"1.1 ripcord"}
 	teTrailers = []string{"trailers"}
+	httpProto  = []string{"http"}
+	httpsProto = []string{"https"}
 )
 
+// setBySwitch are the headers the switch writes itself: a Connection
+// header naming one does not remove it ("Connection: host" must not strip
+// the Host a backend routes by; Host is not in the map but in r.Host).
+func setBySwitch(k string) bool {
+	switch k {
+	case "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Via":
+		return true
+	}
+	return false
+}
+
+// fromTrustedOnly are forwarding headers passed on only from a trusted
+// proxy: from anyone else they would let a client say which host, scheme
+// or address it came from.
+func fromTrustedOnly(k string) bool {
+	switch k {
+	case "Forwarded", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
+}
+
 // outHeader builds the header sent upstream: the client's minus hop-by-hop
-// fields, plus X-Forwarded-For/-Host/-Proto and Via. Value slices are shared
-// with the incoming request where they are not changed.
-func outHeader(r *http.Request) http.Header {
+// fields (and minus forwarding fields unless trusted), plus
+// X-Forwarded-For/-Host/-Proto and Via. Value slices are shared with the
+// incoming request where they are not changed.
+func outHeader(r *http.Request, trusted bool) http.Header {
 	named := connectionTokens(r.Header)
 	h := make(http.Header, len(r.Header)+4)
 	for k, vv := range r.Header {
-		if isHopHeader(k) || named[k] {
+		switch {
+		case isHopHeader(k), !trusted && fromTrustedOnly(k):
+			continue
+		case named[k] && !setBySwitch(k):
 			continue
 		}
 		h[k] = vv
@@ -73,24 +101,20 @@ func outHeader(r *http.Request) http.Header {
 		}
 	}
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
-			h["X-Forwarded-For"] = []string{strings.Join(prior, ", ") + ", " + ip}
-		} else {
-			h["X-Forwarded-For"] = []string{ip}
-		}
+		h["X-Forwarded-For"] = []string{joinList(h["X-Forwarded-For"], ip)}
 	}
 	if _, ok := h["X-Forwarded-Host"]; !ok && r.Host != "" {
 		h["X-Forwarded-Host"] = []string{r.Host}
 	}
 	if _, ok := h["X-Forwarded-Proto"]; !ok {
 		if r.TLS != nil {
-			h["X-Forwarded-Proto"] = []string{"https"}
+			h["X-Forwarded-Proto"] = httpsProto
 		} else {
-			h["X-Forwarded-Proto"] = []string{"http"}
+			h["X-Forwarded-Proto"] = httpProto
 		}
 	}
 	if prior := h["Via"]; len(prior) > 0 {
-		h["Via"] = []string{strings.Join(prior, ", ") + ", " + viaRequest[0]}
+		h["Via"] = []string{joinList(prior, viaRequest[0])}
 	} else {
 		h["Via"] = viaRequest[:1:1]
 	}
@@ -98,6 +122,23 @@ func outHeader(r *http.Request) http.Header {
 		h["User-Agent"] = []string{""} // do not let the client library add its own
 	}
 	return h
+}
+
+// joinList appends last to a list header's values; empty values add
+// nothing, as on the fast path.
+func joinList(prior []string, last string) string {
+	if len(prior) == 0 {
+		return last
+	}
+	var b strings.Builder
+	for _, v := range prior {
+		if v != "" {
+			b.WriteString(v)
+			b.WriteString(", ")
+		}
+	}
+	b.WriteString(last)
+	return b.String()
 }
 
 // copyResponseHeader copies the upstream response header to dst minus

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,6 +71,30 @@ func serve(t *testing.T, sw *Switch) string {
 		sw.Close()
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// serveStoppable is serve with a stop function that shuts Serve down and
+// waits for it to return, i.e. for every request it carried to finish.
+func serveStoppable(t *testing.T, sw *Switch) (base string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sw.Serve(ctx, ln) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
 }
 
 // newTestSwitch returns a switch with the given versions (name → URL), the

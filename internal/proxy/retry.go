@@ -30,14 +30,16 @@ func (s *Switch) serveWithRetry(w http.ResponseWriter, r *http.Request, v, fb *v
 	body, ok, rest := bufferBody(r, s.opts.Retry.MaxBodyBytes)
 	start := s.now()
 	if !ok {
-		resp, err := v.up.roundTrip(s.outRequest(r, v, rest, r.ContentLength))
-		s.finish(w, r, v, start, resp, err)
+		out, nx := s.outRequest(r, v, rest, r.ContentLength)
+		resp, err := v.up.roundTrip(out)
+		s.finish(w, r, v, start, resp, nx, err)
 		return
 	}
-	resp, err := v.up.roundTrip(s.outRequest(r, v, bodyReader(body), int64(len(body))))
+	out, nx := s.outRequest(r, v, bodyReader(body), int64(len(body)))
+	resp, err := v.up.roundTrip(out)
 	failed := err != nil || resp.StatusCode >= 500
-	if !failed || r.Context().Err() != nil {
-		s.finish(w, r, v, start, resp, err)
+	if !failed || r.Context().Err() != nil || nx.wasCut() {
+		s.finish(w, r, v, start, resp, nx, err)
 		return
 	}
 	o := outcomeConnErr
@@ -46,11 +48,13 @@ func (s *Switch) serveWithRetry(w http.ResponseWriter, r *http.Request, v, fb *v
 		resp.Body.Close()
 	}
 	s.record(v, start, o)
+	nx.done()
 	v.up.done()
 	s.log.Debug("proxy retrying on fallback", "version", v.name, "fallback", fb.name, "err", err)
 	start = s.now()
-	resp, err = fb.up.roundTrip(s.outRequest(r, fb, bodyReader(body), int64(len(body))))
-	s.finish(w, r, fb, start, resp, err)
+	out, nx = s.outRequest(r, fb, bodyReader(body), int64(len(body)))
+	resp, err = fb.up.roundTrip(out)
+	s.finish(w, r, fb, start, resp, nx, err)
 }
 
 // bufferBody reads r's body whole if it is at most limit bytes. ok is false

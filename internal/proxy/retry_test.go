@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/ripcord/ripcord/internal/config"
 )
 
 // recorder is a backend that remembers the bodies it received and answers
@@ -38,7 +36,7 @@ func (r *recorder) got() []string {
 }
 
 func retryOpts(nonIdempotent bool, maxBody int64) Options {
-	return Options{Retry: config.RetryOnPrevious{Enabled: true, NonIdempotent: nonIdempotent, MaxBodyBytes: maxBody}}
+	return Options{Retry: Retry{Enabled: true, NonIdempotent: nonIdempotent, MaxBodyBytes: maxBody}}
 }
 
 // do sends method with body (chunked if chunked is set) and returns status

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,22 +24,7 @@ import (
 // HTTP/1.1 connections take the fast path (h1conn); everything else, h2c
 // included, is handed to a net/http server running ServeHTTP.
 func (s *Switch) Serve(ctx context.Context, ln net.Listener) error {
-	var protos http.Protocols
-	protos.SetHTTP1(true)
-	protos.SetUnencryptedHTTP2(true)
-	srv := &h1server{
-		s:     s,
-		ctx:   context.WithoutCancel(ctx),
-		conns: map[*h1conn]struct{}{},
-		hl:    &chanListener{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})},
-	}
-	srv.hs = &http.Server{
-		Handler:           s,
-		Protocols:         &protos,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := s.newH1Server(ctx, ln.Addr())
 	go srv.hs.Serve(srv.hl)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.accept(ln) }()
@@ -55,6 +42,29 @@ func (s *Switch) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// newH1Server returns the fast path's connection tracker with the net/http
+// server it hands connections to.
+func (s *Switch) newH1Server(ctx context.Context, addr net.Addr) *h1server {
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	srv := &h1server{
+		s:     s,
+		ctx:   context.WithoutCancel(ctx),
+		conns: map[*h1conn]struct{}{},
+		hl:    &chanListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})},
+	}
+	srv.handoffTo = srv.handoff
+	srv.hs = &http.Server{
+		Handler:           s,
+		Protocols:         &protos,
+		ReadHeaderTimeout: s.opts.HeaderTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return srv
+}
+
 // h1server tracks the fast-path connections of one Serve call.
 type h1server struct {
 	s       *Switch
@@ -62,6 +72,10 @@ type h1server struct {
 	hs      *http.Server
 	hl      *chanListener
 	closing atomic.Bool
+	// open counts client connections, the fast path's and those handed to
+	// net/http (until they close), against Options.MaxConns.
+	open      atomic.Int64
+	handoffTo func(net.Conn) // srv.handoff; the differential fuzz records instead
 
 	mu    sync.Mutex // guards conns; taken per connection, not per request
 	conns map[*h1conn]struct{}
@@ -83,15 +97,16 @@ func (srv *h1server) accept(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		d := newDeferConn(nc)
-		c := &h1conn{s: srv.s, srv: srv, nc: nc, io: d,
-			br: bufio.NewReaderSize(d, clientReadBuf)}
-		if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
-			c.ip = host
+		if srv.open.Add(1) > int64(srv.s.opts.MaxConns) {
+			srv.open.Add(-1)
+			go refuse(nc)
+			continue
 		}
+		c := srv.newConn(nc)
 		srv.mu.Lock()
 		if srv.closing.Load() {
 			srv.mu.Unlock()
+			srv.open.Add(-1)
 			nc.Close()
 			return net.ErrClosed
 		}
@@ -102,10 +117,43 @@ func (srv *h1server) accept(ln net.Listener) error {
 	}
 }
 
+// newConn sets up a client connection: its buffers, its address and
+// whether it is a trusted proxy, and the header deadline of its first
+// request (net/http's ReadHeaderTimeout also runs from accept).
+func (srv *h1server) newConn(nc net.Conn) *h1conn {
+	d := newDeferConn(nc)
+	c := &h1conn{s: srv.s, srv: srv, nc: nc, io: d, br: bufio.NewReaderSize(d, clientReadBuf)}
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		c.ip = ap.Addr().Unmap().String()
+		c.trusted = srv.s.opts.trusted(ap.Addr())
+	} else if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
+		c.ip = host
+	}
+	c.setDeadline(dlHeader, time.Now().Add(srv.s.opts.HeaderTimeout))
+	return c
+}
+
+// refuse answers a connection over Options.MaxConns with 503 and closes
+// it. It reads what the client sent meanwhile, briefly, so that the close
+// does not reset the connection before the client has read the answer.
+func refuse(nc net.Conn) {
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(time.Second))
+	io.WriteString(nc, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Connection: close\r\nContent-Length: 36\r\n\r\nripcord: too many open connections\r\n")
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	io.Copy(io.Discard, io.LimitReader(nc, 64<<10))
+}
+
 func (srv *h1server) forget(c *h1conn) {
 	srv.mu.Lock()
 	delete(srv.conns, c)
 	srv.mu.Unlock()
+	if !c.handedOff {
+		srv.open.Add(-1) // a handed-off connection counts until it closes
+	}
 	srv.wg.Done()
 }
 
@@ -121,6 +169,7 @@ func (srv *h1server) handoff(nc net.Conn) {
 // shutdown closes idle connections, lets busy ones finish their request
 // (each closes after it), and cuts whatever remains after timeout.
 func (srv *h1server) shutdown(timeout time.Duration) error {
+	srv.s.closeTunnels()
 	srv.mu.Lock()
 	srv.closing.Store(true)
 	for c := range srv.conns {
@@ -147,6 +196,9 @@ func (srv *h1server) shutdown(timeout time.Duration) error {
 			c.nc.Close()
 		}
 		srv.mu.Unlock()
+		// A fast-path goroutine waiting on an upstream's answer does not
+		// notice its client going: cut its upstream connection too.
+		srv.s.cutInFlight()
 		<-h1done
 	}
 	if herr := <-h2done; herr != nil {

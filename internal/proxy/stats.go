@@ -45,6 +45,9 @@ type series struct {
 	slots     []slot
 	totalReq  atomic.Uint64
 	totalErr  atomic.Uint64
+	// unsolicited counts bytes the version sent on idle connections or
+	// after an answer's end (see junk.go).
+	unsolicited atomic.Uint64
 }
 
 func newSeries(created time.Time, retention time.Duration) *series {

@@ -136,8 +136,10 @@ func TestStatsRecycleConcurrent(t *testing.T) {
 			}
 		})
 	}
+	// The reader runs for exactly as long as the writers do.
 	stop := make(chan struct{})
-	wg.Go(func() {
+	var reader sync.WaitGroup
+	reader.Go(func() {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -152,9 +154,9 @@ func TestStatsRecycleConcurrent(t *testing.T) {
 			}
 		}
 	})
-	time.Sleep(50 * time.Millisecond)
-	close(stop)
 	wg.Wait()
+	close(stop)
+	reader.Wait()
 	if got := s.totalReq.Load(); got != writers*per {
 		t.Fatalf("totals = %d, want %d", got, writers*per)
 	}

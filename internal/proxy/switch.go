@@ -5,57 +5,27 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/ripcord/ripcord/internal/config"
 )
 
 // ErrUnknownVersion is returned by Activate for a name never passed to
 // SetVersion.
 var ErrUnknownVersion = errors.New("proxy: unknown version")
 
-// Defaults for zero Options fields.
-const (
-	DefaultRetention       = time.Minute
-	DefaultMaxBodyBytes    = 64 << 10
-	DefaultDrainTimeout    = 30 * time.Second
-	DefaultResponseTimeout = time.Minute
-)
-
-// Options configure a Switch.
-type Options struct {
-	Service string
-	Logger  *slog.Logger           // nil = discard
-	Retry   config.RetryOnPrevious // from internal/config
-	// Retention is how much stats history is kept; at least the policy
-	// window. Default 1m.
-	Retention time.Duration
-	// DrainTimeout bounds how long Serve waits for in-flight requests and
-	// streams after its context is cancelled. Default 30s.
-	DrainTimeout time.Duration
-	// ResponseTimeout bounds how long a version may take to start answering
-	// (send its response head). Past it the request fails with 504 and counts
-	// as an error for the version, so a version that hangs is seen failing
-	// rather than not seen at all. Streams, once started, are not bounded.
-	// Default 1m; negative: no limit.
-	ResponseTimeout time.Duration
-	// Headers maps a metric to a response header whose numeric value the
-	// service sets per answer (quality_score: X-Quality-Score); the switch
-	// averages it per version. See HeaderSignal.
-	Headers map[string]string
-}
-
 // Totals are cumulative counters since start, for Prometheus exposition.
-type Totals struct{ Requests, Errors uint64 }
+// Unsolicited is the bytes the version sent that no request asked for
+// (each time, the connection was closed instead of reused).
+type Totals struct{ Requests, Errors, Unsolicited uint64 }
 
 // version is one upstream behind the switch. It is immutable once published;
 // SetVersion with a new URL publishes a new *version sharing the stats.
 type version struct {
 	name   string
 	target *url.URL
+	path   string // target's path as sent (escaped, no trailing slash); "" for "/"
 	up     *upstream
 	stats  *series
 	sig    *sigSeries // nil without Options.Headers
@@ -67,6 +37,8 @@ type Switch struct {
 	headers []headerSignal // from opts.Headers
 	log     *slog.Logger
 	now     func() time.Time // the clock; tests replace it
+	h1dial  dialFunc         // nil: TCP; the differential fuzz dials in memory
+	junkLog rateLimit
 
 	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
 	versions atomic.Pointer[map[string]*version] // copy-on-write
@@ -77,26 +49,8 @@ type Switch struct {
 // New returns a Switch with no versions; every request is answered 503 until
 // a version is set and activated.
 func New(opts Options) *Switch {
-	if opts.Retention <= 0 {
-		opts.Retention = DefaultRetention
-	}
-	if opts.Retry.MaxBodyBytes <= 0 {
-		opts.Retry.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if opts.DrainTimeout <= 0 {
-		opts.DrainTimeout = DefaultDrainTimeout
-	}
-	switch {
-	case opts.ResponseTimeout == 0:
-		opts.ResponseTimeout = DefaultResponseTimeout
-	case opts.ResponseTimeout < 0:
-		opts.ResponseTimeout = 0
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: log.With("service", opts.Service), now: time.Now}
+	opts = opts.withDefaults()
+	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: opts.Logger.With("service", opts.Service), now: time.Now}
 	empty := map[string]*version{}
 	s.versions.Store(&empty)
 	none := ""
@@ -121,7 +75,7 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := (*s.versions.Load())[name]
-	v := &version{name: name, target: u, up: newUpstream(u, s.opts.ResponseTimeout)}
+	v := &version{name: name, target: u, path: versionPath(u)}
 	if old != nil {
 		v.stats, v.sig = old.stats, old.sig
 	} else {
@@ -130,6 +84,8 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 			v.sig = newSigSeries(s.opts.Retention, len(s.headers))
 		}
 	}
+	v.up = newUpstream(u, upstreamOpts{responseTimeout: s.opts.ResponseTimeout, drainTimeout: s.opts.DrainTimeout,
+		h1dial: s.h1dial, junk: s.junkFor(name, v.stats)})
 	next := make(map[string]*version, len(*s.versions.Load())+1)
 	for k, x := range *s.versions.Load() {
 		next[k] = x
@@ -143,7 +99,7 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	if s.active.Load() == v {
 		v.up.undrain()
 	}
-	s.log.Info("proxy version set", "version", name, "url", u.Redacted())
+	s.log.Info("proxy version set", "version", name, "url", redactURL(u))
 	return nil
 }
 
@@ -211,19 +167,8 @@ func (s *Switch) Totals() map[string]Totals {
 	vs := *s.versions.Load()
 	out := make(map[string]Totals, len(vs))
 	for name, v := range vs {
-		out[name] = Totals{Requests: v.stats.totalReq.Load(), Errors: v.stats.totalErr.Load()}
+		out[name] = Totals{Requests: v.stats.totalReq.Load(), Errors: v.stats.totalErr.Load(), Unsolicited: v.stats.unsolicited.Load()}
 	}
-	return out
-}
-
-// Versions lists the known version names, sorted.
-func (s *Switch) Versions() []string {
-	vs := *s.versions.Load()
-	out := make([]string, 0, len(vs))
-	for name := range vs {
-		out = append(out, name)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -233,4 +178,32 @@ func (s *Switch) Close() error {
 		v.up.closeIdle()
 	}
 	return nil
+}
+
+// redactURL shows a version URL with its password and query values as ***:
+// either may carry a credential (url.Redacted hides only the password).
+func redactURL(u *url.URL) string {
+	r := *u
+	_, hasPassword := r.User.Password()
+	if hasPassword {
+		r.User = url.User(r.User.Username())
+	}
+	if r.RawQuery != "" {
+		parts := strings.Split(r.RawQuery, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=***"
+			} else if p != "" {
+				parts[i] = "***" // a bare value may be a token too
+			}
+		}
+		r.RawQuery = strings.Join(parts, "&")
+	}
+	out := r.String()
+	if hasPassword { // after the escaped user name, which has no raw '@'
+		if i := strings.IndexByte(out, '@'); i >= 0 {
+			out = out[:i] + ":***" + out[i:]
+		}
+	}
+	return out
 }

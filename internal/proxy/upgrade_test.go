@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// echoUpgrader answers an Upgrade: echo request with 101 and then echoes
-// bytes, like a WebSocket server after its handshake.
+// echoUpgrader answers an Upgrade: websocket request with 101 and then
+// echoes bytes, like a WebSocket server after its handshake.
 func echoUpgrader(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Upgrade") != "echo" {
-		http.Error(w, "want Upgrade: echo", http.StatusBadRequest)
+	if r.Header.Get("Upgrade") != "websocket" {
+		http.Error(w, "want Upgrade: websocket", http.StatusBadRequest)
 		return
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
@@ -21,7 +21,7 @@ func echoUpgrader(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 	_ = brw.Flush()
 	_, _ = io.Copy(conn, brw)
 }
@@ -38,13 +38,13 @@ func TestUpgradeIsRelayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	_, _ = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	_, _ = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "echo" {
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "websocket" {
 		t.Fatalf("handshake answer %s %v", resp.Status, resp.Header)
 	}
 	for _, msg := range []string{"ping\n", "second message\n"} {

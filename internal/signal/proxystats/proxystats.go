@@ -51,11 +51,6 @@ func (s *Source) ReadAll(_ context.Context, q signal.Query, metrics []string) (m
 	return out, nil
 }
 
-// Snapshot exposes the raw window, for status output and reports.
-func (s *Source) Snapshot(version string, since, now time.Time) proxy.Snapshot {
-	return s.sw.Stats(version, since, now)
-}
-
 func value(snap proxy.Snapshot, q signal.Query) (signal.Sample, error) {
 	out := signal.Sample{Samples: snap.Requests, Window: snap.To.Sub(snap.From), At: q.At}
 	switch q.Metric {

@@ -2,14 +2,14 @@ package proxy
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"sync"
 	"syscall"
-	"unsafe"
+	"time"
 )
 
-// Deferred flushes.
+// Deferred flushes (Linux; the portable build, see h1raw_portable.go, has
+// none and reads and writes plainly).
 //
 // Go's netpoller reads speculatively: a Read first tries the syscall and
 // waits for readiness only after EAGAIN. When the proxy has just sent a
@@ -29,6 +29,9 @@ type deferConn struct {
 	capture bool            // the flush in progress is held in pending
 	pending []byte          // bw's own buffer, not a copy: bw is left alone until it is written
 	held    *bufio.Writer   // a pooled writer whose buffer pending is, released once written
+	// progress, when set, is a deadline every Read must make progress
+	// within: the read deadline is moved before each read (request bodies).
+	progress time.Duration
 
 	cbFunc func(fd uintptr) bool // d.rawStep, bound once
 	cb     struct {
@@ -46,11 +49,10 @@ type deferConn struct {
 var clientWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientWriteBuf) }}
 
 func newDeferConn(nc net.Conn) *deferConn {
-	d := &deferConn{nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
-		d.rc, _ = sc.SyscallConn()
+	d := &deferConn{nc: nc, rc: rawConnOf(nc)}
+	if d.rc != nil {
+		d.cbFunc = d.rawStep
 	}
-	d.cbFunc = d.rawStep
 	return d
 }
 
@@ -114,6 +116,9 @@ func (d *deferConn) Write(p []byte) (int, error) {
 }
 
 func (d *deferConn) Read(p []byte) (int, error) {
+	if d.progress > 0 {
+		d.nc.SetReadDeadline(time.Now().Add(d.progress))
+	}
 	if len(d.pending) == 0 {
 		return d.nc.Read(p)
 	}
@@ -132,89 +137,4 @@ func (d *deferConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	return d.nc.Read(p)
-}
-
-// writeThenRead writes d.pending and reads into p after waiting for
-// readiness. off is how much of pending went out; n == 0 with a nil error
-// means "not done, carry on with plain calls".
-func (d *deferConn) writeThenRead(p []byte) (off, n int, err error) {
-	d.cb.p, d.cb.off, d.cb.n, d.cb.err, d.cb.waited = p, 0, 0, nil, false
-	rerr := d.rc.Read(d.cbFunc)
-	off, n, err = d.cb.off, d.cb.n, d.cb.err
-	d.cb.p = nil
-	if err == nil && rerr != nil {
-		err = rerr
-	}
-	if err != nil {
-		off = min(off, len(d.pending))
-	}
-	return off, n, err
-}
-
-// rawStep is writeThenRead's RawConn callback. Its state lives in d.cb and
-// the func value is made once per connection: a closure per call would be
-// two allocations per request.
-func (d *deferConn) rawStep(fd uintptr) bool {
-	cb := &d.cb
-	for cb.off < len(d.pending) {
-		m, werr := rawWrite(fd, d.pending[cb.off:])
-		switch {
-		case werr == syscall.EINTR:
-			continue
-		case werr == syscall.EAGAIN:
-			return true
-		case werr != nil:
-			cb.err = &net.OpError{Op: "write", Net: "tcp", Err: werr}
-			return true
-		}
-		cb.off += m
-	}
-	if !cb.waited && cb.off == len(d.pending) && cb.off > 0 {
-		d.sent() // written: the buffer can serve another connection while this one waits
-		cb.off = 0
-	}
-	if !cb.waited {
-		cb.waited = true
-		return false // wait for readiness, no speculative read
-	}
-	m, rerr := rawRead(fd, cb.p)
-	switch {
-	case rerr == syscall.EINTR || rerr == syscall.EAGAIN:
-		return false
-	case rerr != nil:
-		cb.err = &net.OpError{Op: "read", Net: "tcp", Err: rerr}
-	case m == 0:
-		cb.err = io.EOF
-	default:
-		cb.n = m
-	}
-	return true
-}
-
-// rawWrite and rawRead are write(2) and read(2) on a non-blocking socket
-// without telling the scheduler: they cannot block, and a P marked "in
-// syscall" is what makes sysmon wake up every 20 us and hand the P to
-// another thread whenever the kernel preempts this one on the way back,
-// which on a busy machine it often does (perf: 13% of the switch's CPU
-// went to sysmon's wake-ups and thread switches).
-func rawWrite(fd uintptr, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func rawRead(fd uintptr, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
 }
