@@ -37,9 +37,12 @@ func DefaultPolicy() Policy {
 	return Policy{
 		Interval:    50 * time.Millisecond,
 		Window:      10 * time.Second,
-		MinSamples:  50,
-		Require:     2,
-		Consecutive: 2,
+		MinSamples:   0,
+		Require:      2,
+		Consecutive:  2,
+		Alpha:        0.01,
+		Sustain:      12 * time.Second,
+		SuspectGrace: 30 * time.Second,
 		Cooldown:    5 * time.Minute,
 		Bake:        10 * time.Minute,
 		MaxFallback: 2,
@@ -105,6 +108,9 @@ func (p *Policy) applyDefaults(path string, set setFn) {
 	fill(&p.MinSamples, d.MinSamples, child(path, "min_samples"), set)
 	fill(&p.Require, d.Require, child(path, "require"), set)
 	fill(&p.Consecutive, d.Consecutive, child(path, "consecutive"), set)
+	fill(&p.Alpha, d.Alpha, child(path, "alpha"), set)
+	fill(&p.Sustain, d.Sustain, child(path, "sustain"), set)
+	fill(&p.SuspectGrace, d.SuspectGrace, child(path, "suspect_grace"), set)
 	fill(&p.Cooldown, d.Cooldown, child(path, "cooldown"), set)
 	fill(&p.Bake, d.Bake, child(path, "bake"), set)
 	fill(&p.MaxFallback, d.MaxFallback, child(path, "max_fallback"), set)
