@@ -35,22 +35,22 @@ func DefaultThresholds() map[string]Threshold {
 // tests) starts from it to get the same behaviour as a YAML file.
 func DefaultPolicy() Policy {
 	return Policy{
-		Interval:    50 * time.Millisecond,
-		Window:      10 * time.Second,
+		Interval:     50 * time.Millisecond,
+		Window:       10 * time.Second,
 		MinSamples:   0,
 		Require:      2,
 		Consecutive:  2,
 		Alpha:        0.01,
 		Sustain:      12 * time.Second,
 		SuspectGrace: 30 * time.Second,
-		Cooldown:    5 * time.Minute,
-		Bake:        10 * time.Minute,
-		MaxFallback: 2,
-		Verify:      10 * time.Second,
-		BlindGrace:  30 * time.Second,
-		Confidence:  0.99,
-		Thresholds:  DefaultThresholds(),
-		DryRun:      false, // ripcord acts; true only observes and announces
+		Cooldown:     5 * time.Minute,
+		Bake:         10 * time.Minute,
+		MaxFallback:  2,
+		Verify:       10 * time.Second,
+		BlindGrace:   30 * time.Second,
+		Confidence:   0.99,
+		Thresholds:   DefaultThresholds(),
+		DryRun:       false, // ripcord acts; true only observes and announces
 	}
 }
 

@@ -193,9 +193,9 @@ type Policy struct {
 	// Longer than sustain, so no such incident opens for a metric sustain
 	// is about to act on. Default 30s.
 	SuspectGrace time.Duration `yaml:"suspect_grace"`
-	Cooldown    time.Duration `yaml:"cooldown"`     // default 5m
-	Bake        time.Duration `yaml:"bake"`         // default 10m
-	MaxFallback int           `yaml:"max_fallback"` // default 2
+	Cooldown     time.Duration `yaml:"cooldown"`     // default 5m
+	Bake         time.Duration `yaml:"bake"`         // default 10m
+	MaxFallback  int           `yaml:"max_fallback"` // default 2
 	// Verify is how long a reverted-to version must stay healthy before the
 	// service is stable again. Default 10s.
 	Verify time.Duration `yaml:"verify"`
