@@ -30,10 +30,10 @@ type save struct{ must bool }
 type slot int
 
 const (
-	slotNone  slot = iota
-	slotChain      // machine.IncidentID: the incident of the current chain
-	slotBlind      // machine.BlindIncident
-	slotSuspect    // machine.SuspectIncident
+	slotNone    slot = iota
+	slotChain        // machine.IncidentID: the incident of the current chain
+	slotBlind        // machine.BlindIncident
+	slotSuspect      // machine.SuspectIncident
 )
 
 // openIncident creates inc (its events included) and keeps the ID in slot.

@@ -116,7 +116,7 @@ const (
 	EvStatus          = "status"
 	EvNote            = "note"
 	EvDataReturned    = "data_returned"
-	EvCleared         = "cleared" // a suspect version turned healthy, or was reverted or replaced
+	EvCleared         = "cleared"       // a suspect version turned healthy, or was reverted or replaced
 	EvNotifyFailed    = "notify_failed" // a channel refused or kept failing
 	EvNotified        = "notified"      // first delivery to a channel
 	EvReport          = "report"        // the post-incident report was written
