@@ -41,8 +41,8 @@ func (c *counter) step(r *rand.Rand, g *detect.Guard, n int64, errRate, slowShar
 		rate = float64(e) / float64(n)
 	}
 	return map[string]detect.Evidence{
-		signal.ErrorRate:  {Sample: signal.Sample{Value: rate, Samples: n}, Counts: map[float64]detect.Count{0: {N: c.reqs, Bad: float64(c.errs)}}},
-		signal.LatencyP99: {Sample: signal.Sample{Value: 100, Samples: n}, Counts: lat},
+		signal.ErrorRate:  {Sample: signal.Sample{Value: rate, Samples: n, CountsSince: t0, Counts: map[float64]detect.Count{0: {N: c.reqs, Bad: float64(c.errs)}}}},
+		signal.LatencyP99: {Sample: signal.Sample{Value: 100, Samples: n, CountsSince: t0, Counts: lat}},
 	}
 }
 
@@ -81,7 +81,7 @@ func (b *burstState) rate(r *rand.Rand, at, slot time.Duration, base float64) fl
 // healthyDeploy watches one healthy deploy; it reports whether it was ever
 // Degraded and whether it was Suspect for longer than suspectGrace.
 func healthyDeploy(r *rand.Rand, c cell, pol detect.Policy, watch, slot time.Duration) (degraded, suspectIncident bool) {
-	g := detect.NewGuard(pol)
+	g := detect.NewGuard(pol, t0)
 	var ctr counter
 	var bs burstState
 	base := c.shape.base(r)
@@ -113,7 +113,7 @@ func healthyDeploy(r *rand.Rand, c cell, pol detect.Policy, watch, slot time.Dur
 // faultyDeploy is a healthy deploy until a random moment in the watch,
 // then its error rate becomes fault. It returns the delay to Degraded.
 func faultyDeploy(r *rand.Rand, c cell, pol detect.Policy, watch, slot time.Duration, fault float64) (time.Duration, bool) {
-	g := detect.NewGuard(pol)
+	g := detect.NewGuard(pol, t0)
 	var ctr counter
 	base := c.shape.base(r)
 	onset := time.Duration(r.Int64N(int64(max(watch-5*time.Minute, time.Minute))))

@@ -26,6 +26,9 @@ func newServe() *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log)
+			for _, w := range cfg.Warnings {
+				log.Warn("config: "+w.Msg, "key", w.Path, "line", w.Line)
+			}
 			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: log, BaseDir: cfg.BaseDir})
 			if err != nil {
 				return err
@@ -61,6 +64,9 @@ func newCheckConfig() *cobra.Command {
 					return &exitError{code: 1, err: fmt.Errorf("%s is not valid", path)}
 				}
 				return err
+			}
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d service(s), %d token(s), store %s)\n", path, len(cfg.Services), len(cfg.API.Tokens), cfg.Store.URL)
 			return nil

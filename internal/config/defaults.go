@@ -37,19 +37,22 @@ func DefaultThresholds() map[string]Threshold {
 // tests) starts from it to get the same behaviour as a YAML file.
 func DefaultPolicy() Policy {
 	return Policy{
-		Interval:    50 * time.Millisecond,
-		Window:      10 * time.Second,
-		MinSamples:  50,
-		Require:     2,
-		Consecutive: 2,
-		Cooldown:    5 * time.Minute,
-		Bake:        10 * time.Minute,
-		MaxFallback: 2,
-		Verify:      10 * time.Second,
-		BlindGrace:  30 * time.Second,
-		Confidence:  0.99,
-		Thresholds:  DefaultThresholds(),
-		DryRun:      false, // ripcord acts; true only observes and announces
+		Interval:     50 * time.Millisecond,
+		Window:       10 * time.Second,
+		MinSamples:   0,
+		Require:      2,
+		Consecutive:  2,
+		Alpha:        0.01,
+		Sustain:      12 * time.Second,
+		SuspectGrace: 30 * time.Second,
+		Cooldown:     5 * time.Minute,
+		Bake:         10 * time.Minute,
+		MaxFallback:  2,
+		Verify:       10 * time.Second,
+		BlindGrace:   30 * time.Second,
+		Confidence:   0.99,
+		Thresholds:   DefaultThresholds(),
+		DryRun:       false, // ripcord acts; true only observes and announces
 	}
 }
 
@@ -109,6 +112,9 @@ func (p *Policy) applyDefaults(path string, set setFn) {
 	fill(&p.MinSamples, d.MinSamples, child(path, "min_samples"), set)
 	fill(&p.Require, d.Require, child(path, "require"), set)
 	fill(&p.Consecutive, d.Consecutive, child(path, "consecutive"), set)
+	fill(&p.Alpha, d.Alpha, child(path, "alpha"), set)
+	fill(&p.Sustain, d.Sustain, child(path, "sustain"), set)
+	fill(&p.SuspectGrace, d.SuspectGrace, child(path, "suspect_grace"), set)
 	fill(&p.Cooldown, d.Cooldown, child(path, "cooldown"), set)
 	fill(&p.Bake, d.Bake, child(path, "bake"), set)
 	fill(&p.MaxFallback, d.MaxFallback, child(path, "max_fallback"), set)

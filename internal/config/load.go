@@ -58,7 +58,24 @@ func Parse(data []byte, baseDir string, p Providers) (*Config, error) {
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
+	cfg.Warnings = d.locate(cfg.warnings(d.isSet))
 	return cfg, nil
+}
+
+// warnings are keys that load but no longer do what they did: the
+// sequential verdicts replaced them for metrics with request counts.
+func (c *Config) warnings(set setFn) Errors {
+	var w report
+	for i := range c.Services {
+		path := child(index("services", i), "policy")
+		if set(child(path, "confidence"), false) {
+			w.add(child(path, "confidence"), "now applies only to rates without request counts (a windowed PromQL ratio); rates with counts are judged by sequential tests whose false-rollback budget is policy.alpha (default 0.01): set alpha instead")
+		}
+		if set(child(path, "consecutive"), false) {
+			w.add(child(path, "consecutive"), "now applies only to metrics without request counts (gauges, windowed PromQL ratios); the sequential tests need no repeat, and policy.sustain decides how long one anomaly must last to act alone")
+		}
+	}
+	return w.list
 }
 
 // locate gives validation problems the line of their key, or of the nearest

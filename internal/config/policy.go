@@ -24,7 +24,7 @@ func (p *Policy) validate(r *report, path string) {
 	if p.Interval > 0 && p.Window > 0 && p.Interval > p.Window {
 		r.add(child(path, "interval"), "%s is longer than window (%s): the verdict must be recomputed at least once per window", p.Interval, p.Window)
 	}
-	atLeast(r, child(path, "min_samples"), p.MinSamples, 1, "a verdict needs at least one sample")
+	atLeast(r, child(path, "min_samples"), p.MinSamples, 0, "it is a floor on the observations behind an anomaly; 0 turns it off")
 	atLeast(r, child(path, "require"), int64(p.Require), 1, "it is how many metrics must be anomalous at once")
 	atLeast(r, child(path, "consecutive"), int64(p.Consecutive), 1, "it is how many bad verdicts in a row trigger a rollback")
 	atLeast(r, child(path, "max_fallback"), int64(p.MaxFallback), 0, "it is how many versions back ripcord may go")
@@ -32,6 +32,15 @@ func (p *Policy) validate(r *report, path string) {
 	notNegative(r, child(path, "bake"), p.Bake)
 	positive(r, child(path, "verify"), p.Verify, "10s")
 	positive(r, child(path, "blind_grace"), p.BlindGrace, "30s")
+	if !(p.Alpha > 0 && p.Alpha <= 0.2) {
+		r.add(child(path, "alpha"), "must be above 0 and at most 0.2, e.g. 0.01 (at most 1 false rollback in 100 healthy deploys), not %g", p.Alpha)
+	}
+	notNegative(r, child(path, "sustain"), p.Sustain)
+	positive(r, child(path, "suspect_grace"), p.SuspectGrace, "30s")
+	if p.Sustain > 0 && p.SuspectGrace > 0 && p.SuspectGrace <= p.Sustain {
+		r.add(child(path, "suspect_grace"), "%s is not longer than sustain (%s): a \"not reverted\" incident would open for an anomaly sustain is about to revert; make it longer, e.g. %s",
+			p.SuspectGrace, p.Sustain, max(30*time.Second, 2*p.Sustain))
+	}
 	if !(p.Confidence >= 0.5 && p.Confidence < 1) {
 		r.add(child(path, "confidence"), "must be at least 0.5 and below 1, e.g. 0.99 (99%% sure a rate really exceeds its threshold), not %g", p.Confidence)
 	}

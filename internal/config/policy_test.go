@@ -66,7 +66,10 @@ func TestPolicyValidation(t *testing.T) {
 		{"interval zero", func(p *Policy) { p.Interval = 0 }, "policy.interval", "must be longer than 0"},
 		{"interval over window", func(p *Policy) { p.Interval = time.Minute }, "policy.interval", "longer than window (10s)"},
 		{"window", func(p *Policy) { p.Window = -time.Second }, "policy.window", "must be longer than 0"},
-		{"min_samples", func(p *Policy) { p.MinSamples = 0 }, "policy.min_samples", "must be 1 or more"},
+		{"min_samples", func(p *Policy) { p.MinSamples = -1 }, "policy.min_samples", "must be 0 or more"},
+		{"alpha", func(p *Policy) { p.Alpha = 0.5 }, "policy.alpha", "at most 0.2"},
+		{"suspect_grace within sustain", func(p *Policy) { p.SuspectGrace = 10 * time.Second }, "policy.suspect_grace", "not longer than sustain"},
+		{"negative sustain", func(p *Policy) { p.Sustain = -time.Second }, "policy.sustain", "must not be negative"},
 		{"require", func(p *Policy) { p.Require = 0 }, "policy.require", "must be 1 or more"},
 		{"consecutive", func(p *Policy) { p.Consecutive = 0 }, "policy.consecutive", "must be 1 or more"},
 		{"cooldown", func(p *Policy) { p.Cooldown = -time.Second }, "policy.cooldown", "must not be negative"},
@@ -139,5 +142,25 @@ func TestDefaultsInGo(t *testing.T) {
 	if c.API.Listen != DefaultAPIListen || c.Store.URL != DefaultStoreURL || c.Services[0].Active != "v2" ||
 		c.Services[0].Proxy.RetryOnPrevious.MaxBodyBytes != 65536 || !strings.HasPrefix(c.Log.Level, "info") {
 		t.Errorf("Config.ApplyDefaults = %+v", c)
+	}
+}
+
+// TestSequentialDefaultsAndWarnings: the sequential verdicts' keys default
+// as documented, and the keys they replaced still load but say so, with
+// their line, instead of silently doing less than before.
+func TestSequentialDefaultsAndWarnings(t *testing.T) {
+	cfg := mustParse(t, base, t.TempDir())
+	p := cfg.Services[0].Policy
+	if p.Alpha != 0.01 || p.Sustain != 12*time.Second || p.SuspectGrace != 30*time.Second || p.MinSamples != 0 {
+		t.Errorf("defaults: alpha %v sustain %v suspect_grace %v min_samples %d", p.Alpha, p.Sustain, p.SuspectGrace, p.MinSamples)
+	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("warnings for a config that sets neither key: %v", cfg.Warnings)
+	}
+	cfg = mustParse(t, mutate(t, "      interval: 250ms\n", "      interval: 250ms\n      confidence: 0.95\n      consecutive: 3\n"), t.TempDir())
+	wantProblem(t, cfg.Warnings, "services[0].policy.confidence", 14, "policy.alpha")
+	wantProblem(t, cfg.Warnings, "services[0].policy.consecutive", 15, "policy.sustain")
+	if cfg.Services[0].Policy.Consecutive != 3 || cfg.Services[0].Policy.Confidence != 0.95 {
+		t.Errorf("the warned keys must still take effect where they apply: %+v", cfg.Services[0].Policy)
 	}
 }

@@ -19,6 +19,9 @@ type Config struct {
 	// loaded with Load. It is not read from YAML; it is kept here so every
 	// consumer resolves paths the same way, e.g. Store.SQLitePath(c.BaseDir).
 	BaseDir string `yaml:"-"`
+	// Warnings are keys that still load but have changed meaning, with
+	// path and line; check-config prints them and serve logs them.
+	Warnings Errors `yaml:"-"`
 }
 
 // API is the control API's listener and its bearer tokens.
@@ -171,22 +174,47 @@ type Version struct {
 
 // Policy decides when a version is bad and what to do about it.
 type Policy struct {
-	Interval    time.Duration `yaml:"interval"`     // how often the verdict is recomputed; default 50ms
-	Window      time.Duration `yaml:"window"`       // sliding window of live signals; default 10s
-	MinSamples  int64         `yaml:"min_samples"`  // default 50
-	Require     int           `yaml:"require"`      // anomalous metrics needed; default 2
-	Consecutive int           `yaml:"consecutive"`  // bad verdicts in a row; default 2
-	Cooldown    time.Duration `yaml:"cooldown"`     // default 5m
-	Bake        time.Duration `yaml:"bake"`         // default 10m
-	MaxFallback int           `yaml:"max_fallback"` // default 2
+	// Interval is how often the time-based checks run: requests still
+	// waiting past a latency bound, blind signals, metrics without request
+	// counts. Evidence with counts is judged as it arrives. Default 50ms.
+	Interval time.Duration `yaml:"interval"`
+	// Window is what `ripcord status` and the fixed-window rule show and
+	// judge; the sequential tests use every request since the deploy.
+	// Default 10s.
+	Window time.Duration `yaml:"window"`
+	// MinSamples is a floor: no metric is called anomalous on fewer
+	// observations. The sequential tests need none to be safe. Default 0.
+	MinSamples int64 `yaml:"min_samples"`
+	Require    int   `yaml:"require"` // anomalous metrics needed; default 2
+	// Consecutive: fresh windows in a row a metric without request counts
+	// (a gauge, a windowed PromQL ratio) must be anomalous on. Default 2.
+	Consecutive int `yaml:"consecutive"`
+	// Alpha is the false-rollback budget of one deploy: the chance that a
+	// healthy version is ever reverted, however long it is watched (during
+	// bake and after). Default 0.01: at most 1 false rollback in 100
+	// healthy deploys.
+	Alpha float64 `yaml:"alpha"`
+	// Sustain: one anomalous metric proven at a far stricter level than the
+	// K-of-N rule needs, continuously for this long, acts as a critical one.
+	// 0 restores the seed's pure K-of-N rule. Default 12s.
+	Sustain time.Duration `yaml:"sustain"`
+	// SuspectGrace: a version suspect (anomalous, but not enough to revert)
+	// for this long opens a minor incident saying why it was not reverted.
+	// Longer than sustain, so no such incident opens for a metric sustain
+	// is about to act on. Default 30s.
+	SuspectGrace time.Duration `yaml:"suspect_grace"`
+	Cooldown     time.Duration `yaml:"cooldown"`     // default 5m
+	Bake         time.Duration `yaml:"bake"`         // default 10m
+	MaxFallback  int           `yaml:"max_fallback"` // default 2
 	// Verify is how long a reverted-to version must stay healthy before the
 	// service is stable again. Default 10s.
 	Verify time.Duration `yaml:"verify"`
 	// BlindGrace is how long signals may be missing before a "flying blind"
 	// incident opens. Default 30s.
 	BlindGrace time.Duration `yaml:"blind_grace"`
-	// Confidence is the one-sided confidence a rate must exceed its threshold
-	// with before it counts as anomalous. Default 0.99.
+	// Confidence is the one-sided confidence a windowed rate (a source
+	// without request counts) must exceed its threshold with. Default 0.99.
+	// The sequential tests are set by Alpha instead.
 	Confidence float64              `yaml:"confidence"`
 	Thresholds map[string]Threshold `yaml:"thresholds"`
 	// DryRun is observe-only: ripcord decides, records, opens incidents and

@@ -21,42 +21,65 @@ type baselineCache struct {
 	cur, old []store.MetricPoint
 }
 
-// addBaseline fills the Baseline (and for Mann-Whitney the Series) of every
-// observation whose rule compares against the previous version. The
-// baseline is the version a revert would go to, over the window before the
-// active one went live: in a blue-green switch the two never serve at once,
-// so that is the freshest comparable traffic. Called from Tick (s.evalMu
-// held, s.mu not) with the machine it snapshot.
-func (s *Service) addBaseline(ctx context.Context, m machine, obs map[string]detect.Observation, now time.Time) {
+// baselineMinSamples is how many requests the previous version's window
+// must hold for its value to be a baseline: a p99 of a handful of requests
+// says nothing.
+const baselineMinSamples = 50
+
+// readBaseline reads, once per watch, the previous version's value of every
+// metric with a baseline rule: the version a revert would go to, over the
+// window before the active one went live (in a blue-green switch the two
+// never serve at once, so that is the freshest comparable traffic). Called
+// from Tick (s.evalMu held, s.mu not) with the machine it snapshot.
+func (s *Service) readBaseline(ctx context.Context, m machine) map[string]signal.Sample {
 	var rules []detect.Rule
-	mw := false
 	for _, r := range s.pol.Rules {
 		if r.Baseline != nil {
 			rules = append(rules, r)
-			mw = mw || r.Baseline.MannWhitney
 		}
 	}
 	base := m.fallbackFor(m.Active)
 	if len(rules) == 0 || base == "" {
+		return nil
+	}
+	none := func(string) []float64 { return nil }
+	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, m.WatchSince.Add(-s.cfg.Policy.Window), m.WatchSince, rules, none)
+	out := map[string]signal.Sample{}
+	for m, e := range ev {
+		if !e.Missing && e.Sample.Samples >= baselineMinSamples {
+			out[m] = e.Sample
+		}
+	}
+	return out
+}
+
+// addBaseline gives the evidence of every metric with a baseline rule the
+// previous version's value (for the fixed-window rule) and, for
+// Mann-Whitney rules, both versions' per-second series.
+func (s *Service) addBaseline(ctx context.Context, m machine, ev map[string]detect.Evidence, now time.Time) {
+	mw := false
+	for _, r := range s.pol.Rules {
+		mw = mw || (r.Baseline != nil && r.Baseline.MannWhitney)
+	}
+	base := m.fallbackFor(m.Active)
+	if base == "" {
 		return
 	}
-	bobs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, m.WatchSince.Add(-s.cfg.Policy.Window), m.WatchSince, rules)
 	if mw {
 		s.loadSeries(ctx, m, base, now)
 	}
-	for _, r := range rules {
-		o, ok := obs[r.Metric]
-		if !ok || o.Missing {
+	for _, r := range s.pol.Rules {
+		e, ok := ev[r.Metric]
+		if r.Baseline == nil || !ok || e.Missing {
 			continue
 		}
-		if b, ok := bobs[r.Metric]; ok && !b.Missing {
-			smp := b.Sample
-			o.Baseline = &smp
+		if b, ok := s.baseline[r.Metric]; ok {
+			e.Baseline = &b
 		}
-		if mw {
-			o.Series, o.BaselineSeries = seriesOf(s.series.cur, r.Metric), seriesOf(s.series.old, r.Metric)
+		if r.Baseline.MannWhitney {
+			e.Series, e.BaselineSeries = seriesOf(s.series.cur, r.Metric), seriesOf(s.series.old, r.Metric)
 		}
-		obs[r.Metric] = o
+		ev[r.Metric] = e
 	}
 }
 

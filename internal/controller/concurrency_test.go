@@ -29,7 +29,6 @@ func TestCommandsDuringRevert(t *testing.T) {
 	r := newRig(t, testPolicy(), "v0", "v1").boot()
 	r.deploy("v2")
 	r.errRate["v2"] = 0.5
-	r.tick()
 	started, release := r.holdRevert()
 	done := make(chan Status)
 	go func() { done <- r.tick() }()
@@ -116,8 +115,8 @@ func TestStaleVerdictIsDropped(t *testing.T) {
 	r.signals = g
 	r.boot()
 	r.deploy("v2")
+	first := r.tick() // a verdict on record, before v2 turns bad
 	r.errRate["v2"] = 0.5
-	first := r.tick() // one bad verdict: the next would act
 	g.release = make(chan struct{})
 	done := make(chan Status)
 	go func() { done <- r.tick() }()

@@ -30,9 +30,10 @@ type save struct{ must bool }
 type slot int
 
 const (
-	slotNone  slot = iota
-	slotChain      // machine.IncidentID: the incident of the current chain
-	slotBlind      // machine.BlindIncident
+	slotNone    slot = iota
+	slotChain        // machine.IncidentID: the incident of the current chain
+	slotBlind        // machine.BlindIncident
+	slotSuspect      // machine.SuspectIncident
 )
 
 // openIncident creates inc (its events included) and keeps the ID in slot.
@@ -200,6 +201,8 @@ func slotText(s slot) string {
 		return " → chain"
 	case slotBlind:
 		return " → blind"
+	case slotSuspect:
+		return " → suspect"
 	}
 	return ""
 }

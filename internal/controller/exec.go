@@ -149,6 +149,8 @@ func (x *executor) open(e openIncident) error {
 		x.w.IncidentID = id
 	case slotBlind:
 		x.w.BlindIncident = id
+	case slotSuspect:
+		x.w.SuspectIncident = id
 	}
 	s.deps.Wake()
 	s.log.Info("incident opened", "incident", id, "severity", e.inc.Severity, "kind", e.inc.Kind, "reason", e.inc.Reason)

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/store"
 )
 
@@ -30,14 +29,18 @@ type machine struct {
 	// Gen changes whenever what is being judged changes (the active version
 	// or the start of its watch). An evaluation observed under one
 	// generation is dropped if the machine has moved on before it applies.
-	Gen    uint64
-	Streak detect.Streak
+	Gen uint64
 	// Raised are the "version|why" keys of incidents opened without an
 	// action (degraded while paused, suppressed by cooldown, dry run), so a
 	// bad version opens one such incident, not one per evaluation.
 	Raised        []string
 	BlindSince    time.Time
 	BlindIncident string
+	// SuspectSince is when the active version last turned suspect;
+	// SuspectIncident the "not reverted" incident opened after
+	// suspect_grace, resolved when the version turns healthy or leaves.
+	SuspectSince    time.Time
+	SuspectIncident string
 	// Rollbacks are the creation times of recent automatic rollback
 	// incidents, for the "frequent rollbacks are critical" rule.
 	Rollbacks []time.Time
@@ -68,7 +71,7 @@ func (m machine) fallbackFor(v string) string {
 // watch starts judging version from now on.
 func (m *machine) watch(version string, now time.Time) {
 	m.Active, m.WatchSince = version, now
-	m.Streak = detect.Streak{}
+	m.SuspectSince = time.Time{}
 	m.Gen++
 }
 

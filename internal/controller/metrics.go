@@ -40,7 +40,7 @@ func (m *Metrics) rollback(service string) {
 	}
 }
 
-var allVerdicts = []detect.Verdict{detect.Healthy, detect.Degraded, detect.Inconclusive, detect.Blind}
+var allVerdicts = detect.Verdicts
 
 func (m *Metrics) verdict(service string, v detect.Verdict) {
 	if m == nil {

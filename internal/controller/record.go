@@ -22,7 +22,7 @@ func (s *Service) record(ctx context.Context, now time.Time) {
 		versions = append(versions, v.Name)
 	}
 	s.mu.Unlock()
-	live := []string{signal.ErrorRate, signal.LatencyP50, signal.LatencyP99}
+	live := map[string][]float64{signal.ErrorRate: nil, signal.LatencyP50: nil, signal.LatencyP99: nil}
 	read := s.deps.Signals.Live
 	if read == nil {
 		// Not behind the proxy: the configured sources (Prometheus) over
@@ -79,16 +79,16 @@ type optionalBatch struct {
 	service string
 }
 
-func (b optionalBatch) ReadAll(ctx context.Context, q signal.Query, metrics []string) (map[string]signal.Sample, error) {
+func (b optionalBatch) ReadAll(ctx context.Context, q signal.Query, metrics map[string][]float64) (map[string]signal.Sample, error) {
 	out := map[string]signal.Sample{}
 	if b.src == nil {
 		return out, nil
 	}
-	for _, m := range metrics {
+	for m, bounds := range metrics {
 		if !b.src.Expected(b.service, m) {
 			continue
 		}
-		q.Metric = m
+		q.Metric, q.Bounds = m, bounds
 		if smp, err := b.src.Read(ctx, q); err == nil {
 			out[m] = smp
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/revert"
+	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/store"
 )
 
@@ -78,9 +79,16 @@ type Service struct {
 	log  *slog.Logger
 
 	// evalMu lets one evaluation run at a time (observe, then apply), so the
-	// baseline cache needs no other lock. Nothing but Tick takes it.
+	// guard and the baseline cache need no other lock. Nothing but Tick
+	// takes it.
 	evalMu sync.Mutex
 	series baselineCache
+	// guard judges the current watch (machine generation guardGen) with
+	// sequential tests; baseline is the previous version's values, read
+	// once when the watch began.
+	guard    *detect.Guard
+	guardGen uint64
+	baseline map[string]signal.Sample
 
 	// mu guards the machine and the last verdict. It is held to run the step
 	// and its effects (local store writes), never across a signal read or a
@@ -106,7 +114,8 @@ func New(cfg config.Service, deps Deps) *Service {
 
 // DetectPolicy turns a config policy into the detector's.
 func DetectPolicy(p config.Policy) detect.Policy {
-	out := detect.Policy{MinSamples: p.MinSamples, Require: p.Require, Confidence: p.Confidence}
+	out := detect.Policy{MinSamples: p.MinSamples, Require: p.Require, Confidence: p.Confidence,
+		Alpha: p.Alpha, Sustain: p.Sustain, Consecutive: p.Consecutive}
 	names := make([]string, 0, len(p.Thresholds))
 	for m := range p.Thresholds {
 		names = append(names, m)
@@ -266,13 +275,46 @@ func (s *Service) Tick(ctx context.Context) {
 // observe judges the snapshot's active version: signal reads (which may
 // wait up to a source's timeout) and the detector, no lock held.
 func (s *Service) observe(ctx context.Context, snap machine, now time.Time) detect.Result {
+	g := s.guardFor(ctx, snap)
 	since := now.Add(-s.cfg.Policy.Window)
 	if snap.WatchSince.After(since) {
 		since = snap.WatchSince
 	}
-	obs := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.pol.Rules)
-	s.addBaseline(ctx, snap, obs, now)
-	return detect.Evaluate(s.pol, obs)
+	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.pol.Rules, g.Bounds)
+	s.addBaseline(ctx, snap, ev, now)
+	return g.Observe(now, ev)
+}
+
+// BoundsTracker is a router that counts, per version, the requests above
+// latency bounds (the built-in switch): told which bounds a watch tests, it
+// reports them in its samples' Counts.
+type BoundsTracker interface {
+	Track(version string, bounds map[string][]float64)
+}
+
+// guardFor returns the guard of the watch snap is in, starting a new one
+// (with the previous version's baseline, and the router told which latency
+// bounds to count) when the watch changed. Called with s.evalMu held.
+func (s *Service) guardFor(ctx context.Context, snap machine) *detect.Guard {
+	if s.guard != nil && s.guardGen == snap.Gen {
+		return s.guard
+	}
+	g := detect.NewGuard(s.pol, snap.WatchSince)
+	s.baseline = s.readBaseline(ctx, snap)
+	for m, smp := range s.baseline {
+		g.SetBaseline(m, smp.Value)
+	}
+	if t, ok := s.deps.Router.(BoundsTracker); ok {
+		bounds := map[string][]float64{}
+		for _, r := range s.pol.Rules {
+			if b := g.Bounds(r.Metric); len(b) > 0 {
+				bounds[r.Metric] = b
+			}
+		}
+		t.Track(snap.Active, bounds)
+	}
+	s.guard, s.guardGen = g, snap.Gen
+	return g
 }
 
 // mergeVersions keeps config versions in config order with their persisted

@@ -12,9 +12,11 @@ import (
 )
 
 // BatchSource answers several metrics from one read (the proxy aggregates its
-// window once for all request metrics).
+// window once for all request metrics). metrics maps each metric to the
+// bounds it should count observations above (signal.Query.Bounds; nil for
+// rates).
 type BatchSource interface {
-	ReadAll(ctx context.Context, q signal.Query, metrics []string) (map[string]signal.Sample, error)
+	ReadAll(ctx context.Context, q signal.Query, metrics map[string][]float64) (map[string]signal.Sample, error)
 }
 
 // OptionalSource answers metrics that only some services report (pushed LLM
@@ -34,42 +36,46 @@ type Signals struct {
 	Optional OptionalSource
 }
 
-// observe gathers one observation per rule for version over [since, now].
-func (s Signals) observe(ctx context.Context, log *slog.Logger, service, version string, since, now time.Time, rules []detect.Rule) map[string]detect.Observation {
-	obs := make(map[string]detect.Observation, len(rules))
-	var live []string
+// observe gathers the evidence for every rule about version: the window
+// [since, now] for people and the fixed-window rule, and the cumulative
+// counts the sequential tests run on, counted above bounds(metric) for
+// quantile metrics.
+func (s Signals) observe(ctx context.Context, log *slog.Logger, service, version string, since, now time.Time,
+	rules []detect.Rule, bounds func(metric string) []float64) map[string]detect.Evidence {
+	ev := make(map[string]detect.Evidence, len(rules))
+	live := map[string][]float64{}
 	for _, r := range rules {
 		// A source configured for this metric (a PromQL query, a probe
 		// file, a pipeline that pushes it) wins over the proxy's view.
 		if s.Optional == nil || !s.Optional.Expected(service, r.Metric) {
 			if contains(s.LiveMetrics, r.Metric) {
-				live = append(live, r.Metric)
+				live[r.Metric] = bounds(r.Metric)
 			}
 			continue // otherwise never reported for this service: not blind
 		}
-		q := signal.Query{Service: service, Version: version, Metric: r.Metric, Since: since, At: now}
+		q := signal.Query{Service: service, Version: version, Metric: r.Metric, Since: since, At: now, Bounds: bounds(r.Metric)}
 		smp, err := s.Optional.Read(ctx, q)
 		if err != nil {
 			if !errors.Is(err, signal.ErrNoData) {
 				log.Debug("signal read failed", "metric", r.Metric, "err", err)
 			}
-			obs[r.Metric] = detect.Observation{Missing: true}
+			ev[r.Metric] = detect.Evidence{Missing: true}
 			continue
 		}
-		obs[r.Metric] = detect.Observation{Sample: smp}
+		ev[r.Metric] = detect.Evidence{Sample: smp}
 	}
 	if len(live) > 0 && s.Live != nil {
 		q := signal.Query{Service: service, Version: version, Since: since, At: now}
 		got, err := s.Live.ReadAll(ctx, q, live)
-		for _, m := range live {
+		for m := range live {
 			if smp, ok := got[m]; ok && err == nil {
-				obs[m] = detect.Observation{Sample: smp}
+				ev[m] = detect.Evidence{Sample: smp}
 			} else {
-				obs[m] = detect.Observation{Missing: true}
+				ev[m] = detect.Evidence{Missing: true}
 			}
 		}
 	}
-	return obs
+	return ev
 }
 
 func contains(list []string, s string) bool {

@@ -16,13 +16,16 @@ import (
 type liveStats struct {
 	got  map[string]signal.Sample
 	err  error
-	asks [][]string
+	asks []map[string][]float64
 }
 
-func (l *liveStats) ReadAll(_ context.Context, _ signal.Query, metrics []string) (map[string]signal.Sample, error) {
+func (l *liveStats) ReadAll(_ context.Context, _ signal.Query, metrics map[string][]float64) (map[string]signal.Sample, error) {
 	l.asks = append(l.asks, metrics)
 	return l.got, l.err
 }
+
+// noBounds is the bounds function of a watch that tests no quantile.
+func noBounds(string) []float64 { return nil }
 
 // TestObserveRoutesEachMetric: a source configured for a metric wins over
 // the proxy's view; a metric nothing reports for the service is left out
@@ -39,8 +42,8 @@ func TestObserveRoutesEachMetric(t *testing.T) {
 	sig := Signals{Live: live, LiveMetrics: []string{signal.ErrorRate, signal.LatencyP99, signal.LatencyP50}, Optional: Sources{pushed}}
 	rules := []detect.Rule{{Metric: signal.ErrorRate}, {Metric: signal.LatencyP99}, {Metric: signal.LatencyP50},
 		{Metric: signal.QualityScore}, {Metric: signal.ToxicOutputRate}, {Metric: signal.HallucinationRate}}
-	obs := sig.observe(context.Background(), slog.New(slog.DiscardHandler), "svc", "v2", epoch.Add(-time.Second), epoch, rules)
-	for metric, want := range map[string]detect.Observation{
+	obs := sig.observe(context.Background(), slog.New(slog.DiscardHandler), "svc", "v2", epoch.Add(-time.Second), epoch, rules, noBounds)
+	for metric, want := range map[string]detect.Evidence{
 		signal.ErrorRate:       {Sample: signal.Sample{Value: 0.02, Samples: 80, At: epoch}}, // pushed wins over live
 		signal.LatencyP99:      {Sample: signal.Sample{Value: 120, Samples: 500}},
 		signal.LatencyP50:      {Missing: true}, // live, but the proxy had nothing
@@ -58,7 +61,7 @@ func TestObserveRoutesEachMetric(t *testing.T) {
 		t.Errorf("live asked %v, want one read of the two metrics it serves", live.asks)
 	}
 	live.err = errors.New("window empty")
-	obs = sig.observe(context.Background(), slog.New(slog.DiscardHandler), "svc", "v2", epoch.Add(-time.Second), epoch, rules)
+	obs = sig.observe(context.Background(), slog.New(slog.DiscardHandler), "svc", "v2", epoch.Add(-time.Second), epoch, rules, noBounds)
 	if !obs[signal.LatencyP99].Missing {
 		t.Error("a failed live read is not Missing")
 	}
@@ -97,7 +100,6 @@ func TestLiveVersionsAndProgress(t *testing.T) {
 	}
 	started, release := r.holdRevert()
 	r.errRate["v2"] = 0.5
-	r.tick()
 	done := make(chan Status)
 	go func() { done <- r.tick() }()
 	<-started

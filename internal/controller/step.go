@@ -167,8 +167,10 @@ func (p *plan) evaluated(r detect.Result) {
 		return // an action is in flight or awaits recovery
 	}
 	p.trackBlind(r)
-	streak, act := p.m.Streak.Step(r, p.pol.Consecutive)
-	p.m.Streak = streak
+	p.trackSuspect(r)
+	// The guard's verdict is final: sequential tests need no repeat, and
+	// the fixed-window rule counts its own consecutive windows.
+	act := r.Verdict == detect.Degraded
 	switch p.m.State {
 	case StateWatching, StateStable:
 		if p.m.State == StateWatching && p.now.Sub(p.m.WatchSince) >= p.pol.Bake {
@@ -206,6 +208,49 @@ func (p *plan) trackBlind(r detect.Result) {
 		ImpactStartedAt: p.m.BlindSince, DetectedAt: p.now})})
 	p.note(slog.LevelWarn, "flying blind: signals missing, no rollback will be taken on missing data",
 		"since", p.m.BlindSince, "reason", r.Reason)
+}
+
+// trackSuspect opens a minor incident when the active version stays
+// suspect (anomalous, but not enough to revert) past suspect_grace, saying
+// why nothing was reverted, and resolves it when the version turns healthy;
+// clearSuspect resolves it when the version is reverted or replaced.
+func (p *plan) trackSuspect(r detect.Result) {
+	switch r.Verdict {
+	case detect.Suspect:
+		if p.m.SuspectSince.IsZero() {
+			p.m.SuspectSince = p.now
+		}
+		if p.m.SuspectIncident != "" || p.now.Sub(p.m.SuspectSince) < p.pol.SuspectGrace || p.m.State == StateVerifying {
+			return
+		}
+		p.do(openIncident{slot: slotSuspect, inc: p.newIncident(incident.Incident{Kind: incident.KindSuspect,
+			Severity: incident.Minor, Title: fmt.Sprintf("%s: %s is suspect, not reverted", p.m.Name, p.m.Active),
+			Reason: r.Reason, FromVersion: p.m.Active, ImpactStartedAt: p.m.SuspectSince, DetectedAt: p.now},
+			detectedEvent(p.now, r), p.event(incident.EvSuppressed, "not reverted: "+r.Reason))})
+		p.note(slog.LevelWarn, "suspect, not reverted", "version", p.m.Active, "since", p.m.SuspectSince, "reason", r.Reason)
+	case detect.Healthy:
+		p.clearSuspect(p.m.Active + " is healthy again after " + p.now.Sub(p.m.SuspectSince).Round(time.Second).String())
+	}
+}
+
+// watch starts judging version, ending the suspicion about the watch before.
+func (p *plan) watch(version string) {
+	if p.m.SuspectIncident != "" {
+		why := p.m.Active + " is no longer live: " + version + " is"
+		if version == p.m.Active {
+			why = "the watch of " + version + " started again"
+		}
+		p.clearSuspect(why)
+	}
+	p.m.watch(version, p.now)
+}
+
+func (p *plan) clearSuspect(why string) {
+	p.m.SuspectSince = time.Time{}
+	if id := p.m.SuspectIncident; id != "" {
+		p.incident(byID(id), incidentChange{Advance: incident.Resolved, Resolved: true}, p.event(incident.EvCleared, why))
+		p.m.SuspectIncident = ""
+	}
 }
 
 // bad handles a confirmed Degraded verdict on a watching or stable version.

@@ -38,7 +38,7 @@ func (p *plan) deploy(version, url, actor string) {
 	p.do(recordDeployment{d: store.Deployment{Service: p.m.Name, Version: version,
 		URL: p.m.Versions[findVersion(p.m.Versions, version)].URL, Actor: actor, At: p.now}})
 	p.do(route{op: routeActivate, version: version, must: true})
-	p.m.watch(version, p.now)
+	p.watch(version)
 	p.to(StateWatching, "deployed "+version+" by "+actor)
 	p.m.IncidentID, p.m.Fallbacks, p.m.Raised = "", 0, nil
 	p.do(route{op: routeFallback, version: p.m.fallbackFor(version)}, save{must: true})
@@ -118,7 +118,7 @@ func (p *plan) resume(actor string) {
 	}
 	p.m.Paused = false
 	if p.m.State == StateEscalated {
-		p.m.watch(p.m.Active, p.now)
+		p.watch(p.m.Active)
 		p.to(StateStable, "resumed by "+actor+" after escalation")
 		p.m.IncidentID, p.m.Fallbacks = "", 0
 	}

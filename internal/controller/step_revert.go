@@ -68,7 +68,7 @@ func (p *plan) switched(d store.Decision, res revert.Result) {
 	p.do(finishDecision{id: d.ID, status: store.DecisionDone,
 		result: fmt.Sprintf("switched %s → %s in %s", d.FromVersion, d.ToVersion, res.Duration)})
 	p.m.markBad(d.FromVersion, d.Reason)
-	p.m.watch(d.ToVersion, p.now)
+	p.watch(d.ToVersion)
 	p.to(StateVerifying, fmt.Sprintf("reverted %s → %s; verifying %s for %s", d.FromVersion, d.ToVersion, d.ToVersion, p.pol.Verify))
 	p.m.CooldownUntil = p.now.Add(p.pol.Cooldown)
 	p.m.Fallbacks++
@@ -127,7 +127,7 @@ func (p *plan) recoverReverting(last *store.Decision) {
 	case last != nil && last.Status == store.DecisionDone && last.Action != ActionDryRun:
 		p.do(route{op: routeActivate, version: last.ToVersion, must: true})
 		p.m.markBad(last.FromVersion, last.Reason)
-		p.m.watch(last.ToVersion, p.now)
+		p.watch(last.ToVersion)
 		p.to(StateVerifying, fmt.Sprintf("restart: decision %d (%s → %s) was done; verifying %s", last.ID, last.FromVersion, last.ToVersion, last.ToVersion))
 		p.do(route{op: routeFallback, version: p.m.fallbackFor(last.ToVersion)})
 	case last != nil && last.Action == ActionDryRun:

@@ -27,9 +27,6 @@ func mach(st State, versions ...string) machine {
 
 func (m machine) with(edit func(*machine)) machine { edit(&m); return m }
 
-// armed has one bad verdict counted: the next fresh one acts.
-func armed(m *machine) { m.Streak = detect.Streak{Bad: 1, LastSamples: 100} }
-
 func verdict(v detect.Verdict, samples int64) evaluated {
 	return evaluated{r: detect.Result{Verdict: v, Samples: samples, Reason: v.String() + " reason",
 		Findings: []detect.Finding{{Metric: "error_rate", Value: 0.5, Samples: samples}}}}
@@ -195,16 +192,7 @@ func TestStepVerdicts(t *testing.T) {
 	watching := mach(StateWatching, "v1", "v2")
 	rollback := cat([]string{"open rollback major → chain"}, fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching))
 	runSteps(t, []stepCase{
-		{name: "one bad verdict only counts", m: watching, in: bad, want: nil,
-			check: func(t *testing.T, m machine) {
-				if m.Streak.Bad != 1 || m.State != StateWatching {
-					t.Fatalf("%+v", m)
-				}
-			}},
-		{name: "the same samples judged again are no new evidence", m: watching.with(func(m *machine) {
-			m.Streak = detect.Streak{Bad: 1, LastSamples: 200}
-		}), in: bad, want: nil},
-		{name: "a confirmed bad verdict reverts", m: watching.with(armed), in: bad, want: rollback,
+		{name: "a bad verdict reverts at once (the guard's tests need no repeat)", m: watching, in: bad, want: rollback,
 			check: func(t *testing.T, m machine) {
 				if m.State != StateReverting || m.Active != "v2" || len(m.Rollbacks) != 1 {
 					t.Fatalf("%+v", m)
@@ -212,37 +200,37 @@ func TestStepVerdicts(t *testing.T) {
 			}},
 		{name: "healthy while baking", m: watching, in: healthy, at: bake - time.Second, want: nil},
 		{name: "bake passed", m: watching, in: healthy, at: bake, want: []string{"state watching→stable", "save"}},
-		{name: "bad right after bake: stable, then reverted", m: watching.with(armed), in: bad, at: bake,
+		{name: "bad right after bake: stable, then reverted", m: watching, in: bad, at: bake,
 			want: cat([]string{"state watching→stable", "save", "open rollback major → chain"},
 				fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateStable))},
-		{name: "paused: an incident, no revert", m: watching.with(armed).with(func(m *machine) { m.Paused = true }), in: bad,
+		{name: "paused: an incident, no revert", m: watching.with(func(m *machine) { m.Paused = true }), in: bad,
 			want: []string{"open degraded major", "log WARN degraded, not reverted"},
 			check: func(t *testing.T, m machine) {
 				if !m.raised("v2|automation is paused, nothing was reverted") {
 					t.Fatalf("raised %v", m.Raised)
 				}
 			}},
-		{name: "paused: the incident is opened once", m: watching.with(armed).with(func(m *machine) {
+		{name: "paused: the incident is opened once", m: watching.with(func(m *machine) {
 			m.Paused, m.Raised = true, []string{"v2|automation is paused, nothing was reverted"}
 		}), in: bad, want: nil},
-		{name: "cooldown suppresses an unrelated rollback", m: watching.with(armed).with(func(m *machine) {
+		{name: "cooldown suppresses an unrelated rollback", m: watching.with(func(m *machine) {
 			m.CooldownUntil = epoch.Add(time.Minute)
 		}), in: bad, want: []string{"open degraded major", "log WARN degraded, not reverted"}},
-		{name: "cooldown over", m: watching.with(armed).with(func(m *machine) { m.CooldownUntil = epoch }), in: bad, want: rollback},
-		{name: "no older version escalates", m: mach(StateStable, "v1").with(armed), in: bad,
+		{name: "cooldown over", m: watching.with(func(m *machine) { m.CooldownUntil = epoch }), in: bad, want: rollback},
+		{name: "no older version escalates", m: mach(StateStable, "v1"), in: bad,
 			want: cat([]string{"open escalation critical → chain"}, escalateFx("stable", false)),
 			check: func(t *testing.T, m machine) {
 				if !m.Paused || m.State != StateEscalated {
 					t.Fatalf("%+v", m)
 				}
 			}},
-		{name: "known-bad versions are skipped", m: mach(StateWatching, "v0", "v1", "v2").with(armed).with(func(m *machine) {
+		{name: "known-bad versions are skipped", m: mach(StateWatching, "v0", "v1", "v2").with(func(m *machine) {
 			m.Versions[1].KnownBad = true
 		}), in: bad, want: cat([]string{"open rollback major → chain"}, fill(revertFx(ActionRollback, "v2", "v0", "chain"), StateWatching))},
-		{name: "only known-bad older versions: escalate", m: mach(StateWatching, "v1", "v2").with(armed).with(func(m *machine) {
+		{name: "only known-bad older versions: escalate", m: mach(StateWatching, "v1", "v2").with(func(m *machine) {
 			m.Versions[0].KnownBad = true
 		}), in: bad, want: cat([]string{"open escalation critical → chain"}, escalateFx("watching", false))},
-		{name: "third rollback in 7 days is critical", m: watching.with(armed).with(func(m *machine) {
+		{name: "third rollback in 7 days is critical", m: watching.with(func(m *machine) {
 			m.Rollbacks = []time.Time{epoch.Add(-time.Hour), epoch.Add(-6 * 24 * time.Hour)}
 		}), in: bad, want: cat([]string{"open rollback critical → chain"}, fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching)),
 			check: func(t *testing.T, m machine) {
@@ -250,20 +238,15 @@ func TestStepVerdicts(t *testing.T) {
 					t.Fatalf("rollbacks %v", m.Rollbacks)
 				}
 			}},
-		{name: "rollbacks older than 7 days do not count", m: watching.with(armed).with(func(m *machine) {
+		{name: "rollbacks older than 7 days do not count", m: watching.with(func(m *machine) {
 			m.Rollbacks = []time.Time{epoch.Add(-time.Hour), epoch.Add(-8 * 24 * time.Hour)}
 		}), in: bad, want: rollback, check: func(t *testing.T, m machine) {
 			if len(m.Rollbacks) != 2 {
 				t.Fatalf("old rollbacks kept: %v", m.Rollbacks)
 			}
 		}},
-		{name: "escalated: judged, never acted on", m: mach(StateEscalated, "v1", "v2").with(armed), in: bad, want: nil},
-		{name: "reverting: verdicts wait for the revert", m: mach(StateReverting, "v1", "v2").with(armed), in: bad, want: nil,
-			check: func(t *testing.T, m machine) {
-				if m.Streak.Bad != 1 {
-					t.Fatalf("streak moved while reverting: %+v", m.Streak)
-				}
-			}},
+		{name: "escalated: judged, never acted on", m: mach(StateEscalated, "v1", "v2"), in: bad, want: nil},
+		{name: "reverting: verdicts wait for the revert", m: mach(StateReverting, "v1", "v2"), in: bad, want: nil},
 	})
 }
 
@@ -285,17 +268,16 @@ func TestStepVerification(t *testing.T) {
 		{name: "inconclusive before 3 × verify", m: verifying, in: inconclusive, at: 3*verify - time.Second, want: nil},
 		{name: "inconclusive for 3 × verify: stable", m: verifying, in: inconclusive, at: 3 * verify, want: verified},
 		{name: "blind for 3 × verify: stable", m: verifying, in: blind, at: 3 * verify, want: verified},
-		{name: "degraded never stabilises", m: verifying, in: bad, at: 4 * verify, want: nil},
-		{name: "bad too: fall back, cooldown notwithstanding", m: verifying.with(armed), in: bad,
+		{name: "bad too: fall back, cooldown notwithstanding", m: verifying, in: bad,
 			want: cat([]string{"incident chain +detected +fallback"}, fill(revertFx(ActionFallback, "v1", "v0", "chain"), StateVerifying))},
-		{name: "max_fallback reached: escalate", m: verifying.with(armed), in: bad, pol: func(p *config.Policy) { p.MaxFallback = 1 },
+		{name: "max_fallback reached: escalate", m: verifying, in: bad, pol: func(p *config.Policy) { p.MaxFallback = 1 },
 			want: cat([]string{"incident chain +detected"}, escalateFx("verifying", false))},
-		{name: "chain exhausted: escalate", m: mach(StateVerifying, "v0", "v1").with(armed).with(func(m *machine) {
+		{name: "chain exhausted: escalate", m: mach(StateVerifying, "v0", "v1").with(func(m *machine) {
 			m.Active, m.Versions[1].KnownBad, m.IncidentID = "v0", true, "INC-0001"
 		}), in: bad, want: cat([]string{"incident chain +detected"}, escalateFx("verifying", false))},
-		{name: "chain incident could not be opened: escalation opens one", m: mach(StateVerifying, "v0").with(armed), in: bad,
+		{name: "chain incident could not be opened: escalation opens one", m: mach(StateVerifying, "v0"), in: bad,
 			want: cat([]string{"incident chain +detected"}, escalateFx("verifying", true))},
-		{name: "paused during the revert: nothing more", m: verifying.with(armed).with(func(m *machine) { m.Paused = true }), in: bad,
+		{name: "paused during the revert: nothing more", m: verifying.with(func(m *machine) { m.Paused = true }), in: bad,
 			want: []string{"open degraded major", "log WARN degraded, not reverted"}},
 	})
 }
@@ -315,12 +297,8 @@ func TestStepBlind(t *testing.T) {
 		{name: "blind past the grace period: minor incident", m: m.with(since(-grace)), in: blind,
 			want: []string{"open blind minor → blind", "log WARN flying blind: signals missing, no rollback will be taken on missing data"}},
 		{name: "blind incident already open", m: m.with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }), in: blind, want: nil},
-		{name: "blind is never a reason to revert", m: m.with(armed).with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }),
-			in: blind, want: nil, check: func(t *testing.T, m machine) {
-				if m.Streak.Bad != 0 {
-					t.Fatalf("blind kept the bad streak: %+v", m.Streak)
-				}
-			}},
+		{name: "blind is never a reason to revert", m: m.with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }),
+			in: blind, want: nil},
 		{name: "data returns: resolved", m: m.with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }), in: healthy,
 			want: []string{"incident INC-0003 advance=resolved resolved +data_returned"},
 			check: func(t *testing.T, m machine) {
@@ -328,7 +306,7 @@ func TestStepBlind(t *testing.T) {
 					t.Fatalf("%+v", m)
 				}
 			}},
-		{name: "degraded after blind: resolved, and judged", m: m.with(armed).with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }),
+		{name: "degraded after blind: resolved, and judged", m: m.with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }),
 			in: bad, want: cat([]string{"incident INC-0003 advance=resolved resolved +data_returned", "open rollback major → chain"},
 				fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching))},
 	})
@@ -483,7 +461,7 @@ func TestTransitionTable(t *testing.T) {
 // TestEffectsPrint: every effect says what it does in one line, for the
 // executor's logs and for reading a failed step test.
 func TestEffectsPrint(t *testing.T) {
-	_, fx, err := step(mach(StateWatching, "v1", "v2").with(armed), bad, epoch, testPolicy())
+	_, fx, err := step(mach(StateWatching, "v1", "v2"), bad, epoch, testPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +490,7 @@ func TestStepDryRun(t *testing.T) {
 		}
 	}
 	runSteps(t, []stepCase{
-		{name: "announce, record, ask the target to plan", m: watching.with(armed), in: bad, pol: dry,
+		{name: "announce, record, ask the target to plan", m: watching, in: bad, pol: dry,
 			want: []string{"open dry_run major", "decision dry_run v2→v1 @opened", "state watching→reverting", "save",
 				"count dry_run", "hook", "incident opened +rollback_started", "revert"},
 			check: func(t *testing.T, m machine) {
@@ -520,8 +498,8 @@ func TestStepDryRun(t *testing.T) {
 					t.Fatalf("%+v", m)
 				}
 			}},
-		{name: "once per version", m: watching.with(armed).with(func(m *machine) { m.Raised = []string{"v2|dry run"} }), in: bad, pol: dry, want: nil},
-		{name: "no older version: would have escalated", m: mach(StateWatching, "v2").with(armed), in: bad, pol: dry,
+		{name: "once per version", m: watching.with(func(m *machine) { m.Raised = []string{"v2|dry run"} }), in: bad, pol: dry, want: nil},
+		{name: "no older version: would have escalated", m: mach(StateWatching, "v2"), in: bad, pol: dry,
 			want: []string{"open degraded major", "log WARN degraded, not reverted"},
 			check: func(t *testing.T, m machine) {
 				if m.State != StateWatching || m.Paused {
@@ -545,5 +523,49 @@ func TestStepDryRun(t *testing.T) {
 			}},
 		{name: "restart after a finished dry run", m: mach(StateReverting, "v1", "v2"), in: recoverReverting{last: &store.Decision{ID: 9, Action: ActionDryRun, Status: store.DecisionDone}},
 			want: []string{"state reverting→watching", "save!"}, check: settled(watching)},
+	})
+}
+
+// TestStepSuspect: a version anomalous but not bad enough to revert is never
+// quietly left alone: past suspect_grace a minor incident says why nothing
+// was reverted, and it resolves itself when the version turns healthy or is
+// replaced.
+func TestStepSuspect(t *testing.T) {
+	const grace = 30 * time.Second
+	m := mach(StateWatching, "v1", "v2")
+	suspect := verdict(detect.Suspect, 2000)
+	since := func(d time.Duration) func(*machine) { return func(m *machine) { m.SuspectSince = epoch.Add(d) } }
+	open := func(m *machine) { m.SuspectSince, m.SuspectIncident = epoch.Add(-time.Hour), "INC-0007" }
+	runSteps(t, []stepCase{
+		{name: "first suspect verdict starts the clock", m: m, in: suspect, want: nil,
+			check: func(t *testing.T, m machine) {
+				if !m.SuspectSince.Equal(epoch) || m.State != StateWatching {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{name: "suspect within the grace period", m: m.with(since(-grace + time.Second)), in: suspect, want: nil},
+		{name: "suspect past the grace period: minor incident, no revert", m: m.with(since(-grace)), in: suspect,
+			want: []string{"open suspect minor → suspect", "log WARN suspect, not reverted"}},
+		{name: "suspect incident opened once", m: m.with(open), in: suspect, want: nil},
+		{name: "healthy again: resolved", m: m.with(open), in: healthy,
+			want: []string{"incident INC-0007 advance=resolved resolved +cleared"},
+			check: func(t *testing.T, m machine) {
+				if m.SuspectIncident != "" || !m.SuspectSince.IsZero() {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{name: "a deploy replaces it: resolved", m: m.with(open), in: deployCmd{version: "v1", actor: "ann"},
+			check: func(t *testing.T, m machine) {
+				if m.SuspectIncident != "" {
+					t.Fatalf("suspect incident kept after the deploy: %+v", m)
+				}
+			}, want: []string{"deployment v1 by ann", "route activate v1!", "incident INC-0007 advance=resolved resolved +cleared",
+				"state watching→watching", "route fallback ", "save!"}},
+		{name: "inconclusive keeps the clock running", m: m.with(since(-grace + time.Second)), in: inconclusive, want: nil,
+			check: func(t *testing.T, m machine) {
+				if m.SuspectSince.IsZero() {
+					t.Fatal("an inconclusive verdict forgot the suspicion")
+				}
+			}},
 	})
 }

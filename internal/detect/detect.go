@@ -77,7 +77,15 @@ type Policy struct {
 	// Consecutive is how many fresh windows in a row a fixed-window
 	// anomaly must be seen on before it counts.
 	Consecutive int
+	// WindowMinSamples is the floor of the fixed-window rule, which unlike
+	// the sequential tests needs one to be safe (a window of 3 requests
+	// proves nothing healthy); 0 means DefaultWindowMinSamples.
+	WindowMinSamples int64
 }
+
+// DefaultWindowMinSamples is the fixed-window rule's floor when the policy
+// sets none.
+const DefaultWindowMinSamples = 50
 
 // Observation is what a source returned for one metric. Missing means the
 // source answered signal.ErrNoData for a metric that is expected to report.

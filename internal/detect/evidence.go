@@ -16,7 +16,7 @@ type Count = signal.Count
 // version.
 //
 // Sample is the metric over the policy window, for people to read and for
-// metrics judged by the fixed-window rule. Counts, when set, are the
+// metrics judged by the fixed-window rule. Its Counts, when set, are the
 // sequential evidence the tests are fed with:
 //
 //   - rates (error_rate, toxic_output_rate, ...): Counts[0] — requests and
@@ -33,7 +33,6 @@ type Count = signal.Count
 type Evidence struct {
 	Missing bool
 	Sample  signal.Sample
-	Counts  map[float64]Count
 	// Baseline is the previous version's value, for rules with a baseline.
 	Baseline *signal.Sample
 	// Series and BaselineSeries are per-interval values of both versions,
@@ -46,7 +45,7 @@ type Evidence struct {
 // with counts, and quality scores with counts. Gauges (throughput, CPU,
 // memory) and windowed sources without counts use the fixed-window rule.
 func sequential(rule Rule, ev Evidence) bool {
-	if ev.Counts == nil {
+	if ev.Sample.Counts == nil {
 		return false
 	}
 	switch signal.KindOf(rule.Metric) {

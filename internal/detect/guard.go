@@ -18,6 +18,7 @@ import (
 // not safe for concurrent use; the controller owns one per watched version.
 type Guard struct {
 	p      Policy
+	start  time.Time // when the watch began
 	tests  map[string]*metricTests
 	levels *levels // set at the first Observe, when the reporting metrics are known
 	// windows are the fixed-window rule's "consecutive" counts, for metrics
@@ -38,14 +39,15 @@ type seqTest struct {
 	bound testBound
 	t     stats.RateTest
 	last  Count // cumulative counts already folded in
+	based bool  // the first reading was taken
 	// recent counts the evidence since the statistic was last quiet (below
 	// 1), which is roughly since the fault began: what a person is shown.
 	recent Count
 }
 
-// NewGuard starts a watch under p.
-func NewGuard(p Policy) *Guard {
-	g := &Guard{p: p, tests: map[string]*metricTests{}, windows: map[string]*windowStreak{}}
+// NewGuard starts a watch under p that began at start.
+func NewGuard(p Policy, start time.Time) *Guard {
+	g := &Guard{p: p, start: start, tests: map[string]*metricTests{}, windows: map[string]*windowStreak{}}
 	for _, r := range p.Rules {
 		mt := &metricTests{}
 		if r.Max != nil && !r.LowerIsWorse {
@@ -129,10 +131,24 @@ func (g *Guard) Bounds(metric string) []float64 {
 	return out
 }
 
+// countsSlack is how far before the watch's start a source's counters may
+// have started and still hold only this watch's requests (the switch
+// restarts them as it activates the version, a moment before or after the
+// controller notes the watch).
+const countsSlack = time.Second
+
 // fold feeds the counts that arrived since the last call into the test.
-// Counts that went backwards are a restarted counter: the new values are
+// A first reading from counters that began before the watch is its base;
+// counts that went backwards are a restarted counter, whose new values are
 // the increment.
-func (t *seqTest) fold(c Count) {
+func (t *seqTest) fold(c Count, since, watchStart time.Time) {
+	if !t.based {
+		t.based = true
+		if since.Before(watchStart.Add(-countsSlack)) {
+			t.last = c
+			return
+		}
+	}
 	n, bad := c.N-t.last.N, c.Bad-t.last.Bad
 	if c.N < t.last.N || c.Bad < t.last.Bad {
 		n, bad = c.N, c.Bad

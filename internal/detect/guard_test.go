@@ -78,8 +78,8 @@ func (tr *traffic) evidence(g *Guard, now time.Time) map[string]Evidence {
 		errRate, p99 = tr.errs/float64(tr.reqs), float64(tr.lat.Milliseconds())
 	}
 	return map[string]Evidence{
-		signal.ErrorRate:  {Sample: signal.Sample{Value: errRate, Samples: tr.reqs}, Counts: map[float64]Count{0: {N: tr.reqs, Bad: tr.errs}}},
-		signal.LatencyP99: {Sample: signal.Sample{Value: p99, Samples: tr.reqs}, Counts: counts},
+		signal.ErrorRate:  {Sample: signal.Sample{Value: errRate, Samples: tr.reqs, CountsSince: t0, Counts: map[float64]Count{0: {N: tr.reqs, Bad: tr.errs}}}},
+		signal.LatencyP99: {Sample: signal.Sample{Value: p99, Samples: tr.reqs, CountsSince: tr.started, Counts: counts}},
 	}
 }
 
@@ -122,7 +122,7 @@ func TestGuardVerdicts(t *testing.T) {
 			if tt.pol != nil {
 				tt.pol(&p)
 			}
-			g := NewGuard(p)
+			g := NewGuard(p, t0)
 			tr := newTraffic(42, 200, tt.errRate, tt.lat, t0)
 			r, at := watch(g, tr, 5*time.Millisecond, tt.within)
 			if r.Verdict != tt.want {
@@ -138,24 +138,24 @@ func TestGuardVerdicts(t *testing.T) {
 
 func TestGuardBlindAndMissing(t *testing.T) {
 	p := defaultPolicy()
-	g := NewGuard(p)
+	g := NewGuard(p, t0)
 	ev := map[string]Evidence{
-		signal.ErrorRate:    {Sample: signal.Sample{Value: 0, Samples: 500}, Counts: map[float64]Count{0: {N: 500}}},
+		signal.ErrorRate:    {Sample: signal.Sample{Value: 0, Samples: 500, CountsSince: t0, Counts: map[float64]Count{0: {N: 500}}}},
 		signal.QualityScore: {Missing: true},
 	}
 	if r := g.Observe(t0, ev); r.Verdict != Blind || !strings.Contains(r.Reason, "quality_score no data") {
 		t.Fatalf("got %v %q, want blind", r.Verdict, r.Reason)
 	}
-	ev[signal.ErrorRate] = Evidence{Sample: signal.Sample{Value: 0.9, Samples: 600}, Counts: map[float64]Count{0: {N: 600, Bad: 90}}}
+	ev[signal.ErrorRate] = Evidence{Sample: signal.Sample{Value: 0.9, Samples: 600, CountsSince: t0, Counts: map[float64]Count{0: {N: 600, Bad: 90}}}}
 	if r := g.Observe(t0.Add(time.Second), ev); r.Verdict != Degraded {
 		t.Fatalf("100 errors in 100 requests with a metric missing: %v %q, want degraded", r.Verdict, r.Reason)
 	}
 }
 
 func TestGuardCounterReset(t *testing.T) {
-	g := NewGuard(defaultPolicy())
+	g := NewGuard(defaultPolicy(), t0)
 	e := func(n int64, bad float64) map[string]Evidence {
-		return map[string]Evidence{signal.ErrorRate: {Sample: signal.Sample{Samples: n}, Counts: map[float64]Count{0: {N: n, Bad: bad}}}}
+		return map[string]Evidence{signal.ErrorRate: {Sample: signal.Sample{Samples: n, CountsSince: t0, Counts: map[float64]Count{0: {N: n, Bad: bad}}}}}
 	}
 	g.Observe(t0, e(10_000, 100))
 	// The counter restarted: 40 requests, all failed, is new evidence, not
@@ -169,17 +169,17 @@ func TestGuardCounterReset(t *testing.T) {
 func TestGuardQualityScoreFromScores(t *testing.T) {
 	p := defaultPolicy()
 	p.Rules = []Rule{p.Rules[2]}
-	g := NewGuard(p)
+	g := NewGuard(p, t0)
 	// 200 answers scored 0.3 on average: badness 0.7 each, past the
 	// critical 0.5 (badness 0.5).
-	r := g.Observe(t0, map[string]Evidence{signal.QualityScore: {Sample: signal.Sample{Value: 0.3, Samples: 200},
-		Counts: map[float64]Count{0: {N: 200, Bad: 200 * 0.7}}}})
+	r := g.Observe(t0, map[string]Evidence{signal.QualityScore: {Sample: signal.Sample{Value: 0.3, Samples: 200,
+		CountsSince: t0, Counts: map[float64]Count{0: {N: 200, Bad: 200 * 0.7}}}}})
 	if r.Verdict != Degraded || !strings.Contains(r.Reason, "quality_score 0.30 < critical 0.50") {
 		t.Fatalf("quality 0.3: %v %q", r.Verdict, r.Reason)
 	}
-	g = NewGuard(p)
-	r = g.Observe(t0, map[string]Evidence{signal.QualityScore: {Sample: signal.Sample{Value: 0.92, Samples: 2000},
-		Counts: map[float64]Count{0: {N: 2000, Bad: 2000 * 0.08}}}})
+	g = NewGuard(p, t0)
+	r = g.Observe(t0, map[string]Evidence{signal.QualityScore: {Sample: signal.Sample{Value: 0.92, Samples: 2000,
+		CountsSince: t0, Counts: map[float64]Count{0: {N: 2000, Bad: 2000 * 0.08}}}}})
 	if r.Verdict != Healthy {
 		t.Fatalf("quality 0.92 over 2,000 answers: %v %q", r.Verdict, r.Reason)
 	}
@@ -187,7 +187,7 @@ func TestGuardQualityScoreFromScores(t *testing.T) {
 
 func TestGuardBaselineLatency(t *testing.T) {
 	p := Policy{Require: 1, Alpha: 0.01, Rules: []Rule{{Metric: signal.LatencyP99, Max: f(3000), Baseline: &Baseline{MaxIncrease: f(0.2)}}}}
-	g := NewGuard(p)
+	g := NewGuard(p, t0)
 	g.SetBaseline(signal.LatencyP99, 5) // the previous version's p99: 5ms
 	bounds := g.Bounds(signal.LatencyP99)
 	if len(bounds) != 2 || bounds[1] != 6 {
@@ -203,9 +203,9 @@ func TestGuardBaselineLatency(t *testing.T) {
 
 func TestGuardWindowRuleConsecutive(t *testing.T) {
 	p := Policy{Require: 1, Consecutive: 2, Rules: []Rule{{Metric: signal.MemoryBytes, Max: f(1e9)}}}
-	g := NewGuard(p)
+	g := NewGuard(p, t0)
 	e := func(at time.Time) map[string]Evidence {
-		return map[string]Evidence{signal.MemoryBytes: {Sample: signal.Sample{Value: 2e9, Samples: 1, At: at}}}
+		return map[string]Evidence{signal.MemoryBytes: {Sample: signal.Sample{Value: 2e9, Samples: 100, At: at}}}
 	}
 	if r := g.Observe(t0, e(t0)); r.Verdict == Degraded {
 		t.Fatalf("one window over the limit acted: %s", r.Reason)
@@ -221,14 +221,34 @@ func TestGuardWindowRuleConsecutive(t *testing.T) {
 func BenchmarkGuardObserve(b *testing.B) {
 	p := defaultPolicy()
 	p.Rules = p.Rules[:2]
-	g := NewGuard(p)
+	g := NewGuard(p, t0)
 	var n int64
 	b.ReportAllocs()
 	for b.Loop() {
 		n += 10
 		g.Observe(t0, map[string]Evidence{
-			signal.ErrorRate:  {Sample: signal.Sample{Value: 0.01, Samples: n}, Counts: map[float64]Count{0: {N: n, Bad: float64(n) / 100}}},
-			signal.LatencyP99: {Sample: signal.Sample{Value: 100, Samples: n}, Counts: map[float64]Count{3000: {N: n}, 10000: {N: n}}},
+			signal.ErrorRate:  {Sample: signal.Sample{Value: 0.01, Samples: n, CountsSince: t0, Counts: map[float64]Count{0: {N: n, Bad: float64(n) / 100}}}},
+			signal.LatencyP99: {Sample: signal.Sample{Value: 100, Samples: n, CountsSince: t0, Counts: map[float64]Count{3000: {N: n}, 10000: {N: n}}}},
 		})
+	}
+}
+
+// TestGuardCountersFromAnEarlierWatch: a version reverted to has counters
+// from when it was live before; the first reading is a base, not evidence
+// (its old failures are not this watch's), and what follows is judged.
+func TestGuardCountersFromAnEarlierWatch(t *testing.T) {
+	g := NewGuard(defaultPolicy(), t0)
+	e := func(n int64, bad float64) map[string]Evidence {
+		return map[string]Evidence{signal.ErrorRate: {Sample: signal.Sample{Samples: n,
+			CountsSince: t0.Add(-time.Hour), Counts: map[float64]Count{0: {N: n, Bad: bad}}}}}
+	}
+	if r := g.Observe(t0, e(1000, 900)); r.Verdict == Degraded {
+		t.Fatalf("an earlier watch's failures were judged as this one's: %s", r.Reason)
+	}
+	if r := g.Observe(t0.Add(time.Second), e(1100, 900)); r.Verdict == Degraded {
+		t.Fatalf("100 healthy requests after the base: %v %s", r.Verdict, r.Reason)
+	}
+	if r := g.Observe(t0.Add(2*time.Second), e(1160, 960)); r.Verdict != Degraded {
+		t.Fatalf("60 of 60 failed in this watch: %v %s", r.Verdict, r.Reason)
 	}
 }

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -131,7 +132,7 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 	var proof *seqTest // the test whose numbers the finding shows
 	for _, t := range []*seqTest{mt.anomaly, mt.critical, mt.baseline} {
 		if t != nil {
-			t.fold(e.Counts[t.bound.key])
+			t.fold(e.Sample.Counts[t.bound.key], e.Sample.CountsSince, g.start)
 		}
 	}
 	enough := func(t *seqTest) bool { return t != nil && t.t.N >= g.p.MinSamples }
@@ -184,7 +185,9 @@ func (g *Guard) beta() float64 {
 // a window-rule anomaly counts once it was seen on that many fresh windows
 // in a row.
 func (g *Guard) judgeWindow(rule Rule, e Evidence) Finding {
-	f := judge(g.p, rule, Observation{Sample: e.Sample, Baseline: e.Baseline, Series: e.Series, BaselineSeries: e.BaselineSeries})
+	wp := g.p
+	wp.MinSamples = max(g.p.MinSamples, cmp.Or(g.p.WindowMinSamples, DefaultWindowMinSamples))
+	f := judge(wp, rule, Observation{Sample: e.Sample, Baseline: e.Baseline, Series: e.Series, BaselineSeries: e.BaselineSeries})
 	ws := g.windows[rule.Metric]
 	if !f.Anomalous {
 		delete(g.windows, rule.Metric)

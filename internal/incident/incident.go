@@ -53,6 +53,7 @@ const (
 	KindBlind      Kind = "blind"      // signals have been missing past the grace period
 	KindDegraded   Kind = "degraded"   // a version is bad but no rollback was possible
 	KindDryRun     Kind = "dry_run"    // policy.dry_run: an automatic rollback that was announced, not carried out
+	KindSuspect    Kind = "suspect"    // a version anomalous past suspect_grace, but not enough to revert
 )
 
 // Incident is one thing that went wrong with one service.
@@ -115,6 +116,7 @@ const (
 	EvStatus          = "status"
 	EvNote            = "note"
 	EvDataReturned    = "data_returned"
+	EvCleared         = "cleared"       // a suspect version turned healthy, or was reverted or replaced
 	EvNotifyFailed    = "notify_failed" // a channel refused or kept failing
 	EvNotified        = "notified"      // first delivery to a channel
 	EvReport          = "report"        // the post-incident report was written

@@ -122,6 +122,11 @@ type Sample struct {
 	Window  time.Duration
 	At      time.Time
 	Counts  map[float64]Count
+	// CountsSince is when the source started Counts (a switch restarts a
+	// version's counters when it goes live); zero when unknown. A guard
+	// takes a first reading that began before its watch as a base, not as
+	// evidence: those requests belong to an earlier watch.
+	CountsSince time.Time
 }
 
 // Source reads one metric. Implementations must be safe for concurrent use.

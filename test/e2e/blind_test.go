@@ -18,7 +18,7 @@ func TestMissingSignalsAreBlindNotBad(t *testing.T) {
 	e.deploy(newBackend(t, "v2"))
 	push := func(q float64) {
 		t.Helper()
-		if err := e.client.PushSignals(t.Context(), "svc", api.SignalsRequest{Version: "v2", Samples: 100,
+		if err := e.client.PushSignals(t.Context(), "svc", api.SignalsRequest{Version: "v2", Samples: 1000, // enough to show 0.1% toxicity below 1%
 			Values: map[string]float64{"quality_score": q, "toxic_output_rate": 0.001}}); err != nil {
 			t.Fatal(err)
 		}

@@ -38,10 +38,10 @@ func (s *Source) Read(_ context.Context, q signal.Query) (signal.Sample, error) 
 }
 
 // ReadAll answers several metrics from one aggregation of the window.
-func (s *Source) ReadAll(_ context.Context, q signal.Query, metrics []string) (map[string]signal.Sample, error) {
+func (s *Source) ReadAll(_ context.Context, q signal.Query, metrics map[string][]float64) (map[string]signal.Sample, error) {
 	snap := s.sw.Stats(q.Version, q.Since, q.At)
 	out := make(map[string]signal.Sample, len(metrics))
-	for _, m := range metrics {
+	for m := range metrics {
 		v, err := value(snap, signal.Query{Metric: m, At: q.At})
 		if err != nil {
 			return nil, err

@@ -7,6 +7,10 @@
 // that was pushed once for a service is "expected" from then on, so its
 // absence later makes the verdict Blind instead of silently Healthy.
 //
+// Pushed rates and quality scores also keep cumulative counts (value ×
+// samples), so the sequential tests judge them like the switch's own
+// counts; other metrics are judged over the window.
+//
 // Memory is bounded: only metrics the detector knows (signal.Known) are
 // accepted, the API accepts only a service's own versions, and each series
 // keeps at most MaxPoints points, so the store holds at most
@@ -40,13 +44,28 @@ type Store struct {
 	mu        sync.Mutex
 	points    map[key][]Point
 	seen      map[[2]string]bool // service, metric
+	totals    map[key]total
+}
+
+// total is the cumulative evidence of one series, for the sequential tests:
+// every pushed value in [0, 1] of a rate (or 1 - value of a quality score)
+// is Samples observations whose badness sums to value × Samples.
+type total struct {
+	count signal.Count
+	since time.Time
+}
+
+// countable reports whether a pushed metric's values are shares in [0, 1]
+// whose mean over Samples can stand for Samples observations.
+func countable(metric string) bool {
+	return signal.KindOf(metric) == signal.KindRate || metric == signal.QualityScore
 }
 
 var _ signal.Source = (*Store)(nil)
 
 // New keeps points for retention (at least the longest policy window).
 func New(retention time.Duration) *Store {
-	return &Store{retention: retention, points: map[key][]Point{}, seen: map[[2]string]bool{}}
+	return &Store{retention: retention, points: map[key][]Point{}, seen: map[[2]string]bool{}, totals: map[key]total{}}
 }
 
 // MaxPoints caps one series (service, version, metric). A pipeline pushing
@@ -81,6 +100,19 @@ func (s *Store) Push(service, version string, values map[string]float64, samples
 		}
 		s.points[k] = pts
 		s.seen[[2]string{service, m}] = true
+		if countable(m) {
+			bad := min(max(v, 0), 1)
+			if m == signal.QualityScore {
+				bad = 1 - bad
+			}
+			t := s.totals[k]
+			if t.since.IsZero() {
+				t.since = at
+			}
+			t.count.N += samples
+			t.count.Bad += bad * float64(samples)
+			s.totals[k] = t
+		}
 	}
 	return nil
 }
@@ -112,7 +144,11 @@ func (s *Store) Read(_ context.Context, q signal.Query) (signal.Sample, error) {
 	if n == 0 {
 		return signal.Sample{}, fmt.Errorf("push: %s of %s/%s: %w", q.Metric, q.Service, q.Version, signal.ErrNoData)
 	}
-	return signal.Sample{Value: sum / float64(n), Samples: n, Window: q.At.Sub(first), At: q.At}, nil
+	out := signal.Sample{Value: sum / float64(n), Samples: n, Window: q.At.Sub(first), At: q.At}
+	if t, ok := s.totals[key{q.Service, q.Version, q.Metric}]; ok {
+		out.Counts, out.CountsSince = map[float64]signal.Count{0: t.count}, t.since
+	}
+	return out, nil
 }
 
 func trim(pts []Point, before time.Time) []Point {
