@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
 )
@@ -82,9 +83,18 @@ type incidentChange struct {
 
 func (c incidentChange) zero() bool { return c == incidentChange{} }
 
-// recordDecision stores d (pending) before the action it describes.
+// recordDecision stores d (pending) before the action it describes, with
+// the machine as it then stands (reverting), in one store transaction:
+// the one commit between a verdict and the switch.
 type recordDecision struct {
 	d   store.Decision
+	inc incRef
+}
+
+// linkDecision names the incident a decision was taken without (an
+// automatic rollback's, opened after the switch).
+type linkDecision struct {
+	id  int64 // 0: the decision this pass recorded or reverted
 	inc incRef
 }
 
@@ -95,7 +105,13 @@ type afterDecision struct{}
 // the latest recordDecision of this pass stored. It is always the last
 // effect of a pass: the executor releases the service mutex while the target
 // works, then feeds the outcome back to the step as a reverted input.
-type targetRevert struct{ d *store.Decision }
+//
+// verdict is the result the decision was taken on, for the incident written
+// after the switch; nil when recovering a decision after a restart.
+type targetRevert struct {
+	d       *store.Decision
+	verdict *detect.Result
+}
 
 type finishDecision struct {
 	id             int64
@@ -154,6 +170,7 @@ func (e recordDecision) String() string {
 	return fmt.Sprintf("decision %s %s → %s (incident %s)", e.d.Action, e.d.FromVersion, e.d.ToVersion, e.inc)
 }
 func (afterDecision) String() string { return "after decision" }
+func (e linkDecision) String() string  { return fmt.Sprintf("link decision %d to %s", e.id, e.inc) }
 func (e targetRevert) String() string {
 	if e.d == nil {
 		return "revert"

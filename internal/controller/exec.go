@@ -33,8 +33,9 @@ type executor struct {
 	w   machine
 	// opened and dec are what this pass created, for effects that refer to
 	// them (openedIncident, a revert of the decision just recorded).
-	opened string
-	dec    store.Decision
+	opened    string
+	dec       store.Decision
+	recordErr error // the store refused the decision this pass recorded
 }
 
 // errAbandoned stops a pass where a crash would (Hooks.AfterDecision).
@@ -87,6 +88,16 @@ func (x *executor) do(e effect) error {
 		x.change(e)
 	case recordDecision:
 		x.record(e)
+	case linkDecision:
+		id := e.id
+		if id == 0 {
+			id = x.dec.ID
+		}
+		if inc := x.ref(e.inc); id != 0 && inc != "" {
+			if err := s.deps.Store.LinkDecision(ctx, id, inc); err != nil {
+				s.log.Error("linking decision to its incident failed", "decision", id, "incident", inc, "err", err)
+			}
+		}
 	case afterDecision:
 		if h := s.deps.Hooks.AfterDecision; h != nil {
 			if err := h(x.dec); err != nil {
@@ -191,21 +202,31 @@ func (x *executor) change(e changeIncident) {
 	s.deps.Wake()
 }
 
-// record stores a decision before its action. Acting without a record
-// would break "resume exactly once"; acting not at all would leave users on
-// a bad version. Users come first: the action goes ahead, and the timeline
-// says the record is missing.
+// record stores a decision before its action, with the machine (now
+// reverting) in the same transaction. Acting without a record would break
+// "resume exactly once"; acting not at all would leave users on a bad
+// version. Users come first: the action goes ahead (the state saved on its
+// own, if the store takes that), and the timeline says the record is
+// missing — the incident's, or for an automatic rollback, whose incident
+// opens after the switch, that one's (reverted.recordErr).
 func (x *executor) record(e recordDecision) {
 	s, d := x.s, e.d
 	d.IncidentID = x.ref(e.inc)
-	id, err := s.deps.Store.RecordDecision(x.ctx, d)
+	id, err := s.deps.Store.Decide(x.ctx, d, x.w.persisted(s.deps.Now()))
 	if err != nil {
 		s.log.Error("recording decision failed; acting unrecorded", "err", err)
-		x.change(changeIncident{ref: byID(d.IncidentID), events: []incident.Event{{At: d.CreatedAt,
-			Type: incident.EvDecision, Actor: "ripcord", Message: "decision could not be recorded: " + err.Error()}}})
+		x.recordErr = err
+		if serr := s.deps.Store.SaveService(x.ctx, x.w.persisted(s.deps.Now())); serr != nil {
+			s.log.Error("saving state failed", "err", serr)
+		}
+		x.change(changeIncident{ref: byID(d.IncidentID), events: []incident.Event{unrecorded(d.CreatedAt, err)}})
 	}
 	d.ID, d.Status = id, store.DecisionPending
 	x.dec = d
+}
+
+func unrecorded(at time.Time, err error) incident.Event {
+	return incident.Event{At: at, Type: incident.EvDecision, Actor: "ripcord", Message: "decision could not be recorded: " + err.Error()}
 }
 
 func (x *executor) route(e route) error {
@@ -240,6 +261,6 @@ func (x *executor) revert(e targetRevert) error {
 	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
 		Reason: d.Reason, DryRun: d.Action == ActionDryRun})
 	s.mu.Lock()
-	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err}, s.deps.Now())
+	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err, verdict: e.verdict, recordErr: x.recordErr}, s.deps.Now())
 	return aerr
 }

@@ -3,7 +3,9 @@ package controller
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/signal"
+	"github.com/ripcord/ripcord/internal/store"
 )
 
 // TestUnrecordedDecisionStillReverts: users come first. A decision the
@@ -21,7 +24,7 @@ func TestUnrecordedDecisionStillReverts(t *testing.T) {
 	r := newRig(t, testPolicy(), "v1")
 	fs := r.flaky()
 	r.boot()
-	fs.set("RecordDecision", errors.New("disk full"))
+	fs.set("Decide", errors.New("disk full"))
 	r.deploy("v2")
 	r.errRate["v2"] = 0.5
 	s := r.until("revert", 3, inState(StateVerifying))
@@ -230,4 +233,79 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 		}
 	}
 	return 0
+}
+
+// writeCounter counts the store's write transactions.
+type writeCounter struct {
+	store.Store
+	mu     sync.Mutex
+	writes []string
+}
+
+func (w *writeCounter) note(op string) { w.mu.Lock(); w.writes = append(w.writes, op); w.mu.Unlock() }
+func (w *writeCounter) SaveService(ctx context.Context, s store.ServiceState) error {
+	w.note("SaveService")
+	return w.Store.SaveService(ctx, s)
+}
+func (w *writeCounter) Decide(ctx context.Context, d store.Decision, s store.ServiceState) (int64, error) {
+	w.note("Decide")
+	return w.Store.Decide(ctx, d, s)
+}
+func (w *writeCounter) RecordDecision(ctx context.Context, d store.Decision) (int64, error) {
+	w.note("RecordDecision")
+	return w.Store.RecordDecision(ctx, d)
+}
+func (w *writeCounter) CreateIncident(ctx context.Context, inc incident.Incident) (string, error) {
+	w.note("CreateIncident")
+	return w.Store.CreateIncident(ctx, inc)
+}
+func (w *writeCounter) UpdateIncident(ctx context.Context, id string, fn func(*incident.Incident) error, evs ...incident.Event) error {
+	w.note("UpdateIncident")
+	return w.Store.UpdateIncident(ctx, id, fn, evs...)
+}
+func (w *writeCounter) AppendEvent(ctx context.Context, id string, ev incident.Event) error {
+	w.note("AppendEvent")
+	return w.Store.AppendEvent(ctx, id, ev)
+}
+func (w *writeCounter) RecordMetrics(ctx context.Context, pts []store.MetricPoint) error {
+	w.note("RecordMetrics")
+	return w.Store.RecordMetrics(ctx, pts)
+}
+func (w *writeCounter) count() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.writes)
+}
+
+// TestOneCommitBeforeTheSwitch: every request between a bad verdict and the
+// switch is served by the bad version, so exactly one store transaction —
+// the decision together with the reverting state — stands between them;
+// the incident is written after the switch, and says everything.
+func TestOneCommitBeforeTheSwitch(t *testing.T) {
+	r := newRig(t, testPolicy(), "v1")
+	wc := &writeCounter{Store: r.st}
+	r.st = wc
+	r.boot()
+	r.deploy("v2")
+	r.errRate["v2"] = 0.5
+	started, release := r.holdRevert()
+	before := len(wc.count())
+	done := make(chan Status)
+	go func() { done <- r.tick() }()
+	<-started
+	if got := wc.count()[before:]; !slices.Equal(got, []string{"Decide"}) {
+		t.Fatalf("writes between the verdict and the switch: %v, want [Decide]", got)
+	}
+	release()
+	s := <-done
+	inc := r.incident(s.IncidentID)
+	for _, typ := range []string{incident.EvDetected, incident.EvRollbackStarted, incident.EvRollbackDone} {
+		if countEvents(inc, typ) != 1 {
+			t.Fatalf("incident after the switch lacks %s: %+v", typ, inc.Events)
+		}
+	}
+	ds, err := r.st.ListDecisions(context.Background(), "svc", 1)
+	if err != nil || len(ds) != 1 || ds[0].IncidentID != s.IncidentID || ds[0].Status != store.DecisionDone {
+		t.Fatalf("decision %+v (%v), want done and linked to %s", ds, err, s.IncidentID)
+	}
 }

@@ -189,11 +189,11 @@ func (f *flakyStore) SaveService(ctx context.Context, s store.ServiceState) erro
 	return f.Store.SaveService(ctx, s)
 }
 
-func (f *flakyStore) RecordDecision(ctx context.Context, d store.Decision) (int64, error) {
-	if err := f.err("RecordDecision"); err != nil {
+func (f *flakyStore) Decide(ctx context.Context, d store.Decision, st store.ServiceState) (int64, error) {
+	if err := f.err("Decide"); err != nil {
 		return 0, err
 	}
-	return f.Store.RecordDecision(ctx, d)
+	return f.Store.Decide(ctx, d, st)
 }
 
 func (f *flakyStore) CreateIncident(ctx context.Context, inc incident.Incident) (string, error) {

@@ -22,11 +22,16 @@ type input interface{ isInput() }
 // step only acts on it).
 type evaluated struct{ r detect.Result }
 
-// reverted is the target's answer to a revert effect.
+// reverted is the target's answer to a revert effect, with the verdict
+// the decision was taken on (nil after a restart).
 type reverted struct {
-	d   store.Decision
-	res revert.Result
-	err error
+	d       store.Decision
+	res     revert.Result
+	err     error
+	verdict *detect.Result
+	// recordErr: the store refused the decision (it was carried out
+	// unrecorded); the incident opened after the switch says so.
+	recordErr error
 }
 
 type (
@@ -79,7 +84,7 @@ func step(m machine, in input, now time.Time, pol config.Policy) (machine, []eff
 	case evaluated:
 		p.evaluated(in.r)
 	case reverted:
-		p.reverted(in.d, in.res, in.err)
+		p.reverted(in)
 	case deployCmd:
 		p.deploy(in.version, in.url, in.actor)
 	case rollbackCmd:
@@ -279,20 +284,37 @@ func (p *plan) bad(r detect.Result) {
 }
 
 func (p *plan) autoRollback(r detect.Result, from, to string) {
-	n := p.m.recentRollbacks(p.now) + 1
-	sev := incident.Major
-	evs := []incident.Event{detectedEvent(p.now, r)}
-	if n >= frequentRollbacks {
-		sev = incident.Critical
-		evs = append(evs, p.event(incident.EvNote,
-			fmt.Sprintf("%d rollbacks of %s in 7 days: severity raised to %s; the service is unstable", n, p.m.Name, sev)))
-	}
-	p.do(openIncident{slot: slotChain, inc: p.newIncident(incident.Incident{Kind: incident.KindRollback, Severity: sev,
-		Title:  fmt.Sprintf("%s: automatic rollback %s → %s", p.m.Name, from, to),
-		Reason: r.Reason, FromVersion: from, ToVersion: to, ImpactStartedAt: p.m.WatchSince, DetectedAt: p.now}, evs...)})
 	kept := slices.DeleteFunc(slices.Clone(p.m.Rollbacks), func(at time.Time) bool { return p.now.Sub(at) > rollbackMemory })
 	p.m.Rollbacks = append(kept, p.now)
+	// The incident is opened after the switch (reverted): every write
+	// between the verdict and the switch serves requests to the bad version.
 	p.revertTo(ActionRollback, from, to, r, chainIncident)
+}
+
+// rollbackIncident is the incident of an automatic rollback, opened after
+// the switch from the decision (and, when known, the verdict it was taken
+// on): major, or critical when it is the frequentRollbacks-th in 7 days.
+func (p *plan) rollbackIncident(d store.Decision, r *detect.Result) incident.Incident {
+	n := p.m.recentRollbacks(d.CreatedAt)
+	if !slices.Contains(p.m.Rollbacks, d.CreatedAt) {
+		n++ // after a restart this rollback is not among them yet
+	}
+	sev := incident.Major
+	detected := incident.Event{At: d.CreatedAt, Type: incident.EvDetected, Actor: "ripcord", Message: d.Reason,
+		Data: map[string]any{"snapshot": d.Snapshot}}
+	if r != nil {
+		detected = detectedEvent(d.CreatedAt, *r)
+	}
+	evs := []incident.Event{detected}
+	if n >= frequentRollbacks {
+		sev = incident.Critical
+		evs = append(evs, incident.Event{At: d.CreatedAt, Type: incident.EvNote, Actor: "ripcord",
+			Message: fmt.Sprintf("%d rollbacks of %s in 7 days: severity raised to %s; the service is unstable", n, p.m.Name, sev)})
+	}
+	inc := p.newIncident(incident.Incident{Kind: incident.KindRollback, Severity: sev,
+		Title:  fmt.Sprintf("%s: automatic rollback %s → %s", p.m.Name, d.FromVersion, d.ToVersion),
+		Reason: d.Reason, FromVersion: d.FromVersion, ToVersion: d.ToVersion, ImpactStartedAt: p.m.WatchSince, DetectedAt: d.CreatedAt}, evs...)
+	return inc
 }
 
 // dryRun announces, once per version, the rollback policy.dry_run forbids,
@@ -329,6 +351,7 @@ func (p *plan) verify(r detect.Result, act bool) {
 }
 
 // fallback handles a version that a revert moved to and that is bad too.
+// Its incident hears of it after the switch (reverted).
 func (p *plan) fallback(r detect.Result) {
 	from := p.m.Active
 	to := p.m.fallbackFor(from)
@@ -337,8 +360,6 @@ func (p *plan) fallback(r detect.Result) {
 		p.escalate(fmt.Sprintf("fallback chain exhausted after %d step(s): %s is bad too: %s", p.m.Fallbacks, from, r.Reason), p.m.IncidentID != "")
 		return
 	}
-	p.incident(chainIncident, incidentChange{}, detectedEvent(p.now, r),
-		p.event(incident.EvFallback, fmt.Sprintf("%s is bad too; falling back to %s", from, to)))
 	p.revertTo(ActionFallback, from, to, r, chainIncident)
 }
 

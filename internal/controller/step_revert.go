@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"time"
 	"log/slog"
 
 	"github.com/ripcord/ripcord/internal/detect"
@@ -11,36 +12,55 @@ import (
 )
 
 // revertTo records the decision, then acts on it: the decision is durable
-// before the switch, so a restart can complete it exactly once.
+// before the switch, so a restart can complete it exactly once. The decision
+// and the reverting state are one commit; an automatic action's incident is
+// written after the switch (reverted), so nothing else stands between the
+// verdict and the switch. A person's rollback and a dry run have their
+// incident already (the person is shown it at once; a dry run moves no
+// traffic) and say on it that the revert starts.
 func (p *plan) revertTo(action, from, to string, r detect.Result, inc incRef) {
-	p.do(recordDecision{d: store.Decision{Service: p.m.Name, Action: action, FromVersion: from, ToVersion: to,
-		Reason: r.Reason, Snapshot: snapshot(r), CreatedAt: p.now}, inc: inc})
 	dry := action == ActionDryRun
 	why := fmt.Sprintf("%s %s → %s: %s", action, from, to, r.Reason)
 	if dry {
 		why = fmt.Sprintf("dry run: asking the target about %s → %s", from, to)
 	}
 	p.to(StateReverting, why)
-	p.save()
+	p.do(recordDecision{d: store.Decision{Service: p.m.Name, Action: action, FromVersion: from, ToVersion: to,
+		Reason: r.Reason, Snapshot: snapshot(r), CreatedAt: p.now}, inc: inc})
 	p.do(count{decision: action}, afterDecision{})
-	p.startRevert(inc, from, to, dry)
-	p.do(targetRevert{})
+	if !automatic(action) {
+		p.startRevert(inc, from, to, dry, p.now)
+	}
+	p.do(targetRevert{verdict: &r})
 }
 
-func (p *plan) startRevert(inc incRef, from, to string, dry bool) {
+// automatic actions write their incident after the switch.
+func automatic(action string) bool { return action == ActionRollback || action == ActionFallback }
+
+func (p *plan) startRevert(inc incRef, from, to string, dry bool, at time.Time) {
 	if dry {
-		p.incident(inc, incidentChange{}, p.event(incident.EvRollbackStarted,
-			fmt.Sprintf("dry run: asking the target whether it could switch %s → %s", from, to)))
+		p.incident(inc, incidentChange{}, incident.Event{At: at, Type: incident.EvRollbackStarted, Actor: "ripcord",
+			Message: fmt.Sprintf("dry run: asking the target whether it could switch %s → %s", from, to)})
 		return
 	}
-	p.incident(inc, incidentChange{RollbackStarted: true},
-		p.event(incident.EvRollbackStarted, fmt.Sprintf("switching %s → %s", from, to)))
+	p.incident(inc, incidentChange{RollbackStarted: true}, incident.Event{At: at, Type: incident.EvRollbackStarted,
+		Actor: "ripcord", Message: fmt.Sprintf("switching %s → %s", from, to)})
 }
 
-// reverted applies the target's answer to a decision.
-func (p *plan) reverted(d store.Decision, res revert.Result, err error) {
-	inc := byID(d.IncidentID)
+// reverted applies the target's answer to a decision. An automatic
+// decision's incident hears of it now: the rollback's is opened (and the
+// decision linked to it), the fallback's gets what was detected, and both
+// get the revert's start, dated when it was decided.
+func (p *plan) reverted(in reverted) {
+	d, res, err := in.d, in.res, in.err
+	inc, opened := byID(d.IncidentID), false
 	dry := d.Action == ActionDryRun
+	if automatic(d.Action) {
+		inc, opened = p.announce(d, in.verdict)
+		if in.recordErr != nil && opened {
+			p.incident(inc, incidentChange{}, unrecorded(d.CreatedAt, in.recordErr))
+		}
+	}
 	switch {
 	case err != nil && dry:
 		p.do(finishDecision{id: d.ID, status: store.DecisionFailed, result: err.Error()})
@@ -50,7 +70,7 @@ func (p *plan) reverted(d store.Decision, res revert.Result, err error) {
 	case err != nil:
 		p.do(finishDecision{id: d.ID, status: store.DecisionFailed, result: err.Error()})
 		p.incident(inc, incidentChange{}, p.event(incident.EvRollbackFailed, err.Error()))
-		p.escalate(fmt.Sprintf("revert %s → %s failed: %v", d.FromVersion, d.ToVersion, err), p.m.IncidentID != "")
+		p.escalate(fmt.Sprintf("revert %s → %s failed: %v", d.FromVersion, d.ToVersion, err), opened || p.m.IncidentID != "")
 	case dry:
 		p.do(finishDecision{id: d.ID, status: store.DecisionDone,
 			result: fmt.Sprintf("dry run: would have switched %s → %s; traffic left on %s", d.FromVersion, res.To, d.FromVersion)})
@@ -59,12 +79,37 @@ func (p *plan) reverted(d store.Decision, res revert.Result, err error) {
 		p.to(p.watchState(), "dry run: traffic left on "+d.FromVersion)
 		p.save()
 	default:
-		p.switched(d, res)
+		p.switched(d, res, inc)
 	}
 }
 
+// announce writes what an automatic decision's incident says up to the
+// switch, and returns the incident and whether it opened it.
+func (p *plan) announce(d store.Decision, verdict *detect.Result) (incRef, bool) {
+	detected := incident.Event{At: d.CreatedAt, Type: incident.EvDetected, Actor: "ripcord", Message: d.Reason,
+		Data: map[string]any{"snapshot": d.Snapshot}}
+	if verdict != nil {
+		detected = detectedEvent(d.CreatedAt, *verdict)
+	}
+	ref, opened := byID(d.IncidentID), false
+	switch {
+	case d.IncidentID == "" && d.Action == ActionRollback:
+		p.do(openIncident{slot: slotChain, inc: p.rollbackIncident(d, verdict)},
+			linkDecision{id: d.ID, inc: chainIncident})
+		ref, opened = chainIncident, true
+	case d.IncidentID == "":
+		ref = chainIncident
+		fallthrough
+	case d.Action == ActionFallback:
+		p.incident(ref, incidentChange{}, detected, incident.Event{At: d.CreatedAt, Type: incident.EvFallback,
+			Actor: "ripcord", Message: fmt.Sprintf("%s is bad too; falling back to %s", d.FromVersion, d.ToVersion)})
+	}
+	p.startRevert(ref, d.FromVersion, d.ToVersion, false, d.CreatedAt)
+	return ref, opened
+}
+
 // switched is a revert that moved traffic: verify the version it moved to.
-func (p *plan) switched(d store.Decision, res revert.Result) {
+func (p *plan) switched(d store.Decision, res revert.Result, inc incRef) {
 	p.do(finishDecision{id: d.ID, status: store.DecisionDone,
 		result: fmt.Sprintf("switched %s → %s in %s", d.FromVersion, d.ToVersion, res.Duration)})
 	p.m.markBad(d.FromVersion, d.Reason)
@@ -78,7 +123,7 @@ func (p *plan) switched(d store.Decision, res revert.Result) {
 	p.note(slog.LevelInfo, "reverted", "from", d.FromVersion, "to", d.ToVersion, "took", res.Duration, "reason", d.Reason)
 	ev := p.event(incident.EvRollbackDone, fmt.Sprintf("traffic on %s (switch took %s); verifying for %s", d.ToVersion, res.Duration, p.pol.Verify))
 	ev.Data = map[string]any{"from": d.FromVersion, "to": d.ToVersion, "switch_ns": res.Duration.Nanoseconds()}
-	p.incident(byID(d.IncidentID), incidentChange{Advance: incident.Identified, ToVersion: d.ToVersion}, ev)
+	p.incident(inc, incidentChange{Advance: incident.Identified, ToVersion: d.ToVersion}, ev)
 }
 
 // escalate stops automation for the service and pages a person. With
@@ -115,7 +160,9 @@ func (p *plan) recoverPending(d store.Decision) {
 		p.to(StateReverting, fmt.Sprintf("restart: completing decision %d (%s → %s)", d.ID, d.FromVersion, d.ToVersion))
 		p.save()
 	}
-	p.startRevert(byID(d.IncidentID), d.FromVersion, d.ToVersion, d.Action == ActionDryRun)
+	if !automatic(d.Action) {
+		p.startRevert(byID(d.IncidentID), d.FromVersion, d.ToVersion, d.Action == ActionDryRun, p.now)
+	}
 	p.do(targetRevert{d: &d})
 }
 

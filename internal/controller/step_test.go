@@ -74,6 +74,8 @@ func short(e effect) string {
 		return fmt.Sprintf("decision %s %s→%s @%s", e.d.Action, e.d.FromVersion, e.d.ToVersion, e.inc)
 	case afterDecision:
 		return "hook"
+	case linkDecision:
+		return fmt.Sprintf("link decision %d to %s", e.id, e.inc)
 	case targetRevert:
 		if e.d != nil {
 			return fmt.Sprintf("revert #%d", e.d.ID)
@@ -97,9 +99,15 @@ func short(e effect) string {
 }
 
 // revertFx is what every revert ends with.
+// revertFx is a decision and its revert: the state and the decision in one
+// commit, and for a person's rollback or a dry run the incident told first
+// (an automatic action's incident is written after the switch).
 func revertFx(action, from, to, ref string) []string {
-	return []string{"decision " + action + " " + from + "→" + to + " @" + ref, "state %s→reverting", "save",
-		"count " + action, "hook", "incident " + ref + " started +rollback_started", "revert"}
+	fx := []string{"state %s→reverting", "decision " + action + " " + from + "→" + to + " @" + ref, "count " + action, "hook"}
+	if !automatic(action) {
+		fx = append(fx, "incident "+ref+" started +rollback_started")
+	}
+	return append(fx, "revert")
 }
 
 func escalateFx(from string, open bool) []string {
@@ -190,7 +198,7 @@ func deepCopy(m machine) machine {
 func TestStepVerdicts(t *testing.T) {
 	const bake = 10 * time.Minute
 	watching := mach(StateWatching, "v1", "v2")
-	rollback := cat([]string{"open rollback major → chain"}, fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching))
+	rollback := fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching)
 	runSteps(t, []stepCase{
 		{name: "a bad verdict reverts at once (the guard's tests need no repeat)", m: watching, in: bad, want: rollback,
 			check: func(t *testing.T, m machine) {
@@ -201,7 +209,7 @@ func TestStepVerdicts(t *testing.T) {
 		{name: "healthy while baking", m: watching, in: healthy, at: bake - time.Second, want: nil},
 		{name: "bake passed", m: watching, in: healthy, at: bake, want: []string{"state watching→stable", "save"}},
 		{name: "bad right after bake: stable, then reverted", m: watching, in: bad, at: bake,
-			want: cat([]string{"state watching→stable", "save", "open rollback major → chain"},
+			want: cat([]string{"state watching→stable", "save"},
 				fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateStable))},
 		{name: "paused: an incident, no revert", m: watching.with(func(m *machine) { m.Paused = true }), in: bad,
 			want: []string{"open degraded major", "log WARN degraded, not reverted"},
@@ -226,13 +234,13 @@ func TestStepVerdicts(t *testing.T) {
 			}},
 		{name: "known-bad versions are skipped", m: mach(StateWatching, "v0", "v1", "v2").with(func(m *machine) {
 			m.Versions[1].KnownBad = true
-		}), in: bad, want: cat([]string{"open rollback major → chain"}, fill(revertFx(ActionRollback, "v2", "v0", "chain"), StateWatching))},
+		}), in: bad, want: fill(revertFx(ActionRollback, "v2", "v0", "chain"), StateWatching)},
 		{name: "only known-bad older versions: escalate", m: mach(StateWatching, "v1", "v2").with(func(m *machine) {
 			m.Versions[0].KnownBad = true
 		}), in: bad, want: cat([]string{"open escalation critical → chain"}, escalateFx("watching", false))},
 		{name: "third rollback in 7 days is critical", m: watching.with(func(m *machine) {
 			m.Rollbacks = []time.Time{epoch.Add(-time.Hour), epoch.Add(-6 * 24 * time.Hour)}
-		}), in: bad, want: cat([]string{"open rollback critical → chain"}, fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching)),
+		}), in: bad, want: fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching),
 			check: func(t *testing.T, m machine) {
 				if len(m.Rollbacks) != 3 {
 					t.Fatalf("rollbacks %v", m.Rollbacks)
@@ -269,7 +277,7 @@ func TestStepVerification(t *testing.T) {
 		{name: "inconclusive for 3 × verify: stable", m: verifying, in: inconclusive, at: 3 * verify, want: verified},
 		{name: "blind for 3 × verify: stable", m: verifying, in: blind, at: 3 * verify, want: verified},
 		{name: "bad too: fall back, cooldown notwithstanding", m: verifying, in: bad,
-			want: cat([]string{"incident chain +detected +fallback"}, fill(revertFx(ActionFallback, "v1", "v0", "chain"), StateVerifying))},
+			want: fill(revertFx(ActionFallback, "v1", "v0", "chain"), StateVerifying)},
 		{name: "max_fallback reached: escalate", m: verifying, in: bad, pol: func(p *config.Policy) { p.MaxFallback = 1 },
 			want: cat([]string{"incident chain +detected"}, escalateFx("verifying", false))},
 		{name: "chain exhausted: escalate", m: mach(StateVerifying, "v0", "v1").with(func(m *machine) {
@@ -307,7 +315,7 @@ func TestStepBlind(t *testing.T) {
 				}
 			}},
 		{name: "degraded after blind: resolved, and judged", m: m.with(since(-time.Hour)).with(func(m *machine) { m.BlindIncident = "INC-0003" }),
-			in: bad, want: cat([]string{"incident INC-0003 advance=resolved resolved +data_returned", "open rollback major → chain"},
+			in: bad, want: cat([]string{"incident INC-0003 advance=resolved resolved +data_returned"},
 				fill(revertFx(ActionRollback, "v2", "v1", "chain"), StateWatching))},
 	})
 }
@@ -317,8 +325,8 @@ func TestStepReverted(t *testing.T) {
 	d := store.Decision{ID: 7, Action: ActionRollback, FromVersion: "v2", ToVersion: "v1", Reason: "error_rate 50%", IncidentID: "INC-0001"}
 	runSteps(t, []stepCase{
 		{name: "switched: verify the older version", m: reverting, in: reverted{d: d, res: revert.Result{Duration: 3 * time.Millisecond}},
-			want: []string{"finish done", "state reverting→verifying", "route fallback v0", "save", "count rollback", "log INFO reverted",
-				"incident INC-0001 advance=identified to=v1 +rollback_done"},
+			want: []string{"incident INC-0001 started +rollback_started", "finish done", "state reverting→verifying", "route fallback v0", "save",
+				"count rollback", "log INFO reverted", "incident INC-0001 advance=identified to=v1 +rollback_done"},
 			check: func(t *testing.T, m machine) {
 				if m.Active != "v1" || !m.Versions[2].KnownBad || m.Versions[2].BadReason != "error_rate 50%" || m.Gen != 2 ||
 					m.Fallbacks != 1 || !m.CooldownUntil.Equal(epoch.Add(5*time.Minute)) || !m.WatchSince.Equal(epoch) {
@@ -326,14 +334,24 @@ func TestStepReverted(t *testing.T) {
 				}
 			}},
 		{name: "failed: escalate", m: reverting, in: reverted{d: d, err: errors.New("boom")},
-			want: cat([]string{"finish failed", "incident INC-0001 +rollback_failed"}, escalateFx("reverting", false)),
+			want: cat([]string{"incident INC-0001 started +rollback_started", "finish failed", "incident INC-0001 +rollback_failed"}, escalateFx("reverting", false)),
 			check: func(t *testing.T, m machine) {
 				if m.Active != "v2" || m.Versions[2].KnownBad {
 					t.Fatalf("%+v", m)
 				}
 			}},
 		{name: "failed without a chain incident: escalation opens one", m: mach(StateReverting, "v1", "v2"), in: reverted{d: d, err: errors.New("boom")},
-			want: cat([]string{"finish failed", "incident INC-0001 +rollback_failed"}, escalateFx("reverting", true))},
+			want: cat([]string{"incident INC-0001 started +rollback_started", "finish failed", "incident INC-0001 +rollback_failed"}, escalateFx("reverting", true))},
+		{name: "the rollback's incident is opened after the switch, and the decision linked to it", m: mach(StateReverting, "v1", "v2"),
+			in: reverted{d: store.Decision{ID: 7, Action: ActionRollback, FromVersion: "v2", ToVersion: "v1", Reason: "error_rate 50%", CreatedAt: epoch},
+				res: revert.Result{Duration: time.Millisecond}},
+			want: []string{"open rollback major → chain", "link decision 7 to chain", "incident chain started +rollback_started", "finish done",
+				"state reverting→verifying", "route fallback ", "save", "count rollback", "log INFO reverted", "incident chain advance=identified to=v1 +rollback_done"}},
+		{name: "a fallback's incident hears of it after the switch", m: reverting.with(func(m *machine) { m.State = StateReverting }),
+			in: reverted{d: store.Decision{ID: 8, Action: ActionFallback, FromVersion: "v1", ToVersion: "v0", Reason: "v1 bad too", IncidentID: "INC-0001", CreatedAt: epoch},
+				res: revert.Result{Duration: time.Millisecond}},
+			want: []string{"incident INC-0001 +detected +fallback", "incident INC-0001 started +rollback_started", "finish done",
+				"state reverting→verifying", "route fallback ", "save", "count rollback", "log INFO reverted", "incident INC-0001 advance=identified to=v0 +rollback_done"}},
 		{name: "a completion outside a revert is refused", m: mach(StateStable, "v1", "v2"), in: reverted{d: d}, err: errTransition},
 	})
 }
@@ -408,7 +426,7 @@ func TestStepRecovery(t *testing.T) {
 	done := d
 	done.Status = store.DecisionDone
 	pending := []string{"incident INC-0001 +decision", "log WARN completing decision interrupted by restart"}
-	again := []string{"incident INC-0001 started +rollback_started", "revert #7"}
+	again := []string{"revert #7"} // an automatic action's incident hears of the revert after it
 	runSteps(t, []stepCase{
 		{name: "pending decision, state saved as reverting", m: mach(StateReverting, "v1", "v2"), in: recoverPending{d: d},
 			want: cat(pending, again), check: func(t *testing.T, m machine) {
@@ -470,8 +488,7 @@ func TestEffectsPrint(t *testing.T) {
 		lines = append(lines, e.String())
 	}
 	all := strings.Join(lines, "\n")
-	for _, want := range []string{`open major rollback incident "svc: automatic rollback v2 → v1" → chain`,
-		"decision rollback v2 → v1 (incident chain)", "state watching → reverting: rollback v2 → v1: degraded reason", "after decision", "revert"} {
+	for _, want := range []string{"decision rollback v2 → v1 (incident chain)", "state watching → reverting: rollback v2 → v1: degraded reason", "after decision", "revert"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("effects lack %q:\n%s", want, all)
 		}
@@ -491,7 +508,7 @@ func TestStepDryRun(t *testing.T) {
 	}
 	runSteps(t, []stepCase{
 		{name: "announce, record, ask the target to plan", m: watching, in: bad, pol: dry,
-			want: []string{"open dry_run major", "decision dry_run v2→v1 @opened", "state watching→reverting", "save",
+			want: []string{"open dry_run major", "state watching→reverting", "decision dry_run v2→v1 @opened",
 				"count dry_run", "hook", "incident opened +rollback_started", "revert"},
 			check: func(t *testing.T, m machine) {
 				if !m.raised("v2|dry run") || m.IncidentID != "" || len(m.Rollbacks) != 0 {

@@ -111,6 +111,14 @@ type Store interface {
 	// RecordDecision stores d with Status pending (whatever d.Status says)
 	// and returns its ID.
 	RecordDecision(ctx context.Context, d Decision) (int64, error)
+	// Decide is RecordDecision and SaveService in one transaction: the
+	// decision and the state saying an action is in flight become durable
+	// together, in the one commit between a verdict and the action.
+	Decide(ctx context.Context, d Decision, st ServiceState) (int64, error)
+	// LinkDecision sets the incident of a decision recorded before its
+	// incident was opened (after the switch, to keep the switch one commit
+	// from the verdict). ErrNotFound for an unknown decision.
+	LinkDecision(ctx context.Context, id int64, incidentID string) error
 	// FinishDecision sets the status (done or failed), result and DoneAt.
 	// Finishing an already finished decision returns an error wrapping
 	// ErrAlreadyFinished, which is how "exactly once" is enforced.

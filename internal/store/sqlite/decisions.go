@@ -67,26 +67,62 @@ const selectDecision = `SELECT id, service, action, from_version, to_version, re
 // whatever d says: a pending decision has no outcome yet, and a restart must
 // not mistake a stale one for a finished action.
 func (s *Store) RecordDecision(ctx context.Context, d store.Decision) (int64, error) {
+	var id int64
+	err := s.inTx(ctx, "record decision", func(tx *sql.Tx) (err error) {
+		id, err = recordDecision(ctx, tx, d)
+		return err
+	})
+	return id, err
+}
+
+// Decide records d as pending and saves st in one transaction: the one
+// commit between a bad verdict and the switch.
+func (s *Store) Decide(ctx context.Context, d store.Decision, st store.ServiceState) (int64, error) {
+	if st.Name == "" {
+		return 0, errors.New("sqlite: decide: empty service name")
+	}
+	if err := checkServiceTimes(st); err != nil {
+		return 0, fmt.Errorf("sqlite: decide: %w", err)
+	}
+	var id int64
+	err := s.inTx(ctx, "decide", func(tx *sql.Tx) (err error) {
+		if id, err = recordDecision(ctx, tx, d); err != nil {
+			return err
+		}
+		return saveService(ctx, tx, st)
+	})
+	return id, err
+}
+
+// LinkDecision names the incident of a decision taken before it existed.
+func (s *Store) LinkDecision(ctx context.Context, id int64, incidentID string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE decisions SET incident_id = ? WHERE id = ?`, incidentID, id)
+	if err != nil {
+		return fmt.Errorf("sqlite: link decision %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sqlite: link decision %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+func recordDecision(ctx context.Context, tx *sql.Tx, d store.Decision) (int64, error) {
 	if err := checkTimes(d.CreatedAt); err != nil {
-		return 0, fmt.Errorf("sqlite: record decision: %w", err)
+		return 0, err
 	}
 	snap, err := encSnapshot(d.Snapshot)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: record decision: %w", err)
+		return 0, err
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO decisions (service, action, from_version,
+	res, err := tx.ExecContext(ctx, `INSERT INTO decisions (service, action, from_version,
 			to_version, reason, incident_id, snapshot, status, result, created_at, done_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`,
 		d.Service, d.Action, d.FromVersion, d.ToVersion, d.Reason, d.IncidentID, snap,
 		store.DecisionPending, encTime(d.CreatedAt), encTime(time.Time{}))
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: record decision: %w", err)
+		return 0, err
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: record decision: %w", err)
-	}
-	return id, nil
+	return res.LastInsertId()
 }
 
 // FinishDecision moves a pending decision to status. The update is

@@ -22,33 +22,36 @@ func (s *Store) SaveService(ctx context.Context, st store.ServiceState) error {
 	if err := checkServiceTimes(st); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
-	return s.inTx(ctx, op, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO services (name, active, state, paused,
-				watch_since, cooldown_until, incident_id, fallbacks, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET active = excluded.active,
-				state = excluded.state, paused = excluded.paused,
-				watch_since = excluded.watch_since, cooldown_until = excluded.cooldown_until,
-				incident_id = excluded.incident_id, fallbacks = excluded.fallbacks,
-				updated_at = excluded.updated_at`,
-			st.Name, st.Active, st.State, st.Paused, encTime(st.WatchSince),
-			encTime(st.CooldownUntil), st.IncidentID, st.Fallbacks, encTime(st.UpdatedAt))
+	return s.inTx(ctx, op, func(tx *sql.Tx) error { return saveService(ctx, tx, st) })
+}
+
+// saveService writes the service row and its version list within tx.
+func saveService(ctx context.Context, tx *sql.Tx, st store.ServiceState) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO services (name, active, state, paused,
+			watch_since, cooldown_until, incident_id, fallbacks, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET active = excluded.active,
+			state = excluded.state, paused = excluded.paused,
+			watch_since = excluded.watch_since, cooldown_until = excluded.cooldown_until,
+			incident_id = excluded.incident_id, fallbacks = excluded.fallbacks,
+			updated_at = excluded.updated_at`,
+		st.Name, st.Active, st.State, st.Paused, encTime(st.WatchSince),
+		encTime(st.CooldownUntil), st.IncidentID, st.Fallbacks, encTime(st.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM versions WHERE service = ?`, st.Name); err != nil {
+		return err
+	}
+	for i, v := range st.Versions {
+		_, err := tx.ExecContext(ctx, `INSERT INTO versions (service, position, name, url,
+				known_bad, bad_reason, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			st.Name, i, v.Name, v.URL, v.KnownBad, v.BadReason, encTime(v.AddedAt))
 		if err != nil {
-			return err
+			return fmt.Errorf("version %q: %w", v.Name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM versions WHERE service = ?`, st.Name); err != nil {
-			return err
-		}
-		for i, v := range st.Versions {
-			_, err := tx.ExecContext(ctx, `INSERT INTO versions (service, position, name, url,
-					known_bad, bad_reason, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				st.Name, i, v.Name, v.URL, v.KnownBad, v.BadReason, encTime(v.AddedAt))
-			if err != nil {
-				return fmt.Errorf("version %q: %w", v.Name, err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func checkServiceTimes(st store.ServiceState) error {

@@ -242,3 +242,42 @@ func testDecisionSnapshotNonFinite(t *testing.T, s store.Store) {
 	}
 	checkSnapshot(t, "Snapshot", got[0].Snapshot, d.Snapshot)
 }
+
+// testDecide: a decision and the state saying it is in flight are stored
+// together; a state the store refuses takes the decision with it (no
+// decision without its state, which would be re-executed on a restart
+// that never knew the service was reverting); LinkDecision names the
+// incident afterwards.
+func testDecide(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	st := sampleService("checkout")
+	st.State = "reverting"
+	d := sampleDecision("checkout", 1)
+	d.IncidentID = ""
+	id, err := s.Decide(ctx, d, st)
+	must(t, "Decide", err)
+	got, err := s.LoadService(ctx, "checkout")
+	must(t, "LoadService", err)
+	checkService(t, got, st)
+	pending, err := s.PendingDecisions(ctx)
+	must(t, "PendingDecisions", err)
+	if len(pending) != 1 || pending[0].ID != id || pending[0].IncidentID != "" {
+		t.Fatalf("pending after Decide: %+v", pending)
+	}
+	must(t, "LinkDecision", s.LinkDecision(ctx, id, "INC-0042"))
+	ds, err := s.ListDecisions(ctx, "checkout", 1)
+	must(t, "ListDecisions", err)
+	eq(t, "linked incident", ds[0].IncidentID, "INC-0042")
+	if err := s.LinkDecision(ctx, id+1000, "INC-0042"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LinkDecision of an unknown decision: %v, want ErrNotFound", err)
+	}
+	bad := sampleService("")
+	if _, err := s.Decide(ctx, sampleDecision("other", 2), bad); err == nil {
+		t.Fatal("Decide with an unnamed service succeeded")
+	}
+	pending, err = s.PendingDecisions(ctx)
+	must(t, "PendingDecisions", err)
+	if len(pending) != 1 {
+		t.Fatalf("a refused Decide left a decision behind: %+v", pending)
+	}
+}

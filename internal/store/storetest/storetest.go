@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DecisionFinishRace", testDecisionFinishRace},
 		{"ListDecisions", testListDecisions},
 		{"DecisionSnapshotNonFinite", testDecisionSnapshotNonFinite},
+		{"Decide", testDecide},
 		{"IncidentCreateSequentialIDs", testIncidentCreate},
 		{"IncidentUpdate", testIncidentUpdate},
 		{"IncidentUpdateRefused", testIncidentUpdateRefused},
