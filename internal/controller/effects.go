@@ -169,8 +169,8 @@ func (e changeIncident) String() string {
 func (e recordDecision) String() string {
 	return fmt.Sprintf("decision %s %s → %s (incident %s)", e.d.Action, e.d.FromVersion, e.d.ToVersion, e.inc)
 }
-func (afterDecision) String() string { return "after decision" }
-func (e linkDecision) String() string  { return fmt.Sprintf("link decision %d to %s", e.id, e.inc) }
+func (afterDecision) String() string  { return "after decision" }
+func (e linkDecision) String() string { return fmt.Sprintf("link decision %d to %s", e.id, e.inc) }
 func (e targetRevert) String() string {
 	if e.d == nil {
 		return "revert"

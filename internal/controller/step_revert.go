@@ -2,8 +2,8 @@ package controller
 
 import (
 	"fmt"
-	"time"
 	"log/slog"
+	"time"
 
 	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/incident"
