@@ -34,6 +34,12 @@ const (
 	ToxicOutputRate   = "toxic_output_rate"  // share of answers judged toxic
 	CPUUsage          = "cpu_usage"          // cores in use (pushed or scraped)
 	MemoryBytes       = "memory_bytes"       // resident memory (pushed or scraped)
+	// GPUUtilization is the share of time the version's GPUs were busy,
+	// 0..1 (NVIDIA's DCGM_FI_DEV_GPU_UTIL is a percentage: divide by 100).
+	GPUUtilization = "gpu_utilization"
+	// GPUMemoryBytes is GPU framebuffer memory in use, bytes (DCGM's
+	// DCGM_FI_DEV_FB_USED is MiB: multiply by 1048576).
+	GPUMemoryBytes = "gpu_memory_bytes"
 )
 
 // Kind tells the detector how a metric's value relates to its sample count,
@@ -46,7 +52,9 @@ const (
 	KindRate Kind = iota
 	// KindQuantile is a latency quantile estimated from Samples observations.
 	KindQuantile
-	// KindGauge is a mean or level (quality score, throughput, memory).
+	// KindGauge is a mean or level (quality score, throughput, memory, GPU
+	// utilisation and memory): a reading, not a count of events, so it has
+	// no sequential evidence and the fixed-window rule judges it.
 	KindGauge
 )
 
@@ -64,7 +72,7 @@ func KindOf(metric string) Kind {
 
 // Known lists the metrics that thresholds may name.
 var Known = []string{ErrorRate, HTTP5xxRate, LatencyP50, LatencyP99, TTFBP50, TTFBP99, Throughput,
-	QualityScore, HallucinationRate, ToxicOutputRate, CPUUsage, MemoryBytes}
+	QualityScore, HallucinationRate, ToxicOutputRate, CPUUsage, MemoryBytes, GPUUtilization, GPUMemoryBytes}
 
 // IsKnown reports whether metric is one of Known.
 func IsKnown(metric string) bool {

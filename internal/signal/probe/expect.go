@@ -41,7 +41,7 @@ func (e Expect) evaluate(status int, body []byte, latency time.Duration) []strin
 }
 
 func (e JSONExpect) evaluate(doc any) []string {
-	v, err := e.path.lookup(doc)
+	v, err := e.path.Lookup(doc)
 	if err != nil {
 		return []string{fmt.Sprintf("json %s: %v", e.path, err)}
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/ripcord/ripcord/internal/signal/jsonpath"
 )
 
 // Probe is one golden request and what its answer must look like.
@@ -51,7 +53,7 @@ type JSONExpect struct {
 	// Range is [min, max], inclusive, for a numeric value.
 	Range []float64 `yaml:"range"`
 
-	path  path
+	path  jsonpath.Path
 	regex *regexp.Regexp
 }
 
@@ -182,7 +184,7 @@ type fieldError struct{ field, msg string }
 func (e *JSONExpect) check() []fieldError {
 	var errs []fieldError
 	var err error
-	if e.path, err = parsePath(e.Path); err != nil {
+	if e.path, err = jsonpath.Parse(e.Path); err != nil {
 		errs = append(errs, fieldError{"path", err.Error()})
 	}
 	if e.Regex != "" {

@@ -1,4 +1,4 @@
-package probe
+package jsonpath
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 
 func TestParsePath(t *testing.T) {
 	for _, s := range []string{"a", "a.b", "a[0]", "a[0][12].b", "[0].id", "[3]", "choices[0].message.content"} {
-		p, err := parsePath(s)
+		p, err := Parse(s)
 		if err != nil {
 			t.Errorf("%q: %v", s, err)
 			continue
@@ -17,8 +17,16 @@ func TestParsePath(t *testing.T) {
 			t.Errorf("%q parsed back as %q", s, p.String())
 		}
 	}
-	for _, s := range []string{"", ".", "a.", ".a", "a..b", "a[", "a[]", "a[-1]", "a[x]", "a]", "a[0]b", "a[0]]"} {
-		if _, err := parsePath(s); err == nil {
+	for in, want := range map[string]string{"$.a.b": "a.b", "$[0].id": "[0].id", "$.choices[0].text": "choices[0].text"} {
+		if p, err := Parse(in); err != nil || p.String() != want {
+			t.Errorf("%q: %v %v, want %q", in, p, err, want)
+		}
+	}
+	if p, err := Parse("$"); err != nil || len(p) != 0 {
+		t.Errorf("$: %v %v", p, err)
+	}
+	for _, s := range []string{"$x", "$.", "$..a", "", ".", "a.", ".a", "a..b", "a[", "a[]", "a[-1]", "a[x]", "a]", "a[0]b", "a[0]]"} {
+		if _, err := Parse(s); err == nil {
 			t.Errorf("%q: accepted", s)
 		}
 	}
@@ -42,13 +50,22 @@ func TestLookup(t *testing.T) {
 		{"[0]", "", "the body is an object, not an array"},
 		{"n.x", "", "n is null, not an object"},
 	} {
-		p, _ := parsePath(c.path)
-		v, err := p.lookup(doc)
+		p, _ := Parse(c.path)
+		v, err := p.Lookup(doc)
 		switch {
 		case c.err != "" && (err == nil || err.Error() != c.err):
 			t.Errorf("%s: error %v, want %q", c.path, err, c.err)
-		case c.err == "" && (err != nil || show(v) != c.want):
-			t.Errorf("%s: got %s %v, want %s", c.path, show(v), err, c.want)
+		case c.err == "" && (err != nil || show(t, v) != c.want):
+			t.Errorf("%s: got %s %v, want %s", c.path, show(t, v), err, c.want)
 		}
 	}
+}
+
+func show(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,19 +1,18 @@
-package probe
+package jsonpath
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
 
-// path is a parsed JSON path: a list of steps, each an object key or an
+// Path is a parsed JSON path: a list of steps, each an object key or an
 // array index.
-//
-// It is hand-written on purpose: probes need "a.b[0].c" and nothing more,
-// which is a few dozen lines; the JSONPath and gjson libraries bring filter and
-// wildcard syntaxes whose results can be many values, which an equals
-// expectation cannot use. Keys containing '.', '[' or ']' are not supported.
-type path []step
+type Path []step
+
+// ErrMissing is a key the document does not have.
+var ErrMissing = errors.New("missing")
 
 type step struct {
 	key   string
@@ -21,7 +20,7 @@ type step struct {
 	isIdx bool
 }
 
-func (p path) String() string {
+func (p Path) String() string {
 	var b strings.Builder
 	for i, s := range p {
 		switch {
@@ -36,9 +35,20 @@ func (p path) String() string {
 	return b.String()
 }
 
-// parsePath parses "choices[0].message.content" or "[2].id".
-func parsePath(s string) (path, error) {
-	var p path
+// Parse parses "choices[0].message.content" or "[2].id". A leading "$."
+// (or "$" before an index, or "$" alone for the whole document) is
+// accepted, as JSONPath writes it.
+func Parse(s string) (Path, error) {
+	if s == "$" {
+		return Path{}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, "$"); ok && rest != "" {
+		s = strings.TrimPrefix(rest, ".")
+		if s == "" || rest[0] != '.' && rest[0] != '[' {
+			return nil, fmt.Errorf("%q: after $ comes . or [", "$"+rest)
+		}
+	}
+	var p Path
 	for i := 0; i < len(s); {
 		if s[i] == '[' {
 			j := strings.IndexByte(s[i:], ']')
@@ -76,9 +86,9 @@ func parsePath(s string) (path, error) {
 	return p, nil
 }
 
-// lookup walks v (as decoded by encoding/json) along p. It reports where the
-// walk stopped when a step is missing.
-func (p path) lookup(v any) (any, error) {
+// Lookup walks v (as decoded by encoding/json) along p. It reports where
+// the walk stopped when a step is missing; a missing key is ErrMissing.
+func (p Path) Lookup(v any) (any, error) {
 	for i, s := range p {
 		switch {
 		case s.isIdx:
@@ -96,14 +106,14 @@ func (p path) lookup(v any) (any, error) {
 				return nil, fmt.Errorf("%s is %s, not an object", p[:i].orRoot(), kind(v))
 			}
 			if v, ok = obj[s.key]; !ok {
-				return nil, fmt.Errorf("missing")
+				return nil, ErrMissing
 			}
 		}
 	}
 	return v, nil
 }
 
-func (p path) orRoot() string {
+func (p Path) orRoot() string {
 	if len(p) == 0 {
 		return "the body"
 	}
