@@ -27,9 +27,10 @@ cd "$(dirname "$0")/.."
 log() { printf '==> %s\n' "$*" >&2; }
 skipping() { [[ ",${RIPCORD_SKIP:-}," == *",$1,"* ]]; }
 
-for c in ${RIPCORD_SKIP//,/ }; do
-  case "$c" in kubernetes|prometheus|alertmanager|all) ;;
-  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager)" >&2; exit 2 ;;
+skip_list=${RIPCORD_SKIP:-}
+for c in ${skip_list//,/ }; do
+  case "$c" in kubernetes|prometheus|alertmanager|postgres|all) ;;
+  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, all)" >&2; exit 2 ;;
   esac
 done
 

@@ -251,6 +251,9 @@ func TestOptionalSourcesInTableOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Not the default ripcord.db beside the test binary's working
+	// directory: a test must leave the checkout as it found it.
+	cfg.Store.URL = "sqlite://" + filepath.Join(dir, "ripcord.db")
 	a, err := New(t.Context(), cfg, Options{})
 	if err != nil {
 		t.Fatal(err)

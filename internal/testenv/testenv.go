@@ -11,6 +11,7 @@ const (
 	Kubernetes   = "kubernetes"
 	Prometheus   = "prometheus"
 	Alertmanager = "alertmanager"
+	Postgres     = "postgres"
 )
 
 // SkipMarker starts every skip message from this package.
