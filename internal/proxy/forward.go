@@ -47,7 +47,7 @@ func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, len
 		Host:       v.target.Host,
 		Path:       r.URL.Path,
 		RawPath:    r.URL.RawPath,
-		RawQuery:   r.URL.RawQuery,
+		RawQuery:   joinQuery(v.query, r.URL.RawQuery),
 		ForceQuery: r.URL.ForceQuery,
 	}
 	if v.path != "" {
@@ -69,6 +69,9 @@ func (s *Switch) outRequest(r *http.Request, v *version, body io.ReadCloser, len
 	}
 	if body == nil {
 		out.ContentLength = 0
+	}
+	if v.auth != "" && out.Header.Get("Authorization") == "" {
+		out.Header["Authorization"] = []string{v.auth}
 	}
 	nx, ctx := newNetExchange(r.Context(), false)
 	return out.WithContext(ctx), nx

@@ -29,10 +29,13 @@ type h1conn struct {
 	served    bool         // a request was answered: the next wait is idle time
 	dl        deadline
 
-	hdr  []byte // the request's header lines as sent upstream (version independent)
-	line []byte // method SP target
-	body []byte // request body kept for a retry
-	xs   [2]exchange
+	hdr []byte // the request's header lines as sent upstream (version independent)
+	// hasAuth: the client sent an Authorization header (kept in hdr), so a
+	// version URL's userinfo adds none.
+	hasAuth bool
+	line    []byte // method SP target
+	body    []byte // request body kept for a retry
+	xs      [2]exchange
 }
 
 const (

@@ -190,6 +190,7 @@ const (
 	hTe
 	hContentType
 	hForwarded // Forwarded, X-Real-IP: only from trusted proxies
+	hAuthorization
 )
 
 // headerKinds lists the names the fast path treats specially (lower case).
@@ -205,6 +206,7 @@ var headerKinds = [...]struct {
 	{"transfer-encoding", hTransferEncoding}, {"x-forwarded-proto", hXFProto},
 	{"proxy-authenticate", hHop}, {"proxy-authorization", hHop},
 	{"forwarded", hForwarded}, {"x-real-ip", hForwarded},
+	{"authorization", hAuthorization},
 }
 
 // kindOf classifies a header name, case-insensitively. The length check

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"time"
 )
@@ -108,9 +110,14 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 	bw.Write(rq.method)
 	bw.WriteByte(' ')
 	bw.WriteString(v.path)
-	bw.Write(rq.target)
+	writeTarget(bw, rq.target, v.query)
 	bw.WriteString(" HTTP/1.1\r\n")
 	bw.Write(c.hdr)
+	if v.auth != "" && !c.hasAuth {
+		bw.WriteString("Authorization: ")
+		bw.WriteString(v.auth)
+		bw.WriteString("\r\n")
+	}
 	switch {
 	case buffered:
 		writeLength(bw, int64(len(c.body)))
@@ -195,5 +202,29 @@ func (c *h1conn) recordFailure(x *exchange) {
 	c.s.record(x.v, x.start, o)
 	if x.up != nil {
 		x.v.up.h1.discard(x.up)
+	}
+}
+
+// writeTarget writes the request target with the version URL's query put
+// before the request's own, as the net/http path's joinQuery does.
+func writeTarget(bw *bufio.Writer, target []byte, query string) {
+	if query == "" {
+		bw.Write(target)
+		return
+	}
+	i := bytes.IndexByte(target, '?')
+	switch {
+	case i < 0:
+		bw.Write(target)
+		bw.WriteByte('?')
+		bw.WriteString(query)
+	case i == len(target)-1:
+		bw.Write(target)
+		bw.WriteString(query)
+	default:
+		bw.Write(target[:i+1])
+		bw.WriteString(query)
+		bw.WriteByte('&')
+		bw.Write(target[i+1:])
 	}
 }

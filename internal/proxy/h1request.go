@@ -97,6 +97,7 @@ func scanRequestHeaders(lines []byte, rq *reqHead, f *fwdHeaders) bool {
 // would otherwise strip the Host a backend routes by.
 func (c *h1conn) writeHeaderBlock(lines []byte, f *fwdHeaders) {
 	h := c.hdr[:0]
+	c.hasAuth = false
 	for l := lines; len(l) > 0; {
 		var hl []byte
 		if hl, l = nextLine(l); len(hl) == 0 {
@@ -104,9 +105,12 @@ func (c *h1conn) writeHeaderBlock(lines []byte, f *fwdHeaders) {
 		}
 		name := headerName(hl)
 		switch kindOf(name) {
-		case hOther, hContentType:
+		case hOther, hContentType, hAuthorization:
 			if f.connVals != nil && namedBy(f.connVals, name) {
 				continue
+			}
+			if kindOf(name) == hAuthorization {
+				c.hasAuth = true
 			}
 		case hForwarded:
 			if !f.trusted || (f.connVals != nil && namedBy(f.connVals, name)) {

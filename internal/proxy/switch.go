@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,9 +27,16 @@ type version struct {
 	name   string
 	target *url.URL
 	path   string // target's path as sent (escaped, no trailing slash); "" for "/"
-	up     *upstream
-	stats  *series
-	sig    *sigSeries // nil without Options.Headers
+	// query is the version URL's raw query, put before every request's own
+	// (as httputil.ReverseProxy joins them): an API key a backend wants.
+	query string
+	// auth is the Authorization value ("Basic …") the version URL's
+	// userinfo stands for, sent when the client sent none (as http.Client
+	// does with a URL's userinfo); "" without userinfo.
+	auth  string
+	up    *upstream
+	stats *series
+	sig   *sigSeries // nil without Options.Headers
 }
 
 // Switch is the blue-green traffic switch of one service.
@@ -75,7 +83,7 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := (*s.versions.Load())[name]
-	v := &version{name: name, target: u, path: versionPath(u)}
+	v := &version{name: name, target: u, path: versionPath(u), query: u.RawQuery, auth: basicAuth(u.User)}
 	if old != nil {
 		v.stats, v.sig = old.stats, old.sig
 	} else {
@@ -206,4 +214,25 @@ func redactURL(u *url.URL) string {
 		}
 	}
 	return out
+}
+
+// basicAuth is the Authorization value for a URL's userinfo, "" for none.
+func basicAuth(u *url.Userinfo) string {
+	if u == nil {
+		return ""
+	}
+	pw, _ := u.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw))
+}
+
+// joinQuery puts the version URL's query before the request's, as
+// httputil.ReverseProxy does.
+func joinQuery(version, request string) string {
+	switch {
+	case version == "":
+		return request
+	case request == "":
+		return version
+	}
+	return version + "&" + request
 }

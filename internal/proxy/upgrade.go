@@ -51,6 +51,9 @@ func (s *Switch) serveUpgrade(w http.ResponseWriter, r *http.Request, v *version
 				}
 			}
 			out["Via"] = []string{joinList(in["Via"], viaRequest[0])}
+			if v.auth != "" && out.Get("Authorization") == "" {
+				out["Authorization"] = []string{v.auth}
+			}
 			pr.Out = pr.Out.WithContext(httptrace.WithClientTrace(pr.Out.Context(), &x.trace))
 		},
 		ModifyResponse: func(resp *http.Response) error {
