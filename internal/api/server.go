@@ -283,10 +283,24 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// writeJSON encodes v before sending the status, so a value that cannot be
+// encoded (a NaN) is a 500 naming the problem instead of a 200 with an
+// empty body that every client fails to decode.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("api response not encodable", "err", err)
+		body, status = []byte(`{"error":"internal: response not encodable: `+jsonEscape(err.Error())+`","code":"internal"}`), http.StatusInternalServerError
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// jsonEscape makes s safe inside a JSON string literal.
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
 
 // Error is the body of every error response.

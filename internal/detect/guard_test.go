@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -250,5 +251,19 @@ func TestGuardCountersFromAnEarlierWatch(t *testing.T) {
 	}
 	if r := g.Observe(t0.Add(2*time.Second), e(1160, 960)); r.Verdict != Degraded {
 		t.Fatalf("60 of 60 failed in this watch: %v %s", r.Verdict, r.Reason)
+	}
+}
+
+// A result before any evidence was folded in (the first reading of
+// counters that began before the watch is only a base) is still valid
+// JSON: the API serves it while a deploy is watched, and a -Inf there made
+// the status endpoint answer an empty 200.
+func TestResultBeforeEvidenceEncodes(t *testing.T) {
+	g := NewGuard(defaultPolicy(), t0)
+	ev := map[string]Evidence{signal.ErrorRate: {Sample: signal.Sample{Samples: 500, CountsSince: t0.Add(-time.Hour),
+		Counts: map[float64]Count{0: {N: 500, Bad: 1}}}}}
+	r := g.Observe(t0.Add(50*time.Millisecond), ev)
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatalf("result %+v: %v", r, err)
 	}
 }

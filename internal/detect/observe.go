@@ -160,7 +160,10 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 		proof = firstTest(mt.anomaly, mt.baseline, mt.critical)
 		f.TooFew = !proof.t.Accepted(g.beta())
 	}
-	f.Seen, f.Bad, f.Evidence = proof.recent.N, proof.recent.Bad, proof.t.LogE()
+	f.Seen, f.Bad = proof.recent.N, proof.recent.Bad
+	if e := proof.t.LogE(); !math.IsInf(e, 0) && !math.IsNaN(e) {
+		f.Evidence = e // -Inf before the first observation: none yet
+	}
 	f.Text = describeSequential(rule, f, e.Sample, proof)
 	return f
 }
