@@ -217,6 +217,30 @@ func TestMetricsEdges(t *testing.T) {
 	}
 }
 
+// TestRecordMetricsRefusesUnstorableTime: a point whose time cannot be read
+// back would make every later Metrics call of its service fail, so the
+// write is refused — and none of the batch is written.
+func TestRecordMetricsRefusesUnstorableTime(t *testing.T) {
+	ctx := context.Background()
+	s := openFile(t, ":memory:")
+	defer s.Close()
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	err := s.RecordMetrics(ctx, []store.MetricPoint{
+		{Service: "api", Version: "v1", At: t0, Requests: 1},
+		{Service: "api", Version: "v1", At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Requests: 2},
+	})
+	if err == nil || !strings.HasPrefix(err.Error(), "sqlite: record metrics: ") {
+		t.Fatalf("RecordMetrics with year 10000 = %v, want a sqlite: record metrics error", err)
+	}
+	got, err := s.Metrics(ctx, "api", time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatalf("Metrics after the refused write: %v", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("a refused batch left %d points", len(got))
+	}
+}
+
 // TestListIncidentsFilters combines the filters and checks each narrows.
 func TestListIncidentsFilters(t *testing.T) {
 	ctx := context.Background()
