@@ -43,6 +43,10 @@ func TestNewNamesTheField(t *testing.T) {
 		mut  func(t *testing.T, c *config.Config, o *Options)
 		want string
 	}{
+		{"postgres store", func(_ *testing.T, c *config.Config, _ *Options) { c.Store.URL = "postgres://db/ripcord" },
+			"app: store.url: postgres is not supported yet"},
+		{"store without path", func(_ *testing.T, c *config.Config, _ *Options) { c.Store.URL = "sqlite://" },
+			"app: store.url: sqlite:// needs a file path"},
 		{"store in a missing directory", func(t *testing.T, c *config.Config, _ *Options) {
 			c.Store.URL = "sqlite://" + filepath.Join(t.TempDir(), "gone", "x.db")
 		}, "app: open store: sqlite: open "},
