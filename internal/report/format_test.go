@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,5 +122,33 @@ func TestNumberFormats(t *testing.T) {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
+	}
+}
+
+// TestHugeValuesRender: a pushed metric may be any finite number. Values
+// beyond int64 used to turn into math.MinInt64, whose negation recursed in
+// count until the runtime killed the daemon with a fatal stack overflow
+// (not a panic any recover could catch) while it wrote the report.
+func TestHugeValuesRender(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{count(math.MinInt64), "-9,223,372,036,854,775,808"},
+		{ms(1e19), "10,000,000,000,000,000,000 ms"},
+		{ms(-1e19), "-10,000,000,000,000,000,000 ms"},
+		{ms(math.MaxFloat64)[:6], "179,76"},
+		{metricValue("samples", 1e19), "10,000,000,000,000,000,000"},
+		{metricValue("samples", -0.4), "0"},
+		{metricValue("latency_p99_ms", 9.3e18), "9,300,000,000,000,000,000 ms"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	in := fixture(t)
+	in.Decisions[0].Snapshot["latency_p99_ms"] = 1e19
+	in.Decisions[0].Snapshot["samples"] = -1e300
+	in.Metrics[10].P99Ms = 1e300
+	md, _ := renderAll(t, in)
+	if !strings.Contains(md, "latency_p99_ms 10,000,000,000,000,000,000 ms") {
+		t.Error("the huge snapshot value is not in the report")
 	}
 }
