@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -215,3 +216,37 @@ func TestStartAndStopReleaseEverything(t *testing.T) {
 }
 
 func newClient() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
+
+// TestProxyOptionsMapTheSchema: the switch takes its own option types (it
+// imports no ripcord package), so every proxy key must arrive, trusted
+// CIDRs normalised to their network and retention covering two windows.
+func TestProxyOptionsMapTheSchema(t *testing.T) {
+	sc := graphConfig(t).Services[0]
+	sc.Proxy.TrustedProxies = []string{"10.1.2.3/8", "192.168.0.0/16", "::ffff:10.0.0.1/104", "2001:db8::1/32"}
+	sc.Proxy.RetryOnPrevious = config.RetryOnPrevious{Enabled: true, MaxBodyBytes: 4096, NonIdempotent: true}
+	sc.Proxy.BodyTimeout, sc.Proxy.MaxConns = 7*time.Second, 321
+	sc.Signals.Headers = map[string]string{"quality_score": "X-Quality"}
+	for _, tc := range []struct {
+		window, retention time.Duration
+	}{{10 * time.Second, time.Minute}, {30 * time.Second, time.Minute}, {45 * time.Second, 90 * time.Second}, {5 * time.Minute, 10 * time.Minute}} {
+		sc.Policy.Window = tc.window
+		o, err := proxyOptions(&sc, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Retention != tc.retention {
+			t.Errorf("window %v: retention %v, want %v", tc.window, o.Retention, tc.retention)
+		}
+		var cidrs []string
+		for _, p := range o.TrustedProxies {
+			cidrs = append(cidrs, p.String())
+		}
+		if got := strings.Join(cidrs, " "); got != "10.0.0.0/8 192.168.0.0/16 ::ffff:10.0.0.0/104 2001:db8::/32" {
+			t.Errorf("trusted proxies = %s", got)
+		}
+		if o.Service != "svc" || !o.Retry.Enabled || o.Retry.MaxBodyBytes != 4096 || !o.Retry.NonIdempotent ||
+			o.BodyTimeout != 7*time.Second || o.MaxConns != 321 || o.Headers["quality_score"] != "X-Quality" || o.Logger == nil {
+			t.Errorf("options = %+v", o)
+		}
+	}
+}

@@ -113,3 +113,20 @@ func TestSentinelsDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactURLOtherSchemes: version URLs are not only http — a WebSocket
+// upstream or a password holding an unescaped @ (net/url splits the
+// authority at the last one) is masked the same way.
+func TestRedactURLOtherSchemes(t *testing.T) {
+	for _, tt := range []struct{ in, want, secret string }{
+		{"ws://bot:ws-pass-1@10.0.0.7:8080/stream?api_key=k-991", "ws://bot:***@10.0.0.7:8080/stream?api_key=***", "ws-pass-1"},
+		{"wss://bot:wss-pass-2@llm.internal/v1/realtime", "wss://bot:***@llm.internal/v1/realtime", "wss-pass-2"},
+		{"http://u:p@ss-at-3@h:9001/", "http://u:***@h:9001/", "ss-at-3"},
+		{"HTTP://U:Upper-4@H/", "http://U:***@H/", "Upper-4"},
+	} {
+		got := RedactURL(tt.in)
+		if got != tt.want || strings.Contains(got, tt.secret) {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
