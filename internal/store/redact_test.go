@@ -130,3 +130,21 @@ func TestRedactURLOtherSchemes(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactURLUserinfoEdges: the user stays readable (escaped as it was
+// written) whatever it holds, and an empty user does not unmask the
+// password.
+func TestRedactURLUserinfoEdges(t *testing.T) {
+	for _, tt := range []struct{ in, want, secret string }{
+		{"http://:only-pass-5@h/", "http://:***@h/", "only-pass-5"},
+		{"http://a%40b:pw-at-user-6@h/", "http://a%40b:***@h/", "pw-at-user-6"},
+		{"http://a%3Ab:pw-colon-7@h/", "http://a%3Ab:***@h/", "pw-colon-7"},
+		{"http://xxxxx:xxxxx@h/?xxxxx=pw-8", "http://xxxxx:***@h/?xxxxx=***", "pw-8"},
+		{"http://u:%2A%2A%2A@h/", "http://u:***@h/", "%2A"},
+	} {
+		got := RedactURL(tt.in)
+		if got != tt.want || strings.Contains(got, tt.secret) {
+			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
