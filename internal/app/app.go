@@ -77,7 +77,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	path, err := cfg.Store.SQLitePath(o.BaseDir)
 	if err != nil {
-		return nil, fmt.Errorf("app: store: %w", err)
+		return nil, fmt.Errorf("app: store.url: %w", err)
 	}
 	st, err := sqlite.Open(ctx, path)
 	if err != nil {

@@ -25,15 +25,31 @@ func stamp(t time.Time) string {
 }
 
 // count writes 2113 as "2,113".
-func count(n int64) string {
-	if n < 0 {
-		return "-" + count(-n)
+func count(n int64) string { return grouped(strconv.FormatInt(n, 10)) }
+
+// whole writes a float rounded to an integer with separators. It does not
+// convert to int64: a pushed metric may be any finite number, and one past
+// the int64 range would come out as math.MinInt64, with the wrong sign.
+func whole(v float64) string {
+	r := math.Round(v)
+	if r == 0 {
+		r = 0 // not "-0"
 	}
-	s := strconv.FormatInt(n, 10)
+	return grouped(strconv.FormatFloat(r, 'f', 0, 64))
+}
+
+// grouped puts thousands separators into a decimal integer. It works on
+// the digits rather than negating n, which has no positive counterpart for
+// math.MinInt64.
+func grouped(s string) string {
+	sign := ""
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		sign, s = "-", rest
+	}
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}
-	return s
+	return sign + s
 }
 
 // finite reports whether v is a number that can be printed.
@@ -56,7 +72,7 @@ func ms(v float64) string {
 	case math.Abs(v) < 10:
 		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
 	}
-	return count(int64(math.Round(v))) + " ms"
+	return whole(v) + " ms"
 }
 
 // dur rounds a duration the way a person says it: "8 ms", "0.42 s",
@@ -124,7 +140,7 @@ func metricValue(metric string, v float64) string {
 	name := strings.TrimPrefix(metric, "baseline.")
 	switch {
 	case name == "samples":
-		return count(int64(math.Round(v)))
+		return whole(v)
 	case name == signal.Throughput:
 		return strconv.FormatFloat(v, 'f', 1, 64) + " req/s"
 	}

@@ -65,10 +65,17 @@ func (s *Store) SetCursor(ctx context.Context, name string, seq int64) error {
 	return nil
 }
 
-// RecordMetrics stores points in one transaction.
+// RecordMetrics stores points in one transaction. A point whose time
+// cannot be stored is refused with the whole batch: written, it could not
+// be read back, and every later Metrics call of its service would fail.
 func (s *Store) RecordMetrics(ctx context.Context, pts []store.MetricPoint) error {
 	if len(pts) == 0 {
 		return nil
+	}
+	for _, p := range pts {
+		if err := checkTimes(p.At); err != nil {
+			return fmt.Errorf("sqlite: record metrics: %s %s: %w", p.Service, p.Version, err)
+		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

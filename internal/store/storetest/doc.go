@@ -15,6 +15,9 @@
 //     pending record behind it.
 //   - Incident IDs are allocated by the store, sequentially from INC-0001 in
 //     an empty store, and never shared by concurrent creators.
+//   - UpdateIncident allows exactly the status changes
+//     incident.ValidTransition allows, writes nothing at all for the others,
+//     and never loses an update to a concurrent writer.
 //   - The timeline keeps append order; event Data round-trips with JSON
 //     types (numbers as float64), the shape it has over the API.
 //   - List order and limits: services by name; deployments, decisions and

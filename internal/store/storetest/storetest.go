@@ -41,6 +41,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventLogAndCursors", testEventLog},
 		{"MetricPoints", testMetricPoints},
 		{"InstallationID", testInstallationID},
+		{"IncidentTransitions", testIncidentTransitions},
+		{"IncidentReopen", testIncidentReopen},
+		{"IncidentUpdateNoLostUpdates", testIncidentUpdateNoLostUpdates},
+		{"TimelineMatchesEventLog", testTimelineMatchesEventLog},
+		{"DecideReplacesState", testDecideReplacesState},
+		{"LinkDecision", testLinkDecision},
+		{"ChannelStateAndCursorsIsolated", testChannelStateAndCursorsIsolated},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
