@@ -207,6 +207,9 @@ func redactURL(u *url.URL) string {
 		}
 		r.RawQuery = strings.Join(parts, "&")
 	}
+	if r.Fragment != "" || r.RawFragment != "" {
+		r.Fragment, r.RawFragment = "***", "" // #access_token=…
+	}
 	out := r.String()
 	if hasPassword { // after the escaped user name, which has no raw '@'
 		if i := strings.IndexByte(out, '@'); i >= 0 {

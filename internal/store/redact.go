@@ -10,7 +10,7 @@ const Masked = "***"
 
 // RedactURL is a version URL as people may see it — in status, API answers,
 // logs and reports, whatever their role: the password in its userinfo and
-// every query value read "***"; scheme, user, host, path and query keys
+// every query value, a bare query value and the fragment read "***"; scheme, user, host, path and query keys
 // stay, so it is still clear which upstream it is. The store itself keeps
 // the URL as given, since the switch needs the credentials to connect.
 func RedactURL(raw string) string {
@@ -28,9 +28,14 @@ func RedactURL(raw string) string {
 		for i, p := range parts {
 			if k, _, found := strings.Cut(p, "="); found {
 				parts[i] = k + "=" + Masked
+			} else if p != "" {
+				parts[i] = Masked // a bare value (?APIKEY) may be the token itself
 			}
 		}
 		u.RawQuery = strings.Join(parts, "&")
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		u.Fragment, u.RawFragment = Masked, "" // #access_token=… (OAuth implicit flow)
 	}
 	out := u.String()
 	if hasPassword {

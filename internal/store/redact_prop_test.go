@@ -31,7 +31,10 @@ func badRedaction(raw, out string) string {
 	}
 	var keys []string
 	for _, part := range strings.Split(u.RawQuery, "&") {
-		k, _, _ := strings.Cut(part, "=")
+		k, _, found := strings.Cut(part, "=")
+		if !found && k != "" {
+			k = Masked // a bare value may be the token itself
+		}
 		keys = append(keys, k)
 	}
 	var outKeys []string
@@ -47,7 +50,7 @@ func badRedaction(raw, out string) string {
 	}
 	// (net/url may respell a path, "./" before a colon, so paths are not
 	// compared.)
-	if o.Scheme != u.Scheme || o.Host != u.Host || o.User.Username() != u.User.Username() || o.Fragment != u.Fragment {
+	if o.Scheme != u.Scheme || o.Host != u.Host || o.User.Username() != u.User.Username() || (u.Fragment != "") != (o.Fragment == Masked) {
 		return "the scheme, host, user or fragment changed"
 	}
 	return ""

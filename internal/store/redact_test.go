@@ -10,7 +10,7 @@ func TestRedactURL(t *testing.T) {
 		{"http://127.0.0.1:9001", "http://127.0.0.1:9001"},
 		{"http://bob:s3cr3t@10.0.0.5:8080/v1", "http://bob:***@10.0.0.5:8080/v1"},
 		{"http://bob@10.0.0.5/", "http://bob@10.0.0.5/"},
-		{"https://api.example/v2?key=abc123&region=eu&flag", "https://api.example/v2?key=***&region=***&flag"},
+		{"https://api.example/v2?key=abc123&region=eu&flag", "https://api.example/v2?key=***&region=***&***"},
 		{"https://u:p%40ss@h/?sig=a%3Db", "https://u:***@h/?sig=***"},
 		{"http://[::1]:x/", "<unparsable url>"},
 	} {
@@ -38,7 +38,7 @@ func TestRedactURLTable(t *testing.T) {
 		{"star in password", "http://bob:p*w0rd@h/", "http://bob:***@h/", []string{"p*w0rd"}},
 		{"placeholder-looking user", "http://xxxxx:hunter2@h/", "http://xxxxx:***@h/", []string{"hunter2"}},
 		{"placeholder in path survives", "http://b:hunter2@h/:xxxxx@/", "http://b:***@h/:xxxxx@/", []string{"hunter2"}},
-		{"key without value kept", "http://h/?flag", "http://h/?flag", nil},
+		{"bare value masked (it may be the token)", "http://h/?flag", "http://h/?***", nil},
 		{"semicolon is not a separator", "http://h/?a=1;token=zz9", "http://h/?a=***", []string{"zz9"}},
 		{"empty key", "http://h/?=tok-77", "http://h/?=***", []string{"tok-77"}},
 		{"repeated key", "http://h/?k=one1&k=two2", "http://h/?k=***&k=***", []string{"one1", "two2"}},
@@ -145,6 +145,21 @@ func TestRedactURLUserinfoEdges(t *testing.T) {
 		got := RedactURL(tt.in)
 		if got != tt.want || strings.Contains(got, tt.secret) {
 			t.Errorf("RedactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// A bare query value and a fragment may be the credential itself.
+func TestRedactURLBareQueryAndFragment(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://h/p?APIKEY123":        "http://h/p?***",
+		"http://h/p?a=1&SECRET":       "http://h/p?a=***&***",
+		"http://h/p#access_token=abc": "http://h/p#***",
+		"http://u:pw@h/?k=v#frag":     "http://u:***@h/?k=***#***",
+		"http://h/p?":                 "http://h/p?",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
