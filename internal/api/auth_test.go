@@ -114,7 +114,8 @@ func TestRefusedCallersChangeNothing(t *testing.T) {
 
 // TestAuthorizationHeaderForms: only the exact token, sent with the Bearer
 // scheme, gets in; a prefix or extension of a real token, other schemes and
-// empty values do not.
+// empty values do not. The scheme name is case-insensitive (RFC 9110
+// §11.1), so clients that send "bearer" are not locked out.
 func TestAuthorizationHeaderForms(t *testing.T) {
 	f := newFixture(t)
 	for _, tc := range []struct {
@@ -122,6 +123,8 @@ func TestAuthorizationHeaderForms(t *testing.T) {
 		want   int
 	}{
 		{"Bearer " + viewerToken, http.StatusOK},
+		{"bearer " + viewerToken, http.StatusOK},
+		{"BEARER " + viewerToken, http.StatusOK},
 		{"Bearer " + viewerToken[:len(viewerToken)-1], http.StatusUnauthorized},
 		{"Bearer " + viewerToken + "x", http.StatusUnauthorized},
 		{"Bearer  " + viewerToken, http.StatusUnauthorized}, // the token is everything after one space
