@@ -239,10 +239,14 @@ func TestPushSignals(t *testing.T) {
 	}
 }
 
-// TestDecisionsList: decisions are newest first and limit bounds them; a bad limit is the default.
+// TestDecisionsList: an empty list is [] (pipelines iterate it), decisions
+// are newest first and limit bounds them; a bad limit is the default.
 func TestDecisionsList(t *testing.T) {
 	f := newFixture(t)
 	path := "/api/v1/services/svc/decisions"
+	if r := f.do(t, "GET", path, viewerToken, nil); strings.TrimSpace(string(r.body)) != "[]" {
+		t.Fatalf("no decisions: %s", r.body)
+	}
 	at := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i := range 3 {
 		if _, err := f.store.RecordDecision(t.Context(), store.Decision{Service: "svc", CreatedAt: at.Add(time.Duration(i) * time.Second),
