@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
@@ -322,10 +323,11 @@ func TestOperatorCommandsMoveTraffic(t *testing.T) {
 }
 
 // TestIncidentsCommands: list (empty, filtered, JSON), show, note, ack and
-// resolve against a real incident, and the usage errors of the
-// subcommands.
+// resolve against real incidents, and the usage errors of the
+// subcommands. An ack of a rollback's incident — identified as soon as its
+// revert completes — is a note, not a refused status move.
 func TestIncidentsCommands(t *testing.T) {
-	_, server := tokenDaemon(t)
+	a, server := tokenDaemon(t)
 	op := []string{"--server", server, "--token", operatorTok}
 	inc := func(args ...string) (int, string, string) {
 		t.Helper()
@@ -345,6 +347,7 @@ func TestIncidentsCommands(t *testing.T) {
 		{[]string{"list", "--service", "other"}, `^no incidents\n$`},
 		{[]string{"show", id}, `(?s)^` + id + `  svc: manual rollback v1 → v0  \[minor, identified\]\nreason: latency\nversions: v1 → v0\n.*detected: .*timeline:\n  \d\d:\d\d:\d\d\.\d{3}  `},
 		{[]string{"note", id, "cache", "was", "cold"}, `(?m)^  \d\d:\d\d:\d\d\.\d{3}  note\s+sre\s+cache was cold$`},
+		{[]string{"ack", id}, `(?m)\[minor, identified\]\n(?s:.*)  note\s+sre\s+acknowledged$`},
 		{[]string{"resolve", id, "rolled", "forward"}, `(?m)\[minor, resolved\]\n(?s:.*)^resolved: .*(?s:.*)status identified → resolved: rolled forward$`},
 		{[]string{"--open"}, `^no incidents\n$`},
 	} {
@@ -378,6 +381,18 @@ func TestIncidentsCommands(t *testing.T) {
 		if code != 1 || stdout != "" || !strings.Contains(stderr, tc.stderr) {
 			t.Errorf("incidents %v: exit %d %q %q, want %q", tc.args, code, stdout, stderr, tc.stderr)
 		}
+	}
+	// An incident still being investigated is moved on by an ack.
+	at := time.Now()
+	open, err := a.Store().CreateIncident(t.Context(), incident.Incident{Service: "svc", Kind: incident.KindBlind, Severity: incident.Major,
+		Status: incident.Investigating, Title: "svc: flying blind", CreatedAt: at, UpdatedAt: at,
+		Events: []incident.Event{{At: at, Type: incident.EvOpened, Actor: "ripcord"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := inc("ack", open)
+	if code != 0 || !regexp.MustCompile(`(?m)\[major, identified\]\n(?s:.*)status investigating → identified: acknowledged$`).MatchString(stdout) {
+		t.Errorf("ack of an investigating incident: exit %d %s\n%s", code, stderr, stdout)
 	}
 	view := []string{"--server", server, "--token", viewerTok}
 	if code, _, stderr := cli(t, append([]string{"incidents", "note", id, "x"}, view...)...); code != 1 || !strings.Contains(stderr, "(HTTP 403)") {
