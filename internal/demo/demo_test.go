@@ -203,7 +203,8 @@ func (d *demoAPI) rollbackIncident(t *testing.T, kind incident.Kind, opened time
 
 // TestOutcomeReadsTheRollbackFromTheAPI: the result is the rollback
 // incident opened after the deploy — its ID, reason, detection and revert
-// times relative to the deploy; other kinds of incident do not count.
+// times relative to the deploy; other kinds of incident, and incidents
+// from before the deploy (an earlier run on the same --db), do not count.
 func TestOutcomeReadsTheRollbackFromTheAPI(t *testing.T) {
 	deploy := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -225,6 +226,10 @@ func TestOutcomeReadsTheRollbackFromTheAPI(t *testing.T) {
 		{"rollback not yet done", func(d *demoAPI) string {
 			return d.rollbackIncident(t, incident.KindRollback, deploy.Add(time.Second), 0)
 		}, false, 1, 0, "rollback reason"},
+		{"earlier run on the same db", func(d *demoAPI) string {
+			d.rollbackIncident(t, incident.KindRollback, deploy.Add(-time.Hour), time.Second)
+			return ""
+		}, false, 0, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDemoAPI(t)
@@ -330,5 +335,31 @@ func TestPipelinePushesScoresForTheLiveVersion(t *testing.T) {
 			Since: time.Now().Add(-time.Minute), At: time.Now()}); s.Samples != 0 {
 			t.Errorf("%s on %s: scores pushed for %s too", tc.fault, tc.active, other)
 		}
+	}
+}
+
+// TestRunKeepsItsDBAndReportsOnlyItsOwnRun: with --db the store outlives
+// the demo; a second run on it is judged on its own deploy, not on the
+// first run's rollback.
+func TestRunKeepsItsDBAndReportsOnlyItsOwnRun(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	first, err := Run(t.Context(), Options{Fault: FaultError, Rate: 200, Warmup: 300 * time.Millisecond, Watch: 2 * time.Second,
+		DBPath: db, Out: &bytes.Buffer{}})
+	if err != nil || !first.RolledBack || first.IncidentID == "" {
+		t.Fatalf("first run: %+v %v", first, err)
+	}
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, err := st.GetIncident(t.Context(), first.IncidentID)
+	st.Close()
+	if err != nil || inc.Kind != incident.KindRollback || inc.Service != service {
+		t.Fatalf("the first run's incident in --db: %+v %v", inc, err)
+	}
+	var out bytes.Buffer
+	second, err := Run(t.Context(), Options{Fault: FaultNone, Rate: 50, Watch: time.Millisecond, DBPath: db, Out: &out})
+	if err != nil || second.RolledBack || second.IncidentID != "" || !second.Matches() {
+		t.Fatalf("second run on the same db: %+v %v\n%s", second, err, out.String())
 	}
 }
