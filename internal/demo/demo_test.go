@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -327,7 +328,7 @@ func TestPipelinePushesScoresForTheLiveVersion(t *testing.T) {
 		}
 		cancel()
 		<-done
-		if q.Value < tc.lo || q.Value > tc.hi || tox.Value != tc.toxic || q.Samples%20 != 0 {
+		if q.Value < tc.lo || q.Value > tc.hi || math.Abs(tox.Value-tc.toxic) > 1e-12 || q.Samples%20 != 0 {
 			t.Errorf("%s on %s: quality %+v toxic %+v", tc.fault, tc.active, q, tox)
 		}
 		other := map[string]string{"v1": "v2", "v2": "v1"}[tc.active]
