@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ripcord/ripcord/internal/apiclient"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/incident"
 )
@@ -188,7 +192,7 @@ func newIncidents(g *globals) *cobra.Command {
 			case "resolve":
 				inc, err = c.Resolve(ctx, args[1], strings.Join(args[2:], " "))
 			case "ack":
-				inc, err = c.SetStatus(ctx, args[1], string(incident.Identified), "acknowledged")
+				inc, err = ack(ctx, c, args[1])
 			case "note":
 				if len(args) < 3 {
 					return fmt.Errorf("incidents note %s needs the note text", args[1])
@@ -211,6 +215,24 @@ func newIncidents(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&open, "open", false, "only incidents not yet resolved")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// ack acknowledges an incident: an investigating one moves to identified;
+// one already identified or monitoring — every rollback's incident is
+// identified as soon as its revert completes — gets an "acknowledged" note
+// instead, so a paged person's ack lands on the timeline (and every
+// channel hears of it) rather than being refused. A resolved one is
+// refused.
+func ack(ctx context.Context, c *apiclient.Client, id string) (incident.Incident, error) {
+	inc, err := c.SetStatus(ctx, id, string(incident.Identified), "acknowledged")
+	var e *apiclient.Error
+	if !errors.As(err, &e) || e.Status != http.StatusConflict {
+		return inc, err
+	}
+	if cur, gerr := c.Incident(ctx, id); gerr != nil || !cur.Open() {
+		return inc, err
+	}
+	return c.Note(ctx, id, "acknowledged")
 }
 
 func printIncidents(w io.Writer, list []incident.Incident) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,7 +16,12 @@ import (
 	"github.com/ripcord/ripcord/internal/apiclient"
 )
 
-func main() { os.Exit(run()) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
 // exitError carries an exit code other than 1 (the demo's "outcome did not
 // match the fault" is 2).
@@ -26,12 +32,15 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
-func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// run is the CLI without the process: it executes args and returns the
+// exit status, so tests see the codes and the output users do.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(cleanWriter(os.Stderr), "ripcord:", err) // errors quote the server
+		fmt.Fprintln(cleanWriter(stderr), "ripcord:", err) // errors quote the server
 		var ee *exitError
 		if errors.As(err, &ee) {
 			return ee.code

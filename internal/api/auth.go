@@ -14,9 +14,10 @@ var roleRank = map[string]int{config.RoleViewer: 1, config.RoleOperator: 2, conf
 // unauthenticated mode: with no tokens at all nobody gets in (the daemon
 // always passes at least its generated admin token).
 func (s *Server) authenticate(r *http.Request) (name, role string, ok bool) {
-	h := r.Header.Get("Authorization")
-	got, found := strings.CutPrefix(h, "Bearer ")
-	if !found || got == "" {
+	// The scheme name is case-insensitive (RFC 9110 §11.1): "bearer x" is
+	// the same credential as "Bearer x".
+	scheme, got, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || got == "" {
 		return "", "", false
 	}
 	// Compare against every token so the time taken does not say which

@@ -148,6 +148,9 @@ func (s *Server) listDecisions(w http.ResponseWriter, r *http.Request, _ string,
 		s.internal(w, err)
 		return
 	}
+	if ds == nil {
+		ds = []store.Decision{} // [], not null, as for incidents: jq '.[]' fails on null
+	}
 	writeJSON(w, http.StatusOK, ds)
 }
 

@@ -151,7 +151,9 @@ func outcome(ctx context.Context, c *apiclient.Client, deployAt time.Time, res R
 		return res, err
 	}
 	for _, brief := range incs {
-		if brief.Kind != incident.KindRollback {
+		// An incident from before this deploy is an earlier run's (--db
+		// keeps the store): it says nothing about this one.
+		if brief.Kind != incident.KindRollback || brief.CreatedAt.Before(deployAt) {
 			continue
 		}
 		inc, err := c.Incident(ctx, brief.ID)
