@@ -283,6 +283,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "bad_request", "request body: "+err.Error())
 		return false
 	}
+	// One JSON value, nothing after it: trailing bytes are a client bug
+	// (two bodies concatenated) whose second half would be silently lost.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body: one JSON value expected, found more after it")
+		return false
+	}
 	return true
 }
 
@@ -316,9 +322,12 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, Error{Error: msg, Code: code})
 }
 
+// maxLimit caps ?limit=: one answer stays a page, not the whole store.
+const maxLimit = 1000
+
 func intParam(r *http.Request, name string, def int) int {
 	if n, err := strconv.Atoi(r.URL.Query().Get(name)); err == nil && n > 0 {
-		return n
+		return min(n, maxLimit)
 	}
 	return def
 }
