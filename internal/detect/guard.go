@@ -32,6 +32,48 @@ type metricTests struct {
 	// provenSince is when the anomaly test last rose above the sustain
 	// level; zero while it is below.
 	provenSince time.Time
+	// marks are the anomaly test's cumulative counts, one at least
+	// markEvery apart, over the last half of sustain: sustain acts only
+	// while the fault is still there (see stillBad).
+	marks []mark
+}
+
+// mark is a test's cumulative counts at a moment.
+type mark struct {
+	at time.Time
+	c  Count
+}
+
+// markEvery spaces the marks: at most sustain/2 / markEvery of them
+// (24 at the default 12 s) per metric, whatever the request rate.
+const markEvery = 250 * time.Millisecond
+
+// remember notes t's counts at now and forgets those older than keep
+// (one older mark stays, the start of the span).
+func (mt *metricTests) remember(now time.Time, c Count, keep time.Duration) {
+	if n := len(mt.marks); n == 0 || now.Sub(mt.marks[n-1].at) >= markEvery {
+		mt.marks = append(mt.marks, mark{at: now, c: c})
+	}
+	cut := 0
+	for cut+1 < len(mt.marks) && now.Sub(mt.marks[cut+1].at) >= keep {
+		cut++
+	}
+	mt.marks = mt.marks[cut:]
+}
+
+// stillBad reports whether the requests of the last half of sustain, on
+// their own, show a share of bad ones above the bound. The sequential
+// statistic, once high, takes a while to come down after a fault ends (a
+// 5 s burst of 15 % errors at 5,000 req/s stays "proven" for ~10 s more);
+// sustain is meant for a fault that persists, not for a burst that is
+// over, so it also asks that the recent requests are still bad. An extra
+// condition can only remove alarms, so alpha still holds.
+func (mt *metricTests) stillBad(c Count, share float64) bool {
+	if len(mt.marks) == 0 {
+		return false
+	}
+	n, bad := c.N-mt.marks[0].c.N, c.Bad-mt.marks[0].c.Bad
+	return n > 0 && bad > share*float64(n)
 }
 
 // seqTest is one rate test with its bound and the last counts folded in.

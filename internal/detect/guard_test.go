@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -265,5 +266,51 @@ func TestResultBeforeEvidenceEncodes(t *testing.T) {
 	r := g.Observe(t0.Add(50*time.Millisecond), ev)
 	if _, err := json.Marshal(r); err != nil {
 		t.Fatalf("result %+v: %v", r, err)
+	}
+}
+
+// sustainRun feeds a guard under the default policy error_rate evidence at
+// rate req/s in 50 ms steps, errRate(at) giving each step's share, and
+// returns when it turned Degraded (-1: never within d).
+func sustainRun(rate float64, d time.Duration, errRate func(at time.Duration) float64) time.Duration {
+	g := NewGuard(defaultPolicy(), t0)
+	var c Count
+	const step = 50 * time.Millisecond
+	per := int64(rate * step.Seconds())
+	for at := step; at <= d; at += step {
+		c.N += per
+		c.Bad += math.Round(errRate(at) * float64(per))
+		ev := map[string]Evidence{signal.ErrorRate: {Sample: signal.Sample{Samples: c.N, CountsSince: t0, Counts: map[float64]Count{0: c}}}}
+		if g.Observe(t0.Add(at), ev).Verdict == Degraded {
+			return at
+		}
+	}
+	return -1
+}
+
+// Sustain acts on a fault that persists, not on a burst that is over: a
+// 6 s burst of 15 % errors (three times the bound, below the critical one)
+// at 5,000 req/s leaves the statistic high for seconds after it ends, and
+// was reverted 12 s after it began; the same share for good is reverted
+// once sustain has passed.
+func TestSustainIgnoresAnEndedBurst(t *testing.T) {
+	burst := func(at time.Duration) float64 {
+		if at >= 10*time.Second && at < 16*time.Second {
+			return 0.15
+		}
+		return 0.01
+	}
+	if at := sustainRun(5000, 2*time.Minute, burst); at >= 0 {
+		t.Errorf("a 6 s burst that ended was reverted at %v", at)
+	}
+	persistent := func(at time.Duration) float64 {
+		if at >= 10*time.Second {
+			return 0.11
+		}
+		return 0.01
+	}
+	at := sustainRun(5000, 2*time.Minute, persistent)
+	if at < 0 || at < 10*time.Second+defaultPolicy().Sustain {
+		t.Errorf("11 %% errors from 10 s on: reverted at %v, want after the onset plus sustain", at)
 	}
 }
