@@ -33,8 +33,8 @@ type metricTests struct {
 	// level; zero while it is below.
 	provenSince time.Time
 	// marks are the anomaly test's cumulative counts, one at least
-	// markEvery apart, over the last half of sustain: sustain acts only
-	// while the fault is still there (see stillBad).
+	// markEvery apart, over the last sustain: sustain acts only while the
+	// fault has been there all along (see persists).
 	marks []mark
 }
 
@@ -44,15 +44,21 @@ type mark struct {
 	c  Count
 }
 
-// markEvery spaces the marks: at most sustain/2 / markEvery of them
-// (24 at the default 12 s) per metric, whatever the request rate.
+// markEvery spaces the marks: at most sustain / markEvery of them (48 at
+// the default 12 s) per metric, whatever the request rate.
 const markEvery = 250 * time.Millisecond
 
-// remember notes t's counts at now and forgets those older than keep
-// (one older mark stays, the start of the span).
+// sustainParts is how many consecutive stretches of sustain must each show
+// the fault.
+const sustainParts = 4
+
+// remember notes the counts c at now and forgets marks older than keep
+// (one older mark stays: the start of the span).
 func (mt *metricTests) remember(now time.Time, c Count, keep time.Duration) {
 	if n := len(mt.marks); n == 0 || now.Sub(mt.marks[n-1].at) >= markEvery {
 		mt.marks = append(mt.marks, mark{at: now, c: c})
+	} else {
+		mt.marks[n-1].c = c // the newest mark holds the latest counts
 	}
 	cut := 0
 	for cut+1 < len(mt.marks) && now.Sub(mt.marks[cut+1].at) >= keep {
@@ -61,19 +67,36 @@ func (mt *metricTests) remember(now time.Time, c Count, keep time.Duration) {
 	mt.marks = mt.marks[cut:]
 }
 
-// stillBad reports whether the requests of the last half of sustain, on
-// their own, show a share of bad ones above the bound. The sequential
-// statistic, once high, takes a while to come down after a fault ends (a
-// 5 s burst of 15 % errors at 5,000 req/s stays "proven" for ~10 s more);
-// sustain is meant for a fault that persists, not for a burst that is
-// over, so it also asks that the recent requests are still bad. An extra
-// condition can only remove alarms, so alpha still holds.
-func (mt *metricTests) stillBad(c Count, share float64) bool {
-	if len(mt.marks) == 0 {
+// persists reports whether the fault was present all through the last
+// span: split into sustainParts stretches, the requests of each, on their
+// own, show a share of bad ones above the bound. The sequential statistic,
+// once high, takes a while to come down after a fault ends (a 6 s burst of
+// 15 % errors at 5,000 req/s stays "proven" for ~7 s more), and two bursts
+// a few seconds apart would keep it proven for as long as sustain; sustain
+// is meant for a fault that persists, not for bursts that came and went.
+// An extra condition can only remove alarms, so alpha still holds.
+func (mt *metricTests) persists(span time.Duration, share float64) bool {
+	if len(mt.marks) < 2 {
 		return false
 	}
-	n, bad := c.N-mt.marks[0].c.N, c.Bad-mt.marks[0].c.Bad
-	return n > 0 && bad > share*float64(n)
+	first, last := mt.marks[0], mt.marks[len(mt.marks)-1]
+	if last.at.Sub(first.at) < span-markEvery {
+		return false // not watched for the whole span yet
+	}
+	total, prev, j := last.at.Sub(first.at), first, 1
+	for p := 1; p <= sustainParts; p++ {
+		end := first.at.Add(total * time.Duration(p) / sustainParts)
+		for j < len(mt.marks)-1 && mt.marks[j].at.Before(end) {
+			j++
+		}
+		cur := mt.marks[j]
+		n, bad := cur.c.N-prev.c.N, cur.c.Bad-prev.c.Bad
+		if n <= 0 || bad <= share*float64(n) {
+			return false // a stretch without the fault (or without requests)
+		}
+		prev = cur
+	}
+	return true
 }
 
 // seqTest is one rate test with its bound and the last counts folded in.

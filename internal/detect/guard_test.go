@@ -303,6 +303,15 @@ func TestSustainIgnoresAnEndedBurst(t *testing.T) {
 	if at := sustainRun(5000, 2*time.Minute, burst); at >= 0 {
 		t.Errorf("a 6 s burst that ended was reverted at %v", at)
 	}
+	twoBursts := func(at time.Duration) float64 {
+		if (at >= 10*time.Second && at < 14*time.Second) || (at >= 19*time.Second && at < 23*time.Second) {
+			return 0.15
+		}
+		return 0.01
+	}
+	if at := sustainRun(5000, 2*time.Minute, twoBursts); at >= 0 {
+		t.Errorf("two 4 s bursts 5 s apart were reverted at %v", at)
+	}
 	persistent := func(at time.Duration) float64 {
 		if at >= 10*time.Second {
 			return 0.11

@@ -147,13 +147,13 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 	// Sustain: one anomaly, proven at the strict level for long enough,
 	// acts as a critical one.
 	if t := mt.anomaly; t != nil && g.p.Sustain > 0 {
-		mt.remember(now, t.last, g.p.Sustain/2)
+		mt.remember(now, t.last, g.p.Sustain)
 	}
 	if t := mt.anomaly; enough(t) && t.t.Alarm(lv.sustain) {
 		if mt.provenSince.IsZero() {
 			mt.provenSince = now
 		}
-		if s := g.p.Sustain; s > 0 && !f.Critical && now.Sub(mt.provenSince) >= s && mt.stillBad(t.last, t.bound.share) {
+		if s := g.p.Sustain; s > 0 && !f.Critical && now.Sub(mt.provenSince) >= s && mt.persists(g.p.Sustain, t.bound.share) {
 			f.Anomalous, f.Critical, f.Sustained, f.Limit, proof = true, true, now.Sub(mt.provenSince), t.bound.limit, t
 		}
 	} else {
