@@ -147,6 +147,22 @@ func (c *Client) LastScrape(ctx context.Context, job string) (time.Time, error) 
 	return time.UnixMilli(int64(math.Round(v * 1000))), nil
 }
 
+// ScrapeTimes returns when Prometheus last scraped each target of job, by
+// instance: timestamp(up{job="…"}) per series. Targets of one job are
+// scraped at offsets of their own within the interval, so only per-target
+// times say when the next scrape of each is due.
+func (c *Client) ScrapeTimes(ctx context.Context, job string) (map[string]time.Time, error) {
+	vec, err := c.Vector(ctx, `timestamp(up{job="`+escapeLabelValue(job)+`"})`, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(vec))
+	for _, s := range vec {
+		out[s.Metric.String()] = time.UnixMilli(int64(math.Round(float64(s.Value) * 1000)))
+	}
+	return out, nil
+}
+
 // WaitForScrape polls LastScrape every poll until it is after after, and
 // returns the new scrape time. It gives up with ctx. Errors from single polls
 // are retried: Prometheus may be restarting.

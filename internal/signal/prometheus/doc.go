@@ -103,8 +103,11 @@
 // newest timestamp of the job's up series, max(timestamp(up{job="…"})):
 // Prometheus writes up itself on every scrape attempt of every target, so
 // it moves with each scrape whatever the target exposes, and the query runs
-// at the server's own now so no clock skew enters. The controller can poll
-// it cheaply (or use Client.WaitForScrape) and evaluate when it advances.
+// at the server's own now so no clock skew enters. Gated.Watch follows
+// the per-target times (ScrapeTimes), learns each target's period and the
+// delay before a scrape can be read, sleeps until the next is due and asks
+// every 10ms while it is late; it fires a channel the controller's Trigger
+// evaluates on, so a scrape is judged within about 10ms of landing.
 //
 // The promtest subpackage starts a real Prometheus for tests.
 package prometheus
