@@ -298,9 +298,10 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 }
 
 // prune drops the history older than the longest window asked for,
-// keeping the last snapshot before it as that window's base.
+// keeping the last snapshot before it as that window's base: with the
+// default 10s window and a 1s scrape, about a dozen snapshots.
 func (st *countState) prune() {
-	cut := st.lastAt.Add(-max(st.span, time.Minute))
+	cut := st.lastAt.Add(-st.span)
 	i := 0
 	for i+1 < len(st.hist) && !st.hist[i+1].at.After(cut) {
 		i++

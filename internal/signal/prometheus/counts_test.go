@@ -342,3 +342,23 @@ func TestCountsConfigProblems(t *testing.T) {
 		}
 	}
 }
+
+// The history behind window values is bounded by the longest window asked
+// for, however long a version is read.
+func TestCountsHistoryIsBounded(t *testing.T) {
+	f := newFakeProm(t)
+	s := countsSource(t, f)
+	r := &reader{t: t, s: s, at: at, met: signal.ErrorRate}
+	for i := range 300 {
+		rates(f, tot("a", float64(1000+100*i)), bad("a", float64(i)))
+		_, _ = r.next()
+	}
+	st := s.states[stateKey{"checkout", "v2", signal.ErrorRate}]
+	if n := len(st.hist); n > 12 {
+		t.Errorf("%d snapshots kept for a 10s window read every second, want at most 12", n)
+	}
+	smp, err := r.next()
+	if err != nil || smp.Samples != 900 || smp.Counts[0] != (signal.Count{N: 29900, Bad: 299}) {
+		t.Errorf("after 300 reads: %+v %v, want 900 requests in the window (the last read added none) and every increment counted", smp, err)
+	}
+}
