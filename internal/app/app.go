@@ -26,6 +26,7 @@ import (
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
 	"github.com/ripcord/ripcord/internal/signal/probe"
+	sigprom "github.com/ripcord/ripcord/internal/signal/prometheus"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
 	"github.com/ripcord/ripcord/internal/signal/push"
 	"github.com/ripcord/ripcord/internal/store"
@@ -57,6 +58,7 @@ type App struct {
 	probers  []*probe.Prober
 	headers  *proxystats.Headers
 	vars     versionVars
+	scrapes  map[string]*sigprom.Gated // by service: its Prometheus signals
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
@@ -101,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	for _, sc := range cfg.Services {
 		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
-			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake}
+			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc)}
 		if t := sc.Target.Provider(); t != nil {
 			var svc *controller.Service
 			kt, err := a.target(ctx, &sc, *t, func(p string) { svc.SetProgress(p) })

@@ -54,7 +54,38 @@ func (a *App) prometheusSource(service string, c prometheus.Config) (controller.
 	if err != nil {
 		return nil, err
 	}
-	return prometheus.NewGated(src, scrapePoll), nil
+	g := prometheus.NewGated(src, scrapePoll)
+	if a.scrapes == nil {
+		a.scrapes = map[string]*prometheus.Gated{}
+	}
+	a.scrapes[service] = g
+	return g, nil
+}
+
+// heartbeat is how often a service whose every judged metric comes from
+// Prometheus is evaluated between scrapes: nothing new arrives then, but
+// blind_grace, bake and suspect_grace run on evaluations.
+const heartbeat = time.Second
+
+// trigger says when a service is evaluated: every policy interval, and as
+// each scrape of its Prometheus job lands (prometheus.Gated.Watch). When
+// Prometheus answers every metric the policy judges, the interval would
+// only re-read the numbers of the last scrape, so it slows to heartbeat.
+// Without a job it is nil: the controller's own ticker.
+func (a *App) trigger(sc config.Service) controller.Trigger {
+	g := a.scrapes[sc.Name]
+	if g == nil || !g.Watchable(sc.Name) {
+		return nil
+	}
+	tick := sc.Policy.Interval
+	all := len(sc.Policy.Thresholds) > 0
+	for m := range sc.Policy.Thresholds {
+		all = all && g.Expected(sc.Name, m)
+	}
+	if all {
+		tick = max(tick, heartbeat)
+	}
+	return controller.Merge(controller.Every(tick), func(ctx context.Context) <-chan time.Time { return g.Watch(ctx, sc.Name) })
 }
 
 // probeSource sends a service's golden set to its live versions.

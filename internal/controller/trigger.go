@@ -21,3 +21,33 @@ func Every(d time.Duration) Trigger {
 		return t.C
 	}
 }
+
+// Merge fires whenever any of ts fires: a ticker for the signals that
+// change all the time (the switch's) and an event for those that change
+// in steps (a Prometheus scrape landing). A nil channel from one of them
+// never fires.
+func Merge(ts ...Trigger) Trigger {
+	return func(ctx context.Context) <-chan time.Time {
+		out := make(chan time.Time, 1)
+		for _, t := range ts {
+			ch := t(ctx)
+			if ch == nil {
+				continue
+			}
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case at := <-ch:
+						select {
+						case out <- at:
+						default: // an evaluation is already due
+						}
+					}
+				}
+			}()
+		}
+		return out
+	}
+}

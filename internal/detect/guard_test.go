@@ -323,3 +323,22 @@ func TestSustainIgnoresAnEndedBurst(t *testing.T) {
 		t.Errorf("11 %% errors from 10 s on: reverted at %v, want after the onset plus sustain", at)
 	}
 }
+
+// TestGuardBoundWithoutCount: a reading that carries no count for a bound
+// (a cached answer for a caller that asked for other bounds) is no reading
+// of it — not a zero that the earlier watch's counters would then be
+// measured from.
+func TestGuardBoundWithoutCount(t *testing.T) {
+	g := NewGuard(Policy{Require: 1, Alpha: 0.01, Rules: []Rule{{Metric: signal.LatencyP99, Max: f(3000)}}}, t0)
+	e := func(c map[float64]Count) map[string]Evidence {
+		return map[string]Evidence{signal.LatencyP99: {Sample: signal.Sample{Value: 20, Samples: 100,
+			CountsSince: t0.Add(-time.Hour), Counts: c}}}
+	}
+	g.Observe(t0, e(map[float64]Count{}))
+	if r := g.Observe(t0.Add(time.Second), e(map[float64]Count{3000: {N: 1000, Bad: 900}})); r.Verdict == Degraded {
+		t.Fatalf("an earlier watch's slow requests were judged as this one's: %s", r.Reason)
+	}
+	if r := g.Observe(t0.Add(2*time.Second), e(map[float64]Count{3000: {N: 1060, Bad: 960}})); r.Verdict != Degraded {
+		t.Fatalf("60 of 60 slow in this watch: %v %s", r.Verdict, r.Reason)
+	}
+}

@@ -131,8 +131,14 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 	f := Finding{Metric: rule.Metric, Value: e.Sample.Value, Samples: e.Sample.Samples}
 	var proof *seqTest // the test whose numbers the finding shows
 	for _, t := range []*seqTest{mt.anomaly, mt.critical, mt.baseline} {
-		if t != nil {
-			t.fold(e.Sample.Counts[t.bound.key], e.Sample.CountsSince, g.start)
+		if t == nil {
+			continue
+		}
+		// A reading without this bound's count says nothing about it: taken
+		// as zero it would become the base, and the first real count —
+		// perhaps an earlier watch's — would be folded in as evidence.
+		if c, ok := e.Sample.Counts[t.bound.key]; ok {
+			t.fold(c, e.Sample.CountsSince, g.start)
 		}
 	}
 	enough := func(t *seqTest) bool { return t != nil && t.t.N >= g.p.MinSamples }

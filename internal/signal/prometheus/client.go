@@ -76,6 +76,31 @@ func (c *Client) Value(ctx context.Context, query string, at time.Time) (float64
 	return v, nil
 }
 
+// Vector runs query as an instant query at at and returns every float
+// series of its vector result; an empty vector is an answer (no series
+// yet), not an error. Counts mode reads raw counters with it.
+func (c *Client) Vector(ctx context.Context, query string, at time.Time) (model.Vector, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	val, warnings, _, err := c.api.Query(ctx, query, at, v1.WithTimeout(c.timeout))
+	if err != nil {
+		return nil, noData(query, err)
+	}
+	if len(warnings) > 0 {
+		c.log.Debug("prometheus query warnings", "query", query, "warnings", warnings)
+	}
+	switch v := val.(type) {
+	case model.Vector:
+		return v, nil
+	case *model.Scalar:
+		return model.Vector{{Value: v.Value, Timestamp: v.Timestamp}}, nil
+	case nil:
+		return nil, noData(query, fmt.Errorf("empty result"))
+	default:
+		return nil, noData(query, fmt.Errorf("result is a %s, want a vector", val.Type()))
+	}
+}
+
 func noData(query string, cause error) error {
 	return fmt.Errorf("prometheus: %s: %w: %w", query, signal.ErrNoData, cause)
 }
@@ -120,6 +145,22 @@ func (c *Client) LastScrape(ctx context.Context, job string) (time.Time, error) 
 		return time.Time{}, err
 	}
 	return time.UnixMilli(int64(math.Round(v * 1000))), nil
+}
+
+// ScrapeTimes returns when Prometheus last scraped each target of job, by
+// instance: timestamp(up{job="…"}) per series. Targets of one job are
+// scraped at offsets of their own within the interval, so only per-target
+// times say when the next scrape of each is due.
+func (c *Client) ScrapeTimes(ctx context.Context, job string) (map[string]time.Time, error) {
+	vec, err := c.Vector(ctx, `timestamp(up{job="`+escapeLabelValue(job)+`"})`, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(vec))
+	for _, s := range vec {
+		out[s.Metric.String()] = time.UnixMilli(int64(math.Round(float64(s.Value) * 1000)))
+	}
+	return out, nil
 }
 
 // WaitForScrape polls LastScrape every poll until it is after after, and

@@ -32,6 +32,25 @@ type Config struct {
 	// Queries maps a metric name (error_rate, latency_p99_ms, …) to a
 	// PromQL template that yields one number for one version.
 	Queries map[string]string `yaml:"queries"`
+	// Counts maps a rate or latency metric to the raw cumulative counters
+	// behind it (counts mode, see counts.go): the sequential tests are fed
+	// the requests each scrape adds instead of a window that re-reports
+	// the same requests on every read. A metric is under Queries or
+	// Counts, not both.
+	Counts map[string]Counter `yaml:"counts"`
+}
+
+// Counter names the raw counters of one metric: Total and Bad for a rate
+// (every request, and the failed ones), Histogram for a latency quantile
+// (the _bucket series; ripcord groups them by le itself). Templates are
+// instant selectors or sums of counters, never rate() or increase().
+type Counter struct {
+	Total     string `yaml:"total"`
+	Bad       string `yaml:"bad"`
+	Histogram string `yaml:"histogram"`
+	// Unit is the unit of the histogram's le label: s (default, the
+	// Prometheus convention) or ms.
+	Unit string `yaml:"unit"`
 }
 
 func (c Config) withDefaults() Config {
@@ -59,8 +78,8 @@ func (c Config) Validate() error {
 	if c.Window < 0 {
 		errs.Add("window", "must not be negative (0 means the default, %s), not %s", DefaultWindow, c.Window)
 	}
-	if len(c.Queries) == 0 {
-		errs.Add("queries", `at least one metric query is needed, e.g. error_rate: sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[30s])) / sum(rate(http_requests_total{version="{{.Version}}"}[30s]))`)
+	if len(c.Queries) == 0 && len(c.Counts) == 0 {
+		errs.Add("queries", `at least one metric query (or counts entry) is needed, e.g. error_rate: sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[30s])) / sum(rate(http_requests_total{version="{{.Version}}"}[30s]))`)
 	}
 	for m, q := range c.Queries {
 		path := field.Join("queries", m)
@@ -71,7 +90,8 @@ func (c Config) Validate() error {
 			errs.Add(path, "does not use {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one")
 		}
 	}
-	if strings.TrimSpace(c.Samples) == "" {
+	errs = append(errs, c.validateCounts()...)
+	if strings.TrimSpace(c.Samples) == "" && len(c.Queries) > 0 {
 		errs.Add("samples", `is required: a query for the number of requests behind the values (min_samples is judged on it), e.g. sum(increase(http_requests_total{version="{{.Version}}"}[30s]))`)
 	}
 	for k := range c.Vars {
@@ -80,7 +100,8 @@ func (c Config) Validate() error {
 		}
 	}
 	_, _, tplErrs := c.templates()
-	return append(errs, tplErrs...).Err()
+	_, cntErrs := c.counters()
+	return append(append(errs, tplErrs...), cntErrs...).Err()
 }
 
 // templates parses every query and the samples query and checks their

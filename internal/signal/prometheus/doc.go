@@ -15,15 +15,43 @@
 //	  job: checkout                   # scrape job for LastScrape (optional)
 //	  vars:                           # extra template variables (optional)
 //	    namespace: prod
-//	  samples: >-                     # request count behind the values; required
+//	  samples: >-                     # request count behind the values; required with queries
 //	    sum(increase(http_requests_total{namespace="{{.namespace}}",version="{{.Version}}"}[{{.Window}}]))
-//	  queries:                        # metric name → PromQL template; at least one
+//	  queries:                        # metric name → PromQL template (or counts, below)
 //	    error_rate: >-
 //	      (sum(rate(http_requests_total{version="{{.Version}}",code=~"5.."}[{{.Window}}])) or vector(0))
 //	      / sum(rate(http_requests_total{version="{{.Version}}"}[{{.Window}}]))
 //	    latency_p99_ms: >-
 //	      1000 * histogram_quantile(0.99, sum by (le) (
 //	        rate(http_request_duration_seconds_bucket{version="{{.Version}}"}[{{.Window}}])))
+//
+// Counts mode replaces a rate's or a latency quantile's query with its raw
+// cumulative counters (a metric is under queries or counts, not both;
+// samples is needed only with queries):
+//
+//	counts:
+//	  error_rate:
+//	    total: http_requests_total{version="{{.Version}}"}
+//	    bad:   http_requests_total{version="{{.Version}}",code=~"5.."}
+//	  latency_p99_ms:
+//	    histogram: http_request_duration_seconds_bucket{version="{{.Version}}"}
+//	    unit: s                     # of le: s (default) or ms
+//
+// One instant query per Read (a rate's two counters in one query, tagged
+// with a ripcord_part label, so both come from one state of the database).
+// The source keeps a tally per (service, version, metric) that only grows:
+// each read adds what every series gained since the previous read, a
+// series never seen adds its whole value, and a series that went down (a
+// restart; a sum that lost a pod) makes the whole read a new base that adds
+// nothing. Sample.Counts is that tally — cumulative, so the sequential
+// tests never see a request twice — and Sample.CountsSince the version's
+// first (base) read. A histogram bound's slow requests are count minus the
+// bucket of the smallest le at or above the bound (conservative: requests
+// between the bound and that le count as fast). Sample.Value and Samples
+// are computed from the tally's history over [Since, At]; a read at an
+// earlier At than the last (a baseline) is answered from that history
+// without a query. Templates using rate(), increase() and the like are
+// refused: a figure over a range would re-count requests. See counts.go.
 //
 // Templates are Go text/template with the variables Service, Version and
 // Window, every key of vars, and whatever the WithVars function returns for
@@ -75,8 +103,11 @@
 // newest timestamp of the job's up series, max(timestamp(up{job="…"})):
 // Prometheus writes up itself on every scrape attempt of every target, so
 // it moves with each scrape whatever the target exposes, and the query runs
-// at the server's own now so no clock skew enters. The controller can poll
-// it cheaply (or use Client.WaitForScrape) and evaluate when it advances.
+// at the server's own now so no clock skew enters. Gated.Watch follows
+// the per-target times (ScrapeTimes), learns each target's period and the
+// delay before a scrape can be read, sleeps until the next is due and asks
+// every 10ms while it is late; it fires a channel the controller's Trigger
+// evaluates on, so a scrape is judged within about 10ms of landing.
 //
 // The promtest subpackage starts a real Prometheus for tests.
 package prometheus

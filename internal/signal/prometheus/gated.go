@@ -22,9 +22,10 @@ type Gated struct {
 	src  *Source
 	poll time.Duration
 
-	mu     sync.Mutex
-	scrape map[string]scrapeState // by service
-	cache  map[gateKey]gateEntry
+	mu      sync.Mutex
+	scrape  map[string]scrapeState // by service
+	cache   map[gateKey]gateEntry
+	watched map[string]bool // services whose scrapes Watch follows
 }
 
 type scrapeState struct {
@@ -44,7 +45,7 @@ var _ signal.Source = (*Gated)(nil)
 
 // NewGated gates src, checking for new scrapes every poll (e.g. 100ms).
 func NewGated(src *Source, poll time.Duration) *Gated {
-	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}}
+	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}, watched: map[string]bool{}}
 }
 
 // Expected is the source's.
@@ -73,6 +74,10 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 func (g *Gated) latest(ctx context.Context, service string, now time.Time) time.Time {
 	g.mu.Lock()
 	st := g.scrape[service]
+	if g.watched[service] {
+		g.mu.Unlock()
+		return st.at // Watch keeps it current
+	}
 	due := now.Sub(st.checked) >= g.poll
 	if due {
 		st.checked = now

@@ -41,6 +41,8 @@ type Source struct {
 
 	mu      sync.Mutex
 	samples map[[2]string]samplesEntry // (service, version) → last samples answer
+	states  map[stateKey]*countState   // counts mode: a tally per version and metric
+	swept   time.Time
 }
 
 type service struct {
@@ -48,6 +50,7 @@ type service struct {
 	client  *Client
 	queries map[string]*queryTemplate
 	samples *queryTemplate // nil when not configured
+	counts  map[string]*countQueries
 }
 
 type samplesEntry struct {
@@ -61,7 +64,8 @@ var _ signal.Source = (*Source)(nil)
 // New validates every service's config, parses its templates and returns
 // the Source. Errors name the service and the field.
 func New(services map[string]Config, opts ...Option) (*Source, error) {
-	s := &Source{services: map[string]*service{}, log: slog.Default(), samples: map[[2]string]samplesEntry{}}
+	s := &Source{services: map[string]*service{}, log: slog.Default(), samples: map[[2]string]samplesEntry{},
+		states: map[stateKey]*countState{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -86,25 +90,33 @@ func (s *Source) compile(cfg Config) (*service, error) {
 	}
 	cfg = cfg.withDefaults()
 	queries, samples, _ := cfg.templates() // Validate reported their problems
+	counts, _ := cfg.counters()
 	c, err := NewClient(cfg.URL, cfg.Timeout, s.hc, s.log)
 	if err != nil {
 		return nil, err
 	}
-	return &service{cfg: cfg, client: c, queries: queries, samples: samples}, nil
+	return &service{cfg: cfg, client: c, queries: queries, samples: samples, counts: counts}, nil
 }
 
-// Expected reports whether a query is configured for metric of service.
+// Expected reports whether a query or counters are configured for metric
+// of service.
 func (s *Source) Expected(service, metric string) bool {
 	svc, ok := s.services[service]
-	return ok && svc.queries[metric] != nil
+	return ok && (svc.queries[metric] != nil || svc.counts[metric] != nil)
 }
 
 // Read runs the metric's query for q.Version at q.At, and the samples query
 // beside it, within the service's timeout. Every non-answer wraps
 // signal.ErrNoData; a missing samples answer is Samples 0, which the
 // detector judges Inconclusive (too few samples), never Degraded.
+//
+// A metric in counts mode is read from its counters instead (see
+// readCounts): one query, and Counts for the sequential tests.
 func (s *Source) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
 	svc, ok := s.services[q.Service]
+	if ok && svc.counts[q.Metric] != nil {
+		return s.readCounts(ctx, svc, svc.counts[q.Metric], q)
+	}
 	if !ok || svc.queries[q.Metric] == nil {
 		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s: not configured: %w", q.Metric, q.Service, signal.ErrNoData)
 	}

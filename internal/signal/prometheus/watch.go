@@ -1,0 +1,146 @@
+package prometheus
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// fine is how often Watch asks while a scrape it expects is late.
+const fine = 10 * time.Millisecond
+
+// Watch follows the scrapes of service's job and sends on the returned
+// channel (buffered, latest wins) as each lands, so the controller
+// evaluates once per scrape, within about fine of it, instead of on a
+// fixed tick that mostly re-reads the same numbers. While it runs, reads
+// through g use the scrapes it has seen and ask Prometheus nothing else.
+//
+// Asking every few milliseconds all the time would load Prometheus for
+// nothing: Watch learns each target's period and the delay between a
+// scrape's timestamp and the moment it can be read, sleeps until the next
+// one is due, and asks every fine only while one is late (for at most half
+// a period). When Prometheus does not answer, reads are let through (so
+// they fail and the verdict turns Blind), as without Watch. It stops with
+// ctx; without a job it returns nil.
+func (g *Gated) Watch(ctx context.Context, service string) <-chan time.Time {
+	if !g.Watchable(service) {
+		return nil
+	}
+	svc := g.src.services[service]
+	ch := make(chan time.Time, 1)
+	g.mu.Lock()
+	g.watched[service] = true
+	g.mu.Unlock()
+	go func() {
+		defer func() {
+			g.mu.Lock()
+			delete(g.watched, service)
+			g.mu.Unlock()
+		}()
+		w := scrapeWatch{targets: map[string]*scrapeTarget{}, lag: math.MaxInt64}
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			ts, err := svc.client.ScrapeTimes(ctx, svc.cfg.Job)
+			now := time.Now()
+			switch newest, advanced := w.observe(ts, now); {
+			case err != nil || len(ts) == 0:
+				g.advance(service, now) // let reads through: they fail, Blind
+			case advanced:
+				g.advance(service, newest)
+				select {
+				case ch <- now:
+				default:
+				}
+			}
+			timer.Reset(w.next(now, g.poll))
+		}
+	}()
+	return ch
+}
+
+// Watchable reports whether service has a scrape job Watch can follow.
+func (g *Gated) Watchable(service string) bool {
+	svc, ok := g.src.services[service]
+	return ok && svc.cfg.Job != ""
+}
+
+// advance moves service's newest known scrape forward to at.
+func (g *Gated) advance(service string, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st := g.scrape[service]
+	if at.After(st.at) {
+		st.at = at
+	}
+	g.scrape[service] = st
+}
+
+// scrapeWatch is what Watch has learnt of one job's scrapes.
+type scrapeWatch struct {
+	targets map[string]*scrapeTarget
+	// lag is the smallest delay seen between a scrape's timestamp (the
+	// server's clock) and the moment it was read here (ours): the
+	// earliest a scrape can be expected, clock offset included.
+	lag time.Duration
+}
+
+type scrapeTarget struct {
+	last   time.Time
+	period time.Duration
+}
+
+// observe folds in one answer and reports the newest scrape time and
+// whether any target was scraped since the last answer.
+func (w *scrapeWatch) observe(ts map[string]time.Time, now time.Time) (newest time.Time, advanced bool) {
+	for inst, at := range ts {
+		t := w.targets[inst]
+		if t == nil {
+			t = &scrapeTarget{}
+			w.targets[inst] = t
+		}
+		if at.After(t.last) {
+			if p := at.Sub(t.last); !t.last.IsZero() && (t.period == 0 || p < t.period*3/2) {
+				t.period = p // a gap of 1.5 periods or more is a missed scrape, not a new period
+			}
+			t.last, advanced = at, true
+			w.lag = min(w.lag, now.Sub(at))
+		}
+		if at.After(newest) {
+			newest = at
+		}
+	}
+	for inst := range w.targets {
+		if _, ok := ts[inst]; !ok && len(ts) > 0 {
+			delete(w.targets, inst)
+		}
+	}
+	return newest, advanced
+}
+
+// next is how long to sleep: until the next scrape is due, every fine
+// while one is late, and never longer than poll.
+func (w *scrapeWatch) next(now time.Time, poll time.Duration) time.Duration {
+	wait := poll
+	if w.lag == math.MaxInt64 {
+		return wait
+	}
+	for _, t := range w.targets {
+		if t.period <= 0 {
+			continue
+		}
+		due := t.last.Add(t.period + w.lag)
+		switch d := due.Sub(now); {
+		case d > 0:
+			wait = min(wait, d)
+		case d > -t.period/2:
+			wait = min(wait, fine)
+		}
+	}
+	return max(wait, time.Millisecond)
+}
