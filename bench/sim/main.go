@@ -102,7 +102,7 @@ func grid() []cell {
 func policy(alpha float64, require int) detect.Policy {
 	f := func(v float64) *float64 { return &v }
 	return detect.Policy{
-		Require: require, Alpha: alpha, Sustain: 12 * time.Second, Confidence: 0.99, Consecutive: 2,
+		Require: require, Alpha: alpha, Sustain: 15 * time.Second, Confidence: 0.99, Consecutive: 2,
 		Rules: []detect.Rule{
 			{Metric: signal.ErrorRate, Max: f(0.05), Critical: f(0.25)},
 			{Metric: signal.LatencyP99, Max: f(3000), Critical: f(10000)},

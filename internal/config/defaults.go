@@ -43,7 +43,7 @@ func DefaultPolicy() Policy {
 		Require:      2,
 		Consecutive:  2,
 		Alpha:        0.01,
-		Sustain:      12 * time.Second,
+		Sustain:      15 * time.Second,
 		SuspectGrace: 30 * time.Second,
 		Cooldown:     5 * time.Minute,
 		Bake:         10 * time.Minute,

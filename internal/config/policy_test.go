@@ -151,7 +151,7 @@ func TestDefaultsInGo(t *testing.T) {
 func TestSequentialDefaultsAndWarnings(t *testing.T) {
 	cfg := mustParse(t, base, t.TempDir())
 	p := cfg.Services[0].Policy
-	if p.Alpha != 0.01 || p.Sustain != 12*time.Second || p.SuspectGrace != 30*time.Second || p.MinSamples != 0 {
+	if p.Alpha != 0.01 || p.Sustain != 15*time.Second || p.SuspectGrace != 30*time.Second || p.MinSamples != 0 {
 		t.Errorf("defaults: alpha %v sustain %v suspect_grace %v min_samples %d", p.Alpha, p.Sustain, p.SuspectGrace, p.MinSamples)
 	}
 	if len(cfg.Warnings) != 0 {

@@ -196,7 +196,7 @@ type Policy struct {
 	Alpha float64 `yaml:"alpha"`
 	// Sustain: one anomalous metric proven at a far stricter level than the
 	// K-of-N rule needs, continuously for this long, acts as a critical one.
-	// 0 restores the seed's pure K-of-N rule. Default 12s.
+	// 0 restores the seed's pure K-of-N rule. Default 15s.
 	Sustain time.Duration `yaml:"sustain"`
 	// SuspectGrace: a version suspect (anomalous, but not enough to revert)
 	// for this long opens a minor incident saying why it was not reverted.

@@ -38,15 +38,16 @@ type metricTests struct {
 	marks []mark
 }
 
-// mark is a test's cumulative counts at a moment.
+// mark is a test's cumulative counts at a moment (unix nanoseconds: 24
+// bytes a mark).
 type mark struct {
-	at time.Time
+	at int64
 	c  Count
 }
 
-// markEvery spaces the marks: at most sustain / markEvery of them (48 at
-// the default 12 s) per metric, whatever the request rate.
-const markEvery = 250 * time.Millisecond
+// marksPerSustain spaces the marks sustain/32 apart: at most 33 of them
+// (under 1 KB) per metric, whatever the request rate and sustain.
+const marksPerSustain = 32
 
 // sustainParts is how many consecutive stretches of sustain must each show
 // the fault.
@@ -55,16 +56,19 @@ const sustainParts = 4
 // remember notes the counts c at now and forgets marks older than keep
 // (one older mark stays: the start of the span).
 func (mt *metricTests) remember(now time.Time, c Count, keep time.Duration) {
-	if n := len(mt.marks); n == 0 || now.Sub(mt.marks[n-1].at) >= markEvery {
-		mt.marks = append(mt.marks, mark{at: now, c: c})
+	at, every := now.UnixNano(), int64(keep/marksPerSustain)
+	if n := len(mt.marks); n == 0 || at-mt.marks[n-1].at >= every {
+		mt.marks = append(mt.marks, mark{at: at, c: c})
 	} else {
 		mt.marks[n-1].c = c // the newest mark holds the latest counts
 	}
 	cut := 0
-	for cut+1 < len(mt.marks) && now.Sub(mt.marks[cut+1].at) >= keep {
+	for cut+1 < len(mt.marks) && at-mt.marks[cut+1].at >= int64(keep) {
 		cut++
 	}
-	mt.marks = mt.marks[cut:]
+	if cut > 0 { // shift down: the array is reused, never grows past 34
+		mt.marks = append(mt.marks[:0], mt.marks[cut:]...)
+	}
 }
 
 // persists reports whether the fault was present all through the last
@@ -80,13 +84,14 @@ func (mt *metricTests) persists(span time.Duration, share float64) bool {
 		return false
 	}
 	first, last := mt.marks[0], mt.marks[len(mt.marks)-1]
-	if last.at.Sub(first.at) < span-markEvery {
+	total := last.at - first.at
+	if total < int64(span-span/marksPerSustain) {
 		return false // not watched for the whole span yet
 	}
-	total, prev, j := last.at.Sub(first.at), first, 1
-	for p := 1; p <= sustainParts; p++ {
-		end := first.at.Add(total * time.Duration(p) / sustainParts)
-		for j < len(mt.marks)-1 && mt.marks[j].at.Before(end) {
+	prev, j := first, 1
+	for p := int64(1); p <= sustainParts; p++ {
+		end := first.at + total*p/sustainParts
+		for j < len(mt.marks)-1 && mt.marks[j].at < end {
 			j++
 		}
 		cur := mt.marks[j]

@@ -12,10 +12,10 @@ import (
 )
 
 // defaultPolicy mirrors the shipped defaults: the seed's thresholds, two
-// anomalies or one critical, sustain 12s, alpha 1%.
+// anomalies or one critical, sustain 15s, alpha 1%.
 func defaultPolicy() Policy {
 	return Policy{
-		Require: 2, Alpha: 0.01, Sustain: 12 * time.Second, Confidence: 0.99, Consecutive: 2,
+		Require: 2, Alpha: 0.01, Sustain: 15 * time.Second, Confidence: 0.99, Consecutive: 2,
 		Rules: []Rule{
 			{Metric: signal.ErrorRate, Max: f(0.05), Critical: f(0.25)},
 			{Metric: signal.LatencyP99, Max: f(3000), Critical: f(10000)},
@@ -111,7 +111,7 @@ func TestGuardVerdicts(t *testing.T) {
 		reasonHas string
 	}{
 		{"50% errors: critical bound, at once", nil, 0.5, 5 * time.Millisecond, Degraded, time.Second, "error_rate"},
-		{"11% errors: suspect, then reverted after sustain", nil, 0.11, 5 * time.Millisecond, Degraded, 15 * time.Second, "proven for"},
+		{"11% errors: suspect, then reverted after sustain", nil, 0.11, 5 * time.Millisecond, Degraded, 20 * time.Second, "proven for"},
 		{"11% errors with sustain 0: suspect forever, never reverted", func(p *Policy) { p.Sustain = 0 }, 0.11, 5 * time.Millisecond, Suspect, 60 * time.Second, "the policy needs 2 anomalous metrics or error_rate > 25.0%"},
 		{"healthy but noisy: healthy", nil, 0.03, 20 * time.Millisecond, Healthy, 60 * time.Second, "healthy"},
 		{"answers of 12s: critical latency while in flight", nil, 0, 12 * time.Second, Degraded, 10200 * time.Millisecond, "latency_p99_ms > critical 10000ms (3 of 3 requests slower than 10000ms)"},
