@@ -24,10 +24,12 @@ func Every(d time.Duration) Trigger {
 
 // minEvidenceGap is the least time between two evaluations woken by
 // evidence: at 1,000 failing requests a second the switch pokes a
-// thousand times, and an evaluation per poke would spend a core on the
-// verdict the first few already reached. One millisecond costs at most a
-// request or two of blast radius at that rate.
-const minEvidenceGap = time.Millisecond
+// thousand times, and an evaluation per poke (each sums the window's
+// latency histograms) spent a core on the verdict the first few already
+// reached — at 1 ms the bench's 1,000 req/s load starved and piled up
+// connections on a busy 2-core machine. 5 ms costs at most ~5 requests of
+// blast radius at that rate.
+const minEvidenceGap = 5 * time.Millisecond
 
 // OnEvidence evaluates when evidence arrives on ch (the switch pokes it
 // when the live version records an error or a slow answer) or every
