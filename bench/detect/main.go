@@ -10,7 +10,9 @@
 // to the exact SPRT's expected sample number for the bound tested.
 // -table latency prints the latency faults: require: 1 with 3–5 s answers,
 // a baseline max_increase of 0.2 on latency_p99_ms, and the default policy
-// with 12 s answers.
+// with 12 s answers. At 1,000 req/s the 12 s case holds ~10,000 requests
+// open at the switch, four descriptors each in this one process: run it
+// where the descriptor limit allows (-only selects cases).
 package main
 
 import (
@@ -86,6 +88,7 @@ func main() {
 	fault := flag.String("fault", demo.FaultError, "fault to inject (without -table: the demo's own faults and policy)")
 	watch := flag.Duration("watch", 2*time.Second, "watch time per run (without -table)")
 	table := flag.String("table", "", "blast | latency: the issue-11 tables")
+	only := flag.String("only", "", "run only the cases whose name contains this")
 	flag.Parse()
 	var cases []scenario
 	switch *table {
@@ -109,6 +112,9 @@ func main() {
 			os.Exit(2)
 		}
 		for _, sc := range cases {
+			if !strings.Contains(sc.name, *only) {
+				continue
+			}
 			if err := measure(sc, rate, *runs); err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(1)
@@ -119,6 +125,7 @@ func main() {
 
 func measure(sc scenario, rate, runs int) error {
 	var sw, det, served, failed []float64
+	missed := 0
 	for i := 0; i < runs; i++ {
 		res, err := demo.Run(context.Background(), demo.Options{Fault: sc.fault, Rate: rate, Warmup: time.Second, Watch: sc.watch,
 			ErrorShare: sc.errShare, DelayMin: sc.dmin, DelayMax: sc.dmax, Policy: sc.policy,
@@ -127,12 +134,20 @@ func measure(sc scenario, rate, runs int) error {
 			return err
 		}
 		if !res.RolledBack {
-			return fmt.Errorf("%s, run %d at %d req/s: not rolled back (%s)", sc.name, i, rate, res.Reason)
+			// Reported, not fatal: one bad run (a machine stall that piles
+			// up connections) should not hide the other nineteen.
+			fmt.Fprintf(os.Stderr, "%s, run %d at %d req/s: not rolled back within the watch (%d requests served by the bad version)\n",
+				sc.name, i, rate, res.ServedByBad)
+			missed++
+			continue
 		}
 		sw = append(sw, res.RevertSeconds*1000)
 		det = append(det, res.DetectSeconds*1000)
 		served = append(served, float64(res.ServedByBad))
 		failed = append(failed, float64(res.BadRequests))
+	}
+	if len(sw) == 0 {
+		return fmt.Errorf("%s at %d req/s: no run rolled back", sc.name, rate)
 	}
 	ratio, sprt := "", ""
 	if sc.sprt > 0 {
@@ -141,8 +156,12 @@ func measure(sc scenario, rate, runs int) error {
 	if sc.goal > 0 {
 		ratio = fmt.Sprintf("≤%v", sc.goal)
 	}
-	fmt.Printf("%-30s %6d %6s %10.0f %10.0f %10s %8.0fms %8.0fms %8.0fms %8.0f\n", sc.name, rate, sprt,
+	fmt.Printf("%-30s %6d %6s %10.0f %10.0f %10s %8.0fms %8.0fms %8.0fms %8.0f", sc.name, rate, sprt,
 		pct(served, 50), pct(served, 95), ratio, pct(sw, 50), pct(sw, 95), pct(det, 50), pct(failed, 50))
+	if missed > 0 {
+		fmt.Printf("  (%d of %d runs not rolled back)", missed, runs)
+	}
+	fmt.Println()
 	return nil
 }
 

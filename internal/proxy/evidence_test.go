@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -331,5 +333,40 @@ func TestSSEScan(t *testing.T) {
 				t.Errorf("%q split at %d: failed %v, want %v", tc.in, split, sc.failed, tc.failed)
 			}
 		}
+	}
+}
+
+// A WebSocket upgrade is a request (it may fail like any other) but never
+// a latency sample, however long its handshake or tunnel takes.
+func TestUpgradeIsNoLatencySample(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{}, 1)
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		echoUpgrader(w, r)
+	})
+	clk := newFakeClock()
+	sw := switchWithClock(t, clk, "v1", b.URL)
+	sw.Track("v1", map[string][]float64{"latency_p99_ms": {1000}})
+	base := serve(t, sw)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: svc\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	<-arrived
+	clk.add(2 * time.Second)
+	if bc, _ := cumulative(sw, "v1", clk.now()).Bound(false, 1000); bc.N != 0 {
+		t.Fatalf("a waiting upgrade judged in flight: %+v", bc)
+	}
+	release <- struct{}{}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	waitFor(t, "the upgrade recorded", func() bool { return cumulative(sw, "v1", clk.now()).Requests == 1 })
+	if bc, _ := cumulative(sw, "v1", clk.now()).Bound(false, 1000); bc.N != 0 {
+		t.Fatalf("an upgrade whose 101 took 2 s counted as a latency sample: %+v", bc)
 	}
 }
