@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -250,5 +251,28 @@ func TestGuardCountersFromAnEarlierWatch(t *testing.T) {
 	}
 	if r := g.Observe(t0.Add(2*time.Second), e(1160, 960)); r.Verdict != Degraded {
 		t.Fatalf("60 of 60 failed in this watch: %v %s", r.Verdict, r.Reason)
+	}
+}
+
+// A metric whose counts have no observation yet (a version whose answers
+// are all still waiting: error_rate has N = 0 while latency is already
+// judged in flight) gives a verdict that still encodes as JSON: the
+// statistic of an empty test is log 0.
+func TestGuardVerdictWithEmptyCountsEncodes(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	g := NewGuard(Policy{Require: 1, Alpha: 0.01, Rules: []Rule{
+		{Metric: signal.ErrorRate, Max: f(0.05), Critical: f(0.25)},
+		{Metric: signal.LatencyP99, Max: f(3000), Critical: f(10000)},
+	}}, start)
+	ev := map[string]Evidence{
+		signal.ErrorRate:  {Sample: signal.Sample{Counts: map[float64]signal.Count{0: {}}, CountsSince: start}},
+		signal.LatencyP99: {Sample: signal.Sample{Counts: map[float64]signal.Count{3000: {N: 9, Bad: 9}, 10000: {}}, CountsSince: start}},
+	}
+	r := g.Observe(start.Add(3100*time.Millisecond), ev)
+	if r.Verdict != Degraded {
+		t.Fatalf("verdict %v (%s), want degraded on 9 of 9 requests past 3 s", r.Verdict, r.Reason)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatalf("the verdict does not encode: %v", err)
 	}
 }

@@ -160,7 +160,14 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 		proof = firstTest(mt.anomaly, mt.baseline, mt.critical)
 		f.TooFew = !proof.t.Accepted(g.beta())
 	}
-	f.Seen, f.Bad, f.Evidence = proof.recent.N, proof.recent.Bad, proof.t.LogE()
+	f.Seen, f.Bad = proof.recent.N, proof.recent.Bad
+	if e := proof.t.LogE(); !math.IsInf(e, 0) {
+		// Before any observation the statistic is log 0 = -Inf, which no
+		// JSON can hold, and the verdict goes into incidents and the API
+		// (a switch's counts for a version whose answers are all still
+		// waiting are zero).
+		f.Evidence = e
+	}
 	f.Text = describeSequential(rule, f, e.Sample, proof)
 	return f
 }
