@@ -32,6 +32,9 @@ type metricTests struct {
 	// provenSince is when the anomaly test last rose above the sustain
 	// level; zero while it is below.
 	provenSince time.Time
+	// base is the previous version's value the baseline test's limit came
+	// from (SetBaseline), for the finding's text.
+	base float64
 }
 
 // seqTest is one rate test with its bound and the last counts folded in.
@@ -82,6 +85,7 @@ func (g *Guard) SetBaseline(metric string, base float64) {
 		}
 		if limit, ok := baselineLimit(r, base); ok {
 			g.tests[metric].baseline = newSeqTest(metric, limit)
+			g.tests[metric].base = base
 		}
 	}
 }

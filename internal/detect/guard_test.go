@@ -199,6 +199,9 @@ func TestGuardBaselineLatency(t *testing.T) {
 	if r.Verdict != Degraded {
 		t.Fatalf("4s answers against a 5ms baseline: %v after %v: %s", r.Verdict, at, r.Reason)
 	}
+	if !strings.Contains(r.Reason, "vs baseline 5ms") {
+		t.Errorf("reason %q does not say the limit came from the baseline", r.Reason)
+	}
 	t.Logf("degraded after %v: %s", at, r.Reason)
 }
 

@@ -169,6 +169,11 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 		f.Evidence = e
 	}
 	f.Text = describeSequential(rule, f, e.Sample, proof)
+	if f.Anomalous && proof == mt.baseline {
+		// Say what the limit came from: a person reads "vs baseline", not
+		// a bare number no config shows.
+		f.Text += fmt.Sprintf(" vs baseline %s", formatValue(rule.Metric, mt.base))
+	}
 	return f
 }
 
