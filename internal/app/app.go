@@ -126,6 +126,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Router = proxyswitch.New(sw), sw
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
+		// Judged as the switch sees errors and slow answers, and at the
+		// interval otherwise.
+		deps.Trigger = controller.OnEvidence(sw.Evidence(), sc.Policy.Interval)
 		a.services = append(a.services, controller.New(sc, deps))
 	}
 	chans, err := channels(cfg.Notify, st)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/proxy"
 )
 
@@ -37,3 +38,7 @@ func proxyOptions(sc *config.Service, log *slog.Logger) (proxy.Options, error) {
 		MaxConns:       p.MaxConns,
 	}, nil
 }
+
+// The controller tells the switch which latency bounds a watch tests
+// through this interface; deps.Router is the *proxy.Switch itself.
+var _ controller.BoundsTracker = (*proxy.Switch)(nil)

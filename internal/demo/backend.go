@@ -28,14 +28,17 @@ type backend struct {
 	fault   string
 	srv     *http.Server
 	url     string
+	// errShare and delayMin/Max replace the faults' defaults when set.
+	errShare           float64
+	delayMin, delayMax time.Duration
 }
 
-func startBackend(version, fault string) (*backend, error) {
+func startBackend(b *backend) (*backend, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("demo: backend %s: %w", version, err)
+		return nil, fmt.Errorf("demo: backend %s: %w", b.version, err)
 	}
-	b := &backend{version: version, fault: fault, url: "http://" + ln.Addr().String()}
+	b.url = "http://" + ln.Addr().String()
 	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
@@ -48,8 +51,15 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch b.fault {
 	case FaultLatency:
 		delay = 1500 * time.Millisecond
+		if b.delayMax > 0 {
+			delay = b.delayMin + time.Duration(rand.Int64N(int64(b.delayMax-b.delayMin)+1))
+		}
 	case FaultError:
-		if rand.IntN(2) == 0 {
+		share := 0.5
+		if b.errShare > 0 {
+			share = b.errShare
+		}
+		if rand.Float64() < share {
 			http.Error(w, `{"error":"model backend unavailable"}`, http.StatusServiceUnavailable)
 			return
 		}

@@ -21,7 +21,7 @@ func TestBackendAnswersLikeItsFault(t *testing.T) {
 		{FaultQuality, true, false}, // quality shows only in the pipeline's scores
 		{FaultError, true, true},
 	} {
-		b, err := startBackend("v2", tc.fault)
+		b, err := startBackend(&backend{version: "v2", fault: tc.fault})
 		if err != nil {
 			t.Fatal(err)
 		}

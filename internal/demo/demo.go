@@ -44,6 +44,12 @@ type Options struct {
 	DBPath          string    // "" = a temporary directory
 	Out             io.Writer // live view and summary
 	Logger          *slog.Logger
+	// For bench/detect: ErrorShare replaces the error fault's 50 %;
+	// DelayMin/DelayMax the latency fault's 1.5 s (uniform between them);
+	// Policy adjusts the service's policy before the daemon starts.
+	ErrorShare         float64
+	DelayMin, DelayMax time.Duration
+	Policy             func(*config.Policy)
 }
 
 // Result is the demo's outcome; JSON field names are a stable interface
@@ -73,11 +79,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.Rate < 1 || o.Rate > 20000 {
 		return res, fmt.Errorf("demo: --rate %d: use 1..20000 requests per second", o.Rate)
 	}
-	v1, err := startBackend("v1", FaultNone)
+	v1, err := startBackend(&backend{version: "v1", fault: FaultNone})
 	if err != nil {
 		return res, err
 	}
-	v2, err := startBackend("v2", o.Fault)
+	v2, err := startBackend(&backend{version: "v2", fault: o.Fault, errShare: o.ErrorShare, delayMin: o.DelayMin, delayMax: o.DelayMax})
 	if err != nil {
 		return res, err
 	}
@@ -95,6 +101,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	cfg := Config(v1.url, dbPath, o.Keep)
 	cfg.Reports.Dir = filepath.Join(filepath.Dir(dbPath), "reports")
 	cfg.Services[0].Proxy.RetryOnPrevious.Enabled = o.RetryOnPrevious
+	if o.Policy != nil {
+		o.Policy(&cfg.Services[0].Policy)
+	}
 	a, err := app.New(ctx, cfg, app.Options{Logger: o.Logger})
 	if err != nil {
 		return res, err

@@ -31,7 +31,7 @@ type second struct {
 func newLoad(url string, rate int) *load {
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second}
 	return &load{url: url, rate: rate, byVersion: map[string]int64{},
-		client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+		client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
 // run sends requests until ctx ends and waits for those in flight.

@@ -32,6 +32,9 @@ type metricTests struct {
 	// provenSince is when the anomaly test last rose above the sustain
 	// level; zero while it is below.
 	provenSince time.Time
+	// base is the previous version's value the baseline test's limit came
+	// from (SetBaseline), for the finding's text.
+	base float64
 	// marks are the anomaly test's cumulative counts, one at least
 	// markEvery apart, over the last sustain: sustain acts only while the
 	// fault has been there all along (see persists).
@@ -152,6 +155,7 @@ func (g *Guard) SetBaseline(metric string, base float64) {
 		}
 		if limit, ok := baselineLimit(r, base); ok {
 			g.tests[metric].baseline = newSeqTest(metric, limit)
+			g.tests[metric].base = base
 		}
 	}
 }

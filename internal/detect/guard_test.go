@@ -200,6 +200,9 @@ func TestGuardBaselineLatency(t *testing.T) {
 	if r.Verdict != Degraded {
 		t.Fatalf("4s answers against a 5ms baseline: %v after %v: %s", r.Verdict, at, r.Reason)
 	}
+	if !strings.Contains(r.Reason, "vs baseline 5ms") {
+		t.Errorf("reason %q does not say the limit came from the baseline", r.Reason)
+	}
 	t.Logf("degraded after %v: %s", at, r.Reason)
 }
 
@@ -340,5 +343,28 @@ func TestGuardBoundWithoutCount(t *testing.T) {
 	}
 	if r := g.Observe(t0.Add(2*time.Second), e(map[float64]Count{3000: {N: 1060, Bad: 960}})); r.Verdict != Degraded {
 		t.Fatalf("60 of 60 slow in this watch: %v %s", r.Verdict, r.Reason)
+	}
+}
+
+// A metric whose counts have no observation yet (a version whose answers
+// are all still waiting: error_rate has N = 0 while latency is already
+// judged in flight) gives a verdict that still encodes as JSON: the
+// statistic of an empty test is log 0.
+func TestGuardVerdictWithEmptyCountsEncodes(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	g := NewGuard(Policy{Require: 1, Alpha: 0.01, Rules: []Rule{
+		{Metric: signal.ErrorRate, Max: f(0.05), Critical: f(0.25)},
+		{Metric: signal.LatencyP99, Max: f(3000), Critical: f(10000)},
+	}}, start)
+	ev := map[string]Evidence{
+		signal.ErrorRate:  {Sample: signal.Sample{Counts: map[float64]signal.Count{0: {}}, CountsSince: start}},
+		signal.LatencyP99: {Sample: signal.Sample{Counts: map[float64]signal.Count{3000: {N: 9, Bad: 9}, 10000: {}}, CountsSince: start}},
+	}
+	r := g.Observe(start.Add(3100*time.Millisecond), ev)
+	if r.Verdict != Degraded {
+		t.Fatalf("verdict %v (%s), want degraded on 9 of 9 requests past 3 s", r.Verdict, r.Reason)
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Fatalf("the verdict does not encode: %v", err)
 	}
 }

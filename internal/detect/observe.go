@@ -171,9 +171,18 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 	}
 	f.Seen, f.Bad = proof.recent.N, proof.recent.Bad
 	if e := proof.t.LogE(); !math.IsInf(e, 0) && !math.IsNaN(e) {
-		f.Evidence = e // -Inf before the first observation: none yet
+		// Before any observation the statistic is log 0 = -Inf, which no
+		// JSON can hold, and the verdict goes into incidents and the API
+		// (a switch's counts for a version whose answers are all still
+		// waiting are zero).
+		f.Evidence = e
 	}
 	f.Text = describeSequential(rule, f, e.Sample, proof)
+	if f.Anomalous && proof == mt.baseline {
+		// Say what the limit came from: a person reads "vs baseline", not
+		// a bare number no config shows.
+		f.Text += fmt.Sprintf(" vs baseline %s", formatValue(rule.Metric, mt.base))
+	}
 	return f
 }
 

@@ -47,12 +47,17 @@ func rawBackend(b *testing.B, body string) string {
 }
 
 // benchSwitch serves a switch in front of upstream and returns its address.
-func benchSwitch(b *testing.B, upstream string) string {
+// With tracked set the switch counts latency bounds as a watched version's
+// does (every request joins the in-flight set and is counted per bound).
+func benchSwitch(b *testing.B, upstream string, tracked ...bool) string {
 	sw := New(Options{Service: "bench"})
 	if err := sw.SetVersion("v", upstream); err != nil {
 		b.Fatal(err)
 	}
 	sw.Activate("v")
+	if len(tracked) > 0 && tracked[0] {
+		sw.Track("v", map[string][]float64{"latency_p99_ms": {3000, 10000}, "latency_p50_ms": {400}})
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -68,9 +73,13 @@ func benchSwitch(b *testing.B, upstream string) string {
 // switch's fast path per op, from parallel raw clients (allocs/op are the
 // whole process's: client, switch and backend).
 func BenchmarkSwitchHTTP1(b *testing.B) {
-	for _, size := range []int{52, 16 << 10} {
-		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
-			addr := benchSwitch(b, rawBackend(b, strings.Repeat("x", size)))
+	for _, size := range []int{52, 16 << 10, -52} {
+		name := strconv.Itoa(size) + "B"
+		if size < 0 { // a watched version: three latency bounds counted
+			size, name = -size, strconv.Itoa(-size)+"B-tracked"
+		}
+		b.Run(name, func(b *testing.B) {
+			addr := benchSwitch(b, rawBackend(b, strings.Repeat("x", size)), strings.HasSuffix(name, "tracked"))
 			req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 			b.ReportAllocs()
 			b.SetBytes(int64(size))

@@ -63,8 +63,13 @@
 //     connection failures (refused, reset, broken body) are errors, 4xx are
 //     not, and a request the client abandoned or stalled, or that a drain
 //     cut, is not recorded at all. The recorded latency is the time until the
-//     response was relayed completely, so a stream that slows down shows up
-//     as slow.
+//     response was relayed completely, except for a stream (chunked,
+//     close-delimited or text/event-stream), whose latency is the time to its
+//     head: a stream is judged by its time to first byte and by its errors
+//     (cut before its framed end, or an SSE "event: error"), never by how
+//     long it runs. Besides the windowed ring, each version keeps cumulative
+//     counts since it was last activated, with requests still waiting for
+//     their head judged against tracked bounds in flight (evidence.go).
 //   - Streams are relayed unbuffered. On the HTTP/1.1 fast path every relay
 //     flushes the client's buffer right before it would block on the
 //     upstream, so nothing that arrived is held back and what arrived together

@@ -33,10 +33,11 @@ func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	start := s.now()
+	fl := v.stats.begin(s.now())
+	defer fl.release()
 	out, nx := s.outRequest(r, v, r.Body, r.ContentLength)
 	resp, err := v.up.roundTrip(out)
-	s.finish(w, r, v, start, resp, nx, err)
+	s.finish(w, r, v, &fl, resp, nx, err)
 }
 
 // outRequest is the request sent to version v with the given body, and the
@@ -98,18 +99,20 @@ func singleJoin(a, b string) string {
 }
 
 // finish relays the upstream answer (or failure) to the client and records
-// the outcome for version v. The recorded latency is the time until the
-// response body was completely relayed, so slow streams count as slow.
-// Failures caused by the client going away are not the version's fault and
-// are not recorded at all.
-func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, start time.Time, resp *http.Response, nx *netExchange, err error) {
+// the outcome for version v (fl: the request's evidence). The recorded
+// latency is the time until the response body was completely relayed, or
+// until its head for a stream (unknown length or Server-Sent Events),
+// which is judged by its time to first byte and its errors instead: a
+// healthy 30 s token stream is not slow. Failures caused by the client
+// going away are not the version's fault and are not recorded at all.
+func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, fl *flight, resp *http.Response, nx *netExchange, err error) {
 	defer v.up.done()
 	defer nx.done()
 	if err != nil {
 		if r.Context().Err() != nil || nx.wasCut() || clientBroke(r) {
 			return // client gone or stalled, or a drain cut it: not the version's fault
 		}
-		s.record(v, start, outcomeConnErr)
+		s.complete(v, fl, outcomeConnErr)
 		s.log.Debug("proxy upstream failed", "version", v.name, "err", err)
 		if isTimeout(err) {
 			http.Error(w, "ripcord: upstream timed out", http.StatusGatewayTimeout)
@@ -119,8 +122,9 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, star
 		return
 	}
 	defer resp.Body.Close()
+	fl.headAt(s.now())
 	if resp.StatusCode == http.StatusSwitchingProtocols { // never asked for (upgrades go to serveUpgrade)
-		s.record(v, start, outcomeConnErr)
+		s.complete(v, fl, outcomeConnErr)
 		http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
 		return
 	}
@@ -128,18 +132,28 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, star
 	if resp.StatusCode >= 500 {
 		o = outcome5xx
 	}
-	readErr, writeErr := relay(w, resp)
+	sse := isEventStream([]byte(resp.Header.Get("Content-Type")))
+	fl.stream = resp.ContentLength < 0 || sse
+	var scan sseScan
+	var sc *sseScan
+	if sse {
+		sc = &scan
+	}
+	readErr, writeErr := s.relay(w, resp, fl, sc)
 	switch {
 	case writeErr != nil || (readErr != nil && (r.Context().Err() != nil || clientBroke(r))):
 		return // client gone mid-body
 	case readErr != nil && nx.wasCut():
 		panic(http.ErrAbortHandler) // a drain ended it: truncated, not the version's fault
 	case readErr != nil:
-		s.record(v, start, outcomeConnErr)
+		s.complete(v, fl, outcomeConnErr)
 		s.log.Debug("proxy upstream body failed", "version", v.name, "err", readErr)
 		panic(http.ErrAbortHandler) // tell the client the body is truncated
 	}
-	s.record(v, start, o)
+	if o == outcomeOK && sc != nil && sc.failed {
+		o = outcomeStreamErr
+	}
+	s.complete(v, fl, o)
 	if len(s.headers) > 0 && v.sig != nil {
 		if vals, have := s.signalsOf(resp.Header.Get); vals != nil {
 			v.sig.record(s.now(), vals, have)
@@ -147,20 +161,17 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, star
 	}
 }
 
-func (s *Switch) record(v *version, start time.Time, o outcome) {
-	end := s.now()
-	v.stats.record(end.UnixNano(), end.Sub(start), o)
-}
-
 // relay writes resp's header and body to w, flushing as the upstream writes
-// when the response is a stream (unknown length or Server-Sent Events).
-func relay(w http.ResponseWriter, resp *http.Response) (readErr, writeErr error) {
+// when the response is a stream (unknown length or Server-Sent Events). It
+// notes the first body byte's arrival in fl, and shows the body to sc if
+// set.
+func (s *Switch) relay(w http.ResponseWriter, resp *http.Response, fl *flight, sc *sseScan) (readErr, writeErr error) {
 	h := w.Header()
 	copyResponseHeader(h, resp.Header)
 	announceTrailers(h, resp.Trailer)
 	w.WriteHeader(resp.StatusCode)
 	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	readErr, writeErr = copyBody(w, resp.Body, stream)
+	readErr, writeErr = s.copyBody(w, resp.Body, stream, fl, sc)
 	if readErr == nil && writeErr == nil && len(resp.Trailer) > 0 {
 		for k, vv := range resp.Trailer {
 			h[http.TrailerPrefix+k] = vv
@@ -182,26 +193,33 @@ func announceTrailers(h http.Header, t http.Header) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
-// copyBody copies src to w, flushing after every write if stream is set.
-func copyBody(w http.ResponseWriter, src io.Reader, stream bool) (readErr, writeErr error) {
+// copyBody copies src to w, flushing after every write if stream is set;
+// fl.first is when the first byte (or the end) came.
+func (s *Switch) copyBody(w http.ResponseWriter, src io.Reader, stream bool, fl *flight, sc *sseScan) (readErr, writeErr error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	var fl http.Flusher
+	var flusher http.Flusher
 	if stream {
-		fl, _ = w.(http.Flusher)
-		if fl != nil {
-			fl.Flush() // headers out now: the client sees the stream start
+		flusher, _ = w.(http.Flusher)
+		if flusher != nil {
+			flusher.Flush() // headers out now: the client sees the stream start
 		}
 	}
 	for {
 		n, err := src.Read(buf)
+		if fl.first.IsZero() && (n > 0 || err == io.EOF) {
+			fl.first = s.now()
+		}
 		if n > 0 {
+			if sc != nil {
+				sc.feed(buf[:n])
+			}
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return nil, werr
 			}
-			if fl != nil {
-				fl.Flush()
+			if flusher != nil {
+				flusher.Flush()
 			}
 		}
 		if err == io.EOF {

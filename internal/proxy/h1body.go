@@ -32,6 +32,11 @@ func await(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
 
 // relayFixed copies exactly n bytes.
 func relayFixed(dst *bufio.Writer, src *bufio.Reader, n int64) (readErr, writeErr error) {
+	return relayFixedScan(dst, src, n, nil)
+}
+
+// relayFixedScan is relayFixed, showing the bytes to sc if set.
+func relayFixedScan(dst *bufio.Writer, src *bufio.Reader, n int64, sc *sseScan) (readErr, writeErr error) {
 	for n > 0 {
 		if readErr, writeErr = await(dst, src); readErr != nil || writeErr != nil {
 			if readErr == io.EOF {
@@ -40,6 +45,9 @@ func relayFixed(dst *bufio.Writer, src *bufio.Reader, n int64) (readErr, writeEr
 			return readErr, writeErr
 		}
 		b, _ := src.Peek(int(min(int64(src.Buffered()), n)))
+		if sc != nil {
+			sc.feed(b)
+		}
 		if _, err := dst.Write(b); err != nil {
 			return nil, err
 		}
@@ -76,6 +84,11 @@ func readLine(dst *bufio.Writer, src *bufio.Reader) (line []byte, readErr, write
 // as net/http's path does: a field that comes after the body is never
 // checked against the head the backend routed by).
 func relayChunked(dst *bufio.Writer, src *bufio.Reader, keepTrailers bool) (readErr, writeErr error) {
+	return relayChunkedScan(dst, src, keepTrailers, nil)
+}
+
+// relayChunkedScan is relayChunked, showing the chunks' data to sc if set.
+func relayChunkedScan(dst *bufio.Writer, src *bufio.Reader, keepTrailers bool, sc *sseScan) (readErr, writeErr error) {
 	for {
 		line, rerr, werr := readLine(dst, src)
 		if rerr != nil || werr != nil {
@@ -94,7 +107,7 @@ func relayChunked(dst *bufio.Writer, src *bufio.Reader, keepTrailers bool) (read
 			}
 			return relayTrailers(dst, src)
 		}
-		if rerr, werr = relayFixed(dst, src, size); rerr != nil || werr != nil {
+		if rerr, werr = relayFixedScan(dst, src, size, sc); rerr != nil || werr != nil {
 			return rerr, werr
 		}
 		if line, rerr, werr = readLine(dst, src); rerr != nil || werr != nil {
@@ -164,8 +177,9 @@ func chunkSize(line []byte) (int64, bool) {
 }
 
 // relayToEOF copies a body delimited by the upstream closing the connection,
-// re-framed as chunks for a keep-alive client.
-func relayToEOF(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) {
+// re-framed as chunks for a keep-alive client, showing the bytes to sc if
+// set.
+func relayToEOF(dst *bufio.Writer, src *bufio.Reader, sc *sseScan) (readErr, writeErr error) {
 	for {
 		readErr, writeErr = await(dst, src)
 		if writeErr != nil {
@@ -179,6 +193,9 @@ func relayToEOF(dst *bufio.Writer, src *bufio.Reader) (readErr, writeErr error) 
 			return nil, err
 		}
 		b, _ := src.Peek(src.Buffered())
+		if sc != nil {
+			sc.feed(b)
+		}
 		dst.Write(strconv.AppendInt(dst.AvailableBuffer(), int64(len(b)), 16))
 		dst.WriteString("\r\n")
 		dst.Write(b)

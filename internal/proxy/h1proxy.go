@@ -22,6 +22,10 @@ type exchange struct {
 	// sigVals/sigHave are the configured signal headers of the answer.
 	sigVals []float64
 	sigHave []bool
+	// fl is the attempt's place in the version's evidence; sse watches an
+	// event stream for an error event.
+	fl  flight
+	sse sseScan
 }
 
 func (x *exchange) failed() bool { return x.err != nil || x.status >= 500 }
@@ -63,7 +67,10 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 	if rq.hasBody() {
 		c.bodyReads(false)
 	}
-	return c.respond(x, rq)
+	ok := c.respond(x, rq)
+	c.xs[0].fl.release() // whatever path the answer took, it waits no more
+	c.xs[1].fl.release()
+	return ok
 }
 
 // readBody keeps a request body of n bytes in c.body.
@@ -83,6 +90,7 @@ func (c *h1conn) attempt(v *version, rq *reqHead, buffered bool) *exchange {
 		x = &c.xs[1] // the retry; the first attempt stays intact
 	}
 	*x = exchange{v: v, start: c.s.now()}
+	x.fl = v.stats.begin(x.start)
 	for try := 0; ; try++ {
 		x.up, x.err = v.up.h1.get(c.srv.ctx, x.start)
 		if x.err != nil {
@@ -154,13 +162,15 @@ func (c *h1conn) send(up *upConn, v *version, rq *reqHead, buffered bool) (sent,
 // awaitResponseHead is readResponseHead within Options.ResponseTimeout.
 func (c *h1conn) awaitResponseHead(x *exchange) error {
 	d := c.s.opts.ResponseTimeout
-	if d <= 0 {
-		return readResponseHead(x)
+	if d > 0 {
+		x.up.nc.SetReadDeadline(x.start.Add(d))
 	}
-	x.up.nc.SetReadDeadline(x.start.Add(d))
 	err := readResponseHead(x)
 	if err == nil {
-		x.up.nc.SetReadDeadline(time.Time{}) // the body may stream for as long as it likes
+		x.fl.headAt(c.s.now())
+		if d > 0 {
+			x.up.nc.SetReadDeadline(time.Time{}) // the body may stream for as long as it likes
+		}
 	}
 	return err
 }
@@ -199,7 +209,7 @@ func (c *h1conn) recordFailure(x *exchange) {
 	if x.err != nil {
 		o = outcomeConnErr
 	}
-	c.s.record(x.v, x.start, o)
+	c.s.complete(x.v, &x.fl, o)
 	if x.up != nil {
 		x.v.up.h1.discard(x.up)
 	}

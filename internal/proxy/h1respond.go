@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"strconv"
 )
 
@@ -22,7 +23,7 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 		if x.cut() { // a drain ended it: not the version's fault
 			return c.writeError(502, "ripcord: version switched away from\n", rq) && !rq.hasBody()
 		}
-		c.s.record(x.v, x.start, outcomeConnErr)
+		c.s.complete(x.v, &x.fl, outcomeConnErr)
 		c.s.log.Debug("proxy upstream failed", "version", x.v.name, "err", x.err)
 		// The request body may be partly unread: close after the answer.
 		if isTimeout(x.err) {
@@ -36,7 +37,7 @@ func (c *h1conn) respond(x *exchange, rq *reqHead) bool {
 	rh, ok := scanResponse(lines, x, rq)
 	if !ok {
 		x.v.up.h1.discard(up)
-		c.s.record(x.v, x.start, outcomeConnErr)
+		c.s.complete(x.v, &x.fl, outcomeConnErr)
 		return c.writeError(502, "ripcord: upstream unavailable\n", rq) && !rq.hasBody()
 	}
 	keep := !rq.closeAfter && !c.srv.closing.Load()
@@ -71,12 +72,19 @@ func (c *h1conn) writeResponseHead(status, lines []byte, rh *respHead, keep bool
 // another request.
 func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	up, bw := x.up, c.bw
-	rerr, werr := c.relayBody(up, rh)
+	rerr, werr := c.firstByte(x, rh)
+	if rerr == nil && werr == nil {
+		var sc *sseScan
+		if rh.sse {
+			sc = &x.sse
+		}
+		rerr, werr = c.relayBody(up, rh, sc)
+	}
 	switch {
 	case rerr != nil:
 		x.v.up.h1.discard(up)
 		if !up.cut.Load() { // a drain's cut is not the version's fault
-			c.s.record(x.v, x.start, outcomeConnErr)
+			c.s.complete(x.v, &x.fl, outcomeConnErr)
 			c.s.log.Debug("proxy upstream body failed", "version", x.v.name, "err", rerr)
 		}
 		bw.Flush()
@@ -88,11 +96,13 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	// The body is relayed (its tail at most is still in bw): record now, so
 	// the statistics never lag behind what the client has seen.
 	o := outcomeOK
-	if x.status >= 500 {
+	switch {
+	case x.status >= 500:
 		o = outcome5xx
+	case x.sse.failed:
+		o = outcomeStreamErr
 	}
-	end := c.s.now()
-	x.v.stats.record(end.UnixNano(), end.Sub(x.start), o)
+	end := c.s.complete(x.v, &x.fl, o)
 	if x.sigVals != nil && x.v.sig != nil {
 		x.v.sig.record(end, x.sigVals, x.sigHave)
 	}
@@ -108,10 +118,32 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	return true // a pipelined request is waiting: this answer leaves with its own
 }
 
+// firstByte waits for the answer's first body byte (flushing the head to
+// the client first, as the relay would), for its time to first byte; it
+// notes whether the answer is a stream, whose latency is time to head.
+func (c *h1conn) firstByte(x *exchange, rh *respHead) (readErr, writeErr error) {
+	x.fl.stream = rh.sse || (!rh.noBody && rh.length < 0)
+	if rh.noBody || rh.length == 0 || x.up.br.Buffered() > 0 {
+		x.fl.first = x.fl.head // it came with the head
+		return nil, nil
+	}
+	if readErr, writeErr = await(c.bw, x.up.br); readErr == nil && writeErr == nil {
+		x.fl.first = c.s.now()
+	}
+	if readErr == io.EOF {
+		readErr = io.ErrUnexpectedEOF // the relay would see the same
+		if rh.length < 0 && !rh.chunked {
+			readErr = nil // closing is how this body ends: an empty one
+		}
+	}
+	return readErr, writeErr
+}
+
 // respHead is the framing of an upstream response.
 type respHead struct {
 	length   int64 // Content-Length, -1 if none
 	chunked  bool
+	sse      bool // Content-Type: text/event-stream
 	noBody   bool // HEAD, 1xx, 204, 304
 	reusable bool // the upstream connection may serve another request
 	connVals [][]byte
@@ -149,6 +181,8 @@ func scanResponse(lines []byte, x *exchange, rq *reqHead) (rh respHead, ok bool)
 				return rh, false
 			}
 			rh.chunked = true
+		case hContentType:
+			rh.sse = isEventStream(val)
 		}
 	}
 	rh.noBody = string(rq.method) == "HEAD" || x.status == 204 || x.status == 304 || x.status < 200
@@ -194,18 +228,31 @@ func writeLength(bw *bufio.Writer, n int64) {
 	bw.WriteString("\r\n")
 }
 
-// relayBody copies the response body to the client.
-func (c *h1conn) relayBody(up *upConn, rh *respHead) (readErr, writeErr error) {
+// relayBody copies the response body to the client; sc, if set, watches
+// an event stream's bytes for an error event.
+func (c *h1conn) relayBody(up *upConn, rh *respHead, sc *sseScan) (readErr, writeErr error) {
 	switch {
 	case rh.noBody:
 		return nil, nil
 	case rh.chunked:
-		return relayChunked(c.bw, up.br, true)
+		return relayChunkedScan(c.bw, up.br, true, sc)
 	case rh.length >= 0:
-		return relayFixed(c.bw, up.br, rh.length)
+		return relayFixedScan(c.bw, up.br, rh.length, sc)
 	default:
-		return relayToEOF(c.bw, up.br)
+		return relayToEOF(c.bw, up.br, sc)
 	}
+}
+
+// isEventStream reports whether a Content-Type value is text/event-stream
+// (parameters and case aside).
+func isEventStream(v []byte) bool {
+	const want = "text/event-stream"
+	v = trimOWS(v)
+	if len(v) < len(want) || !eqFold(v[:len(want)], want) {
+		return false
+	}
+	rest := trimOWS(v[len(want):])
+	return len(rest) == 0 || rest[0] == ';'
 }
 
 // writeError answers the client directly. It reports whether the write

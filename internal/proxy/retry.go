@@ -28,33 +28,36 @@ func retryableMethod(method string, nonIdempotent bool) bool {
 // request gets no retry.
 func (s *Switch) serveWithRetry(w http.ResponseWriter, r *http.Request, v, fb *version) {
 	body, ok, rest := bufferBody(r, s.opts.Retry.MaxBodyBytes)
-	start := s.now()
+	fl := v.stats.begin(s.now())
+	defer fl.release()
 	if !ok {
 		out, nx := s.outRequest(r, v, rest, r.ContentLength)
 		resp, err := v.up.roundTrip(out)
-		s.finish(w, r, v, start, resp, nx, err)
+		s.finish(w, r, v, &fl, resp, nx, err)
 		return
 	}
 	out, nx := s.outRequest(r, v, bodyReader(body), int64(len(body)))
 	resp, err := v.up.roundTrip(out)
 	failed := err != nil || resp.StatusCode >= 500
 	if !failed || r.Context().Err() != nil || nx.wasCut() {
-		s.finish(w, r, v, start, resp, nx, err)
+		s.finish(w, r, v, &fl, resp, nx, err)
 		return
 	}
 	o := outcomeConnErr
 	if err == nil {
 		o = outcome5xx
 		resp.Body.Close()
+		fl.headAt(s.now())
 	}
-	s.record(v, start, o)
+	s.complete(v, &fl, o)
 	nx.done()
 	v.up.done()
 	s.log.Debug("proxy retrying on fallback", "version", v.name, "fallback", fb.name, "err", err)
-	start = s.now()
+	fl2 := fb.stats.begin(s.now())
+	defer fl2.release()
 	out, nx = s.outRequest(r, fb, bodyReader(body), int64(len(body)))
 	resp, err = fb.up.roundTrip(out)
-	s.finish(w, r, fb, start, resp, nx, err)
+	s.finish(w, r, fb, &fl2, resp, nx, err)
 }
 
 // bufferBody reads r's body whole if it is at most limit bytes. ok is false

@@ -23,6 +23,9 @@ const (
 	outcomeOK      outcome = iota // any status below 500, 4xx included
 	outcome5xx                    // the version answered 5xx
 	outcomeConnErr                // connection failure, timeout or broken body
+	// outcomeStreamErr is an answer that began well and failed as it
+	// streamed: an SSE "event: error". An error, not a 5xx.
+	outcomeStreamErr
 )
 
 // slot holds the counts of requests that completed during one slotDur.
@@ -33,7 +36,11 @@ type slot struct {
 	errors atomic.Int64
 	s5xx   atomic.Int64
 	hist   atomic.Pointer[histogram] // its total is the slot's request count
-	_      [32]byte                  // keep neighbouring slots' hot words apart
+	// ttfb is the time-to-first-byte distribution, kept only once a ttfb
+	// bound was tracked for the version (series.ttfbOn): most services
+	// never ask, and a histogram is 8 KB per slot.
+	ttfb atomic.Pointer[histogram]
+	_    [24]byte // keep neighbouring slots' hot words apart
 }
 
 // series is one version's statistics: a ring of slots plus cumulative totals.
@@ -48,6 +55,11 @@ type series struct {
 	// unsolicited counts bytes the version sent on idle connections or
 	// after an answer's end (see junk.go).
 	unsolicited atomic.Uint64
+	// cur is the counter generation new requests join (evidence.go).
+	cur    atomic.Pointer[gen]
+	ttfbOn atomic.Bool
+	// spec is the bounds last tracked for the version (Switch.mu).
+	spec []boundSpec
 }
 
 func newSeries(created time.Time, retention time.Duration) *series {
@@ -55,7 +67,9 @@ func newSeries(created time.Time, retention time.Duration) *series {
 	if n < 1 {
 		n = 1
 	}
-	return &series{created: created, retention: n, slots: make([]slot, n+spareSlots)}
+	s := &series{created: created, retention: n, slots: make([]slot, n+spareSlots)}
+	s.cur.Store(newGen(created, nil))
+	return s
 }
 
 // record counts one completed request that finished at end (unix nanos).
@@ -73,10 +87,30 @@ func (s *series) record(end int64, lat time.Duration, o outcome) {
 	case outcome5xx:
 		sl.s5xx.Add(1)
 		sl.errors.Add(1)
-	case outcomeConnErr:
+	case outcomeConnErr, outcomeStreamErr:
 		sl.errors.Add(1)
 	}
 	sl.hist.Load().add(lat)
+}
+
+// recordTTFB adds one time to first byte to the slot of end (unix nanos), if
+// ttfb is kept. A slot claimed before it was turned on gets its histogram
+// now, once.
+func (s *series) recordTTFB(end int64, ttfb time.Duration) {
+	if !s.ttfbOn.Load() {
+		return
+	}
+	idx := end / int64(slotDur)
+	sl := &s.slots[idx%int64(len(s.slots))]
+	if sl.epoch.Load() != idx {
+		return // recycled since the request was recorded
+	}
+	h := sl.ttfb.Load()
+	if h == nil {
+		sl.ttfb.CompareAndSwap(nil, new(histogram))
+		h = sl.ttfb.Load()
+	}
+	h.add(ttfb)
 }
 
 // claim makes the slot hold index idx, recycling it if it holds an older one.
@@ -103,6 +137,9 @@ func (sl *slot) claim(idx int64) bool {
 		} else {
 			sl.hist.Store(new(histogram))
 		}
+		if h := sl.ttfb.Load(); h != nil {
+			h.reset()
+		}
 		sl.epoch.Store(idx)
 		return true
 	}
@@ -114,9 +151,23 @@ type Snapshot struct {
 	Requests, Errors, Status5xx int64 // errors = 5xx + connection failures/timeouts; 4xx is not an error
 	From, To                    time.Time
 
-	hist  []uint64 // per-bucket counts, len histBuckets (nil if no requests)
-	total uint64   // sum of hist
+	// Cumulative is the evidence since the version was last activated.
+	Cumulative Cumulative
+
+	hist      []uint64 // per-bucket counts, len histBuckets (nil if no requests)
+	total     uint64   // sum of hist
+	ttfb      []uint64 // the same for time to first byte, nil unless kept
+	ttfbTotal uint64
 }
+
+// TTFBQuantile returns the time-to-first-byte quantile q over the snapshot,
+// 0 if there is none (no ttfb bound tracked, or no answer with a body).
+func (s Snapshot) TTFBQuantile(q float64) time.Duration {
+	return quantileOf(s.ttfb, s.ttfbTotal, q)
+}
+
+// TTFBSamples is how many answers the TTFB quantiles rest on.
+func (s Snapshot) TTFBSamples() int64 { return int64(s.ttfbTotal) }
 
 // Quantile returns the latency quantile q (0..1) over the snapshot, 0 if no
 // requests. Relative error is below 1% (bucket midpoint).
@@ -184,9 +235,12 @@ func (s *series) snapshot(since, now time.Time) Snapshot {
 // sumSlots fills snap from slots lo..hi. It reports false if a slot was
 // recycled while being read, in which case snap must be read again.
 func (s *series) sumSlots(snap *Snapshot, lo, hi int64) bool {
-	snap.Requests, snap.Errors, snap.Status5xx, snap.total = 0, 0, 0, 0
+	snap.Requests, snap.Errors, snap.Status5xx, snap.total, snap.ttfbTotal = 0, 0, 0, 0, 0
 	if snap.hist != nil {
 		clear(snap.hist)
+	}
+	if snap.ttfb != nil {
+		clear(snap.ttfb)
 	}
 	n := int64(len(s.slots))
 	for i := lo; i <= hi; i++ {
@@ -200,6 +254,12 @@ func (s *series) sumSlots(snap *Snapshot, lo, hi int64) bool {
 		snap.Errors += sl.errors.Load()
 		snap.Status5xx += sl.s5xx.Load()
 		snap.total += sl.hist.Load().sumInto(snap.hist)
+		if h := sl.ttfb.Load(); h != nil {
+			if snap.ttfb == nil {
+				snap.ttfb = make([]uint64, histBuckets)
+			}
+			snap.ttfbTotal += h.sumInto(snap.ttfb)
+		}
 		if sl.epoch.Load() != i {
 			return false
 		}

@@ -52,13 +52,16 @@ type Switch struct {
 	versions atomic.Pointer[map[string]*version] // copy-on-write
 	active   atomic.Pointer[version]
 	fallback atomic.Pointer[string]
+	evidence chan struct{} // Evidence; capacity 1
+	lastSpec []boundSpec   // the bounds last tracked for any version (mu)
 }
 
 // New returns a Switch with no versions; every request is answered 503 until
 // a version is set and activated.
 func New(opts Options) *Switch {
 	opts = opts.withDefaults()
-	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: opts.Logger.With("service", opts.Service), now: time.Now}
+	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: opts.Logger.With("service", opts.Service), now: time.Now,
+		evidence: make(chan struct{}, 1)}
 	empty := map[string]*version{}
 	s.versions.Store(&empty)
 	none := ""
@@ -123,6 +126,9 @@ func (s *Switch) Activate(name string) (previous string, err error) {
 	s.mu.Lock()
 	v = (*s.versions.Load())[name] // SetVersion may have replaced it
 	old := s.active.Swap(v)
+	if old == nil || old.stats != v.stats {
+		s.restart(v) // a new watch: counters from zero
+	}
 	v.up.undrain()
 	if old != nil && old != v {
 		old.up.drain()
@@ -160,14 +166,18 @@ func (s *Switch) fallbackFor(v *version) *version {
 }
 
 // Stats returns the version's live statistics for requests that completed in
-// [since, now], at 100 ms slot granularity, including the open current slot.
-// An unknown version yields an empty Snapshot.
+// [since, now], at 100 ms slot granularity, including the open current slot,
+// and its cumulative evidence (Snapshot.Cumulative) as of now: requests
+// still waiting for their answer are judged against the tracked bounds
+// first. An unknown version yields an empty Snapshot.
 func (s *Switch) Stats(version string, since, now time.Time) Snapshot {
 	v := (*s.versions.Load())[version]
 	if v == nil {
 		return Snapshot{From: now, To: now}
 	}
-	return v.stats.snapshot(since, now)
+	snap := v.stats.snapshot(since, now)
+	snap.Cumulative = v.stats.cur.Load().cumulative(now)
+	return snap
 }
 
 // Totals returns cumulative counters since start, per version.

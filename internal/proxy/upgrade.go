@@ -19,8 +19,9 @@ import (
 // unsolicited) and closed when the version is left or Serve shuts down
 // (drain.go); ReverseProxy then closes the client's side too. The upgrade
 // request is recorded for the version like any other (a failure to connect
-// is an error; the tunnel's lifetime is not latency, so the time recorded is
-// until the 101 was relayed).
+// is an error; the tunnel's lifetime is not latency, so the time recorded in
+// the window is until the 101 was relayed, and it is never a sample of the
+// latency or ttfb bounds the sequential tests count).
 
 // isUpgrade reports whether r asks to switch to WebSocket.
 func isUpgrade(r *http.Request) bool {
@@ -30,7 +31,7 @@ func isUpgrade(r *http.Request) bool {
 
 // serveUpgrade relays a WebSocket upgrade request to version v.
 func (s *Switch) serveUpgrade(w http.ResponseWriter, r *http.Request, v *version) {
-	start := s.now()
+	fl := v.stats.beginUntracked(s.now()) // a tunnel is never a latency sample
 	x, _ := newNetExchange(r.Context(), true)
 	trusted := s.opts.trustedAddr(r.RemoteAddr)
 	rp := &httputil.ReverseProxy{
@@ -65,12 +66,13 @@ func (s *Switch) serveUpgrade(w http.ResponseWriter, r *http.Request, v *version
 			if resp.StatusCode >= 500 {
 				o = outcome5xx
 			}
-			s.record(v, start, o)
+			fl.head = s.now()
+			s.complete(v, &fl, o)
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() == nil && !x.wasCut() {
-				s.record(v, start, outcomeConnErr)
+				s.complete(v, &fl, outcomeConnErr)
 			}
 			http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
 		},

@@ -118,8 +118,13 @@ func TestNoisyHealthyNeverRolledBack(t *testing.T) {
 	}
 }
 
+// TestLowTrafficNeverTriggers: a user's min_samples floor holds. (Without
+// one the switch's counts let the sequential test revert a version that
+// fails every request after a handful of them, at any rate — the floor is
+// what a user sets who wants more before acting.)
 func TestLowTrafficNeverTriggers(t *testing.T) {
-	pol := fastPolicy() // min_samples 50 within a 2 s window
+	pol := fastPolicy()
+	pol.MinSamples = 50 // more than the 30 requests v2 gets below
 	e := start(t, pol, newBackend(t, "v1"))
 	stop := e.load(10) // ~20 requests per window
 	defer stop()

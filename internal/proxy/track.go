@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"time"
+)
+
+// Track tells the switch which bounds a watch of version tests, so that
+// its samples carry counts above them (Snapshot.Cumulative.Bounds): the
+// keys are metric names — latency_* count latency, ttfb_* time to first
+// byte, others are ignored — and the bounds are in ms, reported back
+// exactly as given. Bounds already counted keep their counts; the version's
+// next generations (activations) count the latest ones from their start.
+// The controller finds this method through its BoundsTracker interface.
+func (s *Switch) Track(version string, bounds map[string][]float64) {
+	spec := boundSpecs(bounds)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := (*s.versions.Load())[version]
+	if v == nil {
+		return
+	}
+	v.stats.spec = spec
+	s.lastSpec = spec
+	for _, b := range spec {
+		if b.kind == boundTTFB {
+			v.stats.ttfbOn.Store(true)
+		}
+	}
+	g := v.stats.cur.Load()
+	g.addBounds(spec)
+	if len(g.boundList()) < len(spec) {
+		s.log.Warn("proxy cannot count every bound", "version", version, "limit", maxBounds)
+	}
+}
+
+// Evidence is poked (never blocking, coalesced: capacity 1) whenever the
+// active version records bad evidence — an error, or an answer above a
+// tracked bound — so the controller can judge at once instead of at its
+// next tick.
+func (s *Switch) Evidence() <-chan struct{} { return s.evidence }
+
+// restart starts a new counter generation for v, with its own tracked
+// bounds or, for a version never tracked, the last ones tracked for any
+// (a policy's bounds are the same for every version). Called with s.mu held.
+func (s *Switch) restart(v *version) {
+	spec := v.stats.spec
+	if spec == nil {
+		spec = s.lastSpec
+	}
+	v.stats.cur.Store(newGen(s.now(), spec))
+}
+
+// complete records a finished request of v: in the windowed statistics and
+// in its generation's evidence. It returns the end time.
+func (s *Switch) complete(v *version, f *flight, o outcome) time.Time {
+	end := s.now()
+	f.release()
+	lat := f.latency(end)
+	v.stats.record(end.UnixNano(), lat, o)
+	if !f.first.IsZero() && !f.noBound {
+		v.stats.recordTTFB(end.UnixNano(), f.first.Sub(f.start))
+	}
+	if f.g.complete(f, lat, o) {
+		s.poke(v)
+	}
+	return end
+}
+
+// poke signals Evidence if v is the active version.
+func (s *Switch) poke(v *version) {
+	if a := s.active.Load(); a == nil || a.stats != v.stats {
+		return
+	}
+	select {
+	case s.evidence <- struct{}{}:
+	default:
+	}
+}
