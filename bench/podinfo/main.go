@@ -38,7 +38,7 @@ func main() {
 	podinfo := flag.String("podinfo", "", "podinfo binary")
 	ripcord := flag.String("ripcord", "", "ripcord binary")
 	scenario := flag.String("scenario", "error", "error | latency | slow12 | healthy")
-	policy := flag.String("policy", "default", "default | require1 | baseline (latency_p99_ms max_increase 0.2)")
+	policy := flag.String("policy", "default", "default | require1 | baseline (require 1, latency_p99_ms max_increase 0.2)")
 	rate := flag.Int("rate", 200, "requests per second, open loop")
 	runs := flag.Int("runs", 5, "runs")
 	watch := flag.Duration("watch", 30*time.Second, "how long to wait for a rollback (healthy: how long v2 is watched)")
@@ -131,7 +131,7 @@ func run(podinfo, ripcord, scenario, policy string, rate int, watch time.Duratio
 	case "require1":
 		pol = "    policy: {require: 1}\n"
 	case "baseline":
-		pol = "    policy:\n      thresholds:\n        error_rate: {max: 0.05, critical: 0.25}\n        latency_p99_ms: {max: 3000, critical: 10000, baseline: {max_increase: 0.2}}\n"
+		pol = "    policy:\n      require: 1\n      thresholds:\n        error_rate: {max: 0.05, critical: 0.25}\n        latency_p99_ms: {max: 3000, critical: 10000, baseline: {max_increase: 0.2}}\n"
 	default:
 		return result{}, fmt.Errorf("unknown policy %q", policy)
 	}
