@@ -48,9 +48,10 @@ type mark struct {
 	c  Count
 }
 
-// marksPerSustain spaces the marks sustain/32 apart: at most 33 of them
-// (under 1 KB) per metric, whatever the request rate and sustain.
-const marksPerSustain = 32
+// marksPerSustain spaces the marks sustain/16 apart (four to each of the
+// sustainParts): at most 17 of them (about 400 bytes) per metric, whatever
+// the request rate and sustain.
+const marksPerSustain = 16
 
 // sustainParts is how many consecutive stretches of sustain must each show
 // the fault.
@@ -69,7 +70,7 @@ func (mt *metricTests) remember(now time.Time, c Count, keep time.Duration) {
 	for cut+1 < len(mt.marks) && at-mt.marks[cut+1].at >= int64(keep) {
 		cut++
 	}
-	if cut > 0 { // shift down: the array is reused, never grows past 34
+	if cut > 0 { // shift down: the array is reused, never grows past 18
 		mt.marks = append(mt.marks[:0], mt.marks[cut:]...)
 	}
 }

@@ -22,8 +22,8 @@ type flights struct {
 
 const (
 	flightBits      = maxBounds
-	flightChunkLen  = 256
-	maxFlightChunks = 64 // 16,384 requests waiting at once
+	flightChunkLen  = 64
+	maxFlightChunks = 256 // 16,384 requests waiting at once; 512 bytes a chunk, so an idle version costs little
 	flightProbes    = 4
 )
 
