@@ -61,6 +61,9 @@ const sustainParts = 4
 // (one older mark stays: the start of the span).
 func (mt *metricTests) remember(now time.Time, c Count, keep time.Duration) {
 	at, every := now.UnixNano(), int64(keep/marksPerSustain)
+	if mt.marks == nil {
+		mt.marks = make([]mark, 0, marksPerSustain+2) // its final size: append never regrows it
+	}
 	if n := len(mt.marks); n == 0 || at-mt.marks[n-1].at >= every {
 		mt.marks = append(mt.marks, mark{at: at, c: c})
 	} else {
