@@ -115,14 +115,7 @@ func (s *Source) Expected(service, metric string) bool {
 	return svc != nil && svc.gives(metric)
 }
 
-func (svc *service) gives(metric string) bool {
-	if metric == KeyRequests || metric == KeyErrors {
-		return false
-	}
-	_, ok := svc.cfg.Metrics[metric]
-	_, counts := svc.cfg.Metrics[KeyRequests]
-	return ok || metric == signal.ErrorRate && counts
-}
+func (svc *service) gives(metric string) bool { return remote.Gives(svc.cfg.Metrics, metric) }
 
 // Read fetches the version's metrics (at most once per interval, all in
 // one GetMetricData call) and answers metric. Every non-answer wraps

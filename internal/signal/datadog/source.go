@@ -111,14 +111,7 @@ func (s *Source) Expected(service, metric string) bool {
 	return svc != nil && svc.gives(metric)
 }
 
-func (svc *service) gives(metric string) bool {
-	if metric == KeyRequests || metric == KeyErrors {
-		return false
-	}
-	_, ok := svc.cfg.Queries[metric]
-	_, counts := svc.cfg.Queries[KeyRequests]
-	return ok || metric == signal.ErrorRate && counts
-}
+func (svc *service) gives(metric string) bool { return remote.Gives(svc.cfg.Queries, metric) }
 
 // Read queries the version (at most once per interval, every query in one
 // request) and answers metric. Every non-answer wraps signal.ErrNoData.

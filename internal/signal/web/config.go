@@ -25,8 +25,8 @@ const (
 // since the process started, as a Prometheus counter would be) and the
 // number of observations behind the values.
 const (
-	KeyRequests = "requests"
-	KeyErrors   = "errors"
+	KeyRequests = remote.KeyRequests
+	KeyErrors   = remote.KeyErrors
 	KeySamples  = "samples"
 )
 

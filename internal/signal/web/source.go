@@ -109,11 +109,7 @@ func (s *Source) Expected(service, metric string) bool {
 }
 
 func (svc *service) gives(metric string) bool {
-	if metric == KeyRequests || metric == KeyErrors || metric == KeySamples {
-		return false
-	}
-	_, ok := svc.paths[metric]
-	return ok || metric == signal.ErrorRate && svc.hasCounters()
+	return metric != KeySamples && remote.Gives(svc.paths, metric)
 }
 
 func (svc *service) hasCounters() bool {

@@ -16,6 +16,18 @@ const (
 	KeyErrors   = "errors"
 )
 
+// Gives reports whether a source whose queries (or paths) are keyed as in
+// queries answers metric: a query of its own, or error_rate from the
+// requests and errors counts. The reserved keys are not metrics.
+func Gives[V any](queries map[string]V, metric string) bool {
+	if metric == KeyRequests || metric == KeyErrors {
+		return false
+	}
+	_, ok := queries[metric]
+	_, counts := queries[KeyRequests]
+	return ok || metric == signal.ErrorRate && counts
+}
+
 // Result is one answer of a backend for one version: the points of each
 // query, or why a query has none.
 type Result struct {

@@ -125,3 +125,26 @@ func TestReadSecret(t *testing.T) {
 		}
 	}
 }
+
+// Gives: a metric of its own, error_rate from the counts, never the
+// reserved keys.
+func TestGives(t *testing.T) {
+	withCounts := map[string]int{"latency_p99_ms": 1, KeyRequests: 1, KeyErrors: 1}
+	without := map[string]int{"latency_p99_ms": 1}
+	for _, tc := range []struct {
+		queries map[string]int
+		metric  string
+		want    bool
+	}{
+		{withCounts, "latency_p99_ms", true},
+		{withCounts, "error_rate", true},
+		{without, "error_rate", false},
+		{withCounts, KeyRequests, false},
+		{withCounts, KeyErrors, false},
+		{without, "quality_score", false},
+	} {
+		if got := Gives(tc.queries, tc.metric); got != tc.want {
+			t.Errorf("Gives(%v, %q) = %v, want %v", tc.queries, tc.metric, got, tc.want)
+		}
+	}
+}
