@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	for _, sc := range cfg.Services {
 		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
-			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc)}
+			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil)}
 		if t := sc.Target.Provider(); t != nil {
 			var svc *controller.Service
 			kt, err := a.target(ctx, &sc, *t, func(p string) { svc.SetProgress(p) })
@@ -126,9 +126,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Router = proxyswitch.New(sw), sw
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
-		// Judged as the switch sees errors and slow answers, and at the
-		// interval otherwise.
-		deps.Trigger = controller.OnEvidence(sw.Evidence(), sc.Policy.Interval)
+		// Judged as the switch sees errors and slow answers (and as scrapes
+		// land, with a Prometheus job), and at the interval otherwise.
+		deps.Trigger = a.trigger(sc, sw.Evidence())
 		a.services = append(a.services, controller.New(sc, deps))
 	}
 	chans, err := channels(cfg.Notify, st)

@@ -67,25 +67,34 @@ func (a *App) prometheusSource(service string, c prometheus.Config) (controller.
 // blind_grace, bake and suspect_grace run on evaluations.
 const heartbeat = time.Second
 
-// trigger says when a service is evaluated: every policy interval, and as
-// each scrape of its Prometheus job lands (prometheus.Gated.Watch). When
-// Prometheus answers every metric the policy judges, the interval would
-// only re-read the numbers of the last scrape, so it slows to heartbeat.
-// Without a job it is nil: the controller's own ticker.
-func (a *App) trigger(sc config.Service) controller.Trigger {
+// trigger says when a service is evaluated. On the built-in switch
+// (evidence non-nil): as the switch sees errors and slow answers, and at
+// the policy interval otherwise (controller.OnEvidence). With a Prometheus
+// job: also as each scrape of it lands (prometheus.Gated.Watch); without
+// the switch, when Prometheus answers every metric the policy judges, the
+// interval would only re-read the last scrape's numbers, so it slows to
+// heartbeat. Neither: nil, the controller's own ticker.
+func (a *App) trigger(sc config.Service, evidence <-chan struct{}) controller.Trigger {
+	var base controller.Trigger
+	if evidence != nil {
+		base = controller.OnEvidence(evidence, sc.Policy.Interval)
+	}
 	g := a.scrapes[sc.Name]
 	if g == nil || !g.Watchable(sc.Name) {
-		return nil
+		return base
 	}
-	tick := sc.Policy.Interval
-	all := len(sc.Policy.Thresholds) > 0
-	for m := range sc.Policy.Thresholds {
-		all = all && g.Expected(sc.Name, m)
+	if base == nil {
+		tick := sc.Policy.Interval
+		all := len(sc.Policy.Thresholds) > 0
+		for m := range sc.Policy.Thresholds {
+			all = all && g.Expected(sc.Name, m)
+		}
+		if all {
+			tick = max(tick, heartbeat)
+		}
+		base = controller.Every(tick)
 	}
-	if all {
-		tick = max(tick, heartbeat)
-	}
-	return controller.Merge(controller.Every(tick), func(ctx context.Context) <-chan time.Time { return g.Watch(ctx, sc.Name) })
+	return controller.Merge(base, func(ctx context.Context) <-chan time.Time { return g.Watch(ctx, sc.Name) })
 }
 
 // probeSource sends a service's golden set to its live versions.
