@@ -328,7 +328,7 @@ func TestPipelinePushesScoresForTheLiveVersion(t *testing.T) {
 		}
 		cancel()
 		<-done
-		if q.Value < tc.lo || q.Value > tc.hi || math.Abs(tox.Value-tc.toxic) > 1e-12 || q.Samples%20 != 0 {
+		if q.Value < tc.lo || q.Value > tc.hi || math.Abs(tox.Value-tc.toxic) > 1e-12 || q.Samples%40 != 0 {
 			t.Errorf("%s on %s: quality %+v toxic %+v", tc.fault, tc.active, q, tox)
 		}
 		other := map[string]string{"v1": "v2", "v2": "v1"}[tc.active]
