@@ -29,8 +29,8 @@ skipping() { [[ ",${RIPCORD_SKIP:-}," == *",$1,"* ]]; }
 
 skip_list=${RIPCORD_SKIP:-}
 for c in ${skip_list//,/ }; do
-  case "$c" in kubernetes|prometheus|alertmanager|postgres|all) ;;
-  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, all)" >&2; exit 2 ;;
+  case "$c" in kubernetes|prometheus|alertmanager|postgres|helm|all) ;;
+  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, helm, all)" >&2; exit 2 ;;
   esac
 done
 
@@ -94,6 +94,18 @@ if skipping kubernetes || skipping all; then
 else
   log "kubernetes test binaries (cached)"
   bash scripts/k8s/cluster.sh build >/dev/null
+fi
+
+# helm, for the chart's lint/render/apply tests (deploy/helm/ripcord),
+# built from the module proxy like every Go tool here (into $HOME/go/bin,
+# on PATH above); a helm of this minor version already there is kept (a
+# go-installed helm reports "v3.22", without the patch number).
+HELM_VERSION=v3.22.0
+if skipping helm || skipping all; then
+  log "helm: skipped (RIPCORD_SKIP)"
+elif ! helm version --template '{{.Version}}' 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
+  log "building helm $HELM_VERSION (go install, module proxy)"
+  go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 fi
 
 log "go vet"

@@ -58,7 +58,7 @@ notify:
 		"services[0].policy.window: line 10",
 		"services[0].policy.thresholds.error_rate.max: line 12",
 		"services[0].policy.thresholds.made_up_metric: line 13",
-		`services[1].target.kubernetes.mode: line 18: must be rollout-undo or service-selector, not "canary"`,
+		`services[1].target.kubernetes.mode: line 18: must be rollout-undo, service-selector or httproute, not "canary"`,
 		"notify.channels[0].pagerduty.routing_key: line 21: must be an environment reference",
 	} {
 		if !strings.Contains(stderr, want) {

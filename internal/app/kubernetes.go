@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -23,16 +24,24 @@ func (a *App) kubeTarget(ctx context.Context, sc *config.Service, kc kubernetes.
 	if err != nil {
 		return nil, fmt.Errorf("app: service %s: %w", sc.Name, err)
 	}
-	t, err := kubernetes.NewForClient(cs, kc, kubernetes.WithLogger(a.log.With("component", "kubernetes", "service", sc.Name)),
+	opts := []kubernetes.Option{kubernetes.WithLogger(a.log.With("component", "kubernetes", "service", sc.Name)),
 		kubernetes.WithProgress(func(p kubernetes.Progress) {
 			progress(fmt.Sprintf("rolling out: %d/%d updated, %d ready, %d available (%s)", p.Updated, p.Desired, p.Ready, p.Available, p.Elapsed.Round(100_000_000)))
-		}))
+		})}
+	if kc.Mode == kubernetes.ModeHTTPRoute {
+		gw, err := kubernetes.NewGatewayClientset(kc)
+		if err != nil {
+			return nil, fmt.Errorf("app: service %s: %w", sc.Name, err)
+		}
+		opts = append(opts, kubernetes.WithGatewayClient(gw))
+	}
+	t, err := kubernetes.NewForClient(cs, kc, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("app: service %s: %w", sc.Name, err)
 	}
 	revs, err := t.Revisions(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("app: service %s: list revisions of %s/%s: %w", sc.Name, kc.Namespace, kc.Deployment, err)
+		return nil, fmt.Errorf("app: service %s: list revisions of %s/%s: %w", sc.Name, kc.Namespace, cmp.Or(kc.Deployment, kc.Service, kc.HTTPRoute.Name), err)
 	}
 	st, err := t.Status(ctx)
 	if err != nil {

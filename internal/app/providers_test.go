@@ -124,7 +124,7 @@ func TestProviderProblemsInTheFile(t *testing.T) {
 		line                  int
 		msg                   string
 	}{
-		{"kubernetes mode", "namespace: llm, deployment: llm-api}", "namespace: llm, deployment: llm-api, mode: canary}", "services[1].target.kubernetes.mode", 15, `must be rollout-undo or service-selector, not "canary"`},
+		{"kubernetes mode", "namespace: llm, deployment: llm-api}", "namespace: llm, deployment: llm-api, mode: canary}", "services[1].target.kubernetes.mode", 15, `must be rollout-undo, service-selector or httproute, not "canary"`},
 		{"kubernetes namespace", "namespace: llm, ", "", "services[1].target.kubernetes.namespace", 15, "is required"},
 		{"kubernetes unknown key", "deployment: llm-api}", "deploymnet: llm-api}", "services[1].target.kubernetes.deploymnet", 15, `did you mean "deployment"?`},
 		{"kubernetes kind typo", "      kubernetes:", "      kubernets:", "services[1].target.kubernets", 15, "valid keys here are kubernetes"},

@@ -12,6 +12,7 @@ const (
 	Prometheus   = "prometheus"
 	Alertmanager = "alertmanager"
 	Postgres     = "postgres"
+	Helm         = "helm"
 )
 
 // SkipMarker starts every skip message from this package.

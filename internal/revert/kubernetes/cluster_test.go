@@ -100,7 +100,7 @@ func tearDownCluster() {
 
 // needCluster fails a test that needs the cluster when there is none,
 // unless RIPCORD_SKIP=kubernetes opts out (testenv).
-func needCluster(t *testing.T) {
+func needCluster(t testing.TB) {
 	t.Helper()
 	switch {
 	case !cluster.wanted:
@@ -111,7 +111,7 @@ func needCluster(t *testing.T) {
 }
 
 // testNamespace creates a namespace for one test and deletes it after.
-func testNamespace(t *testing.T) string {
+func testNamespace(t testing.TB) string {
 	t.Helper()
 	name := "rt-" + strings.ToLower(rand.String(6))
 	ctx := context.Background()
@@ -198,6 +198,7 @@ type requestLog struct {
 	mu   sync.Mutex
 	reqs []string
 	durs []time.Duration // how long each request's round trip took
+	ends []time.Time     // when each answer arrived
 	rt   http.RoundTripper
 }
 
@@ -207,6 +208,7 @@ func (l *requestLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	l.mu.Lock()
 	l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
 	l.durs = append(l.durs, time.Since(start))
+	l.ends = append(l.ends, time.Now())
 	l.mu.Unlock()
 	return resp, err
 }
@@ -223,6 +225,19 @@ func (l *requestLog) last(method, pathPart string) time.Duration {
 	return 0
 }
 
+// lastEnd is when the answer to the last request matching method and path
+// arrived.
+func (l *requestLog) lastEnd(method, pathPart string) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.reqs) - 1; i >= 0; i-- {
+		if strings.HasPrefix(l.reqs[i], method+" ") && strings.Contains(l.reqs[i], pathPart) {
+			return l.ends[i]
+		}
+	}
+	return time.Time{}
+}
+
 func (l *requestLog) count(method, pathPart string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -237,7 +252,7 @@ func (l *requestLog) count(method, pathPart string) int {
 
 func (l *requestLog) reset() {
 	l.mu.Lock()
-	l.reqs, l.durs = nil, nil
+	l.reqs, l.durs, l.ends = nil, nil, nil
 	l.mu.Unlock()
 }
 

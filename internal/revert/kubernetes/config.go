@@ -21,6 +21,9 @@ const (
 	// ModeServiceSelector points a Service at another, already running,
 	// Deployment (blue-green).
 	ModeServiceSelector Mode = "service-selector"
+	// ModeHTTPRoute sets the weights of two backendRefs (stable and canary
+	// Services) of one rule of a Gateway API HTTPRoute, and nothing else.
+	ModeHTTPRoute Mode = "httproute"
 )
 
 // VersionLabel is the pod-template label that names a version explicitly.
@@ -42,6 +45,12 @@ const (
 //	service: llm-api            # service-selector: required
 //	selector_key: version       # service-selector: default "version"
 //	rollout_timeout: 5m         # rollout-undo: default 5m
+//	httproute:                  # httproute: required
+//	  name: llm-api             # the HTTPRoute, in namespace (or "gateway-ns/llm-api")
+//	  rule: canary              # the rule's name, or
+//	  rule_index: 0             # its index (default 0 when rule is empty)
+//	  stable: llm-api-stable    # the stable backendRef (a Service name)
+//	  canary: llm-api-canary    # the canary backendRef (a Service name)
 type Config struct {
 	Kubeconfig     field.File    `yaml:"kubeconfig"`
 	Namespace      string        `yaml:"namespace"`
@@ -51,6 +60,7 @@ type Config struct {
 	Service        string        `yaml:"service"`
 	SelectorKey    string        `yaml:"selector_key"`
 	RolloutTimeout time.Duration `yaml:"rollout_timeout"`
+	HTTPRoute      HTTPRoute     `yaml:"httproute"`
 }
 
 // WithDefaults returns c with empty fields set to their defaults.
@@ -85,8 +95,13 @@ func (c Config) Validate() error {
 		if c.Service == "" {
 			errs.Add("service", "is required in mode %s: the Service whose selector picks the version, e.g. llm-api", ModeServiceSelector)
 		}
+	case ModeHTTPRoute:
+		c.HTTPRoute.validate(&errs)
 	default:
-		errs.Add("mode", "must be %s or %s, not %q", ModeRolloutUndo, ModeServiceSelector, c.Mode)
+		errs.Add("mode", "must be %s, %s or %s, not %q", ModeRolloutUndo, ModeServiceSelector, ModeHTTPRoute, c.Mode)
+	}
+	if c.Mode != ModeHTTPRoute && c.HTTPRoute != (HTTPRoute{}) {
+		errs.Add("httproute", "is only used in mode %s: set mode: %s or remove httproute", ModeHTTPRoute, ModeHTTPRoute)
 	}
 	if c.RolloutTimeout < 0 {
 		errs.Add("rollout_timeout", "must not be negative (0 means the default, %s)", DefaultRolloutTimeout)
@@ -111,8 +126,8 @@ func RESTConfig(path string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// NewClientset builds a clientset from cfg.Kubeconfig (or in-cluster).
-func NewClientset(cfg Config) (kubernetes.Interface, error) {
+// restConfigFor is the client configuration every client of cfg shares.
+func restConfigFor(cfg Config) (*rest.Config, error) {
 	rc, err := RESTConfig(string(cfg.Kubeconfig))
 	if err != nil {
 		return nil, err
@@ -122,6 +137,15 @@ func NewClientset(cfg Config) (kubernetes.Interface, error) {
 	// watcher's own traffic; the API server's priority and fairness is the
 	// real limit.
 	rc.QPS, rc.Burst = 50, 100
+	return rc, nil
+}
+
+// NewClientset builds a clientset from cfg.Kubeconfig (or in-cluster).
+func NewClientset(cfg Config) (kubernetes.Interface, error) {
+	rc, err := restConfigFor(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes: client: %w", err)

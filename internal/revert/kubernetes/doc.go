@@ -13,6 +13,13 @@
 //   - service-selector: blue-green. Each version runs in its own Deployment
 //     and the Service's spec.selector[selector_key] picks the live one; Revert
 //     switches it with one JSON merge patch.
+//   - httproute: a Gateway API HTTPRoute (v1) splits one rule between a
+//     stable and a canary Service backendRef; Revert sets the canary's
+//     weight to 0 and the stable one's to 100, and SetWeight gives the
+//     canary a share in percent (canary steps). Only those two weight
+//     fields are ever written: one JSON patch (RFC 6902) addresses them by
+//     position and carries the resourceVersion of the read that found the
+//     positions, so a route edited since is refused (409) and re-read.
 //
 // Watcher runs one shared informer over the Deployments of a namespace and
 // calls a per-Deployment handler each time a Deployment starts a new revision,
@@ -37,8 +44,9 @@
 // # Invariants
 //
 //   - Revert is idempotent: when the Deployment's template already equals the
-//     target's (ignoring pod-template-hash), or the Service already selects the
-//     target, nothing is written; a rollout-undo still waits for the rollout to
+//     target's (ignoring pod-template-hash), the Service already selects the
+//     target, or the route's weights already give the share, nothing is
+//     written; a rollout-undo still waits for the rollout to
 //     finish, so a revert re-run after a crash confirms the first one.
 //   - Writes are optimistic: the Deployment is updated with the
 //     resourceVersion it was read at, and re-read and recomputed on a
@@ -48,7 +56,12 @@
 //     Deployment controller reports past its progress deadline, returns an
 //     error wrapping ErrRolloutTimeout: the controller escalates on it.
 //   - Each revert that writes records a RipcordRollback Event on the
-//     Deployment (or the Service), visible in `kubectl describe`.
+//     Deployment (or the Service, or the HTTPRoute), visible in
+//     `kubectl describe`.
+//   - httproute: a route, rule or backendRef that does not exist (or a
+//     backendRef named twice in the rule) is ErrRouteNotFound, naming it
+//     and the config key, and nothing is written. In this mode a version
+//     is a backendRef's Service name.
 //
 // # Why client-go
 //

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/utils/ptr"
+	gateway "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/ripcord/ripcord/internal/revert"
 )
@@ -36,6 +37,13 @@ func applyManifest(t *testing.T, file string, dryRun bool) []*unstructured.Unstr
 	if err != nil {
 		t.Fatal(err)
 	}
+	return applyYAML(t, file, data, dryRun)
+}
+
+// applyYAML server-side-applies every document of data (named file in
+// errors).
+func applyYAML(t *testing.T, file string, data []byte, dryRun bool) []*unstructured.Unstructured {
+	t.Helper()
 	dc := discovery.NewDiscoveryClientForConfigOrDie(cluster.cfg)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	dyn := dynamic.NewForConfigOrDie(cluster.cfg)
@@ -156,3 +164,64 @@ func TestK8sManifestsApplyAndGrantLeastPrivilege(t *testing.T) {
 }
 
 func listErr(_ any, err error) error { return err }
+
+// The Role's httproutes rule is exactly what mode httproute uses: the
+// ServiceAccount can read the route and set its weights, and nothing more.
+func TestK8sManifestsGrantHTTPRouteWeights(t *testing.T) {
+	needCluster(t)
+	needGatewayAPI(t)
+	ctx := context.Background()
+	ensureNamespace(t, "llm")
+	for _, f := range []string{"namespace.yaml", "serviceaccount.yaml", "rbac.yaml"} {
+		applyManifest(t, f, false)
+	}
+	admin, err := gateway.NewForConfig(cluster.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := testRoute("llm")
+	r.ResourceVersion, r.Name = "", "llm-api-"+time.Now().Format("150405")
+	if _, err := admin.GatewayV1().HTTPRoutes("llm").Create(ctx, r, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = admin.GatewayV1().HTTPRoutes("llm").Delete(context.Background(), r.Name, metav1.DeleteOptions{})
+	})
+
+	sa, saCfg := serviceAccountClient(t)
+	gw, err := gateway.NewForConfig(saCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := testHTTPRoute
+	h.Name = r.Name
+	tg, err := NewForClient(sa, Config{Namespace: "llm", Mode: ModeHTTPRoute, HTTPRoute: h}, WithGatewayClient(gw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.SetWeight(ctx, "llm-api", h.Stable, h.Canary, 5); err != nil {
+		t.Fatalf("set weight as the ServiceAccount: %v", err)
+	}
+	if _, err := tg.Revert(ctx, revert.Request{Reason: "rbac test"}); err != nil {
+		t.Fatalf("revert as the ServiceAccount: %v", err)
+	}
+	if w, err := tg.Weights(ctx); err != nil || w.CanaryWeight != 0 {
+		t.Fatalf("weights %+v, %v", w, err)
+	}
+	routes := gw.GatewayV1().HTTPRoutes("llm")
+	r2 := testRoute("llm")
+	r2.ResourceVersion, r2.Name = "", r.Name+"-x"
+	forbidden := map[string]error{
+		"list httproutes":   listErr(routes.List(ctx, metav1.ListOptions{})),
+		"create httproute":  listErr(routes.Create(ctx, r2, metav1.CreateOptions{})),
+		"update httproute":  listErr(routes.Update(ctx, r, metav1.UpdateOptions{})),
+		"delete httproute":  routes.Delete(ctx, r.Name, metav1.DeleteOptions{}),
+		"get other ns":      listErr(gw.GatewayV1().HTTPRoutes("default").Get(ctx, r.Name, metav1.GetOptions{})),
+		"patch httproute x": listErr(gw.GatewayV1().HTTPRoutes("default").Patch(ctx, r.Name, types.MergePatchType, []byte(`{}`), metav1.PatchOptions{})),
+	}
+	for what, err := range forbidden {
+		if !apierrors.IsForbidden(err) {
+			t.Errorf("%s as the ServiceAccount: err = %v, want 403 Forbidden", what, err)
+		}
+	}
+}

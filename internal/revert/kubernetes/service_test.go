@@ -111,7 +111,7 @@ func TestConfigValidateAndDefaults(t *testing.T) {
 		want []string // path: message fragment, relative to the target's block
 	}{
 		{Config{Mode: "canary", RolloutTimeout: -1},
-			[]string{"namespace: is required", `mode: must be rollout-undo or service-selector, not "canary"`, "rollout_timeout: must not be negative"}},
+			[]string{"namespace: is required", `mode: must be rollout-undo, service-selector or httproute, not "canary"`, "rollout_timeout: must not be negative"}},
 		{Config{Namespace: "n", Mode: ModeServiceSelector}, []string{"service: is required in mode service-selector"}},
 		{Config{Namespace: "n"}, []string{"deployment: is required in mode rollout-undo"}},
 	} {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	gateway "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/ripcord/ripcord/internal/revert"
 )
@@ -46,6 +47,7 @@ type Progress struct {
 // Target reverts one service on Kubernetes. It is safe for concurrent use.
 type Target struct {
 	cs       kubernetes.Interface
+	gw       gateway.Interface // mode httproute
 	cfg      Config
 	log      *slog.Logger
 	progress func(Progress)
@@ -76,10 +78,18 @@ func New(cfg Config, opts ...Option) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Mode == ModeHTTPRoute {
+		gw, err := NewGatewayClientset(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts = append([]Option{WithGatewayClient(gw)}, opts...)
+	}
 	return NewForClient(cs, cfg, opts...)
 }
 
-// NewForClient builds a Target on an existing clientset.
+// NewForClient builds a Target on an existing clientset (mode httproute
+// also needs WithGatewayClient).
 func NewForClient(cs kubernetes.Interface, cfg Config, opts ...Option) (*Target, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -90,6 +100,9 @@ func NewForClient(cs kubernetes.Interface, cfg Config, opts ...Option) (*Target,
 	for _, o := range opts {
 		o(t)
 	}
+	if cfg.Mode == ModeHTTPRoute && t.gw == nil {
+		return nil, fmt.Errorf("kubernetes target: mode %s needs a Gateway API client (WithGatewayClient)", ModeHTTPRoute)
+	}
 	t.log = t.log.With("target", "kubernetes", "namespace", cfg.Namespace, "mode", string(cfg.Mode))
 	return t, nil
 }
@@ -98,10 +111,15 @@ func NewForClient(cs kubernetes.Interface, cfg Config, opts ...Option) (*Target,
 func (t *Target) Config() Config { return t.cfg }
 
 // Status reports the live version: the Deployment's current template in
-// rollout-undo mode, the Service's selector value in service-selector mode.
+// rollout-undo mode, the Service's selector value in service-selector mode,
+// in httproute mode the canary backendRef while it has weight, else the
+// stable one.
 func (t *Target) Status(ctx context.Context) (revert.Status, error) {
-	if t.cfg.Mode == ModeServiceSelector {
+	switch t.cfg.Mode {
+	case ModeServiceSelector:
 		return t.serviceStatus(ctx)
+	case ModeHTTPRoute:
+		return t.routeStatus(ctx)
 	}
 	d, err := t.getDeployment(ctx)
 	if err != nil {
@@ -114,16 +132,20 @@ func (t *Target) Status(ctx context.Context) (revert.Status, error) {
 // Revert makes req.To the live version. See the package documentation for
 // what To may name and for the guarantees. Result.Duration runs from the
 // call to the rollout being complete (rollout-undo) or to the Service being
-// switched and the Event recorded (service-selector).
+// switched and the Event recorded (service-selector), or to the HTTPRoute's
+// weights being written and the Event recorded (httproute).
 func (t *Target) Revert(ctx context.Context, req revert.Request) (revert.Result, error) {
 	start := t.now()
 	var (
 		res revert.Result
 		err error
 	)
-	if t.cfg.Mode == ModeServiceSelector {
+	switch t.cfg.Mode {
+	case ModeServiceSelector:
 		res, err = t.revertService(ctx, req)
-	} else {
+	case ModeHTTPRoute:
+		res, err = t.revertRoute(ctx, req)
+	default:
 		res, err = t.revertRollout(ctx, req, start)
 	}
 	res.Duration = t.now().Sub(start)
@@ -141,9 +163,12 @@ func (t *Target) Revert(ctx context.Context, req revert.Request) (revert.Result,
 // Deployment's ReplicaSets in rollout-undo mode, the candidate Deployments
 // in service-selector mode.
 func (t *Target) Revisions(ctx context.Context) ([]Revision, error) {
-	if t.cfg.Mode == ModeServiceSelector {
+	switch t.cfg.Mode {
+	case ModeServiceSelector:
 		_, revs, err := t.blueGreen(ctx)
 		return revs, err
+	case ModeHTTPRoute:
+		return t.routeRevisions(ctx)
 	}
 	d, err := t.getDeployment(ctx)
 	if err != nil {
