@@ -133,3 +133,28 @@ func (e *env) waitForSvc(service, what string, cond func(statusT) bool) statusT 
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestMLflowSchemaTags: MLflow versions declare their schema range with the
+// ripcord.dev/schema-min and -max tags; with the database at 42 the alias
+// is not moved to a version that works only up to 41, and ripcord
+// escalates saying so.
+func TestMLflowSchemaTags(t *testing.T) {
+	reg := newMLflowRegistry(t, mlflowToken, "summarizer")
+	reg.add("1", "READY", map[string]string{"ripcord.dev/schema-max": "41"})
+	reg.add("2", "READY", map[string]string{"ripcord.dev/schema-min": "42"})
+	reg.setAliasTo("champion", "2")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "mlflow.token"), mlflowToken+"\n", 0o600)
+	db := sqliteSchemaDB(t, dir)
+	db.migrate(t, 42, false)
+	yaml := strings.Replace(mlflowYAML(reg.srv.URL, "champion"), "    target:\n", "    schema_source:\n      "+db.source+"\n    target:\n", 1)
+	e := fileEnv(t, dir, yaml)
+	e.waitForSvc("summarizer", "the alias's version active", func(s statusT) bool { return s.Active == "2" })
+	s := pushBad(t, e, "summarizer", "2")
+	if s.State != "escalated" || reg.alias("champion") != "2" || reg.count("POST registered-models/alias") != 0 {
+		t.Fatalf("%s on %s, alias → %s after %d sets: want escalated, alias untouched", s.State, s.Active, reg.alias("champion"), reg.count("POST registered-models/alias"))
+	}
+	if tl := timeline(incidentOf(t, e, "summarizer", "escalated")); !strings.Contains(tl, "1 works with schema ≤ 41; the database is at 42") {
+		t.Errorf("the escalation does not say why:\n%s", tl)
+	}
+}
