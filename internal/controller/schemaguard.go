@@ -66,6 +66,19 @@ func rangesOf(vs []config.Version) map[string]schema.Range {
 	return out
 }
 
+// mayRevert reports whether a bad verdict on snap could start a revert
+// step, so the database is read only then: not while paused or escalated,
+// nor under a cooldown (which never blocks a fallback in verification).
+func mayRevert(snap machine, now time.Time) bool {
+	switch {
+	case snap.Paused, snap.State == StateEscalated:
+		return false
+	case snap.State == StateVerifying:
+		return true
+	}
+	return !now.Before(snap.CooldownUntil)
+}
+
 // readSchema reads the live schema and judges every declared range
 // against it. No lock is held: ranges is a copy-on-write map.
 func (s *Service) readSchema(ctx context.Context, ranges map[string]schema.Range) schemaView {

@@ -270,7 +270,7 @@ func (s *Service) Tick(ctx context.Context) {
 	}
 	r := s.observe(ctx, snap, now)
 	var sv schemaView
-	if r.Verdict == detect.Degraded {
+	if r.Verdict == detect.Degraded && mayRevert(snap, now) {
 		// Read before the step that may revert, without the lock.
 		sv = s.readSchema(ctx, ranges)
 	}
