@@ -63,6 +63,10 @@ type App struct {
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
 	local     *localAdmin // nil when api.tokens are configured
+	// pollers watch model registries for versions set outside ripcord.
+	pollers []func(context.Context)
+	// closers release what services hold open (schema readers).
+	closers []func() error
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -104,6 +108,15 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, sc := range cfg.Services {
 		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil)}
+		sr, err := schemaReader(sc)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		if sr != nil {
+			deps.Schema = sr
+			a.closers = append(a.closers, sr.(interface{ Close() error }).Close)
+		}
 		if t := sc.Target.Provider(); t != nil {
 			var svc *controller.Service
 			kt, err := a.target(ctx, &sc, *t, func(p string) { svc.SetProgress(p) })
@@ -111,7 +124,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 				_ = st.Close()
 				return nil, err
 			}
-			deps.Target, deps.Router, deps.External = kt, controller.NoRouter{}, true
+			k, _ := kindNamed(targetKinds, t.Kind)
+			// A target that discovers its versions knows what is live; one
+			// that lists them is told of deploys through the API.
+			deps.Target, deps.Router, deps.External = kt, controller.NoRouter{}, !k.listsVersions
 			svc = controller.New(sc, deps)
 			a.services = append(a.services, svc)
 			continue
@@ -158,7 +174,11 @@ func (a *App) target(ctx context.Context, sc *config.Service, b config.Block, pr
 	}
 	t, err := k.build(ctx, a, sc, b, progress)
 	if err != nil {
-		return nil, fmt.Errorf("app: service %s: target.%s: %w", sc.Name, b.Kind, err)
+		where := "target." + b.Kind
+		if b.Line > 0 {
+			where = fmt.Sprintf("%s (line %d)", b.Path, b.Line) // from a file: its full path
+		}
+		return nil, fmt.Errorf("app: service %s: %s: %w", sc.Name, where, err)
 	}
 	return t, nil
 }
@@ -194,6 +214,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.wg.Go(waitNotify)
 	a.runProbers(runCtx)
 	a.runWatchers(runCtx)
+	a.runPollers(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
 	}
@@ -261,6 +282,9 @@ func (a *App) Stop(ctx context.Context) error {
 	a.wg.Wait()
 	for _, sw := range a.switches {
 		errs = append(errs, sw.Close())
+	}
+	for _, c := range a.closers {
+		errs = append(errs, c())
 	}
 	errs = append(errs, a.store.Close())
 	return errors.Join(errs...)

@@ -30,6 +30,10 @@ var (
 	}
 	targetKinds = []targetKind{
 		revertTarget("kubernetes", (*App).kubeTarget),
+		revertTarget("mlflow", (*App).mlflowTarget),
+		listedTarget("file", (*App).fileTarget),
+		listedTarget("exec", (*App).execTarget),
+		listedTarget("webhook", (*App).webhookTarget),
 	}
 	channelKinds = []channelKind{
 		channel("slack", func(c slack.Config, st notify.State) (notify.Notifier, error) {
@@ -58,11 +62,12 @@ func Providers() config.Providers {
 		p.Signals = append(p.Signals, config.Kind{Name: k.name, Check: k.check})
 	}
 	for _, k := range targetKinds {
-		p.Targets = append(p.Targets, config.Kind{Name: k.name, Check: k.check})
+		p.Targets = append(p.Targets, config.Kind{Name: k.name, Check: k.check, ListsVersions: k.listsVersions})
 	}
 	for _, k := range channelKinds {
 		p.Channels = append(p.Channels, config.Kind{Name: k.name, Check: k.check})
 	}
+	p.Schemas, p.SchemaRange = schemaKinds, checkSchemaRange
 	return p
 }
 
@@ -78,7 +83,10 @@ type signalKind struct {
 type targetKind struct {
 	name  string
 	check func(config.Block) error
-	build func(ctx context.Context, a *App, sc *config.Service, b config.Block, progress func(string)) (revert.Target, error)
+	// listsVersions: reverts by name among the file's versions (file,
+	// exec, webhook) rather than discovering them.
+	listsVersions bool
+	build         func(ctx context.Context, a *App, sc *config.Service, b config.Block, progress func(string)) (revert.Target, error)
 }
 
 type channelKind struct {

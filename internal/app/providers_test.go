@@ -200,8 +200,8 @@ func TestNewRejectsBadProviderBlocks(t *testing.T) {
 			c.Services[0].Target.Providers = []config.Block{config.BlockOf("kubernetes", kubernetes.Config{})}
 		}, "app: service svc: target.kubernetes: kubernetes.namespace: is required"},
 		{"unknown target", func(c *config.Config) {
-			c.Services[0].Target.Providers = []config.Block{config.BlockOf("mlflow", kubernetes.Config{})}
-		}, "target.mlflow: no such revert target"},
+			c.Services[0].Target.Providers = []config.Block{config.BlockOf("nomad", kubernetes.Config{})}
+		}, "target.nomad: no such revert target"},
 		{"channel", func(c *config.Config) {
 			c.Notify = config.Notify{Channels: []config.Channel{{Name: "p", Providers: []config.Block{config.BlockOf("slack", slack.Config{})}}},
 				Routes: []config.Route{{Channel: "p", MinSeverity: "minor"}}}
@@ -228,12 +228,16 @@ func TestNewRejectsBadProviderBlocks(t *testing.T) {
 
 func TestProvidersTableIsConsistent(t *testing.T) {
 	p := Providers()
-	seen := map[string]bool{}
-	for _, k := range append(append(p.Signals, p.Targets...), p.Channels...) {
-		if k.Name == "" || k.Check == nil || seen[k.Name] {
-			t.Errorf("kind %q: empty, unchecked or listed twice", k.Name)
+	// A name is unique within its section; "webhook" is both a revert
+	// target and a notification channel, in different sections.
+	for _, section := range [][]config.Kind{p.Signals, p.Targets, p.Channels, p.Schemas} {
+		seen := map[string]bool{}
+		for _, k := range section {
+			if k.Name == "" || k.Check == nil || seen[k.Name] {
+				t.Errorf("kind %q: empty, unchecked or listed twice", k.Name)
+			}
+			seen[k.Name] = true
 		}
-		seen[k.Name] = true
 	}
 	if len(p.Signals) != len(signalKinds) || len(p.Targets) != len(targetKinds) || len(p.Channels) != len(channelKinds) {
 		t.Error("Providers lost a kind")

@@ -90,6 +90,10 @@ func place(path string, err error) Errors {
 type Kind struct {
 	Name  string
 	Check func(Block) error
+	// ListsVersions: a revert target that takes its versions from the
+	// service's versions list (file, exec, webhook), where url is then
+	// optional; other targets discover them and the list is refused.
+	ListsVersions bool
 }
 
 // Providers lists the provider kinds allowed in each section, in the order
@@ -100,17 +104,25 @@ type Providers struct {
 	Signals  []Kind // services[].signals.<kind>; any number
 	Targets  []Kind // services[].target.<kind>; at most one
 	Channels []Kind // notify.channels[].<kind>; exactly one
+	// Schemas are the drivers under services[].schema_source; at most one.
+	Schemas []Kind
+	// SchemaRange checks a version's schema: {min, max} (nil: unchecked),
+	// since config cannot import the package that compares versions.
+	SchemaRange func(min, max string) error
 }
 
 // route checks every provider block of c against p.
 func (c *Config) route(r *report, p Providers) {
-	for i, s := range c.Services {
+	for i := range c.Services {
+		s := &c.Services[i]
 		path := index("services", i)
 		routeBlocks(r, s.Signals.Providers, p.Signals, []string{"headers"})
 		routeBlocks(r, s.Target.Providers, p.Targets, nil)
 		if len(s.Target.Providers) > 1 {
 			r.add(child(path, "target"), "sets %s: a service has one revert target; keep one", kindList(s.Target.Providers))
 		}
+		s.routeTargetVersions(r, path, c.BaseDir, p)
+		s.routeSchema(r, path, p)
 	}
 	for i, ch := range c.Notify.Channels {
 		path := index("notify.channels", i)

@@ -72,7 +72,7 @@ func checkChannel(b Block) error { _, err := Decode[fakeChannel](b); return err 
 func checkTarget(b Block) error  { _, err := Decode[plainTarget](b); return err }
 
 var testProviders = Providers{
-	Signals:  []Kind{{"prometheus", checkSource}, {"probe", checkSource}},
-	Targets:  []Kind{{"kubernetes", checkTarget}, {"registry", checkSource}},
-	Channels: []Kind{{"slack", checkChannel}, {"pagerduty", checkChannel}, {"teams", checkChannel}},
+	Signals:  []Kind{{Name: "prometheus", Check: checkSource}, {Name: "probe", Check: checkSource}},
+	Targets:  []Kind{{Name: "kubernetes", Check: checkTarget}, {Name: "registry", Check: checkSource}},
+	Channels: []Kind{{Name: "slack", Check: checkChannel}, {Name: "pagerduty", Check: checkChannel}, {Name: "teams", Check: checkChannel}},
 }

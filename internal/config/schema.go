@@ -93,6 +93,9 @@ type Service struct {
 	Signals  Signals   `yaml:"signals"`
 	// Target is where reverts happen. Default: the built-in proxy switch.
 	Target Target `yaml:"target"`
+	// SchemaSource says how to read the live database schema version for
+	// the schema-aware guard (schemaguard.go).
+	SchemaSource SchemaSource `yaml:"schema_source"`
 }
 
 // Target selects how a service is reverted when it is not (only) behind
@@ -167,6 +170,9 @@ type Version struct {
 	// token in the query) stay out of the config.
 	URL     string `yaml:"url"`
 	URLFile string `yaml:"url_file"`
+	// Schema is the database schema range the version works with; the
+	// schema-aware guard never reverts to a version it excludes.
+	Schema SchemaRange `yaml:"schema"`
 	// urlRead marks a URL read from URLFile, so validating again re-reads
 	// the file instead of seeing both url and url_file set.
 	urlRead bool

@@ -143,12 +143,9 @@ func (s *Service) validate(r *report, path, baseDir string) {
 	case !serviceName.MatchString(s.Name):
 		r.add(child(path, "name"), "%q may contain only lowercase letters, digits and '-' (it appears in URLs and metric labels), e.g. llm-api", s.Name)
 	}
-	if t := s.Target.Provider(); t != nil {
-		// Versions and traffic live where the target reverts (the
-		// cluster): no proxy, no version list.
-		if s.Proxy.Listen != "" || len(s.Versions) > 0 {
-			r.add(path, "a %s target takes its versions from what it reverts, not from this file: remove proxy and versions", t.Kind)
-		}
+	if s.Target.Provider() != nil {
+		// Whether the target takes a version list depends on its kind,
+		// which routing knows (routeTargetVersions).
 	} else {
 		checkListen(r, child(path, "proxy.listen"), s.Proxy.Listen)
 		s.validateVersions(r, path, baseDir)
@@ -159,6 +156,12 @@ func (s *Service) validate(r *report, path, baseDir string) {
 }
 
 func (s *Service) validateVersions(r *report, path, baseDir string) {
+	s.checkVersions(r, path, baseDir, false)
+}
+
+// checkVersions checks the version list; with urlOptional (a file, exec or
+// webhook target, which reverts by name) a version may have no url.
+func (s *Service) checkVersions(r *report, path, baseDir string, urlOptional bool) {
 	vpath := child(path, "versions")
 	if len(s.Versions) == 0 {
 		r.add(vpath, "at least one version is required, oldest first, e.g. - {name: v1, url: http://127.0.0.1:9001}")
@@ -176,6 +179,9 @@ func (s *Service) validateVersions(r *report, path, baseDir string) {
 			r.add(child(p, "name"), "version %q is listed twice: version names must be unique within a service", v.Name)
 		}
 		seen[v.Name] = true
+		if urlOptional && v.URL == "" && v.URLFile == "" {
+			continue
+		}
 		s.Versions[i].resolveURL(r, p, baseDir)
 	}
 	if s.Active != "" && !seen[s.Active] {

@@ -15,7 +15,7 @@ import (
 // the mark. It is refused (ErrConflict) while a revert is in flight.
 func (s *Service) Deploy(ctx context.Context, version, url, actor string) error {
 	if s.deps.External {
-		return fmt.Errorf("%w: %s is deployed in Kubernetes; ripcord notices rollouts there by itself", ErrInvalid, s.cfg.Name)
+		return fmt.Errorf("%w: %s is deployed outside ripcord (Kubernetes, a model registry); ripcord notices new versions there by itself", ErrInvalid, s.cfg.Name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -30,6 +30,17 @@ func (s *Service) Observed(ctx context.Context, version, image, changeCause stri
 	defer s.mu.Unlock()
 	if _, err := s.apply(ctx, observedCmd{version: version, image: image, changeCause: changeCause}, s.deps.Now()); err != nil {
 		s.log.Error("watching a new rollout failed", "version", version, "err", err)
+	}
+}
+
+// ObservedBy starts watching a version that source (a model registry such
+// as mlflow) made live without ripcord; versions new to the service are
+// added by name.
+func (s *Service) ObservedBy(ctx context.Context, source, version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.apply(ctx, observedCmd{version: version, actor: source}, s.deps.Now()); err != nil {
+		s.log.Error("watching a new version failed", "version", version, "source", source, "err", err)
 	}
 }
 

@@ -259,7 +259,7 @@ func (x *executor) revert(e targetRevert) error {
 	s.m = x.w
 	s.mu.Unlock()
 	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
-		Reason: d.Reason, DryRun: d.Action == ActionDryRun})
+		Reason: d.Reason, DryRun: d.Action == ActionDryRun, DecisionID: d.ID})
 	s.mu.Lock()
 	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err, verdict: e.verdict, recordErr: x.recordErr}, s.deps.Now())
 	return aerr

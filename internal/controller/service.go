@@ -14,6 +14,7 @@ import (
 	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/revert"
+	"github.com/ripcord/ripcord/internal/schema"
 	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/store"
 )
@@ -62,6 +63,9 @@ type Deps struct {
 	// External: versions are deployed outside ripcord (Kubernetes) and
 	// discovered; Deploy through the API is refused.
 	External bool
+	// Schema reads the live database schema for the schema-aware guard;
+	// nil: no guard.
+	Schema SchemaReader
 }
 
 // Wake tells the notification dispatcher there is news.
@@ -99,6 +103,9 @@ type Service struct {
 	lastAt time.Time
 
 	progress atomic.Pointer[string]
+	// ranges are the versions' declared schema ranges (guarded by mu,
+	// replaced whole, never edited in place).
+	ranges map[string]schema.Range
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -109,7 +116,8 @@ func New(cfg config.Service, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name)}
+	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name),
+		ranges: rangesOf(cfg.Versions)}
 }
 
 // DetectPolicy turns a config policy into the detector's.
@@ -255,12 +263,17 @@ func (s *Service) Tick(ctx context.Context) {
 	s.evalMu.Lock()
 	defer s.evalMu.Unlock()
 	s.mu.Lock()
-	snap, now := s.m, s.deps.Now()
+	snap, now, ranges := s.m, s.deps.Now(), s.ranges
 	s.mu.Unlock()
 	if snap.State == StateReverting {
 		return // an action is in flight or awaits recovery
 	}
 	r := s.observe(ctx, snap, now)
+	var sv schemaView
+	if r.Verdict == detect.Degraded && mayRevert(snap, now) {
+		// Read before the step that may revert, without the lock.
+		sv = s.readSchema(ctx, ranges)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.m.Gen != snap.Gen {
@@ -269,7 +282,7 @@ func (s *Service) Tick(ctx context.Context) {
 	}
 	s.last, s.lastAt = r, now
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)
-	_, _ = s.apply(ctx, evaluated{r: r}, now)
+	_, _ = s.apply(ctx, evaluated{r: r, schema: sv}, now)
 }
 
 // observe judges the snapshot's active version: signal reads (which may

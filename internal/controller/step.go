@@ -20,7 +20,12 @@ type input interface{ isInput() }
 
 // evaluated is a verdict on the active version (internal/detect made it; the
 // step only acts on it).
-type evaluated struct{ r detect.Result }
+type evaluated struct {
+	r detect.Result
+	// schema is what the schema guard read before the step (zero: no
+	// reader, or a verdict that reverts nothing).
+	schema schemaView
+}
 
 // reverted is the target's answer to a revert effect, with the verdict
 // the decision was taken on (nil after a restart).
@@ -41,9 +46,10 @@ type (
 		to, reason, actor string
 		last              detect.Result
 	}
-	pauseCmd         struct{ actor string }
-	resumeCmd        struct{ actor string }
-	observedCmd      struct{ version, image, changeCause string }
+	pauseCmd  struct{ actor string }
+	resumeCmd struct{ actor string }
+	// observedCmd: actor is who deployed (kubernetes, mlflow); "" is kubernetes.
+	observedCmd      struct{ version, image, changeCause, actor string }
 	recoverPending   struct{ d store.Decision }
 	recoverReverting struct{ last *store.Decision } // nil: no decision at all
 )
@@ -82,6 +88,7 @@ func step(m machine, in input, now time.Time, pol config.Policy) (machine, []eff
 	p := &plan{m: m, now: now, pol: pol}
 	switch in := in.(type) {
 	case evaluated:
+		p.sv = in.schema
 		p.evaluated(in.r)
 	case reverted:
 		p.reverted(in)
@@ -115,6 +122,7 @@ type plan struct {
 	now time.Time
 	pol config.Policy
 	err error
+	sv  schemaView // the live schema, as read for this step
 }
 
 func (p *plan) fail(err error) {
@@ -261,12 +269,18 @@ func (p *plan) clearSuspect(why string) {
 // bad handles a confirmed Degraded verdict on a watching or stable version.
 func (p *plan) bad(r detect.Result) {
 	from := p.m.Active
-	to := p.m.fallbackFor(from)
+	to, schemaWhy, skipped := p.revertTarget(from)
+	r.Reason = withSkipped(r.Reason, skipped)
 	switch {
+	case to == "" && schemaWhy != "" && !p.m.Paused && !p.pol.DryRun:
+		p.do(openIncident{slot: slotChain, inc: p.newIncident(incident.Incident{Kind: incident.KindEscalation,
+			Severity: incident.Critical, Title: fmt.Sprintf("%s: %s is bad and the schema guard allows no revert", p.m.Name, from),
+			Reason: r.Reason, FromVersion: from, ImpactStartedAt: p.m.WatchSince, DetectedAt: p.now}, detectedEvent(p.now, r))})
+		p.escalate("not reverting "+from+": "+schemaWhy, true)
 	case p.m.Paused:
 		p.raise(r, "automation is paused, nothing was reverted")
 	case to == "" && p.pol.DryRun:
-		p.raise(r, "dry run: would have escalated: no older healthy version of "+p.m.Name+" to revert to")
+		p.raise(r, "dry run: would have escalated: no older healthy version of "+p.m.Name+" to revert to"+orWhy(schemaWhy))
 	case to == "":
 		// Nothing automatic can help: page a person and stop acting, as when
 		// a fallback chain runs out.
@@ -354,10 +368,11 @@ func (p *plan) verify(r detect.Result, act bool) {
 // Its incident hears of it after the switch (reverted).
 func (p *plan) fallback(r detect.Result) {
 	from := p.m.Active
-	to := p.m.fallbackFor(from)
+	to, schemaWhy, skipped := p.revertTarget(from)
+	r.Reason = withSkipped(r.Reason, skipped)
 	if to == "" || p.m.Fallbacks >= p.pol.MaxFallback {
 		p.incident(chainIncident, incidentChange{}, detectedEvent(p.now, r))
-		p.escalate(fmt.Sprintf("fallback chain exhausted after %d step(s): %s is bad too: %s", p.m.Fallbacks, from, r.Reason), p.m.IncidentID != "")
+		p.escalate(fmt.Sprintf("fallback chain exhausted after %d step(s): %s is bad too: %s%s", p.m.Fallbacks, from, r.Reason, orWhy(schemaWhy)), p.m.IncidentID != "")
 		return
 	}
 	p.revertTo(ActionFallback, from, to, r, chainIncident)
@@ -415,4 +430,12 @@ func summary(r detect.Result) string {
 		s += f.Text
 	}
 	return s
+}
+
+// orWhy appends the schema guard's reason, if any.
+func orWhy(why string) string {
+	if why == "" {
+		return ""
+	}
+	return "; " + why
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -62,7 +63,11 @@ func (p *plan) observed(in observedCmd) {
 		p.note(slog.LevelDebug, "rollout ignored", "version", in.version, "why", why)
 		return
 	}
-	p.deploy(in.version, in.image, "kubernetes")
+	if findVersion(p.m.Versions, in.version) < 0 && in.image == "" {
+		// A registry version has no URL: register it by name.
+		p.m.Versions = append(slices.Clone(p.m.Versions), store.Version{Name: in.version, AddedAt: p.now})
+	}
+	p.deploy(in.version, in.image, cmp.Or(in.actor, "kubernetes"))
 }
 
 // rollback is a person's revert: to the given version, or the newest older

@@ -61,6 +61,13 @@ func (p *plan) reverted(in reverted) {
 			p.incident(inc, incidentChange{}, unrecorded(d.CreatedAt, in.recordErr))
 		}
 	}
+	if res.Output != "" {
+		// What the target's program or endpoint said, already capped and
+		// scrubbed by the target, success or failure.
+		ev := p.event(incident.EvNote, "target output:\n"+res.Output)
+		ev.Data = map[string]any{"target_output": res.Output}
+		p.incident(inc, incidentChange{}, ev)
+	}
 	switch {
 	case err != nil && dry:
 		p.do(finishDecision{id: d.ID, status: store.DecisionFailed, result: err.Error()})

@@ -1,10 +1,11 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
 // Drivers.
@@ -42,34 +43,34 @@ type Config struct {
 // Validate reports every problem at once, each naming its field and the
 // fix. It reads nothing.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs field.Errors
+	add := func(key, format string, a ...any) { errs.Add(key, format, a...) }
 	switch c.Driver {
 	case DriverPostgres, DriverSQLite:
 	case "":
-		add("driver is required: postgres or sqlite")
+		add("driver", "driver is required: postgres or sqlite")
 	default:
-		add("driver %q: want postgres or sqlite", c.Driver)
+		add("driver", "driver %q: want postgres or sqlite", c.Driver)
 	}
 	switch {
 	case c.URL != "" && c.URLFile != "":
-		add("sets both url and url_file: keep exactly one")
+		add("url", "sets both url and url_file: keep exactly one")
 	case c.URL == "" && c.URLFile == "":
-		add("url or url_file is required: the database to read the schema version from")
+		add("url", "url or url_file is required: the database to read the schema version from")
 	case c.URLFile != "" && !filepath.IsAbs(c.URLFile):
-		add("url_file %q is not absolute: relative paths are resolved against the config file's directory before the reader is built", c.URLFile)
+		add("url_file", "url_file %q is not absolute: relative paths are resolved against the config file's directory before the reader is built", c.URLFile)
 	case c.Driver == DriverSQLite && c.URL != "" && !filepath.IsAbs(strings.TrimPrefix(c.URL, "file:")):
-		add("url %q: for sqlite, give the database file's absolute path", c.URL)
+		add("url", "url %q: for sqlite, give the database file's absolute path", c.URL)
 	}
 	switch {
 	case c.Query != "" && c.Preset != "":
-		add("sets both query and preset: keep exactly one")
+		add("query", "sets both query and preset: keep exactly one")
 	case c.Query == "" && c.Preset == "":
-		add("preset or query is required: preset golang-migrate, goose or flyway, or a query returning the version")
+		add("preset", "preset or query is required: preset golang-migrate, goose or flyway, or a query returning the version")
 	case c.Preset != "" && c.Preset != PresetGolangMigrate && c.Preset != PresetGoose && c.Preset != PresetFlyway:
-		add("preset %q: want golang-migrate, goose or flyway (or write a query)", c.Preset)
+		add("preset", "preset %q: want golang-migrate, goose or flyway (or write a query)", c.Preset)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errs.Err(); err != nil {
 		return fmt.Errorf("schema source: %w", err)
 	}
 	return nil

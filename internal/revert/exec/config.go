@@ -10,6 +10,8 @@ import (
 	"text/template"
 	"text/template/parse"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
 // DefaultTimeout bounds one run of the program when the config sets none.
@@ -69,10 +71,10 @@ type arg struct {
 
 // compile parses argv; a nil error means every template runs.
 func (c Config) compile() ([]arg, error) {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs field.Errors
+	add := func(key, format string, a ...any) { errs.Add(key, format, a...) }
 	if len(c.Argv) == 0 {
-		add("argv is required: the program and its arguments, e.g. argv: [/usr/local/bin/switch-model, \"--to\", \"{{.To}}\"]")
+		add("argv", "argv is required: the program and its arguments, e.g. argv: [/usr/local/bin/switch-model, \"--to\", \"{{.To}}\"]")
 	}
 	args := make([]arg, len(c.Argv))
 	namesTo := false
@@ -80,30 +82,30 @@ func (c Config) compile() ([]arg, error) {
 		if i == 0 {
 			args[0].lit = s
 			if err := checkProgram(s); err != nil {
-				add("argv[0]: %v", err)
+				add("argv[0]", "argv[0]: %v", err)
 			}
 			continue
 		}
 		a, err := compileArg(i, s)
 		if err != nil {
-			add("argv[%d]: %v", i, err)
+			add(fmt.Sprintf("argv[%d]", i), "argv[%d]: %v", i, err)
 			continue
 		}
 		args[i] = a
 		namesTo = namesTo || slices.Contains(a.fields, "To")
 	}
 	if len(c.Argv) > 0 && !namesTo {
-		add("argv: no argument names {{.To}}, so the program cannot know which version to switch to: add one, e.g. \"--to\", \"{{.To}}\"")
+		add("argv", "argv: no argument names {{.To}}, so the program cannot know which version to switch to: add one, e.g. \"--to\", \"{{.To}}\"")
 	}
 	if c.Timeout < 0 {
-		add("timeout %s is negative: use a positive duration such as 60s", c.Timeout)
+		add("timeout", "timeout %s is negative: use a positive duration such as 60s", c.Timeout)
 	}
 	for i, name := range c.Env {
 		if !envPattern.MatchString(name) {
-			add("env[%d]: %q is not an environment variable name (letters, digits, _)", i, name)
+			add(fmt.Sprintf("env[%d]", i), "env[%d]: %q is not an environment variable name (letters, digits, _)", i, name)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errs.Err(); err != nil {
 		return nil, fmt.Errorf("exec target: %w", err)
 	}
 	return args, nil

@@ -1,11 +1,12 @@
 package file
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
 // DefaultTimeout bounds the reload and health check of one revert.
@@ -19,7 +20,7 @@ const DefaultTimeout = 30 * time.Second
 //	  health_url: http://127.0.0.1:8080/healthz # optional: must answer 2xx
 //	  timeout: 30s                           # bounds reload + health; default 30s
 type Config struct {
-	Path      string        `yaml:"path"`
+	Path      field.File    `yaml:"path"`
 	ReloadURL string        `yaml:"reload_url"`
 	HealthURL string        `yaml:"health_url"`
 	Timeout   time.Duration `yaml:"timeout"`
@@ -36,25 +37,25 @@ func (c Config) WithDefaults() Config {
 // Validate reports every problem at once, each naming its field and the
 // fix. It does not touch the file system (New does).
 func (c Config) Validate() error {
-	var errs []error
+	var errs field.Errors
 	switch {
 	case c.Path == "":
-		errs = append(errs, errors.New("path is required: the file the model server reads its version from"))
-	case !filepath.IsAbs(c.Path):
-		errs = append(errs, fmt.Errorf("path %q is not absolute: relative paths are resolved against the config file's directory before the target is built", c.Path))
+		errs.Add("path", "path is required: the file the model server reads its version from")
+	case !filepath.IsAbs(string(c.Path)):
+		errs.Add("path", "path %q is not absolute: relative paths are resolved against the config file's directory before the target is built", c.Path)
 	}
 	for _, u := range []struct{ field, raw string }{{"reload_url", c.ReloadURL}, {"health_url", c.HealthURL}} {
 		if u.raw == "" {
 			continue
 		}
 		if p, err := url.Parse(u.raw); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			errs = append(errs, fmt.Errorf("%s is not an absolute http(s) URL: write it as http://HOST:PORT/PATH", u.field))
+			errs.Add(u.field, "%s is not an absolute http(s) URL: write it as http://HOST:PORT/PATH", u.field)
 		}
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s is negative: use a positive duration such as 30s", c.Timeout))
+		errs.Add("timeout", "timeout %s is negative: use a positive duration such as 30s", c.Timeout)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errs.Err(); err != nil {
 		return fmt.Errorf("file target: %w", err)
 	}
 	return nil

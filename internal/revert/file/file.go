@@ -62,7 +62,7 @@ func New(cfg Config, opts ...Option) (*Target, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(cfg.Path)
+	dir := filepath.Dir(string(cfg.Path))
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("file target: path: directory %s does not exist: create it, or fix path", dir)
 	}
@@ -84,7 +84,7 @@ func (t *Target) Status(context.Context) (revert.Status, error) {
 }
 
 func (t *Target) read() (string, error) {
-	f, err := os.Open(t.cfg.Path)
+	f, err := os.Open(string(t.cfg.Path))
 	if err != nil {
 		return "", err
 	}
@@ -114,7 +114,7 @@ func (t *Target) Revert(ctx context.Context, req revert.Request) (revert.Result,
 	}
 	start := time.Now()
 	if current != req.To {
-		if err := writeAtomic(t.cfg.Path, req.To+"\n"); err != nil {
+		if err := writeAtomic(string(t.cfg.Path), req.To+"\n"); err != nil {
 			return res, err
 		}
 		t.log.Info("version file written", "from", current, "to", req.To)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/revert"
 )
 
@@ -75,7 +76,7 @@ func TestRevertWritesReloadsAndChecksHealth(t *testing.T) {
 	}
 	s := newServer(t, path)
 	s.unhealthy = 2
-	tg := newTarget(t, Config{Path: path, ReloadURL: s.srv.URL + "/reload", HealthURL: s.srv.URL + "/healthz"})
+	tg := newTarget(t, Config{Path: field.File(path), ReloadURL: s.srv.URL + "/reload", HealthURL: s.srv.URL + "/healthz"})
 
 	res, err := tg.Revert(context.Background(), revert.Request{Service: "summarizer", From: "v2", To: "v1"})
 	if err != nil {
@@ -111,7 +112,7 @@ func TestRevertWritesReloadsAndChecksHealth(t *testing.T) {
 func TestRevertAgainDoesNotRewriteButConfirms(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ACTIVE")
 	s := newServer(t, path)
-	tg := newTarget(t, Config{Path: path, ReloadURL: s.srv.URL + "/reload"})
+	tg := newTarget(t, Config{Path: field.File(path), ReloadURL: s.srv.URL + "/reload"})
 	// A missing file is created.
 	if res, err := tg.Revert(context.Background(), revert.Request{To: "v1"}); err != nil || res.From != "" {
 		t.Fatalf("first revert: %+v %v", res, err)
@@ -133,7 +134,7 @@ func TestRevertAgainDoesNotRewriteButConfirms(t *testing.T) {
 
 func TestReadersNeverSeeAPartialFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ACTIVE")
-	tg := newTarget(t, Config{Path: path})
+	tg := newTarget(t, Config{Path: field.File(path)})
 	long := strings.Repeat("x", 3000)
 	if _, err := tg.Revert(context.Background(), revert.Request{To: "v1"}); err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestSymlinkIsFollowed(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	tg := newTarget(t, Config{Path: link})
+	tg := newTarget(t, Config{Path: field.File(link)})
 	if _, err := tg.Revert(context.Background(), revert.Request{To: "v1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestServerNotConfirmed(t *testing.T) {
 	s := newServer(t, path)
 	s.unhealthy = 1 << 30
 	const token = "hEaLtHtOkEn"
-	tg := newTarget(t, Config{Path: path, HealthURL: s.srv.URL + "/healthz?token=" + token, Timeout: 400 * time.Millisecond})
+	tg := newTarget(t, Config{Path: field.File(path), HealthURL: s.srv.URL + "/healthz?token=" + token, Timeout: 400 * time.Millisecond})
 	_, err := tg.Revert(context.Background(), revert.Request{To: "v1"})
 	if !errors.Is(err, ErrNotServing) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "health_url GET "+s.srv.URL+"/healthz gave no 2xx within 400ms") || !strings.Contains(err.Error(), "HTTP 503") {
 		t.Fatalf("err = %v", err)
@@ -221,7 +222,7 @@ func TestServerNotConfirmed(t *testing.T) {
 	}
 
 	s.reloadErr = http.StatusNotFound
-	tg = newTarget(t, Config{Path: path, ReloadURL: s.srv.URL + "/reload", Timeout: time.Minute})
+	tg = newTarget(t, Config{Path: field.File(path), ReloadURL: s.srv.URL + "/reload", Timeout: time.Minute})
 	_, err = tg.Revert(context.Background(), revert.Request{To: "v2"})
 	if !errors.Is(err, ErrNotServing) || !strings.Contains(err.Error(), "reload_url POST") || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Fatalf("reload 404: %v", err)
@@ -234,7 +235,7 @@ func TestServerNotConfirmed(t *testing.T) {
 
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	tg = newTarget(t, Config{Path: path, ReloadURL: "http://user:pAsSwOrD@" + dead.Listener.Addr().String() + "/reload", Timeout: 300 * time.Millisecond})
+	tg = newTarget(t, Config{Path: field.File(path), ReloadURL: "http://user:pAsSwOrD@" + dead.Listener.Addr().String() + "/reload", Timeout: 300 * time.Millisecond})
 	if _, err = tg.Revert(context.Background(), revert.Request{To: "v3"}); !errors.Is(err, ErrNotServing) || strings.Contains(err.Error(), "pAsSwOrD") {
 		t.Errorf("refused: %v", err)
 	}
@@ -245,7 +246,7 @@ func TestDryRunAndBadInput(t *testing.T) {
 	if err := os.WriteFile(path, []byte("  v2 \n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tg := newTarget(t, Config{Path: path})
+	tg := newTarget(t, Config{Path: field.File(path)})
 	res, err := tg.Revert(context.Background(), revert.Request{To: "v1", DryRun: true})
 	if err != nil || res.From != "v2" || !res.DryRun {
 		t.Fatalf("dry run %+v %v", res, err)
@@ -261,7 +262,7 @@ func TestDryRunAndBadInput(t *testing.T) {
 	if _, err := tg.Revert(context.Background(), revert.Request{}); !errors.Is(err, revert.ErrNothingToRevert) {
 		t.Errorf("empty to: %v", err)
 	}
-	missing := newTarget(t, Config{Path: filepath.Join(filepath.Dir(path), "nope")})
+	missing := newTarget(t, Config{Path: field.File(filepath.Join(filepath.Dir(path), "nope"))})
 	if _, err := missing.Status(context.Background()); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "write the live version into it") {
 		t.Errorf("missing file: %v", err)
 	}

@@ -160,7 +160,7 @@ func (t *Target) token() (string, error) {
 	if t.cfg.TokenFile == "" {
 		return "", nil
 	}
-	f, err := os.Open(t.cfg.TokenFile)
+	f, err := os.Open(string(t.cfg.TokenFile))
 	if err != nil {
 		return "", fmt.Errorf("mlflow: token_file: %w", err)
 	}

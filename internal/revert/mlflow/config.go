@@ -1,13 +1,14 @@
 package mlflow
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
 // Defaults.
@@ -31,6 +32,7 @@ var reservedAlias = regexp.MustCompile(`(?i)^(latest|v[0-9]+)$`)
 //	  alias: champion                    # the alias the model server loads
 //	  token_file: mlflow.token           # optional: a bearer token
 //	  timeout: 30s                       # per operation, retries included
+//	  poll_interval: 15s                 # how often the alias is read for outside moves
 type Config struct {
 	URL   string `yaml:"url"`
 	Model string `yaml:"model"`
@@ -38,14 +40,20 @@ type Config struct {
 	// TokenFile holds the bearer token; the config layer resolves it to an
 	// absolute path and the target reads it (again for every call, so a
 	// rotated token is picked up). Empty: no Authorization header.
-	TokenFile string        `yaml:"token_file"`
+	TokenFile field.File    `yaml:"token_file"`
 	Timeout   time.Duration `yaml:"timeout"`
+	// PollInterval is how often the alias is read to notice a version set
+	// outside ripcord (a deploy to watch); default 15s.
+	PollInterval time.Duration `yaml:"poll_interval"`
 }
 
 // WithDefaults returns c with empty fields set to their defaults.
 func (c Config) WithDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
 	}
 	c.URL = strings.TrimRight(c.URL, "/")
 	return c
@@ -54,34 +62,37 @@ func (c Config) WithDefaults() Config {
 // Validate reports every problem at once, each naming its field and the
 // fix. It reads nothing (New reads the token file).
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs field.Errors
+	add := func(key, format string, a ...any) { errs.Add(key, format, a...) }
 	if u, err := url.Parse(c.URL); c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("url is not an absolute http(s) URL: write the tracking server's address, e.g. https://mlflow.acme.internal")
+		add("url", "url is not an absolute http(s) URL: write the tracking server's address, e.g. https://mlflow.acme.internal")
 	} else if u.User != nil {
-		add("url carries credentials: remove them and put the token in token_file")
+		add("url", "url carries credentials: remove them and put the token in token_file")
 	} else if strings.Contains(u.Path, "/api/2.0") {
-		add("url %s includes /api/2.0: give the server's base address, ripcord adds the API path", u.Redacted())
+		add("url", "url %s includes /api/2.0: give the server's base address, ripcord adds the API path", u.Redacted())
 	}
 	switch {
 	case c.Model == "":
-		add("model is required: the registered model's name")
+		add("model", "model is required: the registered model's name")
 	case strings.ContainsAny(c.Model, "'\x00"):
-		add("model %q holds a quote or NUL, which the model-versions search filter cannot express", c.Model)
+		add("model", "model %q holds a quote or NUL, which the model-versions search filter cannot express", c.Model)
 	}
 	switch {
 	case c.Alias == "":
-		add("alias is required: the alias your model server loads (models:/%s@ALIAS), e.g. champion", c.Model)
+		add("alias", "alias is required: the alias your model server loads (models:/%s@ALIAS), e.g. champion", c.Model)
 	case reservedAlias.MatchString(c.Alias):
-		add("alias %q is reserved by MLflow (latest and v<number> name versions): use an alias such as champion", c.Alias)
+		add("alias", "alias %q is reserved by MLflow (latest and v<number> name versions): use an alias such as champion", c.Alias)
 	}
-	if c.TokenFile != "" && !filepath.IsAbs(c.TokenFile) {
-		add("token_file %q is not absolute: relative paths are resolved against the config file's directory before the target is built", c.TokenFile)
+	if c.TokenFile != "" && !filepath.IsAbs(string(c.TokenFile)) {
+		add("token_file", "token_file %q is not absolute: relative paths are resolved against the config file's directory before the target is built", c.TokenFile)
 	}
 	if c.Timeout < 0 {
-		add("timeout %s is negative: use a positive duration such as 30s", c.Timeout)
+		add("timeout", "timeout %s is negative: use a positive duration such as 30s", c.Timeout)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if c.PollInterval < 0 {
+		add("poll_interval", "poll_interval %s is negative: use a positive duration such as 15s", c.PollInterval)
+	}
+	if err := errs.Err(); err != nil {
 		return fmt.Errorf("mlflow target: %w", err)
 	}
 	return nil

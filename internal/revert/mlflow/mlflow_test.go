@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/retry"
 )
@@ -23,13 +24,13 @@ const testToken = "dapi-T0kEn-9f8e7d6c5b4a"
 
 var fast = retry.Policy{Base: time.Millisecond, Max: 5 * time.Millisecond, Attempts: 5}
 
-func tokenFile(t testing.TB, token string) string {
+func tokenFile(t testing.TB, token string) field.File {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "mlflow.token")
 	if err := os.WriteFile(p, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return field.File(p)
 }
 
 // setup starts a registry with versions 1–3 READY, 4 FAILED_REGISTRATION,
@@ -298,7 +299,7 @@ func TestTokenStaysSecret(t *testing.T) {
 	r, _ := setup(t)
 	var logs bytes.Buffer
 	file := tokenFile(t, testToken)
-	tg, err := New(Config{URL: r.srv.URL, Model: "summarizer", Alias: "champion", TokenFile: file},
+	tg, err := New(Config{URL: r.srv.URL, Model: "summarizer", Alias: "champion", TokenFile: field.File(file)},
 		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))), WithRetry(fast))
 	if err != nil {
 		t.Fatal(err)
@@ -309,14 +310,14 @@ func TestTokenStaysSecret(t *testing.T) {
 	// A proxy that echoes the request's credentials in its error page.
 	echo := newRegistry(t, testToken, "summarizer")
 	echo.inject("GET registered-models/alias", fault{400, "", "BAD_REQUEST echo Authorization: Bearer " + testToken})
-	tg2, _ := New(Config{URL: echo.srv.URL, Model: "summarizer", Alias: "champion", TokenFile: file})
+	tg2, _ := New(Config{URL: echo.srv.URL, Model: "summarizer", Alias: "champion", TokenFile: field.File(file)})
 	_, err = tg2.Status(context.Background())
 	out := fmt.Sprintf("%v %+v %s %v %s", err, err, tg, tg, logs.String())
 	if err == nil || strings.Contains(out, testToken) {
 		t.Errorf("token leaked or no error: %s", out)
 	}
 	// A rotated token is used at once.
-	if err := os.WriteFile(file, []byte("rotated-token\n"), 0o600); err != nil {
+	if err := os.WriteFile(string(file), []byte("rotated-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r.with(func() { r.token = "rotated-token" })
@@ -325,11 +326,11 @@ func TestTokenStaysSecret(t *testing.T) {
 	}
 	// Token file problems name the file, not the content.
 	for content, want := range map[string]string{"": "is empty", "a\nb": "more than one line"} {
-		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		if err := os.WriteFile(string(file), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := New(Config{URL: r.srv.URL, Model: "m", Alias: "a", TokenFile: file})
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), file) {
+		_, err := New(Config{URL: r.srv.URL, Model: "m", Alias: "a", TokenFile: field.File(file)})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), string(file)) {
 			t.Errorf("%q: %v", content, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	notifywebhook "github.com/ripcord/ripcord/internal/notify/webhook"
 )
 
@@ -30,7 +30,7 @@ type Config struct {
 	// SecretFile holds the Standard Webhooks signing secret; the config
 	// layer resolves it to an absolute path and the target reads it (again
 	// for every revert, so a rotated secret is used at once).
-	SecretFile string        `yaml:"secret_file"`
+	SecretFile field.File    `yaml:"secret_file"`
 	Timeout    time.Duration `yaml:"timeout"`
 }
 
@@ -45,21 +45,21 @@ func (c Config) WithDefaults() Config {
 // Validate reports every problem at once, each naming its field and the
 // fix. It reads nothing (New reads the secret file).
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var errs field.Errors
+	add := func(key, format string, a ...any) { errs.Add(key, format, a...) }
 	if u, err := url.Parse(c.URL); c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("url is not an absolute http(s) URL: write the endpoint that performs the revert, e.g. https://deployer.internal/hooks/ripcord")
+		add("url", "url is not an absolute http(s) URL: write the endpoint that performs the revert, e.g. https://deployer.internal/hooks/ripcord")
 	}
 	switch {
 	case c.SecretFile == "":
-		add("secret_file is required: a file holding the signing secret (create one with: echo whsec_$(head -c 32 /dev/urandom | base64) > revert-webhook.secret)")
-	case !filepath.IsAbs(c.SecretFile):
-		add("secret_file %q is not absolute: relative paths are resolved against the config file's directory before the target is built", c.SecretFile)
+		add("secret_file", "secret_file is required: a file holding the signing secret (create one with: echo whsec_$(head -c 32 /dev/urandom | base64) > revert-webhook.secret)")
+	case !filepath.IsAbs(string(c.SecretFile)):
+		add("secret_file", "secret_file %q is not absolute: relative paths are resolved against the config file's directory before the target is built", c.SecretFile)
 	}
 	if c.Timeout < 0 {
-		add("timeout %s is negative: use a positive duration such as 30s", c.Timeout)
+		add("timeout", "timeout %s is negative: use a positive duration such as 30s", c.Timeout)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errs.Err(); err != nil {
 		return fmt.Errorf("webhook target: %w", err)
 	}
 	return nil

@@ -68,7 +68,7 @@ func New(cfg Config, opts ...Option) (*Target, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if _, _, err := readSecret(cfg.SecretFile); err != nil {
+	if _, _, err := readSecret(string(cfg.SecretFile)); err != nil {
 		return nil, err
 	}
 	t := &Target{cfg: cfg, log: slog.Default(), now: time.Now, client: &http.Client{
@@ -108,7 +108,7 @@ func (t *Target) Revert(ctx context.Context, req revert.Request) (revert.Result,
 	if req.To == "" {
 		return res, revert.ErrNothingToRevert
 	}
-	key, secret, err := readSecret(t.cfg.SecretFile)
+	key, secret, err := readSecret(string(t.cfg.SecretFile))
 	if err != nil {
 		return res, err
 	}

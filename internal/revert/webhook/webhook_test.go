@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/retry"
 )
@@ -110,13 +111,13 @@ func (r *receiver) deliveries() []delivery {
 	return append([]delivery(nil), r.got...)
 }
 
-func secretFile(t *testing.T, content string) string {
+func secretFile(t *testing.T, content string) field.File {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "revert.secret")
 	if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return field.File(p)
 }
 
 func newTarget(t *testing.T, url string, opts ...Option) *Target {
@@ -289,8 +290,8 @@ func TestSecretsNeverInErrorsOrOutput(t *testing.T) {
 	}
 	for content, want := range map[string]string{"": "secret is required", "whsec_!!!": "not whsec_ followed by standard base64", "whsec_c2hvcnQ=": "decodes to 5 bytes"} {
 		p := secretFile(t, content)
-		_, err := New(Config{URL: "https://x", SecretFile: p})
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), p) {
+		_, err := New(Config{URL: "https://x", SecretFile: field.File(p)})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), string(p)) {
 			t.Errorf("%q: %v", content, err)
 		}
 	}
