@@ -18,12 +18,11 @@ func (s *Store) RecordDeployment(ctx context.Context, d store.Deployment) (int64
 		return 0, s.fail("record deployment", err)
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO deployments (service, version, url, actor, at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, d.Service, d.Version, d.URL, d.Actor, encTime(d.At)).Scan(&id)
-	if err != nil {
-		return 0, s.fail("record deployment", err)
-	}
-	return id, nil
+	err := s.inTx(ctx, "record deployment", func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO deployments (service, version, url, actor, at)
+			VALUES ($1, $2, $3, $4, $5) RETURNING id`, d.Service, d.Version, d.URL, d.Actor, encTime(d.At)).Scan(&id)
+	})
+	return id, err
 }
 
 // ListDeployments returns newest first; service "" means all services.
@@ -94,14 +93,13 @@ func (s *Store) Decide(ctx context.Context, d store.Decision, st store.ServiceSt
 // LinkDecision names the incident of a decision taken before it existed.
 func (s *Store) LinkDecision(ctx context.Context, id int64, incidentID string) error {
 	op := fmt.Sprintf("link decision %d", id)
-	tag, err := s.pool.Exec(ctx, `UPDATE decisions SET incident_id = $1 WHERE id = $2`, incidentID, id)
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return s.fail(op, store.ErrNotFound)
-	}
-	return nil
+	return s.inTx(ctx, op, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE decisions SET incident_id = $1 WHERE id = $2`, incidentID, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = store.ErrNotFound
+		}
+		return err
+	})
 }
 
 func recordDecision(ctx context.Context, tx pgx.Tx, d store.Decision) (int64, error) {
@@ -133,24 +131,23 @@ func (s *Store) FinishDecision(ctx context.Context, id int64, status, result str
 	if err := checkTimes(at); err != nil {
 		return s.fail(op, err)
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE decisions SET status = $1, result = $2, done_at = $3
-		WHERE id = $4 AND status = $5`, status, result, encTime(at), id, store.DecisionPending)
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if tag.RowsAffected() == 1 {
-		return nil
-	}
-	// Decisions are never deleted, so this read cannot race into a wrong answer.
-	var cur string
-	err = s.pool.QueryRow(ctx, `SELECT status FROM decisions WHERE id = $1`, id).Scan(&cur)
-	switch {
-	case isNoRows(err):
-		return s.fail(op, store.ErrNotFound)
-	case err != nil:
-		return s.fail(op, err)
-	}
-	return s.fail(op, fmt.Errorf("already %s: %w", cur, store.ErrAlreadyFinished))
+	return s.inTx(ctx, op, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE decisions SET status = $1, result = $2, done_at = $3
+			WHERE id = $4 AND status = $5`, status, result, encTime(at), id, store.DecisionPending)
+		if err != nil || tag.RowsAffected() == 1 {
+			return err
+		}
+		// Decisions are never deleted, so this read cannot race into a
+		// wrong answer.
+		var cur string
+		if err := tx.QueryRow(ctx, `SELECT status FROM decisions WHERE id = $1`, id).Scan(&cur); err != nil {
+			if isNoRows(err) {
+				return store.ErrNotFound
+			}
+			return err
+		}
+		return fmt.Errorf("already %s: %w", cur, store.ErrAlreadyFinished)
+	})
 }
 
 // PendingDecisions returns oldest first.

@@ -60,12 +60,11 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, bool, error) {
 
 // SetCursor moves a consumer's position.
 func (s *Store) SetCursor(ctx context.Context, name string, seq int64) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO cursors (name, seq) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`, name, seq)
-	if err != nil {
-		return s.fail(fmt.Sprintf("set cursor %q", name), err)
-	}
-	return nil
+	return s.inTx(ctx, fmt.Sprintf("set cursor %q", name), func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO cursors (name, seq) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET seq = excluded.seq`, name, seq)
+		return err
+	})
 }
 
 // RecordMetrics stores points in one transaction; a point whose time cannot
@@ -114,11 +113,13 @@ func (s *Store) Metrics(ctx context.Context, service string, from, to time.Time)
 
 // PruneMetrics deletes points older than before.
 func (s *Store) PruneMetrics(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM metric_points WHERE at < $1`, encTime(before))
-	if err != nil {
-		return 0, s.fail("prune metrics", err)
-	}
-	return tag.RowsAffected(), nil
+	var n int64
+	err := s.inTx(ctx, "prune metrics", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM metric_points WHERE at < $1`, encTime(before))
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // ChannelState reads a channel's handle for an incident ("" when none).
@@ -137,10 +138,9 @@ func (s *Store) ChannelState(ctx context.Context, channel, incidentID string) (s
 
 // SetChannelState stores a channel's handle for an incident.
 func (s *Store) SetChannelState(ctx context.Context, channel, incidentID, value string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO channel_state (channel, incident_id, value) VALUES ($1, $2, $3)
-		ON CONFLICT (channel, incident_id) DO UPDATE SET value = excluded.value`, channel, incidentID, value)
-	if err != nil {
-		return s.fail("set channel state", err)
-	}
-	return nil
+	return s.inTx(ctx, "set channel state", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO channel_state (channel, incident_id, value) VALUES ($1, $2, $3)
+			ON CONFLICT (channel, incident_id) DO UPDATE SET value = excluded.value`, channel, incidentID, value)
+		return err
+	})
 }

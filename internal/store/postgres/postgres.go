@@ -19,6 +19,7 @@ var _ store.Store = (*Store)(nil)
 type Store struct {
 	pool   *pgxpool.Pool
 	secret []string // the URL and its password: never in an error
+	fence  *Lease   // set by Fenced: every write checks it first
 }
 
 // Open connects to the database at rawURL (postgres://USER:PASSWORD@HOST/DB)
@@ -58,6 +59,7 @@ func Describe(rawURL string) string {
 }
 
 // Close releases the pool. Everything committed is already durable.
+// (A Fenced view shares the pool: closing it closes the store.)
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
@@ -106,7 +108,8 @@ func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
 
 // inTx runs fn in a read-committed transaction and prefixes any error with
-// "postgres: op: ".
+// "postgres: op: ". Every write goes through it, so a fenced store checks
+// its lease in the same transaction as the write.
 func (s *Store) inTx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
 	return s.tx(ctx, op, pgx.TxOptions{}, fn)
 }
@@ -120,6 +123,12 @@ func (s *Store) tx(ctx context.Context, op string, opts pgx.TxOptions, fn func(p
 	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return s.fail(op, fmt.Errorf("begin: %w", err))
+	}
+	if opts.AccessMode != pgx.ReadOnly {
+		if err := s.checkFence(ctx, tx); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			return s.fail(op, err)
+		}
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
