@@ -68,7 +68,7 @@ func newCheckConfig() *cobra.Command {
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d service(s), %d token(s), store %s)\n", path, len(cfg.Services), len(cfg.API.Tokens), cfg.Store.URL)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d service(s), %d token(s), store %s)\n", path, len(cfg.Services), len(cfg.API.Tokens), cfg.Store.Display())
 			return nil
 		},
 	}

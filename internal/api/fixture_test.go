@@ -44,9 +44,10 @@ type fixture struct {
 	store    store.Store
 	push     *push.Store
 	svc      *controller.Service
+	handler  http.Handler // the API's, for in-process requests (fuzzing)
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, ":memory:")
@@ -79,6 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	srv.Config.Handler = api.New(api.Options{Services: []*controller.Service{f.svc}, Store: st, Push: f.push, Tokens: fixtureTokens,
 		Metrics:   http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ripcord_up 1\n") }),
 		Listeners: func() []netip.AddrPort { return listeners }}).Handler()
+	f.handler = srv.Config.Handler
 	srv.Start()
 	t.Cleanup(srv.Close)
 	for _, u := range []string{srv.URL, ps.URL} {

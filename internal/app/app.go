@@ -30,7 +30,6 @@ import (
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
 	"github.com/ripcord/ripcord/internal/signal/push"
 	"github.com/ripcord/ripcord/internal/store"
-	"github.com/ripcord/ripcord/internal/store/sqlite"
 )
 
 // Options are the knobs tests and the demo need beyond the config.
@@ -81,13 +80,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	path, err := cfg.Store.SQLitePath(o.BaseDir)
+	st, path, err := openStore(ctx, cfg.Store, o.BaseDir)
 	if err != nil {
-		return nil, fmt.Errorf("app: store.url: %w", err)
-	}
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("app: open store: %w", err)
+		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{},
 		watcherBy: map[string]*kubernetes.Watcher{}}

@@ -44,8 +44,13 @@ func TestNewNamesTheField(t *testing.T) {
 		mut  func(t *testing.T, c *config.Config, o *Options)
 		want string
 	}{
-		{"postgres store", func(_ *testing.T, c *config.Config, _ *Options) { c.Store.URL = "postgres://db/ripcord" },
-			"app: store.url: postgres is not supported yet"},
+		{"postgres store with an inline password", func(_ *testing.T, c *config.Config, _ *Options) {
+			c.Store.URL = "postgres://u:hunter2@127.0.0.1:1/ripcord"
+		}, "app: store.url: holds a password written into the config file"},
+		{"unreachable postgres store", func(t *testing.T, c *config.Config, _ *Options) {
+			t.Setenv("RIPCORD_TEST_PG_PW", "hunter2")
+			c.Store.URL = "postgres://u:${RIPCORD_TEST_PG_PW}@127.0.0.1:1/ripcord?connect_timeout=2"
+		}, "app: open store postgres://u:***@127.0.0.1:1/ripcord?***: postgres: open database ripcord on 127.0.0.1:1"},
 		{"store without path", func(_ *testing.T, c *config.Config, _ *Options) { c.Store.URL = "sqlite://" },
 			"app: store.url: sqlite:// needs a file path"},
 		{"store in a missing directory", func(t *testing.T, c *config.Config, _ *Options) {
@@ -85,8 +90,8 @@ func TestNewNamesTheField(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v\nwant it to contain %q", err, tc.want)
 			}
-			if strings.Contains(err.Error(), apiToken) {
-				t.Errorf("the error shows the API token: %v", err)
+			if strings.Contains(err.Error(), apiToken) || strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error shows a secret: %v", err)
 			}
 		})
 	}

@@ -84,7 +84,9 @@ func fill[T comparable](dst *T, def T, path string, set setFn) {
 
 func (c *Config) applyDefaults(set setFn) {
 	fill(&c.API.Listen, DefaultAPIListen, "api.listen", set)
-	fill(&c.Store.URL, DefaultStoreURL, "store.url", set)
+	if c.Store.URLFile == "" {
+		fill(&c.Store.URL, DefaultStoreURL, "store.url", set)
+	}
 	fill(&c.Log.Level, DefaultLogLevel, "log.level", set)
 	fill(&c.Log.Format, DefaultLogFormat, "log.format", set)
 	for i := range c.Services {

@@ -129,9 +129,9 @@ func (s Store) SQLitePath(baseDir string) (string, error) {
 		return rest, nil
 	case isSQLite:
 		return "", errors.New("sqlite:// needs a file path, e.g. sqlite://ripcord.db")
-	case strings.HasPrefix(s.URL, "postgres://"), strings.HasPrefix(s.URL, "postgresql://"):
-		return "", errors.New("postgres is not supported yet: use sqlite://PATH, e.g. sqlite://ripcord.db")
+	case s.Kind() == StorePostgres:
+		return "", errors.New("is a PostgreSQL store, not sqlite://PATH")
 	default:
-		return "", errors.New("must be sqlite://PATH, e.g. sqlite://ripcord.db (a relative PATH starts at the config file's directory) or sqlite://:memory:")
+		return "", errors.New("must be sqlite://PATH, e.g. sqlite://ripcord.db (a relative PATH starts at the config file's directory), sqlite://:memory:, or postgres://USER:${PASSWORD_VAR}@HOST:PORT/DB")
 	}
 }

@@ -72,9 +72,12 @@ func (c *Config) ReportsDir() string {
 	return d
 }
 
-// Store selects persistence. Default sqlite://ripcord.db.
+// Store selects persistence. Default sqlite://ripcord.db. A PostgreSQL
+// store is url: postgres://USER:${ENV}@HOST/DB, or url_file: a file holding
+// the URL (see PostgresURL).
 type Store struct {
-	URL string `yaml:"url"`
+	URL     string `yaml:"url"`
+	URLFile string `yaml:"url_file"`
 }
 
 // Log configures the daemon's structured log.

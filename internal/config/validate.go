@@ -43,9 +43,7 @@ func (c *Config) Validate() error {
 
 func (c *Config) validate(r *report) {
 	c.API.validate(r, c.BaseDir)
-	if _, err := c.Store.SQLitePath(c.BaseDir); err != nil {
-		r.add("store.url", "%v", err)
-	}
+	c.validateStore(r)
 	c.Log.validate(r)
 	c.validateServices(r)
 	c.Notify.validate(r)

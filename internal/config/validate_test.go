@@ -18,8 +18,8 @@ func TestSQLitePath(t *testing.T) {
 		{"sqlite:///var/lib/ripcord.db", "/var/lib/ripcord.db", ""},
 		{"sqlite://:memory:", ":memory:", ""},
 		{"sqlite://", "", "needs a file path"},
-		{"postgres://u:hunter2@db/ripcord", "", "not supported yet"},
-		{"postgresql://db/ripcord", "", "not supported yet"},
+		{"postgres://u:hunter2@db/ripcord", "", "is a PostgreSQL store"},
+		{"postgresql://db/ripcord", "", "is a PostgreSQL store"},
 		{"ripcord.db", "", "must be sqlite://PATH"},
 	}
 	for _, tt := range tests {

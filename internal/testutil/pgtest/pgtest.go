@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // SkipVar is the environment variable listing external components whose
@@ -93,12 +95,11 @@ func Start(t testing.TB) *Cluster {
 	return c
 }
 
+// failOrSkip ends t through testenv, the one place a test may skip, so
+// RIPCORD_SKIP=postgres (or all) reads the same here as everywhere.
 func failOrSkip(t testing.TB, err error) {
 	t.Helper()
-	if Skipped("postgres") {
-		t.Skipf("%s=%s: %v", SkipVar, os.Getenv(SkipVar), err)
-	}
-	t.Fatal(err)
+	testenv.Missing(t, testenv.Postgres, err.Error())
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9_]+`)
