@@ -20,7 +20,7 @@ const sparkBlocks = 60
 type view struct {
 	Report
 	Charts []*figure // HTML: one per charted metric that has data
-	Sparks []spark  // Markdown: the same series as text
+	Sparks []spark   // Markdown: the same series as text
 	// SparkAxis is the time span under the sparklines.
 	SparkAxis string
 }
