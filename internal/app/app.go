@@ -31,6 +31,7 @@ import (
 	"github.com/ripcord/ripcord/internal/signal/push"
 	"github.com/ripcord/ripcord/internal/store"
 	"github.com/ripcord/ripcord/internal/store/sqlite"
+	"github.com/ripcord/ripcord/internal/web"
 )
 
 // Options are the knobs tests and the demo need beyond the config.
@@ -63,6 +64,7 @@ type App struct {
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
 	local     *localAdmin // nil when api.tokens are configured
+	web       *web.Server
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -146,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: tokens,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake,
-		Listeners: a.listeners})
+		Listeners: a.listeners, Web: a.newWeb(tokens, reg)})
 	return a, nil
 }
 
@@ -168,6 +170,9 @@ func (a *App) target(ctx context.Context, sc *config.Service, b config.Block, pr
 func (a *App) wake() {
 	if a.dispatch != nil {
 		a.dispatch.Wake()
+	}
+	if a.web != nil {
+		a.web.Wake()
 	}
 }
 
@@ -193,6 +198,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.wg.Go(waitNotify)
 	a.runProbers(runCtx)
+	a.runWeb(runCtx)
 	a.runWatchers(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })

@@ -12,6 +12,9 @@ const (
 	Prometheus   = "prometheus"
 	Alertmanager = "alertmanager"
 	Postgres     = "postgres"
+	// Chromium is Debian's chromium, driven by chromedp in the dashboard's
+	// browser tests.
+	Chromium = "chromium"
 )
 
 // SkipMarker starts every skip message from this package.
