@@ -29,8 +29,8 @@ skipping() { [[ ",${RIPCORD_SKIP:-}," == *",$1,"* ]]; }
 
 skip_list=${RIPCORD_SKIP:-}
 for c in ${skip_list//,/ }; do
-  case "$c" in kubernetes|prometheus|alertmanager|postgres|helm|all) ;;
-  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, helm, all)" >&2; exit 2 ;;
+  case "$c" in kubernetes|prometheus|alertmanager|postgres|helm|chromium|all) ;;
+  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, helm, chromium, all)" >&2; exit 2 ;;
   esac
 done
 
@@ -47,6 +47,7 @@ have git || need_pkgs+=(git)
 have nginx || need_pkgs+=(nginx)
 have haproxy || need_pkgs+=(haproxy)
 have wrk || need_pkgs+=(wrk)
+# chromium: the dashboard's browser tests (internal/web, chromedp).
 have chromium || need_pkgs+=(chromium)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_pkgs+=(postgresql)
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then

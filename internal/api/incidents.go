@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
@@ -85,17 +87,43 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, actor string) {
 	s.changeStatus(w, r, actor, incident.Resolved, req.Text)
 }
 
-// changeStatus moves an incident's status in one store transaction, judged
-// against the status it has then (not when the request was read), so it
-// never overwrites a change made meanwhile.
+// changeStatus moves an incident's status (ChangeStatus) and answers.
 func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, actor string, to incident.Status, note string) {
 	id := r.PathValue("id")
-	now := s.now()
+	err := ChangeStatus(r.Context(), s.store, id, actor, to, note, s.now())
+	var refused *RefusedError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no incident %q (list them with `ripcord incidents`)", id))
+		return
+	case errors.As(err, &refused):
+		writeError(w, http.StatusConflict, "conflict", refused.Error())
+		return
+	case err != nil:
+		s.internal(w, err)
+		return
+	}
+	s.wake()
+	s.getIncident(w, r, actor)
+}
+
+// RefusedError is a status change the incident's status machine refuses.
+type RefusedError struct{ msg string }
+
+func (e *RefusedError) Error() string { return e.msg }
+
+// ChangeStatus moves an incident's status in one store transaction, judged
+// against the status it has then (not when the request was read), so it
+// never overwrites a change made meanwhile; the change lands on the
+// timeline with actor. The API and the dashboard both change incidents
+// through it. A refused move is a *RefusedError; an unknown id wraps
+// store.ErrNotFound.
+func ChangeStatus(ctx context.Context, st store.Store, id, actor string, to incident.Status, note string, now time.Time) error {
 	var refused error
-	err := s.store.UpdateIncident(r.Context(), id, func(inc *incident.Incident) error {
+	err := st.UpdateIncident(ctx, id, func(inc *incident.Incident) error {
 		from := inc.Status
 		if !incident.ValidTransition(from, to) {
-			refused = fmt.Errorf("incident %s is %s; it cannot move to %s", inc.ID, from, to)
+			refused = &RefusedError{fmt.Sprintf("incident %s is %s; it cannot move to %s", inc.ID, from, to)}
 			return refused
 		}
 		inc.Status, inc.UpdatedAt = to, now
@@ -113,19 +141,10 @@ func (s *Server) changeStatus(w http.ResponseWriter, r *http.Request, actor stri
 			Data: map[string]any{"from": string(from), "to": string(to)}})
 		return nil
 	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no incident %q (list them with `ripcord incidents`)", id))
-		return
-	case refused != nil:
-		writeError(w, http.StatusConflict, "conflict", refused.Error())
-		return
-	case err != nil:
-		s.internal(w, err)
-		return
+	if refused != nil {
+		return refused
 	}
-	s.wake()
-	s.getIncident(w, r, actor)
+	return err
 }
 
 func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (incident.Incident, bool) {

@@ -34,6 +34,9 @@ type Options struct {
 	// Listeners returns the addresses ripcord's own API and proxies are
 	// bound to, so a deploy cannot point a version at them; nil = none.
 	Listeners func() []netip.AddrPort
+	// Web serves every path outside /api/v1/, /healthz and /metrics (the
+	// dashboard); nil = a JSON 404 there too.
+	Web http.Handler
 }
 
 // Server serves the API.
@@ -48,6 +51,7 @@ type Server struct {
 	now     func() time.Time
 	notify  func()
 	bound   func() []netip.AddrPort
+	web     http.Handler
 }
 
 func (s *Server) wake() {
@@ -59,7 +63,7 @@ func (s *Server) wake() {
 // New builds a Server.
 func New(o Options) *Server {
 	s := &Server{svcs: map[string]*controller.Service{}, store: o.Store, push: o.Push, tokens: o.Tokens,
-		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify, bound: o.Listeners}
+		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify, bound: o.Listeners, web: o.Web}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -102,9 +106,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/incidents/{id}/notes", s.require(op, s.addNote))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/status", s.require(op, s.setStatus))
 	mux.HandleFunc("POST /api/v1/incidents/{id}/resolve", s.require(op, s.resolve))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no route "+r.Method+" "+r.URL.Path)
-	})
+	}
+	mux.HandleFunc("/api/", notFound)
+	if s.web != nil {
+		mux.Handle("/", s.web)
+	} else {
+		mux.HandleFunc("/", notFound)
+	}
 	return mux
 }
 

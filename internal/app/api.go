@@ -86,6 +86,9 @@ func (a *App) listenAPI() (net.Listener, error) {
 // pointer by which the CLI finds it.
 func (a *App) serveAPI(ln net.Listener) error {
 	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: apiReadHeaderTimeout, IdleTimeout: apiIdleTimeout}
+	if a.web != nil {
+		srv.RegisterOnShutdown(a.web.Shutdown) // open event streams would hold Shutdown up
+	}
 	a.servers = append(a.servers, srv)
 	a.wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

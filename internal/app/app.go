@@ -30,6 +30,7 @@ import (
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
 	"github.com/ripcord/ripcord/internal/signal/push"
 	"github.com/ripcord/ripcord/internal/store"
+	"github.com/ripcord/ripcord/internal/web"
 )
 
 // Options are the knobs tests and the demo need beyond the config.
@@ -66,6 +67,7 @@ type App struct {
 	pollers []func(context.Context)
 	// closers release what services hold open (schema readers).
 	closers []func() error
+	web     *web.Server
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -157,7 +159,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: tokens,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake,
-		Listeners: a.listeners})
+		Listeners: a.listeners, Web: a.newWeb(tokens, reg)})
 	return a, nil
 }
 
@@ -184,6 +186,9 @@ func (a *App) wake() {
 	if a.dispatch != nil {
 		a.dispatch.Wake()
 	}
+	if a.web != nil {
+		a.web.Wake()
+	}
 }
 
 // Start recovers persisted state, then opens the proxy and API listeners and
@@ -208,6 +213,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	a.wg.Go(waitNotify)
 	a.runProbers(runCtx)
+	a.runWeb(runCtx)
 	a.runWatchers(runCtx)
 	a.runPollers(runCtx)
 	for _, s := range a.services {

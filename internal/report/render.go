@@ -19,8 +19,8 @@ const sparkBlocks = 60
 // view is what both templates render: the report plus its presentation.
 type view struct {
 	Report
-	Charts []*chart // HTML: one per charted metric that has data
-	Sparks []spark  // Markdown: the same series as text
+	Charts []*figure // HTML: one per charted metric that has data
+	Sparks []spark   // Markdown: the same series as text
 	// SparkAxis is the time span under the sparklines.
 	SparkAxis string
 }

@@ -186,7 +186,31 @@ type Store interface {
 	// PruneMetrics deletes points older than before and says how many.
 	PruneMetrics(ctx context.Context, before time.Time) (int64, error)
 
+	// CreateSession stores a dashboard session; a Hash already stored is
+	// an error (the caller drew a fresh random secret, so it is a bug).
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with this hash unless it expired at now:
+	// unknown and expired are both ErrNotFound.
+	Session(ctx context.Context, hash string, now time.Time) (Session, error)
+	// DeleteSession removes a session (sign-out); an unknown hash is not
+	// an error, so signing out twice is fine.
+	DeleteSession(ctx context.Context, hash string) error
+	// PruneSessions deletes sessions that expired before now and says how
+	// many.
+	PruneSessions(ctx context.Context, now time.Time) (int64, error)
+
 	Close() error
+}
+
+// Session is one signed-in dashboard user. The store keeps only the hash
+// of the cookie's secret, so a copy of the database signs nobody in; it
+// survives a restart, so a restart signs nobody out.
+type Session struct {
+	Hash      string // hex SHA-256 of the cookie's secret
+	TokenName string // the API token it was exchanged for
+	Role      string // the token's role at sign-in
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // EventRef is a timeline event with the incident it belongs to.

@@ -13,6 +13,9 @@ const (
 	Alertmanager = "alertmanager"
 	Postgres     = "postgres"
 	Helm         = "helm"
+	// Chromium is Debian's chromium, driven by chromedp in the dashboard's
+	// browser tests.
+	Chromium = "chromium"
 )
 
 // SkipMarker starts every skip message from this package.

@@ -22,7 +22,20 @@ var migrations = []string{
 	schemaV2,
 	schemaV3,
 	schemaV4,
+	schemaV5,
 }
+
+// schemaV5 keeps dashboard sessions, by the hash of their secret only.
+const schemaV5 = `
+CREATE TABLE sessions (
+	hash       TEXT PRIMARY KEY,
+	token_name TEXT NOT NULL,
+	role       TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	expires_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+`
 
 // schemaV4 gives the database an installation id, generated here, once, when
 // the schema is created or upgraded, so incident ids (INC-0001, unique only
