@@ -93,6 +93,9 @@ type Service struct {
 	Signals  Signals   `yaml:"signals"`
 	// Target is where reverts happen. Default: the built-in proxy switch.
 	Target Target `yaml:"target"`
+	// Strategy is how a deploy reaches users (strategy.go). Default:
+	// blue-green.
+	Strategy Strategy `yaml:"strategy"`
 }
 
 // Target selects how a service is reverted when it is not (only) behind

@@ -22,7 +22,14 @@ var migrations = []string{
 	schemaV2,
 	schemaV3,
 	schemaV4,
+	schemaV5,
 }
+
+// schemaV5 keeps a canary in progress with its service (JSON of
+// store.Canary; ” when none), so a restart resumes the step it was on.
+const schemaV5 = `
+ALTER TABLE services ADD COLUMN canary TEXT NOT NULL DEFAULT '';
+`
 
 // schemaV4 gives the database an installation id, generated here, once, when
 // the schema is created or upgraded, so incident ids (INC-0001, unique only
