@@ -111,6 +111,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 				_ = st.Close()
 				return nil, err
 			}
+			if err := canaryTarget(&sc, kt); err != nil {
+				_ = st.Close()
+				return nil, err
+			}
 			deps.Target, deps.Router, deps.External = kt, controller.NoRouter{}, true
 			svc = controller.New(sc, deps)
 			a.services = append(a.services, svc)
