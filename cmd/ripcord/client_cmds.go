@@ -58,6 +58,7 @@ func printStatus(w io.Writer, s controller.Status) {
 		paused = "  AUTOMATION PAUSED (ripcord resume " + s.Name + ")"
 	}
 	fmt.Fprintf(w, "%s: %s on %s since %s%s\n", s.Name, s.State, s.Active, s.WatchSince.Local().Format(time.TimeOnly), paused)
+	printCanary(w, s)
 	verdict := s.Reason
 	if !strings.HasPrefix(verdict, s.Verdict) {
 		verdict = s.Verdict + ": " + verdict
@@ -100,6 +101,11 @@ func newDeploy(g *globals) *cobra.Command {
 			s, err := g.client().Deploy(cmd.Context(), args[0], args[1], url)
 			if err != nil {
 				return err
+			}
+			if c := s.Canary; c != nil {
+				fmt.Fprintf(stdout(cmd), "%s: canary %s at %d%% (step %d of %d), %s on the rest; it advances on evidence\n",
+					s.Name, s.Active, c.Percent, c.Step, len(c.Steps), c.Stable)
+				return nil
 			}
 			fmt.Fprintf(stdout(cmd), "%s: %s is live and being watched\n", s.Name, s.Active)
 			return nil

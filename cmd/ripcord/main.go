@@ -73,6 +73,7 @@ incident with the numbers behind every decision.
 Start here:   ripcord demo            (a bad deploy rolled back, nothing to set up)
 Run it:       ripcord serve -c ripcord.yaml
 Operate it:   ripcord status | deploy | rollback | pause | resume | incidents
+Canaries:     ripcord promote | abort  (with strategy.canary, deploy ramps in steps)
 
 The API token is taken from --token, else RIPCORD_TOKEN, else --token-file,
 else — for a daemon on this machine running without api.tokens — the admin
@@ -92,6 +93,7 @@ address its API is bound to, and the CLI resolves --server to it.`,
 	pf.StringVar(&g.tokenFile, "token-file", "", "file holding the API bearer token")
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.tokenSet = cmd.Flags().Changed("token") }
 	root.AddCommand(newServe(), newCheckConfig(), newDemo(),
-		newStatus(g), newDeploy(g), newRollback(g), newPause(g), newResume(g), newIncidents(g), newReport(g))
+		newStatus(g), newDeploy(g), newRollback(g), newPause(g), newResume(g), newIncidents(g), newReport(g),
+		newPromote(g), newAbort(g))
 	return root
 }

@@ -143,6 +143,18 @@ func (c *Client) Resume(ctx context.Context, name string) (controller.Status, er
 	return out, c.do(ctx, http.MethodPost, svcPath(name, "/resume"), struct{}{}, &out)
 }
 
+// Promote skips the remaining steps of name's canary.
+func (c *Client) Promote(ctx context.Context, name string) (controller.Status, error) {
+	var out controller.Status
+	return out, c.do(ctx, http.MethodPost, svcPath(name, "/promote"), struct{}{}, &out)
+}
+
+// Abort sends name's canary traffic back to the stable version.
+func (c *Client) Abort(ctx context.Context, name, reason string) (controller.Status, error) {
+	var out controller.Status
+	return out, c.do(ctx, http.MethodPost, svcPath(name, "/abort"), api.AbortRequest{Reason: reason}, &out)
+}
+
 // PushSignals sends metrics the proxy cannot see (quality, toxicity).
 func (c *Client) PushSignals(ctx context.Context, name string, req api.SignalsRequest) error {
 	return c.do(ctx, http.MethodPost, svcPath(name, "/signals"), req, nil)

@@ -121,6 +121,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 				_ = st.Close()
 				return nil, err
 			}
+			if err := canaryTarget(&sc, kt); err != nil {
+				_ = st.Close()
+				return nil, err
+			}
 			k, _ := kindNamed(targetKinds, t.Kind)
 			// A target that discovers its versions knows what is live; one
 			// that lists them is told of deploys through the API.

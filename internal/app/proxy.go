@@ -9,6 +9,7 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/revert"
 )
 
 // proxyOptions maps a service's schema onto the switch's own option types:
@@ -36,7 +37,29 @@ func proxyOptions(sc *config.Service, log *slog.Logger) (proxy.Options, error) {
 		TrustedProxies: trusted,
 		BodyTimeout:    p.BodyTimeout,
 		MaxConns:       p.MaxConns,
+		Sticky:         sticky(sc.Strategy.Canary),
 	}, nil
+}
+
+func sticky(c *config.Canary) proxy.Sticky {
+	if c == nil {
+		return proxy.Sticky{}
+	}
+	return proxy.Sticky{Header: c.Sticky.Header, Cookie: c.Sticky.Cookie}
+}
+
+// canaryTarget refuses strategy.canary for a target that cannot split
+// traffic between two versions (a rollout undo, a model alias): a canary
+// there would silently be a blue-green deploy.
+func canaryTarget(sc *config.Service, t revert.Target) error {
+	if sc.Strategy.Canary == nil {
+		return nil
+	}
+	if _, ok := t.(revert.Weighted); !ok {
+		return fmt.Errorf("app: services %s: strategy.canary: its %s target cannot weight traffic between two versions; "+
+			"remove strategy.canary, or use the built-in switch (or, when available, an HTTPRoute target)", sc.Name, sc.Target.Provider().Kind)
+	}
+	return nil
 }
 
 // The controller tells the switch which latency bounds a watch tests

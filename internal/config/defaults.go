@@ -105,6 +105,7 @@ func (s *Service) applyDefaults(path string, set setFn) {
 	fill(&s.Proxy.BodyTimeout, DefaultBodyTimeout, child(path, "proxy.body_timeout"), set)
 	fill(&s.Proxy.MaxConns, DefaultMaxConns, child(path, "proxy.max_conns"), set)
 	s.Policy.applyDefaults(child(path, "policy"), set)
+	s.Strategy.applyDefaults(child(path, "strategy"), set)
 }
 
 func (p *Policy) applyDefaults(path string, set setFn) {

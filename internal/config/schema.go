@@ -99,6 +99,9 @@ type Service struct {
 	// SchemaSource says how to read the live database schema version for
 	// the schema-aware guard (schemaguard.go).
 	SchemaSource SchemaSource `yaml:"schema_source"`
+	// Strategy is how a deploy reaches users (strategy.go). Default:
+	// blue-green.
+	Strategy Strategy `yaml:"strategy"`
 }
 
 // Target selects how a service is reverted when it is not (only) behind

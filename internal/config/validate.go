@@ -151,6 +151,7 @@ func (s *Service) validate(r *report, path, baseDir string) {
 	s.Proxy.validate(r, child(path, "proxy"))
 	s.Policy.validate(r, child(path, "policy"))
 	s.Signals.validate(r, child(path, "signals"))
+	s.Strategy.validate(r, child(path, "strategy"))
 }
 
 func (s *Service) validateVersions(r *report, path, baseDir string) {

@@ -32,18 +32,53 @@ const baselineMinSamples = 50
 // never serve at once, so that is the freshest comparable traffic). Called
 // from Tick (s.evalMu held, s.mu not) with the machine it snapshot.
 func (s *Service) readBaseline(ctx context.Context, m machine) map[string]signal.Sample {
+	if m.State == StateCanary {
+		return map[string]signal.Sample{} // concurrent: canaryBaseline fills it
+	}
+	return s.baselineOver(ctx, m.fallbackFor(m.Active), m.WatchSince.Add(-s.cfg.Policy.Window), m.WatchSince, s.baselineRules())
+}
+
+func (s *Service) baselineRules() []detect.Rule {
 	var rules []detect.Rule
 	for _, r := range s.pol.Rules {
 		if r.Baseline != nil {
 			rules = append(rules, r)
 		}
 	}
-	base := m.fallbackFor(m.Active)
+	return rules
+}
+
+// canaryBaseline is a canary's baseline: the stable version measured in
+// the same time window as the canary's step — both serve at once, so
+// whatever the hour, the load or a shared dependency do to one they do to
+// the other. A metric's value is fixed once stable has served
+// baselineMinSamples in the step (a fraction of a second at most rates),
+// so the sequential test's limit does not move under it. Called from Tick
+// with s.evalMu held.
+func (s *Service) canaryBaseline(ctx context.Context, m machine, g *detect.Guard, now time.Time) {
+	var todo []detect.Rule
+	for _, r := range s.baselineRules() {
+		if _, ok := s.baseline[r.Metric]; !ok {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 || m.Canary.Stable == "" {
+		return
+	}
+	for metric, smp := range s.baselineOver(ctx, m.Canary.Stable, m.WatchSince, now, todo) {
+		s.baseline[metric] = smp
+		g.SetBaseline(metric, smp.Value)
+	}
+}
+
+// baselineOver reads version's values of rules' metrics over [since, to],
+// keeping those with enough requests to mean something.
+func (s *Service) baselineOver(ctx context.Context, base string, since, to time.Time, rules []detect.Rule) map[string]signal.Sample {
 	if len(rules) == 0 || base == "" {
 		return nil
 	}
 	none := func(string) []float64 { return nil }
-	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, m.WatchSince.Add(-s.cfg.Policy.Window), m.WatchSince, rules, none)
+	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, base, since, to, rules, none)
 	out := map[string]signal.Sample{}
 	for m, e := range ev {
 		if !e.Missing && e.Sample.Samples >= baselineMinSamples {
@@ -62,6 +97,9 @@ func (s *Service) addBaseline(ctx context.Context, m machine, ev map[string]dete
 		mw = mw || (r.Baseline != nil && r.Baseline.MannWhitney)
 	}
 	base := m.fallbackFor(m.Active)
+	if m.State == StateCanary {
+		base = m.Canary.Stable
+	}
 	if base == "" {
 		return
 	}
@@ -95,7 +133,10 @@ func (s *Service) loadSeries(ctx context.Context, m machine, base string, now ti
 		return
 	}
 	old := s.series.old
-	if s.series.key != key {
+	switch {
+	case m.State == StateCanary:
+		old = cur // concurrent: stable's seconds of the same step
+	case s.series.key != key:
 		if old, err = s.deps.Store.Metrics(ctx, s.cfg.Name, m.WatchSince.Add(-seriesSpan), m.WatchSince); err != nil {
 			s.log.Warn("reading baseline series failed", "err", err)
 			return

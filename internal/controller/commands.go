@@ -59,6 +59,25 @@ func (s *Service) Rollback(ctx context.Context, to, reason, actor string) (strin
 	return s.apply(ctx, rollbackCmd{to: to, reason: reason, actor: actor, last: s.last}, s.deps.Now())
 }
 
+// Promote skips a canary's remaining steps: the canary takes all traffic
+// and is watched from then on as a blue-green deploy.
+func (s *Service) Promote(ctx context.Context, actor string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.apply(ctx, promoteCmd{actor: actor}, s.deps.Now())
+	return err
+}
+
+// Abort sends a canary's traffic back to the stable version without
+// marking the canary known-bad or opening an incident; the decision trace
+// records who and why.
+func (s *Service) Abort(ctx context.Context, reason, actor string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.apply(ctx, abortCmd{reason: reason, actor: actor}, s.deps.Now())
+	return err
+}
+
 // Pause stops automatic actions; verdicts are still computed and shown. It
 // is always accepted: during a revert it takes effect once the revert
 // completes (nothing automatic follows it).
@@ -95,6 +114,21 @@ type Status struct {
 	Findings      []detect.Finding `json:"findings"`
 	// Progress describes a revert in flight (a Kubernetes rollout).
 	Progress string `json:"progress,omitempty"`
+	// Canary is the canary in progress, if any (Active is the canary).
+	Canary *CanaryStatus `json:"canary,omitempty"`
+}
+
+// CanaryStatus is where a canary stands; the evidence about it is the
+// status's verdict and findings.
+type CanaryStatus struct {
+	Stable    string    `json:"stable"`
+	Step      int       `json:"step"` // 1-based, of len(Steps)
+	Steps     []int     `json:"steps"`
+	Percent   int       `json:"percent"`
+	Since     time.Time `json:"since"`
+	StepSince time.Time `json:"step_since"`
+	MinStep   string    `json:"min_step"`
+	MaxStep   string    `json:"max_step"`
 }
 
 // Status reports the current state and last verdict.
@@ -106,8 +140,18 @@ func (s *Service) Status() Status {
 		WatchSince: s.m.WatchSince, CooldownUntil: s.m.CooldownUntil, IncidentID: s.m.IncidentID,
 		Fallbacks: s.m.Fallbacks, Versions: append([]store.Version(nil), s.m.Versions...),
 		Verdict: s.last.Verdict.String(), VerdictAt: s.lastAt, Reason: s.last.Reason, Findings: s.last.Findings,
-		Progress: s.progressText(),
+		Progress: s.progressText(), Canary: s.canaryStatus(),
 	}
+}
+
+func (s *Service) canaryStatus() *CanaryStatus {
+	c := s.cfg.Strategy.Canary
+	if s.m.State != StateCanary || c == nil || s.m.Canary.Step >= len(c.Steps) {
+		return nil
+	}
+	return &CanaryStatus{Stable: s.m.Canary.Stable, Step: s.m.Canary.Step + 1, Steps: append([]int(nil), c.Steps...),
+		Percent: c.Steps[s.m.Canary.Step], Since: s.m.Canary.Since, StepSince: s.m.WatchSince,
+		MinStep: c.MinStep.String(), MaxStep: c.MaxStep.String()}
 }
 
 // LiveVersions returns the versions worth probing — the active one and the
@@ -116,7 +160,7 @@ func (s *Service) LiveVersions() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]string{}
-	for _, name := range []string{s.m.Active, s.m.fallbackFor(s.m.Active)} {
+	for _, name := range []string{s.m.Active, s.m.fallbackFor(s.m.Active), s.m.Canary.Stable} {
 		if i := findVersion(s.m.Versions, name); i >= 0 {
 			out[name] = s.m.Versions[i].URL
 		}

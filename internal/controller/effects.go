@@ -113,6 +113,13 @@ type targetRevert struct {
 	verdict *detect.Result
 }
 
+// targetWeight asks the target to set the canary share of a decision:
+// the one given (a restart's), or the one the latest recordDecision of
+// this pass stored. Like targetRevert it is the last effect of a pass; the
+// executor releases the service mutex while the target works and feeds the
+// outcome back as a weighted input.
+type targetWeight struct{ d *store.Decision }
+
 type finishDecision struct {
 	id             int64
 	status, result string
@@ -124,6 +131,9 @@ type route struct {
 	version string
 	url     string
 	must    bool
+	// routeWeight: the stable version and the canary's share.
+	stable  string
+	percent int
 }
 
 type routeOp int
@@ -132,6 +142,7 @@ const (
 	routeRegister routeOp = iota // SetVersion(version, url)
 	routeActivate                // Activate(version)
 	routeFallback                // SetFallback(version)
+	routeWeight                  // the target's SetWeight(fallback, version, percent) at start-up
 )
 
 type recordDeployment struct{ d store.Deployment }
@@ -177,11 +188,20 @@ func (e targetRevert) String() string {
 	}
 	return fmt.Sprintf("revert decision %d", e.d.ID)
 }
+func (e targetWeight) String() string {
+	if e.d == nil {
+		return "set canary share"
+	}
+	return fmt.Sprintf("set canary share of decision %d", e.d.ID)
+}
 func (e finishDecision) String() string {
 	return fmt.Sprintf("finish decision %d %s: %s", e.id, e.status, e.result)
 }
 func (e route) String() string {
-	op := [...]string{"register", "activate", "fallback"}[e.op]
+	op := [...]string{"register", "activate", "fallback", "weight"}[e.op]
+	if e.op == routeWeight {
+		return fmt.Sprintf("route weight %q %d%% (stable %q)%s", e.version, e.percent, e.stable, mustText(e.must))
+	}
 	return fmt.Sprintf("route %s %q%s", op, e.version, mustText(e.must))
 }
 func (e recordDeployment) String() string {

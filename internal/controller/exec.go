@@ -16,7 +16,7 @@ import (
 // Called with s.mu held. It returns the ID of the incident the first pass
 // opened, if any (a manual rollback's).
 func (s *Service) apply(ctx context.Context, in input, now time.Time) (string, error) {
-	next, fx, err := step(s.m, in, now, s.cfg.Policy)
+	next, fx, err := stepWith(s.m, in, now, s.cfg.Policy, s.cfg.Strategy.Canary)
 	if err != nil {
 		if errors.Is(err, errTransition) {
 			s.log.Error("step refused", "input", fmt.Sprintf("%T", in), "err", err)
@@ -54,6 +54,9 @@ func (s *Service) exec(ctx context.Context, w machine, fx []effect) (string, err
 	for _, e := range fx {
 		if r, ok := e.(targetRevert); ok {
 			return x.opened, x.revert(r)
+		}
+		if r, ok := e.(targetWeight); ok {
+			return x.opened, x.weight(r)
 		}
 		err := x.do(e)
 		if _, isSave := e.(save); isSave && err != nil {
@@ -242,8 +245,47 @@ func (x *executor) route(e route) error {
 		}
 	case routeFallback:
 		r.SetFallback(e.version)
+	case routeWeight:
+		w, err := x.s.weights()
+		if err == nil {
+			err = w.SetWeight(x.ctx, x.s.cfg.Name, e.stable, e.version, e.percent)
+		}
+		if err != nil {
+			return x.failed(e.must, fmt.Errorf("controller: canary %s at %d%%: %w", e.version, e.percent, err), "setting the canary share failed")
+		}
 	}
 	return nil
+}
+
+// weights is the target's canary seam.
+func (s *Service) weights() (revert.Weighted, error) {
+	if w, ok := s.deps.Target.(revert.Weighted); ok {
+		return w, nil
+	}
+	return nil, fmt.Errorf("%w: %s's target cannot split traffic between two versions (strategy.canary needs the built-in switch or a weighted target)", ErrInvalid, s.cfg.Name)
+}
+
+// weight hands a share decision to the target, as revert does a revert:
+// the machine (Moving) is the service's while s.mu is released, and the
+// outcome goes back through the step. A failed share is the command's
+// error (a person's promote or abort hears of it).
+func (x *executor) weight(e targetWeight) error {
+	s, d := x.s, x.dec
+	if e.d != nil {
+		d = *e.d
+	}
+	s.m = x.w
+	w, err := s.weights()
+	if err == nil {
+		s.mu.Unlock()
+		err = w.SetWeight(x.ctx, s.cfg.Name, d.FromVersion, d.ToVersion, int(d.Snapshot[snapPercent]))
+		s.mu.Lock()
+	}
+	_, aerr := s.apply(x.ctx, weighted{d: d, err: err}, s.deps.Now())
+	if err != nil {
+		return fmt.Errorf("controller: %s %s at %d%%: %w", d.Action, d.ToVersion, int(d.Snapshot[snapPercent]), err)
+	}
+	return aerr
 }
 
 // revert hands a decision to the target. The machine (now reverting) is

@@ -22,6 +22,9 @@ type machine struct {
 	IncidentID    string // the incident the current chain belongs to
 	Fallbacks     int
 	Versions      []store.Version // oldest first
+	// Canary is the canary in progress (state canary): Active is the
+	// canary version, WatchSince the start of its current step.
+	Canary store.Canary
 
 	// In memory only: a restart forgets them, as it forgets the verdicts
 	// they were built from.
@@ -44,18 +47,21 @@ type machine struct {
 	// Rollbacks are the creation times of recent automatic rollback
 	// incidents, for the "frequent rollbacks are critical" rule.
 	Rollbacks []time.Time
+	// Moving: a canary share is being set (the target is working, s.mu
+	// released); commands are refused and the canary does not advance.
+	Moving bool
 }
 
 func machineFrom(st store.ServiceState) machine {
 	return machine{Name: st.Name, State: parseState(st.State), Active: st.Active, Paused: st.Paused,
 		WatchSince: st.WatchSince, CooldownUntil: st.CooldownUntil, IncidentID: st.IncidentID,
-		Fallbacks: st.Fallbacks, Versions: st.Versions}
+		Fallbacks: st.Fallbacks, Versions: st.Versions, Canary: st.Canary}
 }
 
 func (m machine) persisted(now time.Time) store.ServiceState {
 	return store.ServiceState{Name: m.Name, Active: m.Active, State: string(m.State), Paused: m.Paused,
 		WatchSince: m.WatchSince, CooldownUntil: m.CooldownUntil, IncidentID: m.IncidentID,
-		Fallbacks: m.Fallbacks, Versions: slices.Clone(m.Versions), UpdatedAt: now}
+		Fallbacks: m.Fallbacks, Versions: slices.Clone(m.Versions), UpdatedAt: now, Canary: m.Canary}
 }
 
 // fallbackFor returns the newest version older than v that is not known-bad.

@@ -166,17 +166,43 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	m := machineFrom(st)
 	m.Name, m.Gen = s.cfg.Name, 1
+	if c := s.cfg.Strategy.Canary; m.State == StateCanary && (c == nil || m.Canary.Stable == "" || m.Canary.Step >= len(c.Steps)-1 ||
+		findVersion(m.Versions, m.Canary.Stable) < 0) {
+		// The canary's steps are gone from the config (or changed under
+		// it): back to the version most users were on, never a silent
+		// promotion.
+		s.log.Warn("canary in progress no longer matches strategy.canary; traffic back on stable",
+			"canary", m.Active, "stable", m.Canary.Stable, "step", m.Canary.Step)
+		if m.Canary.Stable != "" && findVersion(m.Versions, m.Canary.Stable) >= 0 {
+			m.Active = m.Canary.Stable
+		}
+		m.State, m.Canary = StateStable, store.Canary{}
+	}
 	m.Rollbacks = s.recentRollbacks(ctx, now)
 	var boot []effect
 	for _, v := range m.Versions {
 		boot = append(boot, route{op: routeRegister, version: v.Name, url: v.URL, must: true})
 	}
-	boot = append(boot, route{op: routeActivate, version: m.Active, must: true},
-		route{op: routeFallback, version: m.fallbackFor(m.Active)}, save{must: true})
+	boot = append(boot, s.bootRoutes(m)...)
+	boot = append(boot, save{must: true})
 	if _, err := s.exec(ctx, m, boot); err != nil {
 		return err
 	}
 	return s.recover(ctx)
+}
+
+// bootRoutes put the traffic where the machine says it is: on the active
+// version, or for a canary in progress its step's share on the canary and
+// the rest on stable.
+func (s *Service) bootRoutes(m machine) []effect {
+	c := s.cfg.Strategy.Canary
+	if m.State == StateCanary && c != nil && m.Canary.Stable != "" && m.Canary.Step < len(c.Steps) {
+		return []effect{route{op: routeActivate, version: m.Canary.Stable, must: true},
+			route{op: routeWeight, stable: m.Canary.Stable, version: m.Active, percent: c.Steps[m.Canary.Step], must: true},
+			route{op: routeFallback, version: m.Canary.Stable}}
+	}
+	return []effect{route{op: routeActivate, version: m.Active, must: true},
+		route{op: routeFallback, version: m.fallbackFor(m.Active)}}
 }
 
 // recentRollbacks reads when the service's recent automatic rollbacks were.
@@ -292,6 +318,9 @@ func (s *Service) observe(ctx context.Context, snap machine, now time.Time) dete
 	since := now.Add(-s.cfg.Policy.Window)
 	if snap.WatchSince.After(since) {
 		since = snap.WatchSince
+	}
+	if snap.State == StateCanary {
+		s.canaryBaseline(ctx, snap, g, now)
 	}
 	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.pol.Rules, g.Bounds)
 	s.addBaseline(ctx, snap, ev, now)

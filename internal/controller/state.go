@@ -10,9 +10,9 @@ import (
 // persisted as its string.
 type State string
 
-// States of the service state machine. Shadowing and Canary are reserved
-// for the phases a deploy will pass through before Watching; nothing enters
-// them yet, but the transition table already says where they may lead.
+// States of the service state machine. Canary is a deploy ramping its
+// share of traffic (step_canary.go); Shadowing is reserved for the phase a
+// deploy will pass through before that.
 const (
 	StateStable    State = "stable"
 	StateWatching  State = "watching"
@@ -27,18 +27,20 @@ const (
 // not listed is a bug in the step, and the step refuses it as a whole.
 var transitions = map[State][]State{
 	// deploy; bad verdict with an older version (revert) or without (escalate)
-	StateStable: {StateWatching, StateShadowing, StateReverting, StateEscalated},
+	StateStable: {StateWatching, StateShadowing, StateCanary, StateReverting, StateEscalated},
 	// bake passed; redeploy; bad verdict
-	StateWatching: {StateStable, StateWatching, StateShadowing, StateReverting, StateEscalated},
+	StateWatching: {StateStable, StateWatching, StateShadowing, StateCanary, StateReverting, StateEscalated},
 	// done → verify; failed → escalate; restart without a finished decision,
 	// or a dry run, → back to watching or stable
 	StateReverting: {StateVerifying, StateEscalated, StateStable, StateWatching},
 	// verified; older also bad (fallback) or chain exhausted; a person deploys
-	StateVerifying: {StateStable, StateReverting, StateEscalated, StateWatching, StateShadowing},
+	StateVerifying: {StateStable, StateReverting, StateEscalated, StateWatching, StateShadowing, StateCanary},
 	// resume; a person deploys or rolls back
-	StateEscalated: {StateStable, StateWatching, StateShadowing, StateReverting},
+	StateEscalated: {StateStable, StateWatching, StateShadowing, StateCanary, StateReverting},
 	StateShadowing: {StateCanary, StateWatching, StateShadowing, StateReverting, StateEscalated},
-	StateCanary:    {StateCanary, StateWatching, StateShadowing, StateReverting, StateEscalated},
+	// next step or a new canary; 100 % (watch as blue-green); bad verdict;
+	// abort (back to stable)
+	StateCanary: {StateCanary, StateWatching, StateShadowing, StateReverting, StateEscalated, StateStable},
 }
 
 // CanMove reports whether the state machine allows s → to.

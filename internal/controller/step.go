@@ -85,8 +85,19 @@ const frequentRollbacks = 3
 // on an error (a refused command, a transition the table forbids) it returns
 // m unchanged and no effects.
 func step(m machine, in input, now time.Time, pol config.Policy) (machine, []effect, error) {
-	p := &plan{m: m, now: now, pol: pol}
+	return stepWith(m, in, now, pol, nil)
+}
+
+// stepWith is step for a service with a canary strategy (nil: blue-green).
+func stepWith(m machine, in input, now time.Time, pol config.Policy, canary *config.Canary) (machine, []effect, error) {
+	p := &plan{m: m, now: now, pol: pol, canary: canary}
 	switch in := in.(type) {
+	case promoteCmd:
+		p.promote(in)
+	case abortCmd:
+		p.abort(in)
+	case weighted:
+		p.canaryMoved(in)
 	case evaluated:
 		p.sv = in.schema
 		p.evaluated(in.r)
@@ -117,12 +128,13 @@ func step(m machine, in input, now time.Time, pol config.Policy) (machine, []eff
 
 // plan is the step's working state.
 type plan struct {
-	m   machine
-	fx  []effect
-	now time.Time
-	pol config.Policy
-	err error
-	sv  schemaView // the live schema, as read for this step
+	m      machine
+	fx     []effect
+	now    time.Time
+	pol    config.Policy
+	canary *config.Canary // strategy.canary; nil: blue-green
+	err    error
+	sv     schemaView // the live schema, as read for this step
 }
 
 func (p *plan) fail(err error) {
@@ -195,6 +207,8 @@ func (p *plan) evaluated(r detect.Result) {
 		}
 	case StateVerifying:
 		p.verify(r, act)
+	case StateCanary:
+		p.canaryEvaluated(r)
 	}
 }
 
@@ -270,6 +284,12 @@ func (p *plan) clearSuspect(why string) {
 func (p *plan) bad(r detect.Result) {
 	from := p.m.Active
 	to, schemaWhy, skipped := p.revertTarget(from)
+	inCanary := p.m.State == StateCanary
+	if inCanary {
+		// The stable version still serves most users (on the live schema):
+		// the revert is to it.
+		to, schemaWhy, skipped = p.m.Canary.Stable, "", nil
+	}
 	r.Reason = withSkipped(r.Reason, skipped)
 	switch {
 	case to == "" && schemaWhy != "" && !p.m.Paused && !p.pol.DryRun:
@@ -288,7 +308,9 @@ func (p *plan) bad(r detect.Result) {
 			Severity: incident.Critical, Title: fmt.Sprintf("%s: %s is bad and no older healthy version exists", p.m.Name, from),
 			Reason: r.Reason, FromVersion: from, ImpactStartedAt: p.m.WatchSince, DetectedAt: p.now}, detectedEvent(p.now, r))})
 		p.escalate("no older healthy version of "+p.m.Name+" to revert to: "+r.Reason, true)
-	case p.now.Before(p.m.CooldownUntil):
+	case p.now.Before(p.m.CooldownUntil) && !inCanary:
+		// (A canary going back to the version most users are on cannot
+		// thrash: cooldown never keeps it on a share.)
 		p.raise(r, "automatic rollback suppressed by cooldown until "+p.m.CooldownUntil.UTC().Format(time.RFC3339))
 	case p.pol.DryRun:
 		p.dryRun(r, from, to)
@@ -325,9 +347,16 @@ func (p *plan) rollbackIncident(d store.Decision, r *detect.Result) incident.Inc
 		evs = append(evs, incident.Event{At: d.CreatedAt, Type: incident.EvNote, Actor: "ripcord",
 			Message: fmt.Sprintf("%d rollbacks of %s in 7 days: severity raised to %s; the service is unstable", n, p.m.Name, sev)})
 	}
+	impact := p.m.WatchSince
+	if c := p.m.Canary; c.Stable == d.ToVersion && !c.Since.IsZero() {
+		impact = c.Since
+		evs = append(evs, incident.Event{At: d.CreatedAt, Type: incident.EvNote, Actor: "ripcord",
+			Message: fmt.Sprintf("%s was a canary at %d%% of traffic (since %s); the rest stayed on %s",
+				d.FromVersion, p.share(), c.Since.UTC().Format(time.RFC3339), c.Stable)})
+	}
 	inc := p.newIncident(incident.Incident{Kind: incident.KindRollback, Severity: sev,
 		Title:  fmt.Sprintf("%s: automatic rollback %s → %s", p.m.Name, d.FromVersion, d.ToVersion),
-		Reason: d.Reason, FromVersion: d.FromVersion, ToVersion: d.ToVersion, ImpactStartedAt: p.m.WatchSince, DetectedAt: d.CreatedAt}, evs...)
+		Reason: d.Reason, FromVersion: d.FromVersion, ToVersion: d.ToVersion, ImpactStartedAt: impact, DetectedAt: d.CreatedAt}, evs...)
 	return inc
 }
 

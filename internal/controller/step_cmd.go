@@ -15,7 +15,7 @@ import (
 // it. Deploying a known-bad version is a person's explicit choice and clears
 // the mark.
 func (p *plan) deploy(version, url, actor string) {
-	if p.m.State == StateReverting {
+	if p.m.State == StateReverting || p.m.Moving {
 		p.fail(conflict(p.m.Name, p.m.State, p.m.Active, "deploy of "+version))
 		return
 	}
@@ -38,11 +38,29 @@ func (p *plan) deploy(version, url, actor string) {
 	})
 	p.do(recordDeployment{d: store.Deployment{Service: p.m.Name, Version: version,
 		URL: p.m.Versions[findVersion(p.m.Versions, version)].URL, Actor: actor, At: p.now}})
+	if p.canaryDeploy(version) {
+		p.startCanary(version, actor)
+		return
+	}
 	p.do(route{op: routeActivate, version: version, must: true})
 	p.watch(version)
 	p.to(StateWatching, "deployed "+version+" by "+actor)
 	p.m.IncidentID, p.m.Fallbacks, p.m.Raised = "", 0, nil
 	p.do(route{op: routeFallback, version: p.m.fallbackFor(version)}, save{must: true})
+}
+
+// canaryDeploy reports whether a deploy of version ramps as a canary:
+// with strategy.canary, a stable version to keep the rest of the traffic,
+// and no share change in flight.
+func (p *plan) canaryDeploy(version string) bool {
+	if p.canary == nil || p.m.Moving {
+		return false
+	}
+	stable := p.m.Active
+	if p.m.State == StateCanary {
+		stable = p.m.Canary.Stable
+	}
+	return stable != "" && stable != version
 }
 
 // observed starts watching a version someone else deployed (a Kubernetes
@@ -79,7 +97,7 @@ func (p *plan) rollback(in rollbackCmd) {
 		to = p.m.fallbackFor(from)
 	}
 	switch {
-	case p.m.State == StateReverting:
+	case p.m.State == StateReverting || p.m.Moving:
 		p.fail(conflict(p.m.Name, p.m.State, p.m.Active, "manual rollback"))
 	case to == "":
 		p.fail(fmt.Errorf("%w: no older healthy version of %s to roll back to; give --to", ErrInvalid, p.m.Name))

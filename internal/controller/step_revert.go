@@ -121,6 +121,7 @@ func (p *plan) switched(d store.Decision, res revert.Result, inc incRef) {
 		result: fmt.Sprintf("switched %s → %s in %s", d.FromVersion, d.ToVersion, res.Duration)})
 	p.m.markBad(d.FromVersion, d.Reason)
 	p.watch(d.ToVersion)
+	p.m.Canary = store.Canary{} // a canary reverted is a canary ended
 	p.to(StateVerifying, fmt.Sprintf("reverted %s → %s; verifying %s for %s", d.FromVersion, d.ToVersion, d.ToVersion, p.pol.Verify))
 	p.m.CooldownUntil = p.now.Add(p.pol.Cooldown)
 	p.m.Fallbacks++
@@ -156,6 +157,10 @@ func (p *plan) escalate(why string, haveIncident bool) {
 // recoverPending re-executes a decision a crash left pending. Revert is
 // idempotent and the store refuses to finish a decision twice.
 func (p *plan) recoverPending(d store.Decision) {
+	if canaryAction(d.Action) {
+		p.recoverShare(d)
+		return
+	}
 	if d.Action != ActionDryRun {
 		p.m.IncidentID = d.IncidentID
 	}
@@ -182,6 +187,7 @@ func (p *plan) recoverReverting(last *store.Decision) {
 		p.do(route{op: routeActivate, version: last.ToVersion, must: true})
 		p.m.markBad(last.FromVersion, last.Reason)
 		p.watch(last.ToVersion)
+		p.m.Canary = store.Canary{}
 		p.to(StateVerifying, fmt.Sprintf("restart: decision %d (%s → %s) was done; verifying %s", last.ID, last.FromVersion, last.ToVersion, last.ToVersion))
 		p.do(route{op: routeFallback, version: p.m.fallbackFor(last.ToVersion)})
 	case last != nil && last.Action == ActionDryRun:

@@ -81,6 +81,8 @@ func short(e effect) string {
 			return fmt.Sprintf("revert #%d", e.d.ID)
 		}
 		return "revert"
+	case targetWeight:
+		return "weight"
 	case finishDecision:
 		return "finish " + e.status
 	case route:
@@ -450,7 +452,7 @@ func TestStepRecovery(t *testing.T) {
 }
 
 // TestTransitionTable: the table allows exactly the moves DESIGN §4 draws,
-// and leaves room for the shadow and canary phases.
+// the canary phase's, and leaves room for the shadow phase.
 func TestTransitionTable(t *testing.T) {
 	for _, tc := range []struct {
 		from, to State
@@ -462,7 +464,9 @@ func TestTransitionTable(t *testing.T) {
 		{StateStable, StateShadowing, true}, {StateShadowing, StateCanary, true}, {StateCanary, StateWatching, true},
 		{StateShadowing, StateReverting, true}, {StateCanary, StateReverting, true},
 		{StateStable, StateVerifying, false}, {StateWatching, StateVerifying, false}, {StateReverting, StateReverting, false},
-		{StateEscalated, StateVerifying, false}, {StateStable, StateCanary, false}, {StateVerifying, StateVerifying, false},
+		{StateEscalated, StateVerifying, false}, {StateVerifying, StateVerifying, false},
+		// A canary deploy goes straight from stable; an abort goes back.
+		{StateStable, StateCanary, true}, {StateCanary, StateStable, true}, {StateCanary, StateVerifying, false},
 		{State("bogus"), StateStable, false},
 	} {
 		if got := tc.from.CanMove(tc.to); got != tc.ok {

@@ -47,13 +47,14 @@ const (
 type Kind string
 
 const (
-	KindRollback   Kind = "rollback"   // an automatic rollback ran
-	KindManual     Kind = "manual"     // a person asked for a rollback
-	KindEscalation Kind = "escalation" // the fallback chain is exhausted or a revert failed
-	KindBlind      Kind = "blind"      // signals have been missing past the grace period
-	KindDegraded   Kind = "degraded"   // a version is bad but no rollback was possible
-	KindDryRun     Kind = "dry_run"    // policy.dry_run: an automatic rollback that was announced, not carried out
-	KindSuspect    Kind = "suspect"    // a version anomalous past suspect_grace, but not enough to revert
+	KindRollback   Kind = "rollback"    // an automatic rollback ran
+	KindManual     Kind = "manual"      // a person asked for a rollback
+	KindEscalation Kind = "escalation"  // the fallback chain is exhausted or a revert failed
+	KindBlind      Kind = "blind"       // signals have been missing past the grace period
+	KindDegraded   Kind = "degraded"    // a version is bad but no rollback was possible
+	KindDryRun     Kind = "dry_run"     // policy.dry_run: an automatic rollback that was announced, not carried out
+	KindSuspect    Kind = "suspect"     // a version anomalous past suspect_grace, but not enough to revert
+	KindCanaryHeld Kind = "canary_held" // a canary step had no verdict by max_step: held there
 )
 
 // Incident is one thing that went wrong with one service.

@@ -16,6 +16,16 @@
 //     DrainTimeout later are cut, not counted against it. After a rollback
 //     the old version gets no new request, no tunnel, and stops answering
 //     within a known time.
+//   - A canary (SetWeight, canary.go) is one more atomic pointer: the
+//     stable and canary versions and the canary's share in basis points,
+//     published together, read once per request like the active pointer.
+//     With a sticky key the side is a hash of the header or cookie value
+//     (no state per user), so a user in bucket b is on the canary at every
+//     share above b: a growing share moves users stable → canary only.
+//     Requests without the key are assigned at random, one by one. Each new
+//     share restarts the canary's cumulative evidence, so a step is judged
+//     on its own requests; Activate (a full switch, 0 % or 100 %) ends the
+//     canary and drains the version that lost its traffic.
 //   - No answer reaches the wrong client. HTTP/1.1 has nothing that ties an
 //     answer to its request but order, so bytes a version writes that no
 //     request asked for (a late second response, a body on a HEAD) would be

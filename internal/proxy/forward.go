@@ -13,7 +13,7 @@ import (
 // ServeHTTP forwards r to the active version. The version is read once, at
 // the start: a switch affects the next request, never this one.
 func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	v := s.active.Load()
+	v := s.routeHTTP(r)
 	if v == nil {
 		http.Error(w, "ripcord: no active version", http.StatusServiceUnavailable)
 		return

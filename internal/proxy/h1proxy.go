@@ -37,7 +37,7 @@ func (x *exchange) cut() bool { return x.up != nil && x.up.cut.Load() }
 // connection may carry another request.
 func (c *h1conn) proxy(rq *reqHead) bool {
 	s := c.s
-	v := s.active.Load()
+	v := c.routeH1()
 	if v == nil {
 		return c.writeError(503, "ripcord: no active version\n", rq) && !rq.hasBody()
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	// MaxConns caps the client connections one Serve call holds open;
 	// connections beyond it are answered 503 and closed. Default 10000.
 	MaxConns int
+	// Sticky assigns users to one side of a canary by a header or cookie
+	// (canary.go); zero: every request is assigned on its own.
+	Sticky Sticky
 }
 
 // Retry is retry_on_previous: a request the active version failed

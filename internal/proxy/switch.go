@@ -51,6 +51,8 @@ type Switch struct {
 	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
 	versions atomic.Pointer[map[string]*version] // copy-on-write
 	active   atomic.Pointer[version]
+	split    atomic.Pointer[split] // a canary in progress (canary.go); nil: none
+	sticky   Sticky                // opts.Sticky, the header name in lower case
 	fallback atomic.Pointer[string]
 	evidence chan struct{} // Evidence; capacity 1
 	lastSpec []boundSpec   // the bounds last tracked for any version (mu)
@@ -62,6 +64,7 @@ func New(opts Options) *Switch {
 	opts = opts.withDefaults()
 	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: opts.Logger.With("service", opts.Service), now: time.Now,
 		evidence: make(chan struct{}, 1)}
+	s.sticky = Sticky{Header: strings.ToLower(opts.Sticky.Header), Cookie: opts.Sticky.Cookie}
 	empty := map[string]*version{}
 	s.versions.Store(&empty)
 	none := ""
@@ -105,9 +108,18 @@ func (s *Switch) SetVersion(name, rawURL string) error {
 	s.versions.Store(&next)
 	if old != nil {
 		s.active.CompareAndSwap(old, v)
+		if sp := s.split.Load(); sp != nil && (sp.stable == old || sp.canary == old) {
+			next := *sp
+			if next.stable == old {
+				next.stable = v
+			} else {
+				next.canary = v
+			}
+			s.split.Store(&next)
+		}
 		old.up.drain()
 	}
-	if s.active.Load() == v {
+	if sp := s.split.Load(); s.active.Load() == v || (sp != nil && sp.canary == v) {
 		v.up.undrain()
 	}
 	s.log.Info("proxy version set", "version", name, "url", redactURL(u))
@@ -132,6 +144,11 @@ func (s *Switch) Activate(name string) (previous string, err error) {
 	v.up.undrain()
 	if old != nil && old != v {
 		old.up.drain()
+	}
+	// A full switch ends any canary: its version, unless now the active
+	// one (promoted), gets no new request.
+	if sp := s.split.Swap(nil); sp != nil && sp.canary != v && sp.canary != old {
+		sp.canary.up.drain()
 	}
 	s.mu.Unlock()
 	if old == nil {

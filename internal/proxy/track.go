@@ -66,9 +66,10 @@ func (s *Switch) complete(v *version, f *flight, o outcome) time.Time {
 	return end
 }
 
-// poke signals Evidence if v is the active version.
+// poke signals Evidence if v is the active version or the canary.
 func (s *Switch) poke(v *version) {
-	if a := s.active.Load(); a == nil || a.stats != v.stats {
+	a, sp := s.active.Load(), s.split.Load()
+	if (a == nil || a.stats != v.stats) && (sp == nil || sp.canary.stats != v.stats) {
 		return
 	}
 	select {

@@ -53,3 +53,17 @@ type Target interface {
 	Status(ctx context.Context) (Status, error)
 	Revert(ctx context.Context, req Request) (Result, error)
 }
+
+// Weighted is a target that can split a service's traffic between its
+// stable version and a canary: the controller's canary steps set the
+// canary's share through it, and a bad verdict or an abort sets it to 0.
+// The built-in switch implements it (proxyswitch); a Gateway API HTTPRoute
+// target sets its two backendRefs' weights.
+//
+// SetWeight must be idempotent (setting the share already live succeeds),
+// as the controller re-runs a recorded step after a crash. percent is the
+// canary's share, 0–100; 0 sends everything to stable, 100 everything to
+// canary.
+type Weighted interface {
+	SetWeight(ctx context.Context, service, stable, canary string, percent int) error
+}

@@ -37,6 +37,18 @@ type ServiceState struct {
 	Fallbacks int
 	Versions  []Version // oldest first
 	UpdatedAt time.Time
+	// Canary is the canary in progress while State is canary; zero
+	// otherwise. Active is then the canary version.
+	Canary Canary
+}
+
+// Canary is where a canary stands: the version keeping the rest of the
+// traffic, the step (an index into the service's strategy.canary.steps)
+// and when the canary began (WatchSince is when the step began).
+type Canary struct {
+	Stable string    `json:"stable"`
+	Step   int       `json:"step"`
+	Since  time.Time `json:"since"`
 }
 
 // Version is a known version of a service.

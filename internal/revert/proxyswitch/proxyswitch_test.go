@@ -54,3 +54,29 @@ func TestRevertRefusals(t *testing.T) {
 		t.Fatal("unknown version accepted")
 	}
 }
+
+// TestSetWeightAndRevertEndsCanary: the target sets the canary's share on
+// the switch, and a revert to stable takes the canary to 0 % at once.
+func TestSetWeightAndRevertEndsCanary(t *testing.T) {
+	sw := newSwitch(t)
+	if _, err := sw.Activate("v1"); err != nil {
+		t.Fatal(err)
+	}
+	tg := proxyswitch.New(sw)
+	ctx := context.Background()
+	if err := tg.SetWeight(ctx, "svc", "v1", "v2", 5); err != nil {
+		t.Fatal(err)
+	}
+	if name, pct := sw.Canary(); name != "v2" || pct != 5 {
+		t.Fatalf("canary %q %d%%", name, pct)
+	}
+	if _, err := tg.Revert(ctx, revert.Request{Service: "svc", From: "v2", To: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if name, pct := sw.Canary(); name != "" || pct != 0 || sw.Active() != "v1" {
+		t.Fatalf("after revert: canary %q %d%%, active %s", name, pct, sw.Active())
+	}
+	if err := tg.SetWeight(ctx, "svc", "v1", "v9", 5); err == nil {
+		t.Fatal("unknown canary accepted")
+	}
+}

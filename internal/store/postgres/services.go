@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -11,7 +12,7 @@ import (
 )
 
 const selectService = `SELECT name, active, state, paused, watch_since, cooldown_until,
-	incident_id, fallbacks, updated_at FROM services`
+	incident_id, fallbacks, updated_at, canary FROM services`
 
 // SaveService upserts the service row and rewrites its version list in one
 // transaction, so a crash never leaves a half-written list.
@@ -28,15 +29,15 @@ func (s *Store) SaveService(ctx context.Context, st store.ServiceState) error {
 
 func saveService(ctx context.Context, tx pgx.Tx, st store.ServiceState) error {
 	_, err := tx.Exec(ctx, `INSERT INTO services (name, active, state, paused,
-			watch_since, cooldown_until, incident_id, fallbacks, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			watch_since, cooldown_until, incident_id, fallbacks, updated_at, canary)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (name) DO UPDATE SET active = excluded.active,
 			state = excluded.state, paused = excluded.paused,
 			watch_since = excluded.watch_since, cooldown_until = excluded.cooldown_until,
 			incident_id = excluded.incident_id, fallbacks = excluded.fallbacks,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at, canary = excluded.canary`,
 		st.Name, st.Active, st.State, st.Paused, encTime(st.WatchSince),
-		encTime(st.CooldownUntil), st.IncidentID, st.Fallbacks, encTime(st.UpdatedAt))
+		encTime(st.CooldownUntil), st.IncidentID, st.Fallbacks, encTime(st.UpdatedAt), encCanary(st.Canary))
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func saveService(ctx context.Context, tx pgx.Tx, st store.ServiceState) error {
 }
 
 func checkServiceTimes(st store.ServiceState) error {
-	if err := checkTimes(st.WatchSince, st.CooldownUntil, st.UpdatedAt); err != nil {
+	if err := checkTimes(st.WatchSince, st.CooldownUntil, st.UpdatedAt, st.Canary.Since); err != nil {
 		return err
 	}
 	for _, v := range st.Versions {
@@ -126,8 +127,33 @@ func (s *Store) ListServices(ctx context.Context) ([]store.ServiceState, error) 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanService(r scanner, st *store.ServiceState) error {
-	return r.Scan(&st.Name, &st.Active, &st.State, &st.Paused, timeCol{&st.WatchSince},
-		timeCol{&st.CooldownUntil}, &st.IncidentID, &st.Fallbacks, timeCol{&st.UpdatedAt})
+	var canary string
+	if err := r.Scan(&st.Name, &st.Active, &st.State, &st.Paused, timeCol{&st.WatchSince},
+		timeCol{&st.CooldownUntil}, &st.IncidentID, &st.Fallbacks, timeCol{&st.UpdatedAt}, &canary); err != nil {
+		return err
+	}
+	return decCanary(canary, &st.Canary)
+}
+
+// encCanary stores a canary as JSON, and none as an empty string (as the SQLite store).
+func encCanary(c store.Canary) string {
+	if c == (store.Canary{}) {
+		return ""
+	}
+	c.Since = c.Since.UTC()
+	b, _ := json.Marshal(c) // strings, an int and a time: cannot fail
+	return string(b)
+}
+
+func decCanary(s string, c *store.Canary) error {
+	*c = store.Canary{}
+	if s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), c); err != nil {
+		return fmt.Errorf("canary: %w", err)
+	}
+	return nil
 }
 
 // loadVersions returns the versions of one service, or of all when service

@@ -23,6 +23,7 @@ var migrations = []string{
 	schemaV3,
 	schemaV4,
 	schemaV5,
+	schemaV6,
 }
 
 // schemaV5 keeps dashboard sessions, by the hash of their secret only.
@@ -35,6 +36,12 @@ CREATE TABLE sessions (
 	expires_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+`
+
+// schemaV6 keeps a canary in progress with its service (JSON of
+// store.Canary; an empty string when none), so a restart resumes the step it was on.
+const schemaV6 = `
+ALTER TABLE services ADD COLUMN canary TEXT NOT NULL DEFAULT '';
 `
 
 // schemaV4 gives the database an installation id, generated here, once, when

@@ -73,13 +73,20 @@ func seedV1(t *testing.T, db *sql.DB) {
 // TestUpgradeFromEveryOlderSchema opens a file left by each older release
 // and finds its data intact and every newer feature working: cursors and
 // metrics (v2), channel state (v3), the installation id (v4), dashboard
-// sessions (v5).
+// sessions (v5), a service's canary (v6).
 func TestUpgradeFromEveryOlderSchema(t *testing.T) {
 	for v := 1; v < len(migrations); v++ {
 		t.Run("from v"+strconv.Itoa(v), func(t *testing.T) {
 			ctx := context.Background()
-			path, db := oldSchema(t, v)
+			// Seeded with v1's own statements, then upgraded to v as
+			// that release would have.
+			path, db := oldSchema(t, 1)
 			seedV1(t, db)
+			for w := 2; w <= v; w++ {
+				if err := applyMigration(ctx, db, w); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -91,6 +98,15 @@ func TestUpgradeFromEveryOlderSchema(t *testing.T) {
 			st, err := s.LoadService(ctx, "api")
 			if err != nil || st.State != "verifying" || len(st.Versions) != 2 || !st.Versions[1].KnownBad || !st.CooldownUntil.IsZero() {
 				t.Errorf("service after upgrade = %+v, %v", st, err)
+			}
+			if st.Canary != (store.Canary{}) {
+				t.Errorf("a service from before canaries has canary %+v", st.Canary)
+			}
+			st.Canary = store.Canary{Stable: "v1", Step: 1, Since: time.Now().UTC()}
+			if err := s.SaveService(ctx, st); err != nil {
+				t.Errorf("saving a canary on the upgraded file: %v", err)
+			} else if got, _ := s.LoadService(ctx, "api"); got.Canary.Stable != "v1" || got.Canary.Step != 1 {
+				t.Errorf("canary after a save on the upgraded file: %+v", got.Canary)
 			}
 			pend, err := s.PendingDecisions(ctx)
 			if err != nil || len(pend) != 1 || pend[0].Snapshot["error_rate"] != 0.5 {
@@ -144,12 +160,15 @@ func TestUpgradeFromEveryOlderSchema(t *testing.T) {
 // the next Open completes the upgrade.
 func TestFailedMigrationLeavesThePreviousVersion(t *testing.T) {
 	ctx := context.Background()
-	// v4 is the migration made to fail (by a table it creates), from a
-	// v3 file; once the cause is gone Open goes all the way up.
-	const last = 4
-	path, db := oldSchema(t, last-1)
+	last := len(migrations)
+	path, db := oldSchema(t, 1)
 	seedV1(t, db)
-	// Something else created a table the last migration creates.
+	for w := 2; w <= 3; w++ {
+		if err := applyMigration(ctx, db, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Something else created a table migration 4 creates.
 	if _, err := db.Exec(`CREATE TABLE installation (x TEXT)`); err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +183,8 @@ func TestFailedMigrationLeavesThePreviousVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	var max int
-	if err := db.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&max); err != nil || max != last-1 {
-		t.Fatalf("schema version after the failed migration = %d, %v; want %d", max, err, last-1)
+	if err := db.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&max); err != nil || max != 3 {
+		t.Fatalf("schema version after the failed migration = %d, %v; want 3", max, err)
 	}
 	// The ALTER TABLE after the failing statement did not land either.
 	var cols int
@@ -179,8 +198,8 @@ func TestFailedMigrationLeavesThePreviousVersion(t *testing.T) {
 
 	s := openFile(t, path)
 	defer s.Close()
-	if _, max := schemaVersions(t, s); max != len(migrations) {
-		t.Errorf("after removing the cause: schema %d, want %d", max, len(migrations))
+	if _, max := schemaVersions(t, s); max != last {
+		t.Errorf("after removing the cause: schema %d, want %d", max, last)
 	}
 	if inc, err := s.GetIncident(ctx, "INC-0001"); err != nil || len(inc.Events) != 2 {
 		t.Errorf("data after the retried upgrade: %+v, %v", inc, err)

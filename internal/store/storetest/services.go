@@ -14,6 +14,7 @@ func sampleService(name string) store.ServiceState {
 		Name: name, Active: "c-7f3", State: "watching", Paused: true,
 		WatchSince: at(1), CooldownUntil: at(2), IncidentID: "INC-0007",
 		Fallbacks: 2, UpdatedAt: at(3),
+		Canary: store.Canary{Stable: "b-02e", Step: 2, Since: at(7)},
 		Versions: []store.Version{
 			{Name: "c-7f3", URL: "http://10.0.0.3:8080", AddedAt: at(4)},
 			{Name: "a-91b", URL: "http://10.0.0.1:8080", KnownBad: true,
@@ -34,6 +35,9 @@ func checkService(t *testing.T, got, want store.ServiceState) {
 	eq(t, "IncidentID", got.IncidentID, want.IncidentID)
 	eq(t, "Fallbacks", got.Fallbacks, want.Fallbacks)
 	sameTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)
+	eq(t, "Canary.Stable", got.Canary.Stable, want.Canary.Stable)
+	eq(t, "Canary.Step", got.Canary.Step, want.Canary.Step)
+	sameTime(t, "Canary.Since", got.Canary.Since, want.Canary.Since)
 	if len(got.Versions) != len(want.Versions) {
 		t.Fatalf("%s: %d versions, want %d: %+v", want.Name, len(got.Versions), len(want.Versions), got.Versions)
 	}
