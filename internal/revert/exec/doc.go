@@ -23,7 +23,8 @@
 //
 // The program runs in its own process group (Setpgid). On timeout (or
 // when the caller's context ends) the whole group is killed with SIGKILL,
-// so children die too. stdout and stderr are captured, each capped at
+// so children die too. Where there are no process groups (Windows) only
+// the program itself is killed. stdout and stderr are captured, each capped at
 // 64 KiB with a note when cut, scrubbed of the secret values the caller
 // passes (WithSecrets) and of anything that looks like a credential
 // (Bearer/Basic values, URL passwords, password=/token= pairs), and

@@ -204,8 +204,7 @@ func (t *Target) run(parent context.Context, argv []string) (string, error) {
 	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = t.environ()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	ownProcessGroup(cmd)
 	cmd.WaitDelay = waitDelay
 	err := cmd.Run()
 	note := ""
