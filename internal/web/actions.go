@@ -13,7 +13,7 @@ import (
 	"github.com/ripcord/ripcord/internal/store"
 )
 
-// serviceAction runs deploy, rollback, pause or resume as the signed-in
+// serviceAction runs deploy, rollback, promote, abort, pause or resume as the signed-in
 // operator, through the controller (the API's path), and goes back to
 // the page with a confirmation.
 func (s *Server) serviceAction(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +46,10 @@ func (s *Server) serviceAction(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		err = svc.Deploy(ctx, version, u, actor)
+	case "promote":
+		err = svc.Promote(ctx, actor)
+	case "abort":
+		err = svc.Abort(ctx, strings.TrimSpace(f.Get("reason")), actor)
 	case "pause":
 		err = svc.Pause(ctx, actor)
 	case "resume":

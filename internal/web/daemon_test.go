@@ -47,6 +47,12 @@ func backend(t *testing.T, name string) string {
 // with versions v1 and v2, v2 active.
 func startDaemon(t *testing.T, n int) *daemon {
 	t.Helper()
+	return startDaemonWith(t, n, nil)
+}
+
+// startDaemonWith is startDaemon with the config changed by edit first.
+func startDaemonWith(t *testing.T, n int, edit func(*config.Config)) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	v1, v2 := backend(t, "v1"), backend(t, "v2")
 	cfg := &config.Config{API: config.API{Listen: "127.0.0.1:0", Tokens: []config.Token{
@@ -60,6 +66,9 @@ func startDaemon(t *testing.T, n int) *daemon {
 		}
 		cfg.Services = append(cfg.Services, config.Service{Name: name, Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Policy: config.DefaultPolicy(),
 			Active: "v2", Versions: []config.Version{{Name: "v1", URL: v1}, {Name: "v2", URL: v2}}})
+	}
+	if edit != nil {
+		edit(cfg)
 	}
 	d := &daemon{t: t, cfg: cfg}
 	d.boot()

@@ -33,6 +33,15 @@ type row struct {
 	Canary    string
 }
 
+// canaryText is a canary's place in one line for the Services table:
+// "step 2 of 5 · 5 % (stable v1)", or an empty string without one.
+func canaryText(c *controller.CanaryStatus) string {
+	if c == nil {
+		return ""
+	}
+	return "step " + strconv.Itoa(c.Step) + " of " + strconv.Itoa(len(c.Steps)) + " · " + strconv.Itoa(c.Percent) + " % (stable " + c.Stable + ")"
+}
+
 // listQuery is the Services page's filter, sort and page, from the URL.
 type listQuery struct {
 	Q, State, Verdict, Sort string
@@ -166,7 +175,7 @@ func (s *Server) filtered(l listQuery, open map[string]int) []row {
 			continue
 		}
 		st.Versions = store.RedactedVersions(st.Versions)
-		rows = append(rows, row{Status: st, Incidents: open[n]})
+		rows = append(rows, row{Status: st, Incidents: open[n], Canary: canaryText(st.Canary)})
 	}
 	key := func(r row) string {
 		switch l.Sort {
