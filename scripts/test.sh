@@ -29,8 +29,8 @@ skipping() { [[ ",${RIPCORD_SKIP:-}," == *",$1,"* ]]; }
 
 skip_list=${RIPCORD_SKIP:-}
 for c in ${skip_list//,/ }; do
-  case "$c" in kubernetes|prometheus|alertmanager|postgres|helm|chromium|all) ;;
-  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, helm, chromium, all)" >&2; exit 2 ;;
+  case "$c" in kubernetes|prometheus|alertmanager|postgres|helm|chromium|axe|all) ;;
+  *) echo "RIPCORD_SKIP: unknown component '$c' (use kubernetes, prometheus, alertmanager, postgres, helm, chromium, axe, all)" >&2; exit 2 ;;
   esac
 done
 
@@ -49,6 +49,8 @@ have haproxy || need_pkgs+=(haproxy)
 have wrk || need_pkgs+=(wrk)
 # chromium: the dashboard's browser tests (internal/web, chromedp).
 have chromium || need_pkgs+=(chromium)
+# curl: axe-core for the dashboard's accessibility audit, from the npm registry.
+have curl || need_pkgs+=(curl ca-certificates)
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need_pkgs+=(postgresql)
 if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
   need_pkgs+=(golang-go ca-certificates)
@@ -107,6 +109,27 @@ if skipping helm || skipping all; then
 elif ! helm version --template '{{.Version}}' 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
   log "building helm $HELM_VERSION (go install, module proxy)"
   go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+fi
+
+# axe-core, the accessibility engine the dashboard's audit runs in chromium
+# (internal/web TestAccessibility): the npm registry's tarball, checked
+# against its published checksum, unpacked once into a cache.
+AXE_VERSION=4.14.1
+AXE_SHA256=e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+axe_cache=/var/cache/ripcord/axe
+mkdir -p "$axe_cache" 2>/dev/null && [ -w "$axe_cache" ] || axe_cache="$HOME/.cache/ripcord/axe"
+export RIPCORD_AXE="$axe_cache/axe-core-$AXE_VERSION/axe.min.js"
+if skipping axe || skipping all; then
+  log "axe-core: skipped (RIPCORD_SKIP)"
+elif [ ! -f "$RIPCORD_AXE" ]; then
+  log "fetching axe-core $AXE_VERSION (npm registry)"
+  tmp_axe=$(mktemp -d)
+  curl -fsSL --retry 3 -o "$tmp_axe/axe.tgz" "https://registry.npmjs.org/axe-core/-/axe-core-$AXE_VERSION.tgz"
+  echo "$AXE_SHA256  $tmp_axe/axe.tgz" | sha256sum -c --quiet -
+  tar -xzf "$tmp_axe/axe.tgz" -C "$tmp_axe" package/axe.min.js
+  mkdir -p "$(dirname "$RIPCORD_AXE")"
+  mv "$tmp_axe/package/axe.min.js" "$RIPCORD_AXE"
+  rm -rf "$tmp_axe"
 fi
 
 log "go vet"

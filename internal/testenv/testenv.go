@@ -16,7 +16,14 @@ const (
 	// Chromium is Debian's chromium, driven by chromedp in the dashboard's
 	// browser tests.
 	Chromium = "chromium"
+	// Axe is axe-core, the accessibility engine the dashboard's audit runs
+	// in chromium; scripts/test.sh fetches it to AxePath.
+	Axe = "axe"
 )
+
+// AxePath is where scripts/test.sh puts axe-core (RIPCORD_AXE overrides).
+const AxePath = "/var/cache/ripcord/axe/axe-core-4.14.1/axe.min.js"
+
 
 // SkipMarker starts every skip message from this package.
 const SkipMarker = "ripcord-skip:"
