@@ -24,7 +24,6 @@ const (
 // AxePath is where scripts/test.sh puts axe-core (RIPCORD_AXE overrides).
 const AxePath = "/var/cache/ripcord/axe/axe-core-4.14.1/axe.min.js"
 
-
 // SkipMarker starts every skip message from this package.
 const SkipMarker = "ripcord-skip:"
 
