@@ -53,17 +53,17 @@ func TestAccessibility(t *testing.T) {
 	if _, err := d.app.Service("svc").Rollback(t.Context(), "", "an earlier incident", "otto"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.app.Service("svc").Deploy(t.Context(), "v1", "", "otto"); err != nil {
+	if err := d.app.Service("svc").Deploy(t.Context(), "v3", backend(t, "v3"), "otto"); err != nil {
 		t.Fatal(err)
 	}
-	id := d.app.Service("svc").Status().IncidentID
-	if id == "" {
-		incs, err := d.operator.Incidents(t.Context(), "svc", false)
-		if err != nil || len(incs) == 0 {
-			t.Fatalf("no incident to audit: %v", err)
-		}
-		id = incs[0].ID
+	if st := d.app.Service("svc").Status(); st.Canary == nil {
+		t.Fatalf("no canary to audit: %+v", st)
 	}
+	incs, err := d.operator.Incidents(t.Context(), "svc", false)
+	if err != nil || len(incs) == 0 {
+		t.Fatalf("no incident to audit: %v", err)
+	}
+	id := incs[0].ID
 	do(t, ctx, "sign-in page", chromedp.Navigate(d.url+"/"), chromedp.WaitVisible(chromedp.ID("token")))
 	audit(t, ctx, axe, "sign-in")
 	signInChrome(t, ctx, d.url, operatorToken)
@@ -75,6 +75,9 @@ func TestAccessibility(t *testing.T) {
 			// Open every confirmation so the controls inside are audited too.
 			eval[bool](t, ctx, `document.querySelectorAll("details").forEach(d => d.open = true), true`)
 			audit(t, ctx, axe, p+" at "+strconv.FormatInt(width, 10)+" px")
+			if p == "/services/svc" && width == 1280 {
+				shot(t, ctx, "service-canary-operator")
+			}
 		}
 	}
 }
