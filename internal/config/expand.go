@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+
 	"github.com/goccy/go-yaml/ast"
 )
 
@@ -92,8 +94,10 @@ func (d *decoder) spend(path string, n ast.Node) bool {
 }
 
 // deref strips anchors and tags and follows aliases; nil means a problem was
-// reported.
+// reported. An alias met twice on one chain is a cycle (`&a *a`, which
+// the YAML parser accepts) and is reported instead of followed forever.
 func (d *decoder) deref(path string, n ast.Node) ast.Node {
+	var seen []string
 	for {
 		switch t := n.(type) {
 		case *ast.AnchorNode:
@@ -102,6 +106,11 @@ func (d *decoder) deref(path string, n ast.Node) ast.Node {
 			n = t.Value
 		case *ast.AliasNode:
 			name := t.Value.GetToken().Value
+			if slices.Contains(seen, name) {
+				d.fail(path, n, "alias *%s refers to itself: give &%s a value of its own", name, name)
+				return nil
+			}
+			seen = append(seen, name)
 			target, ok := d.src.anchors[name]
 			if !ok {
 				d.fail(path, n, "alias *%s names no anchor: define &%s on the value you want to reuse", name, name)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -36,7 +37,10 @@ func FuzzParse(f *testing.F) {
 		if err == nil {
 			return
 		}
-		if strings.Contains(err.Error(), fuzzSecret) {
+		// The fuzzer learns the secret from this very comparison and may
+		// type it into the text, as an alias name for one; quoting what the
+		// user wrote is fine, so only text without it can catch a leak.
+		if !bytes.Contains(data, []byte(fuzzSecret)) && strings.Contains(err.Error(), fuzzSecret) {
 			t.Fatalf("a problem quotes a resolved secret:\n%v", err)
 		}
 		var probs Errors
