@@ -13,6 +13,10 @@ type Config struct {
 	Services []Service `yaml:"services"`
 	Notify   Notify    `yaml:"notify"`
 	Reports  Reports   `yaml:"reports"`
+	// Signals are the daemon's signal receivers, shared by every service
+	// (signals.otlp: where OTLP arrives); services map their data under
+	// services[].signals.
+	Signals Receivers `yaml:"signals"`
 
 	// BaseDir is the directory relative paths in the config (token_file,
 	// sqlite://PATH) are resolved against: the config file's directory when
@@ -136,6 +140,22 @@ type Signals struct {
 	// Providers are the signal sources' blocks (prometheus, probe), in file
 	// order; their kinds are app's signal sources.
 	Providers []Block `yaml:",remain"`
+}
+
+// Receivers are the daemon-wide signal receivers' blocks, at most one of
+// each kind; their kinds are app's receivers.
+type Receivers struct {
+	Providers []Block `yaml:",remain"`
+}
+
+// Receiver is the block of kind, or nil when the file has none.
+func (r Receivers) Receiver(kind string) *Block {
+	for i := range r.Providers {
+		if r.Providers[i].Kind == kind {
+			return &r.Providers[i]
+		}
+	}
+	return nil
 }
 
 // Proxy is the built-in traffic switch for a service.

@@ -9,13 +9,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 )
 
@@ -124,18 +123,10 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"type": "timeseries_response", "attributes": out}})
 }
 
-func keyFiles(t *testing.T) (string, string) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "api"), filepath.Join(dir, "app")
-	_ = os.WriteFile(a, []byte(apiKey+"\n"), 0o600)
-	_ = os.WriteFile(b, []byte(appKey), 0o600)
-	return a, b
-}
 
 func newSource(t *testing.T, rc *receiver, queries map[string]string, logs *bytes.Buffer) *Source {
 	t.Helper()
-	a, b := keyFiles(t)
-	s, err := New(map[string]Config{"checkout": {APIURL: rc.srv.URL, APIKeyFile: a, AppKeyFile: b, Queries: queries}},
+	s, err := New(map[string]Config{"checkout": {APIURL: rc.srv.URL, APIKey: apiKey, AppKey: appKey, Queries: queries}},
 		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
 		t.Fatal(err)
@@ -304,23 +295,22 @@ func (b buckets) answerTwice(q string, from, to time.Time) []map[time.Time]float
 }
 
 func TestValidate(t *testing.T) {
-	a, b := keyFiles(t)
-	missing := filepath.Join(t.TempDir(), "nope")
+	const a, b = field.Secret(apiKey), field.Secret(appKey)
 	ok := map[string]string{"error_rate": "sum:e{version:{{.Version}}}.as_count() / sum:r{version:{{.Version}}}.as_count()"}
 	cases := []struct {
 		cfg  Config
 		want string
 	}{
-		{Config{APIKeyFile: missing, AppKeyFile: b, Queries: ok}, "api_key_file: " + missing + " does not exist"},
-		{Config{APIKeyFile: a, Queries: ok}, "app_key_file: is required"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"error_rate": "sum:e{*}"}}, "queries.error_rate: does not use {{.Version}}"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"error_rate": "sum:e{v:{{.Image}},{{.Version}}}"}}, "queries.error_rate: only {{.Version}} and {{.Service}}"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}", "errors": "sum:e{v:{{.Version}}}.as_count()"}}, "queries.requests: must end in .as_count()"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}.as_count()"}}, "queries: requests and errors go together"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"errorrate": "x{{.Version}}"}}, "queries.errorrate: unknown metric"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: ok, Interval: 5 * time.Second}, "interval: 5s is faster than Datadog's finest data resolution"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: ok, APIURL: "https://api.datadoghq.com/api/v2"}, "api_url: must be the site's API root"},
-		{Config{APIKeyFile: a, AppKeyFile: b}, "queries: at least one metric query"},
+		{Config{AppKey: b, Queries: ok}, "api_key: is required: set api_key_file: PATH"},
+		{Config{APIKey: a, Queries: ok}, "app_key: is required"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"error_rate": "sum:e{*}"}}, "queries.error_rate: does not use {{.Version}}"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"error_rate": "sum:e{v:{{.Image}},{{.Version}}}"}}, "queries.error_rate: only {{.Version}} and {{.Service}}"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}", "errors": "sum:e{v:{{.Version}}}.as_count()"}}, "queries.requests: must end in .as_count()"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}.as_count()"}}, "queries: requests and errors go together"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"errorrate": "x{{.Version}}"}}, "queries.errorrate: unknown metric"},
+		{Config{APIKey: a, AppKey: b, Queries: ok, Interval: 5 * time.Second}, "interval: 5s is faster than Datadog's finest data resolution"},
+		{Config{APIKey: a, AppKey: b, Queries: ok, APIURL: "https://api.datadoghq.com/api/v2"}, "api_url: must be the site's API root"},
+		{Config{APIKey: a, AppKey: b}, "queries: at least one metric query"},
 	}
 	for _, c := range cases {
 		err := c.cfg.Validate()
@@ -328,7 +318,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
 		}
 	}
-	if err := (Config{APIKeyFile: a, AppKeyFile: b, Queries: ok}).Validate(); err != nil {
+	if err := (Config{APIKey: a, AppKey: b, Queries: ok}).Validate(); err != nil {
 		t.Errorf("a good config: %v", err)
 	}
 	if tagValue("Release/2.1-RC1:x") != "release/2.1-rc1:x" || tagValue(`v1"} OR *`) != "v1___or__" {
