@@ -123,7 +123,6 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"type": "timeseries_response", "attributes": out}})
 }
 
-
 func newSource(t *testing.T, rc *receiver, queries map[string]string, logs *bytes.Buffer) *Source {
 	t.Helper()
 	s, err := New(map[string]Config{"checkout": {APIURL: rc.srv.URL, APIKey: apiKey, AppKey: appKey, Queries: queries}},

@@ -24,7 +24,6 @@ import (
 
 const testToken = "s3cr3t-otlp-token-0123456789"
 
-
 // startReceiver starts a real receiver on loopback ports.
 func startReceiver(t *testing.T, cfg otlp.Config) *otlp.Receiver {
 	t.Helper()
