@@ -57,8 +57,15 @@ func newOtelBackend(t *testing.T, name, receiver string, errPM int64, every time
 		w.WriteHeader(code)
 		hist.Record(r.Context(), time.Since(began).Seconds(), metric.WithAttributes(attribute.Int("http.response.status_code", code)))
 	}))
-	t.Cleanup(func() { b.srv.Close(); _ = b.mp.Shutdown(context.Background()) })
+	t.Cleanup(b.close)
 	return b
+}
+
+// close stops the backend and its exporter (idempotent), so a finished
+// run's exporter does not keep sending to a daemon that is gone.
+func (b *otelBackend) close() {
+	b.srv.Close()
+	_ = b.mp.Shutdown(context.Background())
 }
 
 // otlpDaemon is daemon's OTLP twin: error_rate only, mapped explicitly, so
@@ -99,12 +106,14 @@ func oneOTLPRun(t *testing.T, every time.Duration) float64 {
 	a := otlpDaemon(t, proxyTo.URL)
 	defer func() { _ = a.Stop(context.Background()) }()
 	v1 = newOtelBackend(t, "v1", a.OTLPAddr(), 0, every)
+	defer v1.close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go load(ctx, "http://"+a.ProxyAddr("svc")+"/", 200)
 	svc := a.Service("svc")
 	waitFor(t, "v1 healthy", 90*time.Second, func() bool { return svc.Status().Verdict == "healthy" })
 	bad := newOtelBackend(t, "v2", a.OTLPAddr(), 300, every)
+	defer bad.close()
 	time.Sleep(time.Duration(rand.Int64N(int64(every)))) // a random export phase
 	onset := time.Now()
 	if err := svc.Deploy(ctx, bad.name, bad.srv.URL, "bench"); err != nil {
