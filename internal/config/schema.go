@@ -111,7 +111,8 @@ type Service struct {
 // Target selects how a service is reverted when it is not (only) behind
 // ripcord's own proxy: at most one provider block, such as kubernetes (a
 // Deployment's rollout-undo or a Service selector). Versions are then
-// discovered by the target, and signals come from Prometheus, probes or
+// discovered by the target, and signals come from the signal sources
+// (Prometheus, probes, OTLP, Datadog, CloudWatch, JSON endpoints) or
 // pushes. Its kinds are app's revert targets.
 type Target struct {
 	Providers []Block `yaml:",remain"`
@@ -137,7 +138,7 @@ type Signals struct {
 	// request (quality_score: X-Quality-Score); the switch averages it per
 	// version like latency.
 	Headers map[string]string `yaml:"headers"`
-	// Providers are the signal sources' blocks (prometheus, probe), in file
+	// Providers are the signal sources' blocks (prometheus, otlp, ...), in file
 	// order; their kinds are app's signal sources.
 	Providers []Block `yaml:",remain"`
 }
