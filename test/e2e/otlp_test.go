@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -46,6 +47,11 @@ func newOtelBackend(t *testing.T, receiver, version string, every time.Duration)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newOtelBackendWith(t, exp, version, every)
+}
+
+func newOtelBackendWith(t *testing.T, exp sdkmetric.Exporter, version string, every time.Duration) *otelBackend {
+	t.Helper()
 	b := &otelBackend{version: version}
 	b.mp = sdkmetric.NewMeterProvider(
 		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("service.version", version))),
@@ -167,5 +173,24 @@ func TestOTLPExporterThatStopsIsBlind(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(active); string(got) != "v2\n" {
 		t.Fatalf("ACTIVE_VERSION holds %q", got)
+	}
+}
+
+// TestOTLPOverGRPCRollsBack: the same through the gRPC MetricsService on
+// the receiver's own gRPC listener, the token as authorization metadata.
+func TestOTLPOverGRPCRollsBack(t *testing.T) {
+	e, active := otlpEnv(t, `, grpc_listen: "127.0.0.1:0"`)
+	exp, err := otlpmetricgrpc.New(t.Context(), otlpmetricgrpc.WithEndpoint(e.app.OTLPGRPCAddr()), otlpmetricgrpc.WithInsecure(),
+		otlpmetricgrpc.WithCompressor("gzip"), otlpmetricgrpc.WithHeaders(map[string]string{"authorization": "Bearer " + otlpToken}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newOtelBackendWith(t, exp, "v2", 200*time.Millisecond)
+	b.errPM.Store(300)
+	stop := b.drive(200)
+	defer stop()
+	e.waitFor("the revert", 30*time.Second, func(s statusT) bool { return s.Active == "v1" })
+	if got, _ := os.ReadFile(active); string(got) != "v1\n" {
+		t.Fatalf("ACTIVE_VERSION holds %q after the revert", got)
 	}
 }
