@@ -30,7 +30,7 @@ const (
 	KeyErrors   = remote.KeyErrors
 )
 
-// Config is one service's CloudWatch signals (suggested key:
+// Config is one service's CloudWatch signals (key:
 // services[].signals.cloudwatch). Credentials come from the standard AWS
 // chain (environment, shared files, SSO, web identity, instance role).
 type Config struct {

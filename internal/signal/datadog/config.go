@@ -36,7 +36,7 @@ const (
 	KeyErrors   = remote.KeyErrors
 )
 
-// Config is one service's Datadog signals (suggested key:
+// Config is one service's Datadog signals (key:
 // services[].signals.datadog).
 type Config struct {
 	// APIURL is the site's API, e.g. https://api.datadoghq.eu. Default

@@ -23,7 +23,7 @@ const (
 )
 
 // Config is the receiver: where OTLP arrives and how much it accepts. One
-// per daemon (suggested key: signals.otlp at the top level of the file).
+// per daemon (key: signals.otlp at the top level of the file).
 type Config struct {
 	// Listen is the HTTP listener (POST /v1/metrics). Default 127.0.0.1:4318.
 	Listen string `yaml:"listen"`
@@ -105,7 +105,7 @@ func isLoopback(host string) bool {
 }
 
 // ServiceConfig maps one ripcord service's OTLP data to its metrics
-// (suggested key: services[].signals.otlp).
+// (key: services[].signals.otlp).
 type ServiceConfig struct {
 	// ServiceName is the resource attribute service.name the data carries.
 	// Default: the ripcord service's name.

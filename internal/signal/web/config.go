@@ -29,7 +29,7 @@ const (
 	KeySamples  = "samples"
 )
 
-// Config is one service's JSON endpoint (suggested key:
+// Config is one service's JSON endpoint (key:
 // services[].signals.web).
 type Config struct {
 	// URL is fetched once per version and interval; {{.Version}} (required)
