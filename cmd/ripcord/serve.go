@@ -18,7 +18,7 @@ func newServe() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{
 		Use:   "serve -c FILE",
-		Short: "Run the daemon: traffic switches, control loops and the API",
+		Short: "Run the daemon: traffic switches, control loops, the API and, when configured, the OTLP receiver",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := app.LoadConfig(path)

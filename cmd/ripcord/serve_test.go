@@ -126,3 +126,43 @@ func TestServeAndCheckConfigRefuseWhatTheyCannotLoad(t *testing.T) {
 		}
 	}
 }
+
+// check-config names each remote source's mistakes at its key and line,
+// with the fix: a missing key file, a JSON path that does not parse, a
+// query without {{.Version}}.
+func TestCheckConfigRemoteSignals(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ripcord.yaml")
+	if err := os.WriteFile(filepath.Join(dir, "dd-app"), []byte("k\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := `services:
+  - name: checkout
+    proxy: {listen: 127.0.0.1:8080}
+    versions: [{name: v1, url: "http://127.0.0.1:9001"}]
+    signals:
+      datadog:
+        api_key_file: dd-api
+        app_key_file: dd-app
+        queries: {latency_p99_ms: "p99:trace.http.request.duration{service:checkout}"}
+      web:
+        url: "http://127.0.0.1:9100/{{.Version}}"
+        values: {error_rate: "errors[x]"}
+`
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := cli(t, "check-config", "-c", path)
+	for _, want := range []string{
+		"services[0].signals.datadog.api_key_file: line 7: file " + filepath.Join(dir, "dd-api") + " does not exist",
+		"services[0].signals.datadog.queries.latency_p99_ms: line 9: does not use {{.Version}}",
+		"services[0].signals.web.values.error_rate: line 12: not a JSON path",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
+	"github.com/ripcord/ripcord/internal/signal/otlp"
 	"github.com/ripcord/ripcord/internal/signal/probe"
 	sigprom "github.com/ripcord/ripcord/internal/signal/prometheus"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
@@ -68,6 +69,10 @@ type App struct {
 	// closers release what services hold open (schema readers).
 	closers []func() error
 	web     *web.Server
+	// otlp is the OTLP receiver every service's signals.otlp reads from;
+	// nil when no service maps OTLP and signals.otlp is absent.
+	otlp         *otlp.Receiver
+	otlpServices map[string]otlp.ServiceConfig
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -97,7 +102,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := controller.NewMetrics(reg)
 	a.headers = proxystats.NewHeaders()
-	optional, err := a.optionalSources(cfg)
+	optional, err := a.optionalSources(ctx, cfg)
+	if err == nil {
+		err = a.buildOTLP(cfg, reg)
+	}
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -260,6 +268,10 @@ func (a *App) listenAndServe(ctx, runCtx context.Context) error {
 		closeAll()
 		return err
 	}
+	if err := a.startOTLP(ctx); err != nil {
+		closeAll()
+		return err
+	}
 	for name, ln := range proxies {
 		sw := a.switches[name]
 		a.wg.Go(func() {
@@ -283,6 +295,9 @@ func (a *App) Stop(ctx context.Context) error {
 	}
 	for _, srv := range a.servers {
 		errs = append(errs, srv.Shutdown(ctx))
+	}
+	if a.otlp != nil {
+		errs = append(errs, a.otlp.Stop(ctx))
 	}
 	a.wg.Wait()
 	for _, sw := range a.switches {

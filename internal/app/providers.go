@@ -16,6 +16,7 @@ import (
 	"github.com/ripcord/ripcord/internal/notify/teams"
 	"github.com/ripcord/ripcord/internal/notify/webhook"
 	"github.com/ripcord/ripcord/internal/revert"
+	"github.com/ripcord/ripcord/internal/signal/otlp"
 )
 
 // The provider tables: every signal source, revert target and notification
@@ -27,8 +28,15 @@ var (
 	signalKinds = []signalKind{
 		signalSource("prometheus", (*App).prometheusSource),
 		signalSource("probe", (*App).probeSource),
+		signalSource("otlp", (*App).otlpSource),
+		signalSource("datadog", (*App).datadogSource),
+		signalSource("cloudwatch", (*App).cloudwatchSource),
+		signalSource("web", (*App).webSource),
 	}
-	targetKinds = []targetKind{
+	// receiverKinds are the daemon-wide signals.<kind> blocks: one OTLP
+	// receiver that every service's otlp mapping reads from (otlp.go).
+	receiverKinds = []config.Kind{{Name: "otlp", Check: check[otlp.Config]}}
+	targetKinds   = []targetKind{
 		revertTarget("kubernetes", (*App).kubeTarget),
 		revertTarget("mlflow", (*App).mlflowTarget),
 		listedTarget("file", (*App).fileTarget),
@@ -67,6 +75,7 @@ func Providers() config.Providers {
 	for _, k := range channelKinds {
 		p.Channels = append(p.Channels, config.Kind{Name: k.name, Check: k.check})
 	}
+	p.Receivers = receiverKinds
 	p.Schemas, p.SchemaRange = schemaKinds, checkSchemaRange
 	return p
 }
@@ -77,7 +86,7 @@ func LoadConfig(path string) (*config.Config, error) { return config.Load(path, 
 type signalKind struct {
 	name  string
 	check func(config.Block) error
-	build func(a *App, service string, b config.Block) (controller.OptionalSource, error)
+	build func(ctx context.Context, a *App, service string, b config.Block) (controller.OptionalSource, error)
 }
 
 type targetKind struct {
@@ -103,14 +112,14 @@ func check[C any, P config.Validator[C]](b config.Block) error {
 }
 
 // signalSource wires a signal source whose Config is C.
-func signalSource[C any, P config.Validator[C]](name string, build func(a *App, service string, c C) (controller.OptionalSource, error)) signalKind {
+func signalSource[C any, P config.Validator[C]](name string, build func(a *App, ctx context.Context, service string, c C) (controller.OptionalSource, error)) signalKind {
 	return signalKind{name: name, check: check[C, P],
-		build: func(a *App, service string, b config.Block) (controller.OptionalSource, error) {
+		build: func(ctx context.Context, a *App, service string, b config.Block) (controller.OptionalSource, error) {
 			c, err := config.Decode[C, P](b)
 			if err != nil {
 				return nil, err
 			}
-			return build(a, service, c)
+			return build(a, ctx, service, c)
 		}}
 }
 

@@ -267,7 +267,7 @@ func TestOptionalSourcesInTableOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Stop(t.Context())
-	srcs, err := a.optionalSources(cfg)
+	srcs, err := a.optionalSources(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,9 @@ import (
 const scrapePoll = 100 * time.Millisecond
 
 // optionalSources builds the sources beyond the proxy, in precedence order:
-// the signal kinds in table order (Prometheus queries, then probe files),
-// then response headers and pushes.
-func (a *App) optionalSources(cfg *config.Config) (controller.Sources, error) {
+// the signal kinds in table order (Prometheus queries, probe files, OTLP,
+// Datadog, CloudWatch, JSON endpoints), then response headers and pushes.
+func (a *App) optionalSources(ctx context.Context, cfg *config.Config) (controller.Sources, error) {
 	type block struct {
 		service string
 		b       config.Block
@@ -36,7 +36,7 @@ func (a *App) optionalSources(cfg *config.Config) (controller.Sources, error) {
 	var out controller.Sources
 	for _, k := range signalKinds {
 		for _, sb := range byKind[k.name] {
-			src, err := k.build(a, sb.service, sb.b)
+			src, err := k.build(ctx, a, sb.service, sb.b)
 			if err != nil {
 				return nil, fmt.Errorf("app: service %s: signals.%s: %w", sb.service, k.name, err)
 			}
@@ -48,7 +48,7 @@ func (a *App) optionalSources(cfg *config.Config) (controller.Sources, error) {
 
 // prometheusSource reads a service's metrics from PromQL queries, once per
 // scrape of its job.
-func (a *App) prometheusSource(service string, c prometheus.Config) (controller.OptionalSource, error) {
+func (a *App) prometheusSource(_ context.Context, service string, c prometheus.Config) (controller.OptionalSource, error) {
 	src, err := prometheus.New(map[string]prometheus.Config{service: c},
 		prometheus.WithLogger(a.log.With("component", "prometheus")), prometheus.WithVars(a.vars.get))
 	if err != nil {
@@ -98,7 +98,7 @@ func (a *App) trigger(sc config.Service, evidence <-chan struct{}) controller.Tr
 }
 
 // probeSource sends a service's golden set to its live versions.
-func (a *App) probeSource(service string, c probe.Config) (controller.OptionalSource, error) {
+func (a *App) probeSource(_ context.Context, service string, c probe.Config) (controller.OptionalSource, error) {
 	p, err := probe.Open(service, c, func() map[string]string { return a.Service(service).LiveVersions() },
 		probe.WithLogger(a.log.With("component", "probe", "service", service)))
 	if err != nil {

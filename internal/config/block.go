@@ -101,9 +101,12 @@ type Kind struct {
 // unknown kinds, missing and doubled ones; a Providers without kinds
 // allows no provider blocks at all.
 type Providers struct {
-	Signals  []Kind // services[].signals.<kind>; any number
-	Targets  []Kind // services[].target.<kind>; at most one
-	Channels []Kind // notify.channels[].<kind>; exactly one
+	Signals []Kind // services[].signals.<kind>; any number
+	// Receivers are the daemon-wide signals.<kind> (the OTLP receiver);
+	// at most one each, which a key can only appear once to give.
+	Receivers []Kind
+	Targets   []Kind // services[].target.<kind>; at most one
+	Channels  []Kind // notify.channels[].<kind>; exactly one
 	// Schemas are the drivers under services[].schema_source; at most one.
 	Schemas []Kind
 	// SchemaRange checks a version's schema: {min, max} (nil: unchecked),
@@ -124,6 +127,7 @@ func (c *Config) route(r *report, p Providers) {
 		s.routeTargetVersions(r, path, c.BaseDir, p)
 		s.routeSchema(r, path, p)
 	}
+	routeBlocks(r, c.Signals.Providers, p.Receivers, nil)
 	for i, ch := range c.Notify.Channels {
 		path := index("notify.channels", i)
 		switch len(ch.Providers) {

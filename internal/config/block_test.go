@@ -211,3 +211,23 @@ func TestExternalTargetTakesNoVersions(t *testing.T) {
 		t.Errorf("External/Provider wrong: %+v", cfg.Services)
 	}
 }
+
+// The daemon-wide signals.<kind> blocks (the OTLP receiver) route like a
+// service's: decoded by their kind, problems at their path and line, an
+// unknown kind named with the valid ones.
+func TestReceiverBlocks(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "otlp.token", secret+"\n")
+	cfg := mustParse(t, base+"signals:\n  otlp: {key_file: otlp.token, channel: x}\n", dir)
+	b := cfg.Signals.Receiver("otlp")
+	if b == nil || b.Path != "signals.otlp" || b.Line != 18 || cfg.Signals.Receiver("prometheus") != nil {
+		t.Fatalf("receiver block %+v", b)
+	}
+	c, err := Decode[fakeChannel](*b)
+	if err != nil || c.Key.Reveal() != secret {
+		t.Errorf("decoded %+v, %v", c, err)
+	}
+	errs := parseErrs(t, base+"signals:\n  otlp: {key_file: nope.token}\n  otpl: {}\n", dir)
+	wantProblem(t, errs, "signals.otlp.key_file", 18, "does not exist")
+	wantProblem(t, errs, "signals.otpl", 19, `unknown key "otpl" (did you mean "otlp"?); valid keys here are otlp`)
+}

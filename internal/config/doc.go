@@ -20,7 +20,8 @@
 //
 // # Providers
 //
-// Signal sources (services[].signals.<kind>), revert targets
+// Signal sources (services[].signals.<kind>), the daemon-wide signal
+// receivers (signals.<kind>: the OTLP receiver), revert targets
 // (services[].target.<kind>) and notification channels
 // (notify.channels[].<kind>) follow one convention:
 //

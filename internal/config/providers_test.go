@@ -72,7 +72,8 @@ func checkChannel(b Block) error { _, err := Decode[fakeChannel](b); return err 
 func checkTarget(b Block) error  { _, err := Decode[plainTarget](b); return err }
 
 var testProviders = Providers{
-	Signals:  []Kind{{Name: "prometheus", Check: checkSource}, {Name: "probe", Check: checkSource}},
-	Targets:  []Kind{{Name: "kubernetes", Check: checkTarget}, {Name: "registry", Check: checkSource}},
-	Channels: []Kind{{Name: "slack", Check: checkChannel}, {Name: "pagerduty", Check: checkChannel}, {Name: "teams", Check: checkChannel}},
+	Signals:   []Kind{{Name: "prometheus", Check: checkSource}, {Name: "probe", Check: checkSource}},
+	Targets:   []Kind{{Name: "kubernetes", Check: checkTarget}, {Name: "registry", Check: checkSource}},
+	Channels:  []Kind{{Name: "slack", Check: checkChannel}, {Name: "pagerduty", Check: checkChannel}, {Name: "teams", Check: checkChannel}},
+	Receivers: []Kind{{Name: "otlp", Check: checkChannel}},
 }

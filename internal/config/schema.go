@@ -13,6 +13,10 @@ type Config struct {
 	Services []Service `yaml:"services"`
 	Notify   Notify    `yaml:"notify"`
 	Reports  Reports   `yaml:"reports"`
+	// Signals are the daemon's signal receivers, shared by every service
+	// (signals.otlp: where OTLP arrives); services map their data under
+	// services[].signals.
+	Signals Receivers `yaml:"signals"`
 
 	// BaseDir is the directory relative paths in the config (token_file,
 	// sqlite://PATH) are resolved against: the config file's directory when
@@ -107,7 +111,8 @@ type Service struct {
 // Target selects how a service is reverted when it is not (only) behind
 // ripcord's own proxy: at most one provider block, such as kubernetes (a
 // Deployment's rollout-undo or a Service selector). Versions are then
-// discovered by the target, and signals come from Prometheus, probes or
+// discovered by the target, and signals come from the signal sources
+// (Prometheus, probes, OTLP, Datadog, CloudWatch, JSON endpoints) or
 // pushes. Its kinds are app's revert targets.
 type Target struct {
 	Providers []Block `yaml:",remain"`
@@ -133,9 +138,25 @@ type Signals struct {
 	// request (quality_score: X-Quality-Score); the switch averages it per
 	// version like latency.
 	Headers map[string]string `yaml:"headers"`
-	// Providers are the signal sources' blocks (prometheus, probe), in file
+	// Providers are the signal sources' blocks (prometheus, otlp, ...), in file
 	// order; their kinds are app's signal sources.
 	Providers []Block `yaml:",remain"`
+}
+
+// Receivers are the daemon-wide signal receivers' blocks, at most one of
+// each kind; their kinds are app's receivers.
+type Receivers struct {
+	Providers []Block `yaml:",remain"`
+}
+
+// Receiver is the block of kind, or nil when the file has none.
+func (r Receivers) Receiver(kind string) *Block {
+	for i := range r.Providers {
+		if r.Providers[i].Kind == kind {
+			return &r.Providers[i]
+		}
+	}
+	return nil
 }
 
 // Proxy is the built-in traffic switch for a service.

@@ -1,8 +1,6 @@
 package cloudwatch
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"net/url"
 	"regexp"
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/signal/internal/remote"
 )
@@ -31,7 +30,7 @@ const (
 	KeyErrors   = remote.KeyErrors
 )
 
-// Config is one service's CloudWatch signals (suggested key:
+// Config is one service's CloudWatch signals (key:
 // services[].signals.cloudwatch). Credentials come from the standard AWS
 // chain (environment, shared files, SSO, web identity, instance role).
 type Config struct {
@@ -92,87 +91,88 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate checks the config without calling AWS. Errors name the field.
+// Validate checks the config without calling AWS. Problems are
+// field.Errors at paths relative to the block (metrics.errors.stat).
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs field.Errors
 	if c.Region != "" && !regionRE.MatchString(c.Region) {
-		add("region: %q is not an AWS region such as us-east-1", c.Region)
+		errs.Add("region", "%q is not an AWS region such as us-east-1", c.Region)
 	}
 	if c.Endpoint != "" {
 		if u, err := url.Parse(c.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("endpoint: must be an absolute http(s) URL such as https://monitoring.eu-west-1.amazonaws.com, got %q", c.Endpoint)
+			errs.Add("endpoint", "must be an absolute http(s) URL such as https://monitoring.eu-west-1.amazonaws.com, got %q", c.Endpoint)
 		}
 	}
-	if c.Interval < time.Second || c.Timeout < 0 {
-		add("interval: must be at least 1s (default %s); timeout must not be negative", DefaultInterval)
+	if c.Interval < time.Second {
+		errs.Add("interval", "must be at least 1s (default %s), not %s", DefaultInterval, c.Interval)
+	}
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative (0 means the default, %s)", DefaultTimeout)
 	}
 	metrics := 0
 	for _, k := range slices.Sorted(maps.Keys(c.Metrics)) {
-		m, path := c.Metrics[k], "metrics."+k
+		m, path := c.Metrics[k], field.Join("metrics", k)
 		switch {
 		case k == KeyRequests || k == KeyErrors:
 			if m.Stat != "Sum" {
-				add("%s.stat: must be Sum: the count of each period is the evidence", path)
+				errs.Add(field.Join(path, "stat"), "must be Sum: the count of each period is the evidence")
 			}
 		case signal.IsKnown(k):
 			metrics++
 		default:
-			add("%s: unknown metric; known metrics are %s (and %s, %s for counts)", path, strings.Join(signal.Known, ", "), KeyRequests, KeyErrors)
+			errs.Add(path, "unknown metric; known metrics are %s (and %s, %s for counts)", strings.Join(signal.Known, ", "), KeyRequests, KeyErrors)
 		}
-		errs = append(errs, m.validate(path, c.Interval)...)
+		m.validate(&errs, path, c.Interval)
 	}
 	_, hasReq := c.Metrics[KeyRequests]
 	_, hasErr := c.Metrics[KeyErrors]
 	if hasReq != hasErr {
-		add("metrics: %s and %s go together (error_rate's evidence is errors out of requests); set both or neither", KeyRequests, KeyErrors)
+		errs.Add("metrics", "%s and %s go together (error_rate's evidence is errors out of requests); set both or neither", KeyRequests, KeyErrors)
 	}
 	if metrics == 0 && !hasReq {
-		add("metrics: at least one metric is needed, e.g. latency_p99_ms: {namespace: AWS/ApplicationELB, name: TargetResponseTime, stat: p99, scale: 1000, dimensions: {TargetGroup: \"targetgroup/checkout-{{.Version}}/0123456789abcdef\", LoadBalancer: app/shop/0123456789abcdef}}")
+		errs.Add("metrics", "at least one metric is needed, e.g. latency_p99_ms: {namespace: AWS/ApplicationELB, name: TargetResponseTime, stat: p99, scale: 1000, dimensions: {TargetGroup: \"targetgroup/checkout-{{.Version}}/0123456789abcdef\", LoadBalancer: app/shop/0123456789abcdef}}")
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
-func (m Metric) validate(path string, interval time.Duration) []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (m Metric) validate(errs *field.Errors, path string, interval time.Duration) {
 	if m.Namespace == "" || m.Name == "" {
-		add("%s: namespace and name are required, e.g. namespace: AWS/ApplicationELB, name: RequestCount", path)
+		errs.Add(path, "namespace and name are required, e.g. namespace: AWS/ApplicationELB, name: RequestCount")
 	}
 	if !statRE.MatchString(m.Stat) {
-		add("%s.stat: %q is not a CloudWatch statistic (Sum, Average, Minimum, Maximum, SampleCount, p99, tm90, ...)", path, m.Stat)
+		errs.Add(field.Join(path, "stat"), "%q is not a CloudWatch statistic (Sum, Average, Minimum, Maximum, SampleCount, p99, tm90, ...)", m.Stat)
 	}
+	dims := field.Join(path, "dimensions")
 	versioned := false
 	for _, name := range slices.Sorted(maps.Keys(m.Dimensions)) {
 		v := m.Dimensions[name]
 		if name == "" || len(name) > 255 {
-			add("%s.dimensions: a dimension name must have 1 to 255 characters", path)
+			errs.Add(dims, "a dimension name must have 1 to 255 characters")
 		}
 		if strings.Contains(placeholder.ReplaceAllString(v, "x"), "{{") {
-			add("%s.dimensions.%s: only {{.Version}} and {{.Service}} can be templated", path, name)
+			errs.Add(field.Join(dims, name), "only {{.Version}} and {{.Service}} can be templated")
 		}
 		for _, ph := range placeholder.FindAllStringSubmatch(v, -1) {
 			versioned = versioned || ph[1] == "Version"
 		}
 	}
 	if !versioned {
-		add("%s.dimensions: no dimension value uses {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one", path)
+		errs.Add(dims, "no dimension value uses {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one; put it in the dimension that names the version, e.g. TargetGroup: targetgroup/checkout-{{.Version}}/0123456789abcdef")
 	}
 	if len(m.Dimensions) > 30 {
-		add("%s.dimensions: CloudWatch allows at most 30", path)
+		errs.Add(dims, "CloudWatch allows at most 30")
 	}
 	p := m.Period
 	if p%time.Minute != 0 && p != time.Second && p != 5*time.Second && p != 10*time.Second && p != 30*time.Second {
-		add("%s.period: must be a multiple of 60s, or 1s, 5s, 10s or 30s for high-resolution metrics, not %s", path, p)
+		errs.Add(field.Join(path, "period"), "must be a multiple of 60s, or 1s, 5s, 10s or 30s for high-resolution metrics, not %s", p)
 	}
 	if interval < p {
-		add("%s.period: %s is longer than the interval (%s): reads in between would return the same point", path, p, interval)
+		errs.Add(field.Join(path, "period"), "%s is longer than the interval (%s): reads in between would return the same point", p, interval)
 	}
 	if m.Scale < 0 {
-		add("%s.scale: must be positive", path)
+		errs.Add(field.Join(path, "scale"), "must be positive")
 	}
-	return errs
 }
 
 // render fills a dimension value's placeholders. CloudWatch takes the

@@ -6,7 +6,7 @@
 //
 // # Configuration
 //
-// One Config per service (suggested key: services[].signals.cloudwatch):
+// One Config per service (key: services[].signals.cloudwatch):
 //
 //	cloudwatch:
 //	  region: eu-west-1            # default: the chain's (AWS_REGION, profile)

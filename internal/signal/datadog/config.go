@@ -1,8 +1,6 @@
 package datadog
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"net/url"
 	"regexp"
@@ -11,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/signal/internal/remote"
 )
@@ -37,16 +36,17 @@ const (
 	KeyErrors   = remote.KeyErrors
 )
 
-// Config is one service's Datadog signals (suggested key:
+// Config is one service's Datadog signals (key:
 // services[].signals.datadog).
 type Config struct {
 	// APIURL is the site's API, e.g. https://api.datadoghq.eu. Default
 	// https://api.datadoghq.com.
 	APIURL string `yaml:"api_url"`
-	// APIKeyFile and AppKeyFile hold the API key and an application key
-	// with the timeseries_query scope, absolute paths.
-	APIKeyFile string `yaml:"api_key_file"`
-	AppKeyFile string `yaml:"app_key_file"`
+	// APIKey and AppKey are the API key and an application key with the
+	// timeseries_query scope; the file gives api_key_file: PATH (relative
+	// to the config file) or api_key: ${ENV}, and the loader reads them.
+	APIKey field.Secret `yaml:"api_key"`
+	AppKey field.Secret `yaml:"app_key"`
 	// Interval is how often each watched version is queried (all its
 	// queries in one request). Default 1m, at least 10s.
 	Interval time.Duration `yaml:"interval"`
@@ -74,57 +74,56 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate checks the config without contacting Datadog: the URL, that
-// the key files can be read, every query's placeholder. Errors name the
-// field and never contain a key.
+// both keys are set, every query's placeholder. Problems are field.Errors
+// at paths relative to the block (queries.error_rate) and never contain a
+// key.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs field.Errors
 	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
-		add("api_url: must be the site's API root such as https://api.datadoghq.com or https://api.datadoghq.eu, got %q", c.APIURL)
+		errs.Add("api_url", "must be the site's API root such as https://api.datadoghq.com or https://api.datadoghq.eu, got %q", c.APIURL)
 	}
-	for _, f := range []struct{ name, path, what string }{{"api_key_file", c.APIKeyFile, "API key"}, {"app_key_file", c.AppKeyFile, "application key"}} {
-		if f.path == "" {
-			add("%s: is required: the absolute path of a file holding the %s", f.name, f.what)
-		} else if _, err := remote.ReadSecret(f.path); err != nil {
-			add("%s: %v", f.name, err)
-		}
+	if c.APIKey == "" {
+		errs.MissingSecret("api_key")
+	}
+	if c.AppKey == "" {
+		errs.Add("app_key", "is required: an application key with the timeseries_query scope; set app_key_file: PATH (a file holding it) or app_key: ${ENV_VAR}")
 	}
 	if c.Interval < MinInterval {
-		add("interval: %s is faster than Datadog's finest data resolution (%s): reads in between return the same points and still count against the rate limit", c.Interval, MinInterval)
+		errs.Add("interval", "%s is faster than Datadog's finest data resolution (%s): reads in between return the same points and still count against the rate limit; use at least %s (default %s)", c.Interval, MinInterval, MinInterval, DefaultInterval)
 	}
 	if c.Timeout < 0 {
-		add("timeout: must not be negative (0 means the default, %s)", DefaultTimeout)
+		errs.Add("timeout", "must not be negative (0 means the default, %s)", DefaultTimeout)
 	}
 	metrics := 0
 	for _, k := range slices.Sorted(maps.Keys(c.Queries)) {
-		q := c.Queries[k]
+		q, path := c.Queries[k], field.Join("queries", k)
 		switch {
 		case k == KeyRequests || k == KeyErrors:
 			if !strings.Contains(q, ".as_count()") {
-				add("queries.%s: must end in .as_count() so Datadog returns the count per interval, not a per-second rate", k)
+				errs.Add(path, "must end in .as_count() so Datadog returns the count per interval, not a per-second rate")
 			}
 		case signal.IsKnown(k):
 			metrics++
 		default:
-			add("queries.%s: unknown metric; known metrics are %s (and %s, %s for counts)", k, strings.Join(signal.Known, ", "), KeyRequests, KeyErrors)
+			errs.Add(path, "unknown metric; known metrics are %s (and %s, %s for counts)", strings.Join(signal.Known, ", "), KeyRequests, KeyErrors)
 		}
 		switch {
 		case !placeholder.MatchString(q):
-			add("queries.%s: does not use {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one", k)
+			errs.Add(path, "does not use {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one; filter on the version tag, e.g. {service:checkout,version:{{.Version}}}")
 		case strings.Contains(placeholder.ReplaceAllString(q, "x"), "{{"):
-			add("queries.%s: only {{.Version}} and {{.Service}} can be templated", k)
+			errs.Add(path, "only {{.Version}} and {{.Service}} can be templated")
 		}
 	}
 	_, hasReq := c.Queries[KeyRequests]
 	_, hasErr := c.Queries[KeyErrors]
 	if hasReq != hasErr {
-		add("queries: %s and %s go together (error_rate's evidence is errors out of requests); set both or neither", KeyRequests, KeyErrors)
+		errs.Add("queries", "%s and %s go together (error_rate's evidence is errors out of requests); set both or neither", KeyRequests, KeyErrors)
 	}
 	if metrics == 0 && !hasReq {
-		add("queries: at least one metric query is needed, e.g. error_rate: sum:trace.http.request.errors{service:checkout,version:{{.Version}}}.as_count() / sum:trace.http.request.hits{service:checkout,version:{{.Version}}}.as_count()")
+		errs.Add("queries", "at least one metric query is needed, e.g. error_rate: sum:trace.http.request.errors{service:checkout,version:{{.Version}}}.as_count() / sum:trace.http.request.hits{service:checkout,version:{{.Version}}}.as_count()")
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // render fills a query's placeholders with tag values as Datadog stores

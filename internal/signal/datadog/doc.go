@@ -4,11 +4,11 @@
 //
 // # Configuration
 //
-// One Config per service (suggested key: services[].signals.datadog):
+// One Config per service (key: services[].signals.datadog):
 //
 //	datadog:
 //	  api_url: https://api.datadoghq.eu     # default https://api.datadoghq.com
-//	  api_key_file: /etc/ripcord/dd-api-key # absolute paths, one key per file
+//	  api_key_file: /etc/ripcord/dd-api-key # one key per file (relative to the config), or api_key: ${ENV}
 //	  app_key_file: /etc/ripcord/dd-app-key # needs the timeseries_query scope
 //	  interval: 1m                          # default 1m, at least 10s
 //	  timeout: 10s

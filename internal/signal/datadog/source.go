@@ -85,14 +85,6 @@ func (s *Source) compile(cfg Config) (*service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	apiKey, err := remote.ReadSecret(cfg.APIKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("api_key_file: %w", err)
-	}
-	appKey, err := remote.ReadSecret(cfg.AppKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("app_key_file: %w", err)
-	}
 	u, _ := url.Parse(cfg.APIURL)
 	dc := datadog.NewConfiguration()
 	dc.HTTPClient = s.hc
@@ -100,7 +92,7 @@ func (s *Source) compile(cfg Config) (*service, error) {
 	return &service{cfg: cfg, keys: slices.Sorted(maps.Keys(cfg.Queries)),
 		api:    datadogV2.NewMetricsApi(datadog.NewAPIClient(dc)),
 		server: map[string]string{"protocol": u.Scheme, "name": u.Host},
-		auth:   map[string]datadog.APIKey{"apiKeyAuth": {Key: apiKey}, "appKeyAuth": {Key: appKey}},
+		auth:   map[string]datadog.APIKey{"apiKeyAuth": {Key: cfg.APIKey.Reveal()}, "appKeyAuth": {Key: cfg.AppKey.Reveal()}},
 		cache:  remote.NewCache[remote.Result](cfg.Interval, 64)}, nil
 }
 

@@ -3,139 +3,29 @@ package datadog
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
+	"github.com/ripcord/ripcord/internal/signal/datadog/ddtest"
 )
 
 const (
-	apiKey = "dd-api-key-0123456789abcdef"
-	appKey = "dd-app-key-fedcba9876543210"
+	apiKey = ddtest.APIKey
+	appKey = ddtest.AppKey
 )
 
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-// wireRequest is POST /api/v2/query/timeseries as Datadog documents it.
-type wireRequest struct {
-	Data struct {
-		Type       string `json:"type"`
-		Attributes struct {
-			From     int64 `json:"from"`
-			To       int64 `json:"to"`
-			Interval int64 `json:"interval"`
-			Queries  []struct {
-				DataSource string `json:"data_source"`
-				Query      string `json:"query"`
-				Name       string `json:"name"`
-			} `json:"queries"`
-			Formulas []struct {
-				Formula string `json:"formula"`
-			} `json:"formulas"`
-		} `json:"attributes"`
-	} `json:"data"`
-}
-
-// receiver is a local Datadog API: it checks every request's path,
-// headers and body, and answers what answer returns for each query.
-type receiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	mu     sync.Mutex
-	hits   int
-	bodies []wireRequest
-	// answer gives the series (time → value) of one query; nil: no series.
-	answer func(query string, from, to time.Time) []map[time.Time]float64
-	status func(w http.ResponseWriter) bool // writes an error instead, when true
-}
-
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{t: t}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.hits++
-	switch {
-	case r.Method != http.MethodPost || r.URL.Path != "/api/v2/query/timeseries":
-		rc.t.Errorf("%s %s, want POST /api/v2/query/timeseries", r.Method, r.URL.Path)
-	case r.Header.Get("DD-API-KEY") != apiKey || r.Header.Get("DD-APPLICATION-KEY") != appKey:
-		rc.t.Errorf("keys not sent as DD-API-KEY / DD-APPLICATION-KEY")
-	case !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Header.Get("Accept") != "application/json":
-		rc.t.Errorf("content type %q, accept %q", r.Header.Get("Content-Type"), r.Header.Get("Accept"))
-	}
-	var req wireRequest
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		rc.t.Errorf("body is not a timeseries request: %v", err)
-	}
-	a := req.Data.Attributes
-	if req.Data.Type != "timeseries_request" || a.From >= a.To || a.Interval <= 0 || len(a.Queries) == 0 || len(a.Formulas) != len(a.Queries) {
-		rc.t.Errorf("request %+v", req)
-	}
-	rc.bodies = append(rc.bodies, req)
-	if rc.status != nil && rc.status(w) {
-		return
-	}
-	type series struct {
-		GroupTags  []string `json:"group_tags"`
-		QueryIndex int      `json:"query_index"`
-	}
-	var out struct {
-		Series []series     `json:"series"`
-		Times  []int64      `json:"times"`
-		Values [][]*float64 `json:"values"`
-	}
-	from, to := time.UnixMilli(a.From), time.UnixMilli(a.To)
-	for ts := from.Truncate(time.Minute); !ts.After(to); ts = ts.Add(time.Duration(a.Interval) * time.Millisecond) {
-		out.Times = append(out.Times, ts.UnixMilli())
-	}
-	for i, q := range a.Queries {
-		if a.Formulas[i].Formula != q.Name || q.DataSource != "metrics" {
-			rc.t.Errorf("query %d: %+v, formula %q", i, q, a.Formulas[i].Formula)
-		}
-		for _, s := range rc.answer(q.Query, from, to) {
-			vals := make([]*float64, len(out.Times))
-			for j, ms := range out.Times {
-				if v, ok := s[time.UnixMilli(ms).UTC()]; ok {
-					vals[j] = &v
-				}
-			}
-			out.Series = append(out.Series, series{GroupTags: []string{}, QueryIndex: i})
-			out.Values = append(out.Values, vals)
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"type": "timeseries_response", "attributes": out}})
-}
-
-func keyFiles(t *testing.T) (string, string) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "api"), filepath.Join(dir, "app")
-	_ = os.WriteFile(a, []byte(apiKey+"\n"), 0o600)
-	_ = os.WriteFile(b, []byte(appKey), 0o600)
-	return a, b
-}
-
-func newSource(t *testing.T, rc *receiver, queries map[string]string, logs *bytes.Buffer) *Source {
+func newSource(t *testing.T, rc *ddtest.Receiver, queries map[string]string, logs *bytes.Buffer) *Source {
 	t.Helper()
-	a, b := keyFiles(t)
-	s, err := New(map[string]Config{"checkout": {APIURL: rc.srv.URL, APIKeyFile: a, AppKeyFile: b, Queries: queries}},
+	s, err := New(map[string]Config{"checkout": {APIURL: rc.Srv.URL, APIKey: apiKey, AppKey: appKey, Queries: queries}},
 		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
 		t.Fatal(err)
@@ -172,9 +62,9 @@ func (b buckets) answer(query string, _, _ time.Time) []map[time.Time]float64 {
 }
 
 func TestWireFormatCountsAndEscaping(t *testing.T) {
-	rc := newReceiver(t)
+	rc := ddtest.New(t)
 	b := buckets{t0.Add(-time.Minute): {100, 2}, t0: {50, 1}}
-	rc.answer = b.answer
+	rc.Answer = b.answer
 	var logs bytes.Buffer
 	s := newSource(t, rc, countQueries, &logs)
 	at := t0.Add(30 * time.Second)
@@ -190,15 +80,15 @@ func TestWireFormatCountsAndEscaping(t *testing.T) {
 	if smp.Value != 3.0/150 || smp.Samples != 150 || smp.Window != 2*time.Minute {
 		t.Errorf("sample %+v: want errors/requests over two intervals", smp)
 	}
-	q := rc.bodies[0].Data.Attributes.Queries
+	q := rc.Bodies[0].Data.Attributes.Queries
 	if len(q) != 3 || q[2].Query != "sum:trace.http.request.hits{service:checkout,version:v2_beta___}.as_count()" {
 		t.Errorf("queries sent: %+v (the version must be a normalised tag value)", q)
 	}
 	if lat, err := read(s, "V2 beta},*", signal.LatencyP99, at); err != nil || lat.Value != 251 || lat.Counts != nil {
 		t.Errorf("latency %+v %v: the newest point, no counts", lat, err)
 	}
-	if rc.hits != 1 {
-		t.Errorf("%d requests for two metrics in one interval, want 1", rc.hits)
+	if rc.Hits != 1 {
+		t.Errorf("%d requests for two metrics in one interval, want 1", rc.Hits)
 	}
 	// a minute later: the current bucket grew by late data and a new one
 	// arrived; only the growth counts
@@ -223,10 +113,10 @@ func TestWireFormatCountsAndEscaping(t *testing.T) {
 }
 
 func TestRateLimitAndForbidden(t *testing.T) {
-	rc := newReceiver(t)
-	rc.answer = buckets{t0: {10, 1}, t0.Add(5 * time.Minute): {10, 1}}.answer
+	rc := ddtest.New(t)
+	rc.Answer = buckets{t0: {10, 1}, t0.Add(5 * time.Minute): {10, 1}}.answer
 	limited, forbidden := true, false
-	rc.status = func(w http.ResponseWriter) bool {
+	rc.Status = func(w http.ResponseWriter) bool {
 		switch {
 		case forbidden:
 			w.WriteHeader(http.StatusForbidden)
@@ -255,11 +145,11 @@ func TestRateLimitAndForbidden(t *testing.T) {
 			t.Fatalf("within the reset: %v", err)
 		}
 	}
-	if rc.hits != 1 {
-		t.Fatalf("%d requests before X-RateLimit-Reset passed, want 1", rc.hits)
+	if rc.Hits != 1 {
+		t.Fatalf("%d requests before X-RateLimit-Reset passed, want 1", rc.Hits)
 	}
-	if _, err := read(s, "v2", signal.ErrorRate, t0.Add(5*time.Minute)); err != nil || rc.hits != 2 {
-		t.Fatalf("after the reset: %v (%d requests)", err, rc.hits)
+	if _, err := read(s, "v2", signal.ErrorRate, t0.Add(5*time.Minute)); err != nil || rc.Hits != 2 {
+		t.Fatalf("after the reset: %v (%d requests)", err, rc.Hits)
 	}
 	forbidden = true
 	_, err = read(s, "v2", signal.ErrorRate, t0.Add(7*time.Minute))
@@ -272,7 +162,7 @@ func TestRateLimitAndForbidden(t *testing.T) {
 }
 
 func TestNoData(t *testing.T) {
-	rc := newReceiver(t)
+	rc := ddtest.New(t)
 	old := t0.Add(-8 * time.Minute)
 	cases := map[string]func(string, time.Time, time.Time) []map[time.Time]float64{
 		"no series":       func(string, time.Time, time.Time) []map[time.Time]float64 { return nil },
@@ -282,7 +172,7 @@ func TestNoData(t *testing.T) {
 	}
 	for name, answer := range cases {
 		t.Run(name, func(t *testing.T) {
-			rc.answer = answer
+			rc.Answer = answer
 			s := newSource(t, rc, countQueries, &bytes.Buffer{})
 			for _, m := range []string{signal.ErrorRate, signal.LatencyP99} {
 				if _, err := read(s, "v2", m, t0); !errors.Is(err, signal.ErrNoData) {
@@ -291,7 +181,7 @@ func TestNoData(t *testing.T) {
 			}
 		})
 	}
-	rc.srv.Close()
+	rc.Srv.Close()
 	s := newSource(t, rc, countQueries, &bytes.Buffer{})
 	if _, err := read(s, "v2", signal.ErrorRate, t0); !errors.Is(err, signal.ErrNoData) {
 		t.Errorf("Datadog unreachable: %v", err)
@@ -304,23 +194,22 @@ func (b buckets) answerTwice(q string, from, to time.Time) []map[time.Time]float
 }
 
 func TestValidate(t *testing.T) {
-	a, b := keyFiles(t)
-	missing := filepath.Join(t.TempDir(), "nope")
+	const a, b = field.Secret(apiKey), field.Secret(appKey)
 	ok := map[string]string{"error_rate": "sum:e{version:{{.Version}}}.as_count() / sum:r{version:{{.Version}}}.as_count()"}
 	cases := []struct {
 		cfg  Config
 		want string
 	}{
-		{Config{APIKeyFile: missing, AppKeyFile: b, Queries: ok}, "api_key_file: " + missing + " does not exist"},
-		{Config{APIKeyFile: a, Queries: ok}, "app_key_file: is required"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"error_rate": "sum:e{*}"}}, "queries.error_rate: does not use {{.Version}}"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"error_rate": "sum:e{v:{{.Image}},{{.Version}}}"}}, "queries.error_rate: only {{.Version}} and {{.Service}}"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}", "errors": "sum:e{v:{{.Version}}}.as_count()"}}, "queries.requests: must end in .as_count()"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}.as_count()"}}, "queries: requests and errors go together"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: map[string]string{"errorrate": "x{{.Version}}"}}, "queries.errorrate: unknown metric"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: ok, Interval: 5 * time.Second}, "interval: 5s is faster than Datadog's finest data resolution"},
-		{Config{APIKeyFile: a, AppKeyFile: b, Queries: ok, APIURL: "https://api.datadoghq.com/api/v2"}, "api_url: must be the site's API root"},
-		{Config{APIKeyFile: a, AppKeyFile: b}, "queries: at least one metric query"},
+		{Config{AppKey: b, Queries: ok}, "api_key: is required: set api_key_file: PATH"},
+		{Config{APIKey: a, Queries: ok}, "app_key: is required"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"error_rate": "sum:e{*}"}}, "queries.error_rate: does not use {{.Version}}"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"error_rate": "sum:e{v:{{.Image}},{{.Version}}}"}}, "queries.error_rate: only {{.Version}} and {{.Service}}"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}", "errors": "sum:e{v:{{.Version}}}.as_count()"}}, "queries.requests: must end in .as_count()"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"requests": "sum:r{v:{{.Version}}}.as_count()"}}, "queries: requests and errors go together"},
+		{Config{APIKey: a, AppKey: b, Queries: map[string]string{"errorrate": "x{{.Version}}"}}, "queries.errorrate: unknown metric"},
+		{Config{APIKey: a, AppKey: b, Queries: ok, Interval: 5 * time.Second}, "interval: 5s is faster than Datadog's finest data resolution"},
+		{Config{APIKey: a, AppKey: b, Queries: ok, APIURL: "https://api.datadoghq.com/api/v2"}, "api_url: must be the site's API root"},
+		{Config{APIKey: a, AppKey: b}, "queries: at least one metric query"},
 	}
 	for _, c := range cases {
 		err := c.cfg.Validate()
@@ -328,7 +217,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)
 		}
 	}
-	if err := (Config{APIKeyFile: a, AppKeyFile: b, Queries: ok}).Validate(); err != nil {
+	if err := (Config{APIKey: a, AppKey: b, Queries: ok}).Validate(); err != nil {
 		t.Errorf("a good config: %v", err)
 	}
 	if tagValue("Release/2.1-RC1:x") != "release/2.1-rc1:x" || tagValue(`v1"} OR *`) != "v1___or__" {

@@ -59,6 +59,12 @@ type agg struct {
 	ngaps         int
 	gen           uint64 // the Consume call that last touched it
 	combine       string // gauges: mean, max or sum
+	// since is when the counts began: the arrival of the first export
+	// mapped to this metric of this version. It is the samples'
+	// CountsSince, so a guard whose watch began before it takes the first
+	// reading as evidence (every count in it arrived during the watch)
+	// rather than as a base, which would cost a whole export interval.
+	since time.Time
 }
 
 type snap struct {
@@ -77,7 +83,7 @@ type reading struct {
 func (v *version) agg(in *ingest, mp *mapping) *agg {
 	a := v.aggs[mp.metric]
 	if a == nil {
-		a = &agg{kind: kindFor(mp.metric), combine: mp.aggregate}
+		a = &agg{kind: kindFor(mp.metric), combine: mp.aggregate, since: in.now}
 		if a.kind == kindGauge {
 			a.gauges = map[uint64]reading{}
 		} else {
@@ -223,7 +229,7 @@ func (a *agg) read(q signal.Query, stale time.Duration) (signal.Sample, error) {
 	if n <= 0 {
 		return signal.Sample{}, fmt.Errorf("no observations in the window: %w", signal.ErrNoData)
 	}
-	smp := signal.Sample{Samples: int64(math.Round(n)), Window: window, At: q.At}
+	smp := signal.Sample{Samples: int64(math.Round(n)), Window: window, At: q.At, CountsSince: a.since}
 	switch a.kind {
 	case kindCount:
 		if window <= 0 {

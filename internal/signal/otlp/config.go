@@ -1,8 +1,6 @@
 package otlp
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"math"
 	"net"
@@ -10,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
-	"github.com/ripcord/ripcord/internal/signal/internal/remote"
 )
 
 // Defaults of the receiver.
@@ -25,16 +23,17 @@ const (
 )
 
 // Config is the receiver: where OTLP arrives and how much it accepts. One
-// per daemon (suggested key: signals.otlp at the top level of the file).
+// per daemon (key: signals.otlp at the top level of the file).
 type Config struct {
 	// Listen is the HTTP listener (POST /v1/metrics). Default 127.0.0.1:4318.
 	Listen string `yaml:"listen"`
 	// GRPCListen is the gRPC listener (the OTLP MetricsService); empty: none.
 	GRPCListen string `yaml:"grpc_listen"`
-	// TokenFile holds the bearer token exporters must send
-	// (Authorization: Bearer …), an absolute path. Required when a
-	// listener is not on a loopback address.
-	TokenFile string `yaml:"token_file"`
+	// Token is the bearer token exporters must send (Authorization:
+	// Bearer …); the file gives token_file: PATH (relative to the config
+	// file) or token: ${ENV}. Required when a listener is not on a
+	// loopback address.
+	Token field.Secret `yaml:"token"`
 	// MaxBodyBytes bounds one request after decompression. Default 8 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxSeries bounds the raw series kept per service version (one per
@@ -62,11 +61,11 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate checks the receiver's config without binding anything. Empty
-// fields are judged as their defaults. Errors name the field and never
-// contain the token.
+// fields are judged as their defaults. Problems are field.Errors at paths
+// relative to the block (listen, token) and never contain the token.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
+	var errs field.Errors
 	loopback := true
 	for _, l := range []struct{ name, addr string }{{"listen", c.Listen}, {"grpc_listen", c.GRPCListen}} {
 		if l.addr == "" {
@@ -74,32 +73,27 @@ func (c Config) Validate() error {
 		}
 		host, _, err := net.SplitHostPort(l.addr)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: want host:port such as 127.0.0.1:4318, got %q", l.name, l.addr))
+			errs.Add(l.name, "want host:port such as 127.0.0.1:4318, got %q", l.addr)
 			continue
 		}
 		loopback = loopback && isLoopback(host)
 	}
 	if _, port, _ := net.SplitHostPort(c.Listen); c.Listen == c.GRPCListen && port != "0" {
-		errs = append(errs, fmt.Errorf("grpc_listen: is the same address as listen (%s): give gRPC its own port, e.g. 4317", c.Listen))
+		errs.Add("grpc_listen", "is the same address as listen (%s): give gRPC its own port, e.g. 4317", c.Listen)
 	}
-	switch {
-	case c.TokenFile != "":
-		if _, err := remote.ReadSecret(c.TokenFile); err != nil {
-			errs = append(errs, fmt.Errorf("token_file: %w", err))
-		}
-	case !loopback:
-		errs = append(errs, errors.New("token_file: is required when a listener is not on a loopback address, or anyone who can reach it could feed ripcord the data that decides rollbacks: create a file holding a long random token and set token_file to its absolute path"))
+	if c.Token == "" && !loopback {
+		errs.Add("token", "is required when a listener is not on a loopback address, or anyone who can reach it could feed ripcord the data that decides rollbacks: create a file holding a long random token and set token_file: PATH (or token: ${ENV_VAR})")
 	}
 	if c.MaxBodyBytes < 1024 {
-		errs = append(errs, fmt.Errorf("max_body_bytes: must be at least 1024 (default %d), got %d", DefaultMaxBodyBytes, c.MaxBodyBytes))
+		errs.Add("max_body_bytes", "must be at least 1024 (default %d), got %d", DefaultMaxBodyBytes, c.MaxBodyBytes)
 	}
 	if c.MaxSeries < 1 {
-		errs = append(errs, fmt.Errorf("max_series: must be positive (default %d), got %d", DefaultMaxSeries, c.MaxSeries))
+		errs.Add("max_series", "must be positive (default %d), got %d", DefaultMaxSeries, c.MaxSeries)
 	}
 	if c.Staleness < 0 {
-		errs = append(errs, fmt.Errorf("staleness: must not be negative (0 means automatic), got %s", c.Staleness))
+		errs.Add("staleness", "must not be negative (0 means automatic), got %s", c.Staleness)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 func isLoopback(host string) bool {
@@ -111,7 +105,7 @@ func isLoopback(host string) bool {
 }
 
 // ServiceConfig maps one ripcord service's OTLP data to its metrics
-// (suggested key: services[].signals.otlp).
+// (key: services[].signals.otlp).
 type ServiceConfig struct {
 	// ServiceName is the resource attribute service.name the data carries.
 	// Default: the ripcord service's name.
@@ -190,27 +184,24 @@ func (c ServiceConfig) WithDefaults() ServiceConfig {
 	return c
 }
 
-// Validate checks the mapping. Errors name the field: metrics.error_rate.bad.
+// Validate checks the mapping. Problems are field.Errors at paths
+// relative to the block: metrics.error_rate.bad.
 func (c ServiceConfig) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
+	var errs field.Errors
 	for _, m := range slices.Sorted(maps.Keys(c.Metrics)) {
-		if err := c.Metrics[m].validate(m); err != nil {
-			errs = append(errs, err)
-		}
+		c.Metrics[m].validate(&errs, m)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
-func (m Mapping) validate(metric string) error {
-	path := "metrics." + metric
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+func (m Mapping) validate(errs *field.Errors, metric string) {
+	path := field.Join("metrics", metric)
 	if !signal.IsKnown(metric) {
-		add("%s: unknown metric %q; known metrics are %s", path, metric, strings.Join(signal.Known, ", "))
+		errs.Add(path, "unknown metric %q; known metrics are %s", metric, strings.Join(signal.Known, ", "))
 	}
 	if strings.TrimSpace(m.Instrument) == "" {
-		add("%s.instrument: is required: the OTLP metric name, e.g. %s", path, HTTPServerDuration)
+		errs.Add(field.Join(path, "instrument"), "is required: the OTLP metric name, e.g. %s", HTTPServerDuration)
 	}
 	for _, f := range []struct {
 		name  string
@@ -218,27 +209,26 @@ func (m Mapping) validate(metric string) error {
 	}{{"where", m.Where}, {"bad", m.Bad}} {
 		for _, k := range slices.Sorted(maps.Keys(f.conds)) {
 			if _, err := parseCond(f.conds[k]); err != nil {
-				add("%s.%s[%s]: %v", path, f.name, k, err)
+				errs.Add(field.Join(path, f.name+"["+k+"]"), "%v", err)
 			}
 		}
 	}
 	kind := signal.KindOf(metric)
 	isRate := kind == signal.KindRate
 	if len(m.Bad) > 0 && !isRate {
-		add("%s.bad: only rate metrics (error_rate, http_5xx_rate, ...) count bad points; remove it", path)
+		errs.Add(field.Join(path, "bad"), "only rate metrics (error_rate, http_5xx_rate, ...) count bad points; remove it")
 	}
 	if isRate && len(m.Bad) == 0 {
-		add("%s.bad: is required for a rate: the conditions that make a point bad, e.g. http.response.status_code: \">=500\"", path)
+		errs.Add(field.Join(path, "bad"), "is required for a rate: the conditions that make a point bad, e.g. http.response.status_code: \">=500\"")
 	}
 	if m.Scale < 0 || math.IsNaN(m.Scale) || math.IsInf(m.Scale, 0) {
-		add("%s.scale: must be a positive number, got %g", path, m.Scale)
+		errs.Add(field.Join(path, "scale"), "must be a positive number, got %g", m.Scale)
 	}
 	switch {
 	case m.Aggregate == "":
 	case kind != signal.KindGauge || metric == signal.Throughput:
-		add("%s.aggregate: only gauges (gpu_utilization, memory_bytes, ...) are aggregated; remove it", path)
+		errs.Add(field.Join(path, "aggregate"), "only gauges (gpu_utilization, memory_bytes, ...) are aggregated; remove it")
 	case m.Aggregate != AggregateMean && m.Aggregate != AggregateMax && m.Aggregate != AggregateSum:
-		add("%s.aggregate: must be mean, max or sum, not %q", path, m.Aggregate)
+		errs.Add(field.Join(path, "aggregate"), "must be mean, max or sum, not %q", m.Aggregate)
 	}
-	return errors.Join(errs...)
 }

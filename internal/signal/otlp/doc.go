@@ -71,6 +71,12 @@
 //     requests from before ripcord listened, and is only the base the
 //     following points are counted from.
 //
+// Samples carry CountsSince: when the version's first export for the
+// metric arrived. A guard whose watch began before that takes the first
+// reading as evidence, since every count in it arrived during the watch;
+// otherwise (a version seen before, say before a rollback) the first
+// reading is only its base.
+//
 // # Quantiles from histograms
 //
 // latency_p99_ms and the other quantiles are read from explicit-bucket

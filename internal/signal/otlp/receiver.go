@@ -17,7 +17,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/ripcord/ripcord/internal/signal"
-	"github.com/ripcord/ripcord/internal/signal/internal/remote"
 )
 
 // Receiver accepts OTLP metrics and answers signal queries from them. It is
@@ -86,12 +85,15 @@ func WithVersions(accept func(service, version string) bool) Option {
 	return func(r *Receiver) { r.accept = accept }
 }
 
-// New validates the configs, reads the token file and returns a Receiver
+// New validates the configs and returns a Receiver
 // that is not yet listening (see Start). services maps a ripcord service
 // name to its mapping.
 func New(cfg Config, services map[string]ServiceConfig, opts ...Option) (*Receiver, error) {
 	cfg = cfg.WithDefaults()
-	errs := []error{cfg.Validate()}
+	var errs []error
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("otlp: %w", err))
+	}
 	r := &Receiver{cfg: cfg, log: slog.Default(), now: time.Now, services: map[string]*service{},
 		byName: map[string]*service{}, versions: map[versionKey]*version{}, dropped: map[string]uint64{}}
 	for _, o := range opts {
@@ -112,13 +114,7 @@ func New(cfg Config, services map[string]ServiceConfig, opts ...Option) (*Receiv
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if cfg.TokenFile != "" {
-		tok, err := remote.ReadSecret(cfg.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("otlp: token_file: %w", err)
-		}
-		r.token = tok
-	}
+	r.token = cfg.Token.Reveal()
 	r.started = r.now()
 	return r, nil
 }

@@ -30,6 +30,9 @@ func TestCumulativeCountsOnce(t *testing.T) {
 	if got := s.Counts[0]; got.N != 100 || got.Bad != 5 || s.Samples != 100 || s.Value != 0.05 {
 		t.Fatalf("first export: %+v counts %+v, want 100 requests, 5 bad, 5%%", s, got)
 	}
+	if !s.CountsSince.Equal(at) {
+		t.Errorf("CountsSince %v, want the first export's arrival %v: a guard watching since before it takes these counts as evidence", s.CountsSince, at)
+	}
 	// The next export repeats the totals plus 100 requests, 20 of them failed.
 	at2 := c.add(3 * time.Second)
 	r.Consume(newExport(svcRes("checkout", "v2")).
@@ -40,6 +43,9 @@ func TestCumulativeCountsOnce(t *testing.T) {
 	s = mustRead(t, r, at2, signal.ErrorRate)
 	if got := s.Counts[0]; got.N != 200 || got.Bad != 25 {
 		t.Fatalf("second export: counts %+v, want N=200 Bad=25 (5 + 10 more 5xx + 10 timeouts)", got)
+	}
+	if !s.CountsSince.Equal(at) {
+		t.Errorf("CountsSince moved to %v: counts are cumulative from the first export (%v)", s.CountsSince, at)
 	}
 	// Same numbers again (an exporter that re-sends its cumulative state):
 	// nothing new.

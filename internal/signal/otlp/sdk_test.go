@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,19 +24,10 @@ import (
 
 const testToken = "s3cr3t-otlp-token-0123456789"
 
-func tokenFile(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "otlp.token")
-	if err := os.WriteFile(p, []byte(testToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // startReceiver starts a real receiver on loopback ports.
 func startReceiver(t *testing.T, cfg otlp.Config) *otlp.Receiver {
 	t.Helper()
-	cfg.Listen, cfg.GRPCListen, cfg.TokenFile = "127.0.0.1:0", "127.0.0.1:0", tokenFile(t)
+	cfg.Listen, cfg.GRPCListen, cfg.Token = "127.0.0.1:0", "127.0.0.1:0", testToken
 	r, err := otlp.New(cfg, map[string]otlp.ServiceConfig{"checkout": {}})
 	if err != nil {
 		t.Fatal(err)

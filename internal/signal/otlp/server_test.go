@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +20,8 @@ const secret = "tok-9f8e7d6c5b4a"
 
 func authReceiver(t *testing.T, logs io.Writer) (*Receiver, *httptest.Server) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(p, []byte(secret), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: t0}
-	r, err := New(Config{TokenFile: p, MaxBodyBytes: 4096}, defaults(), WithClock(c.now),
+	r, err := New(Config{Token: secret, MaxBodyBytes: 4096}, defaults(), WithClock(c.now),
 		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
 		t.Fatal(err)
@@ -121,19 +115,14 @@ func TestHTTPEncodings(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty")
-	_ = os.WriteFile(empty, nil, 0o600)
 	cases := []struct {
 		cfg  Config
 		want string // "" for valid
 	}{
 		{Config{}, ""},
-		{Config{Listen: "0.0.0.0:4318"}, "token_file: is required when a listener is not on a loopback address"},
+		{Config{Listen: "0.0.0.0:4318"}, "token: is required when a listener is not on a loopback address"},
+		{Config{Listen: "0.0.0.0:4318", Token: secret}, ""},
 		{Config{Listen: "localhost:4318", GRPCListen: "[::1]:4317"}, ""},
-		{Config{TokenFile: filepath.Join(dir, "missing")}, "token_file: " + filepath.Join(dir, "missing") + " does not exist"},
-		{Config{TokenFile: "relative.token"}, "token_file: relative.token is not an absolute path"},
-		{Config{TokenFile: empty}, "is empty: write the key on one line"},
 		{Config{Listen: "4318"}, "listen: want host:port"},
 		{Config{Listen: "127.0.0.1:4318", GRPCListen: "127.0.0.1:4318"}, "grpc_listen: is the same address as listen"},
 		{Config{MaxBodyBytes: 10}, "max_body_bytes: must be at least 1024"},

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"net/url"
 	"regexp"
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/signal/internal/remote"
 	"github.com/ripcord/ripcord/internal/signal/jsonpath"
@@ -30,7 +29,7 @@ const (
 	KeySamples  = "samples"
 )
 
-// Config is one service's JSON endpoint (suggested key:
+// Config is one service's JSON endpoint (key:
 // services[].signals.web).
 type Config struct {
 	// URL is fetched once per version and interval; {{.Version}} (required)
@@ -39,8 +38,9 @@ type Config struct {
 	// Headers are sent with every request, e.g. Accept: application/json.
 	Headers map[string]string `yaml:"headers"`
 	// HeaderFiles are headers whose values are secrets: header name →
-	// absolute path of a file holding the value (Authorization: Bearer …).
-	HeaderFiles map[string]string `yaml:"header_files"`
+	// a file holding the value on one line (Authorization: Bearer …),
+	// relative to the config file.
+	HeaderFiles map[string]field.File `yaml:"header_files"`
 	// Timeout bounds one request. Default 5s.
 	Timeout time.Duration `yaml:"timeout"`
 	// Interval is how often the endpoint is asked per version; reads in
@@ -64,61 +64,64 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate checks the config without fetching anything. Errors name the
-// field (url, values.error_rate, header_files.Authorization) and never
-// contain a header's value.
+// Validate checks the config without fetching anything. Problems are
+// field.Errors at paths relative to the block (url, values.error_rate,
+// header_files.Authorization) and never contain a header's value.
 func (c Config) Validate() error {
 	c = c.WithDefaults()
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs field.Errors
 	switch {
 	case !placeholder.MatchString(c.URL):
-		add("url: must contain {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one")
+		errs.Add("url", "must contain {{.Version}}: every version would get the same answer, so ripcord could not tell a bad version from a good one; e.g. https://metrics.internal/api/checkout/{{.Version}}/health")
 	case strings.Contains(placeholder.ReplaceAllString(c.URL, "x"), "{{"):
-		add("url: only {{.Version}} and {{.Service}} can be templated")
+		errs.Add("url", "only {{.Version}} and {{.Service}} can be templated")
 	default:
 		if u, err := url.Parse(render(c.URL, "svc", "v1")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("url: must be an absolute http(s) URL such as https://metrics.internal/api/{{.Version}}/health, got %q", c.URL)
+			errs.Add("url", "must be an absolute http(s) URL such as https://metrics.internal/api/{{.Version}}/health, got %q", c.URL)
 		}
 	}
-	if c.Timeout < 0 || c.Interval < 0 {
-		add("timeout, interval: must not be negative (0 means the default)")
+	if c.Timeout < 0 {
+		errs.Add("timeout", "must not be negative (0 means the default, %s)", DefaultTimeout)
+	}
+	if c.Interval < 0 {
+		errs.Add("interval", "must not be negative (0 means the default, %s)", DefaultInterval)
 	}
 	metrics := 0
 	for _, k := range slices.Sorted(maps.Keys(c.Values)) {
+		path := field.Join("values", k)
 		switch {
 		case k == KeyRequests || k == KeyErrors || k == KeySamples:
 		case signal.IsKnown(k):
 			metrics++
 		default:
-			add("values.%s: unknown metric; known metrics are %s (and %s, %s, %s for counters)", k, strings.Join(signal.Known, ", "), KeyRequests, KeyErrors, KeySamples)
+			errs.Add(path, "unknown metric; known metrics are %s (and %s, %s, %s for counters)", strings.Join(signal.Known, ", "), KeyRequests, KeyErrors, KeySamples)
 		}
 		if _, err := jsonpath.Parse(c.Values[k]); err != nil {
-			add("values.%s: not a JSON path (keys and [index], e.g. errors.rate or $.data[0].value): %v", k, err)
+			errs.Add(path, "not a JSON path (keys and [index], e.g. errors.rate or $.data[0].value): %v", err)
 		}
 	}
 	_, hasReq := c.Values[KeyRequests]
 	_, hasErr := c.Values[KeyErrors]
 	if hasReq != hasErr {
-		add("values: %s and %s go together (error_rate's evidence is errors out of requests); set both or neither", KeyRequests, KeyErrors)
+		errs.Add("values", "%s and %s go together (error_rate's evidence is errors out of requests); set both or neither", KeyRequests, KeyErrors)
 	}
 	if metrics == 0 && !hasReq {
-		add("values: at least one metric is needed, e.g. error_rate: errors.rate")
+		errs.Add("values", "at least one metric is needed, e.g. error_rate: errors.rate")
 	}
 	for _, h := range slices.Sorted(maps.Keys(c.Headers)) {
 		if !validHeader(h) {
-			add("headers.%s: not a valid header name", h)
+			errs.Add(field.Join("headers", h), "not a valid header name")
 		}
 	}
 	for _, h := range slices.Sorted(maps.Keys(c.HeaderFiles)) {
 		if !validHeader(h) {
-			add("header_files.%s: not a valid header name", h)
+			errs.Add(field.Join("header_files", h), "not a valid header name")
 		}
-		if _, err := remote.ReadSecret(c.HeaderFiles[h]); err != nil {
-			add("header_files.%s: %v", h, err)
+		if _, err := remote.ReadSecret(string(c.HeaderFiles[h])); err != nil {
+			errs.Add(field.Join("header_files", h), "%v", err)
 		}
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 func validHeader(h string) bool {

@@ -4,7 +4,7 @@
 //
 // # Configuration
 //
-// One Config per service (suggested key: services[].signals.web):
+// One Config per service (key: services[].signals.web):
 //
 //	web:
 //	  url: https://metrics.internal/api/checkout/{{.Version}}/health   # {{.Version}} required

@@ -83,7 +83,7 @@ func New(services map[string]Config, opts ...Option) (*Source, error) {
 			svc.headers.Set(h, v)
 		}
 		for h, file := range cfg.HeaderFiles {
-			v, err := remote.ReadSecret(file)
+			v, err := remote.ReadSecret(string(file))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("web: service %s: header_files.%s: %w", name, h, err))
 			}

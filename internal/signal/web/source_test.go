@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/signal"
 )
 
@@ -94,7 +95,7 @@ func TestValuesAndEscaping(t *testing.T) {
 	e.set("/api/v2%2F..%2Fadmin/health", `{"errors": {"rate": 0.5}}`, 0)
 	var logs bytes.Buffer
 	s := newSource(t, Config{URL: e.srv.URL + "/api/{{.Version}}/health?svc={{ .Service }}&v={{.Version}}",
-		HeaderFiles: map[string]string{"Authorization": secretFile(t)},
+		HeaderFiles: map[string]field.File{"Authorization": field.File(secretFile(t))},
 		Values:      map[string]string{"error_rate": "errors.rate", "latency_p99_ms": "$.latency[0].p99", "samples": "n"}}, &logs)
 	smp, err := read(s, "v2", signal.ErrorRate, t0)
 	if err != nil || smp.Value != 0.04 || smp.Samples != 1200 || smp.Counts != nil {
@@ -148,7 +149,7 @@ func TestNoData(t *testing.T) {
 				u = e.srv.URL + "/" + strings.ReplaceAll(name, " ", "") + "/{{.Version}}"
 				e.set("/"+strings.ReplaceAll(name, " ", "")+"/v2", c.body, c.code)
 			}
-			s := newSource(t, Config{URL: u, Timeout: 100 * time.Millisecond, HeaderFiles: map[string]string{"Authorization": secretFile(t)},
+			s := newSource(t, Config{URL: u, Timeout: 100 * time.Millisecond, HeaderFiles: map[string]field.File{"Authorization": field.File(secretFile(t))},
 				Values: map[string]string{"error_rate": "errors.rate"}}, &bytes.Buffer{})
 			_, err := read(s, "v2", signal.ErrorRate, t0)
 			if !errors.Is(err, signal.ErrNoData) {
@@ -251,10 +252,10 @@ func TestValidate(t *testing.T) {
 		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"err_rate": "a"}}, "values.err_rate: unknown metric"},
 		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"requests": "a"}}, "values: requests and errors go together"},
 		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{}}, "values: at least one metric"},
-		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"error_rate": "a"}, HeaderFiles: map[string]string{"Authorization": filepath.Join(dir, "nope")}},
+		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"error_rate": "a"}, HeaderFiles: map[string]field.File{"Authorization": field.File(filepath.Join(dir, "nope"))}},
 			"header_files.Authorization: " + filepath.Join(dir, "nope") + " does not exist"},
 		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"error_rate": "a"}, Headers: map[string]string{"Bad Header": "x"}}, "headers.Bad Header: not a valid header name"},
-		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"error_rate": "a"}, Timeout: -1}, "timeout, interval: must not be negative"},
+		{Config{URL: "http://x/{{.Version}}", Values: map[string]string{"error_rate": "a"}, Timeout: -1}, "timeout: must not be negative"},
 	}
 	for _, c := range cases {
 		err := c.cfg.Validate()
