@@ -60,7 +60,14 @@ func (a *App) buildOTLP(cfg *config.Config, reg prometheus.Registerer) error {
 			return err
 		}
 	}
-	r, err := otlp.New(rc, a.otlpServices, otlp.WithLogger(a.log.With("component", "otlp")))
+	// Data for a version the service does not have is dropped and counted
+	// (ripcord_otlp_points_dropped_total{reason="version"}), so what a
+	// client sends for versions nobody deployed cannot grow the state.
+	known := func(service, version string) bool {
+		s := a.Service(service)
+		return s != nil && s.KnowsVersion(version)
+	}
+	r, err := otlp.New(rc, a.otlpServices, otlp.WithLogger(a.log.With("component", "otlp")), otlp.WithVersions(known))
 	if err != nil {
 		return fmt.Errorf("app: signals.otlp: %w", err)
 	}

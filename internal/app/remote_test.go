@@ -153,10 +153,15 @@ func TestServeStartsTheOTLPReceiver(t *testing.T) {
 	if addr == "" || a.OTLPGRPCAddr() == "" || a.OTLP() == nil {
 		t.Fatalf("receiver not listening: http %q grpc %q", addr, a.OTLPGRPCAddr())
 	}
-	post := func(token string) int {
+	// One gauge point of service.name svc (and service.version, if set).
+	post := func(token, svc, version string) int {
+		attrs := `{"key":"service.name","value":{"stringValue":"` + svc + `"}}`
+		if version != "" {
+			attrs += `,{"key":"service.version","value":{"stringValue":"` + version + `"}}`
+		}
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/metrics", strings.NewReader(
-			`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"payments"}}]},`+
-				`"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[{"asDouble":1,"timeUnixNano":"1"}]}}]}]}]}`))
+			`{"resourceMetrics":[{"resource":{"attributes":[`+attrs+`]},`+
+				`"scopeMetrics":[{"metrics":[{"name":"hw.gpu.utilization","gauge":{"dataPoints":[{"asDouble":0.5,"timeUnixNano":"1"}]}}]}]}]}`))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -169,11 +174,14 @@ func TestServeStartsTheOTLPReceiver(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if code := post(""); code != http.StatusUnauthorized {
+	if code := post("", "payments", ""); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d", code)
 	}
-	if code := post(secretValue); code != http.StatusOK {
-		t.Errorf("with the token: %d", code)
+	// An unmapped service, a version checkout does not have, and one it has.
+	for _, p := range [][2]string{{"payments", ""}, {"checkout", "v9"}, {"checkout", "v2"}} {
+		if code := post(secretValue, p[0], p[1]); code != http.StatusOK {
+			t.Errorf("with the token, %s %s: %d", p[0], p[1], code)
+		}
 	}
 	resp, err := http.Get("http://" + a.APIAddr() + "/metrics")
 	if err != nil {
@@ -183,6 +191,12 @@ func TestServeStartsTheOTLPReceiver(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `ripcord_otlp_points_dropped_total{reason="service"} 1`) {
 		t.Errorf("the unmapped service's point is not counted on /metrics:\n%s", grepLines(string(body), "ripcord_otlp"))
+	}
+	if !strings.Contains(string(body), `ripcord_otlp_points_dropped_total{reason="version"} 1`) {
+		t.Errorf("the point for v9, a version checkout does not have, is not dropped and counted:\n%s", grepLines(string(body), "ripcord_otlp"))
+	}
+	if !strings.Contains(string(body), `ripcord_otlp_series 1`) {
+		t.Errorf("the known version's point is not kept (one series):\n%s", grepLines(string(body), "ripcord_otlp"))
 	}
 	if err := a.Stop(t.Context()); err != nil {
 		t.Fatal(err)

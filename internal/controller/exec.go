@@ -70,7 +70,7 @@ func (s *Service) exec(ctx context.Context, w machine, fx []effect) (string, err
 			return "", err
 		}
 	}
-	s.m = x.w
+	s.setMachine(x.w)
 	return x.opened, saveErr
 }
 
@@ -274,7 +274,7 @@ func (x *executor) weight(e targetWeight) error {
 	if e.d != nil {
 		d = *e.d
 	}
-	s.m = x.w
+	s.setMachine(x.w)
 	w, err := s.weights()
 	if err == nil {
 		s.mu.Unlock()
@@ -298,7 +298,7 @@ func (x *executor) revert(e targetRevert) error {
 	if e.d != nil {
 		d = *e.d
 	}
-	s.m = x.w
+	s.setMachine(x.w)
 	s.mu.Unlock()
 	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
 		Reason: d.Reason, DryRun: d.Action == ActionDryRun, DecisionID: d.ID})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,9 @@ type Service struct {
 	lastAt time.Time
 
 	progress atomic.Pointer[string]
+	// versions are the machine's version names, republished by setMachine,
+	// for readers that must not take mu (KnowsVersion).
+	versions atomic.Pointer[[]string]
 	// ranges are the versions' declared schema ranges (guarded by mu,
 	// replaced whole, never edited in place).
 	ranges map[string]schema.Range
@@ -189,6 +193,26 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	return s.recover(ctx)
+}
+
+// setMachine makes w the service's machine (s.mu held) and republishes
+// its version names.
+func (s *Service) setMachine(w machine) {
+	s.m = w
+	names := make([]string, len(w.Versions))
+	for i, v := range w.Versions {
+		names[i] = v.Name
+	}
+	s.versions.Store(&names)
+}
+
+// KnowsVersion reports whether version is one of the service's versions,
+// without taking the service's lock: the OTLP receiver asks it under its
+// own lock while an evaluation may hold this one and wait on the receiver,
+// so it must not wait here.
+func (s *Service) KnowsVersion(version string) bool {
+	names := s.versions.Load()
+	return names != nil && slices.Contains(*names, version)
 }
 
 // bootRoutes put the traffic where the machine says it is: on the active
