@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	for _, sc := range cfg.Services {
 		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
-			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil)}
+			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
 		sr, err := schemaReader(sc)
 		if err != nil {
 			_ = st.Close()
@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
 		// Judged as the switch sees errors and slow answers (and as scrapes
 		// land, with a Prometheus job), and at the interval otherwise.
-		deps.Trigger = a.trigger(sc, sw.Evidence())
+		deps.Trigger = a.trigger(sc, sw.Evidence(), sw.Activity)
 		a.services = append(a.services, controller.New(sc, deps))
 	}
 	chans, err := channels(cfg.Notify, st)

@@ -37,7 +37,7 @@ func TestTriggerFiresOnScrape(t *testing.T) {
 	pol := config.DefaultPolicy()
 	pol.Interval = time.Hour
 	pol.Thresholds = map[string]config.Threshold{"error_rate": {Max: ptrTo(0.05)}}
-	trig := a.trigger(config.Service{Name: "svc", Policy: pol}, nil)
+	trig := a.trigger(config.Service{Name: "svc", Policy: pol}, nil, nil)
 	if trig == nil {
 		t.Fatal("no trigger for a service with a scrape job")
 	}
@@ -51,14 +51,14 @@ func TestTriggerFiresOnScrape(t *testing.T) {
 			t.Fatalf("scrape %d landed and the service was not evaluated", i+1)
 		}
 	}
-	if (&App{}).trigger(config.Service{Name: "svc", Policy: pol}, nil) != nil {
+	if (&App{}).trigger(config.Service{Name: "svc", Policy: pol}, nil, nil) != nil {
 		t.Error("a service without Prometheus got a scrape trigger")
 	}
 
 	// On the switch as well: the scrapes still wake it (they used to be
 	// replaced by the switch's evidence trigger), and so does a poke.
 	evidence := make(chan struct{}, 1)
-	both := a.trigger(config.Service{Name: "svc", Policy: pol}, evidence)(ctx)
+	both := a.trigger(config.Service{Name: "svc", Policy: pol}, evidence, nil)(ctx)
 	for i := range 2 {
 		select {
 		case <-both:
@@ -67,7 +67,7 @@ func TestTriggerFiresOnScrape(t *testing.T) {
 		}
 	}
 	own := make(chan struct{}, 1) // not the one the trigger above still reads
-	quiet := (&App{}).trigger(config.Service{Name: "svc", Policy: pol}, own)
+	quiet := (&App{}).trigger(config.Service{Name: "svc", Policy: pol}, own, nil)
 	if quiet == nil {
 		t.Fatal("a service on the switch got no evidence trigger")
 	}

@@ -52,6 +52,15 @@ func Merge(ts ...Trigger) Trigger {
 	}
 }
 
+// Idle slows OnEvidence down for a service nothing happens to. Quiet
+// reports whether no evidence can have arrived since its previous call (it
+// is called from one goroutine); Every is the slowest evaluation cadence
+// then. The zero Idle never slows down.
+type Idle struct {
+	Quiet func() bool
+	Every time.Duration
+}
+
 // minEvidenceGap is the least time between two evaluations woken by
 // evidence: at 1,000 failing requests a second the switch pokes a
 // thousand times, and an evaluation per poke (each sums the window's
@@ -69,12 +78,29 @@ const minEvidenceGap = 5 * time.Millisecond
 // evaluation is pending or within minEvidenceGap of the last one are
 // coalesced into one; a channel that never stops firing cannot make it
 // spin.
-func OnEvidence(ch <-chan struct{}, interval time.Duration) Trigger {
+//
+// With idle set, a tick at which idle.Quiet reports that nothing happened
+// since its last call slows the ticker to idle.Every and is skipped unless
+// idle.Every has passed since the last evaluation: a service that sees no
+// traffic costs one wake-up and one evaluation per idle.Every, not twenty
+// a second; its time-based rules (bake, suspect_grace, a canary's
+// max_step) run at that heartbeat. The first tick that sees activity, or
+// any poke (the switch's first error), restores the interval — so a
+// service that was idle is judged at full speed on its first error at
+// once, and on everything else within one idle.Every.
+func OnEvidence(ch <-chan struct{}, interval time.Duration, idle Idle) Trigger {
 	return func(ctx context.Context) <-chan time.Time {
 		out := make(chan time.Time, 1)
 		go func() {
 			tick := time.NewTicker(interval)
 			defer tick.Stop()
+			period := interval
+			pace := func(d time.Duration) {
+				if period != d {
+					period = d
+					tick.Reset(d)
+				}
+			}
 			var last time.Time
 			for {
 				var now time.Time
@@ -82,7 +108,16 @@ func OnEvidence(ch <-chan struct{}, interval time.Duration) Trigger {
 				case <-ctx.Done():
 					return
 				case now = <-tick.C:
+					if idle.Quiet == nil || !idle.Quiet() {
+						pace(interval)
+						break
+					}
+					pace(max(idle.Every, interval))
+					if now.Sub(last) < idle.Every {
+						continue
+					}
 				case <-ch:
+					pace(interval)
 					now = time.Now()
 					if wait := minEvidenceGap - now.Sub(last); wait > 0 {
 						select {

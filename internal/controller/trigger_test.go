@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ func TestOnEvidenceFiresOnPokeOrInterval(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := make(chan struct{}, 1)
-	out := OnEvidence(ch, time.Hour)(ctx)
+	out := OnEvidence(ch, time.Hour, Idle{})(ctx)
 	ch <- struct{}{}
 	select {
 	case <-out:
@@ -36,12 +37,57 @@ func TestOnEvidenceFiresOnPokeOrInterval(t *testing.T) {
 		t.Fatalf("trigger channel holds %d: pokes must coalesce into one pending evaluation", cap(out))
 	}
 
-	ticks := OnEvidence(make(chan struct{}), 10*time.Millisecond)(ctx)
+	ticks := OnEvidence(make(chan struct{}), 10*time.Millisecond, Idle{})(ctx)
 	select {
 	case <-ticks:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the interval did not fire without pokes")
 	}
+}
+
+// With Idle, a quiet tick within Every of the last evaluation is skipped
+// (and slows the ticker down); a poke evaluates at once and restores the
+// interval; activity at a tick evaluates again.
+func TestOnEvidenceSlowsDownWhenQuiet(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var quiet atomic.Bool
+	quiet.Store(true)
+	calls := make(chan struct{}, 1000)
+	counted := func() bool {
+		select {
+		case calls <- struct{}{}:
+		default:
+		}
+		return quiet.Load()
+	}
+	ch := make(chan struct{}, 1)
+	out := OnEvidence(ch, time.Millisecond, Idle{Every: time.Hour, Quiet: counted})(ctx)
+	wait := func(out <-chan time.Time, what string) {
+		t.Helper()
+		select {
+		case <-out:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not evaluate", what)
+		}
+	}
+	wait(out, "the first tick") // nothing evaluated yet: an hour has passed
+	<-calls
+	ch <- struct{}{}
+	wait(out, "a poke while quiet")
+	<-calls // the next tick, at the interval again, finds it quiet
+	select {
+	case <-out:
+		t.Fatal("a quiet tick within Every evaluated")
+	default:
+	}
+
+	quiet.Store(true)
+	busy := OnEvidence(make(chan struct{}), time.Millisecond, Idle{Every: 5 * time.Millisecond, Quiet: counted})(ctx)
+	wait(busy, "the first tick")
+	quiet.Store(false)
+	wait(busy, "a tick with activity")
+	wait(busy, "the next tick with activity")
 }
 
 // Wired as a service's trigger, a poke makes Run judge at once: a bad
@@ -55,7 +101,7 @@ func TestRunEvaluatesOnEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := make(chan struct{}, 1)
-	r.svc.deps.Trigger = OnEvidence(ch, time.Hour)
+	r.svc.deps.Trigger = OnEvidence(ch, time.Hour, Idle{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.svc.Run(ctx); close(done) }()

@@ -102,3 +102,19 @@ func (fs *flights) each(fn func(w *atomic.Uint64, cur uint64)) {
 		}
 	}
 }
+
+// busy reports whether any request is in the set.
+func (fs *flights) busy() bool {
+	cs := fs.chunks.Load()
+	if cs == nil {
+		return false
+	}
+	for _, c := range *cs {
+		for i := range c {
+			if c[i].Load() != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}

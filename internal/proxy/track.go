@@ -77,3 +77,28 @@ func (s *Switch) poke(v *version) {
 	default:
 	}
 }
+
+// Activity tells a quiet service from a busy one without reading its
+// statistics: the requests the live versions (the active one and a
+// canary) have completed so far, and whether one of theirs is still
+// waiting for its answer. Two calls with the same count and nothing
+// waiting mean no new evidence arrived between them, so an evaluation
+// may wait (the controller's trigger slows down for an idle service).
+func (s *Switch) Activity() (completed uint64, waiting bool) {
+	for _, v := range [2]*version{s.active.Load(), s.canaryVersion()} {
+		if v == nil {
+			continue
+		}
+		completed += v.stats.totalReq.Load()
+		waiting = waiting || v.stats.cur.Load().flight.busy()
+	}
+	return completed, waiting
+}
+
+// canaryVersion is the canary in progress, nil without one.
+func (s *Switch) canaryVersion() *version {
+	if sp := s.split.Load(); sp != nil {
+		return sp.canary
+	}
+	return nil
+}
