@@ -14,6 +14,7 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/proxyswitch"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
 	"github.com/ripcord/ripcord/internal/signal/push"
@@ -91,4 +92,42 @@ func BenchmarkServiceMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/service")
 		runtime.KeepAlive(svcs)
 	}
+}
+
+// BenchmarkExternalServiceMemory is the heap one service on external
+// signals costs (no switch: pushed signals stand in for Prometheus,
+// Datadog, OTLP), watched and evaluated once.
+func BenchmarkExternalServiceMemory(b *testing.B) {
+	const n = 200
+	st, url := openStore(b), backend(b)
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		svcs := make([]*controller.Service, n)
+		for i := range svcs {
+			name := fmt.Sprintf("ext-%d", i)
+			cfg := config.Service{Name: name, Versions: []config.Version{{Name: "v1", URL: url}}, Active: "v1", Policy: config.DefaultPolicy()}
+			svc := controller.New(cfg, controller.Deps{Store: st, Target: nopTarget{}, Router: controller.NoRouter{}, External: true,
+				Signals: controller.Signals{Optional: push.New(time.Minute)}})
+			if err := svc.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			svc.Tick(context.Background())
+			svcs[i] = svc
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/service")
+		runtime.KeepAlive(svcs)
+	}
+}
+
+// nopTarget is a target that never moves anything (the memory benchmark
+// never reverts).
+type nopTarget struct{}
+
+func (nopTarget) Status(context.Context) (revert.Status, error) { return revert.Status{}, nil }
+func (nopTarget) Revert(context.Context, revert.Request) (revert.Result, error) {
+	return revert.Result{}, nil
 }
