@@ -66,6 +66,9 @@ type Deps struct {
 	// Schema reads the live database schema for the schema-aware guard;
 	// nil: no guard.
 	Schema SchemaReader
+	// Drill runs drills (drill.go): the built-in switch; nil: the
+	// service cannot be drilled.
+	Drill DrillRouter
 }
 
 // Wake tells the notification dispatcher there is news.
@@ -106,6 +109,7 @@ type Service struct {
 	// ranges are the versions' declared schema ranges (guarded by mu,
 	// replaced whole, never edited in place).
 	ranges map[string]schema.Range
+	drill  drillState
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -230,6 +234,12 @@ func (s *Service) recover(ctx context.Context) error {
 	resumed := false
 	for _, d := range pending {
 		if d.Service != s.cfg.Name {
+			continue
+		}
+		if drillAction(d.Action) {
+			if err := s.finishInterruptedDrill(ctx, d); err != nil {
+				return err
+			}
 			continue
 		}
 		if _, err := s.apply(ctx, recoverPending{d: d}, s.deps.Now()); err != nil {
