@@ -106,8 +106,21 @@ type DrillReport struct {
 	FinishedAt       time.Time `json:"finished_at"`
 }
 
-// drillState is the one drill a service may run at a time.
-type drillState struct{ running atomic.Bool }
+// drillState is the one drill a service may run at a time, and the first
+// degraded verdict on the real version while it runs (kept, since the
+// revert that follows replaces the service's last verdict at once).
+type drillState struct {
+	running atomic.Bool
+	realBad atomic.Pointer[string]
+}
+
+// saw is told every verdict on the active version (Tick, s.mu held).
+func (d *drillState) saw(r detect.Result) {
+	if r.Verdict == detect.Degraded && d.running.Load() {
+		why := r.Reason
+		d.realBad.CompareAndSwap(nil, &why)
+	}
+}
 
 // ErrNoSwitch marks a drill refused because the service is not behind the
 // built-in switch.
@@ -124,6 +137,7 @@ func (s *Service) Drill(ctx context.Context, req DrillRequest) (DrillReport, err
 	if !s.drill.running.CompareAndSwap(false, true) {
 		return DrillReport{}, fmt.Errorf("%w: %s is already being drilled", ErrConflict, s.cfg.Name)
 	}
+	s.drill.realBad.Store(nil)
 	defer s.drill.running.Store(false)
 	return s.runDrill(ctx, plan)
 }

@@ -91,6 +91,8 @@ func (d *drillRun) watch(ctx context.Context, wrapper string, start time.Time) (
 	tick := time.NewTicker(s.drillTick())
 	defer tick.Stop()
 	var last detect.Result
+	var streak int
+	var seen int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -102,9 +104,20 @@ func (d *drillRun) watch(ctx context.Context, wrapper string, start time.Time) (
 			d.rep.Aborted = true
 			return nil, why
 		}
+		// The whole drill is the window: the wrapper faults every answer
+		// from the start, and at a small share the policy's window would
+		// hold too few of them for the fixed-window rule.
 		ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, wrapper, start, now, d.p.pol.Rules, g.Bounds)
 		last = g.Observe(now, ev)
-		if last.Verdict == detect.Degraded {
+		// As for a deploy, only `consecutive` fresh degraded verdicts act.
+		switch {
+		case last.Verdict != detect.Degraded:
+			streak = 0
+		case streak == 0 || last.Samples != seen:
+			streak++
+			seen = last.Samples
+		}
+		if streak >= max(s.cfg.Policy.Consecutive, 1) {
 			d.rep.DetectSeconds = now.Sub(start).Seconds()
 			return &last, ""
 		}
@@ -123,13 +136,16 @@ func (d *drillRun) realTrouble(since time.Time) string {
 	s.mu.Lock()
 	m, last, at := s.m, s.last, s.lastAt
 	s.mu.Unlock()
+	if why := s.drill.realBad.Load(); why != nil {
+		return fmt.Sprintf("aborted: the real version %s degraded during the drill: %s", d.p.active, *why)
+	}
 	switch {
+	case last.Verdict == detect.Degraded && !at.Before(since):
+		return fmt.Sprintf("aborted: the real version %s degraded during the drill: %s", d.p.active, last.Reason)
 	case m.Gen != d.p.gen || m.Active != d.p.active:
 		return fmt.Sprintf("aborted: %s moved on during the drill (%s on %s)", s.cfg.Name, m.State, m.Active)
 	case m.Paused:
 		return "aborted: " + s.cfg.Name + " was paused during the drill"
-	case last.Verdict == detect.Degraded && !at.Before(since):
-		return fmt.Sprintf("aborted: the real version %s degraded during the drill: %s", d.p.active, last.Reason)
 	case !s.deps.Drill.DrillShare():
 		return "aborted: the drill share was taken away by a switch of the active version"
 	}

@@ -317,6 +317,7 @@ func (s *Service) Tick(ctx context.Context) {
 		return
 	}
 	s.last, s.lastAt = r, now
+	s.drill.saw(r)
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)
 	_, _ = s.apply(ctx, evaluated{r: r, schema: sv}, now)
 }
