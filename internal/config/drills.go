@@ -34,6 +34,13 @@ const (
 // DrillFaults are the faults a drill can inject.
 var DrillFaults = []string{"error", "latency", "quality", "stream"}
 
+// Filled is d with every unset field at its default, for configs built in
+// Go rather than loaded.
+func (d Drills) Filled(p Policy) Drills {
+	d.applyDefaults("", byZero, p)
+	return d
+}
+
 func (d *Drills) applyDefaults(path string, set setFn, p Policy) {
 	fill(&d.Share, DefaultDrillShare, child(path, "share"), set)
 	fill(&d.Fault, DefaultDrillFault, child(path, "fault"), set)

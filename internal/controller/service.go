@@ -120,6 +120,7 @@ func New(cfg config.Service, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Drills = cfg.Drills.Filled(cfg.Policy)
 	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name),
 		ranges: rangesOf(cfg.Versions)}
 }
