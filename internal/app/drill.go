@@ -19,9 +19,9 @@ func (d drillRouter) StartDrill(version string, bp int, f controller.DrillFault)
 	return d.sw.StartDrill(version, bp, proxy.DrillFault{Kind: f.Kind, Delay: f.Delay, Header: f.Header, Value: f.Value})
 }
 
-func (d drillRouter) EndDrill() (affected, live uint64, err error) {
+func (d drillRouter) EndDrill() (controller.DrillCounts, error) {
 	c, err := d.sw.EndDrill()
-	return c.Affected, c.Live, err
+	return controller.DrillCounts{Affected: c.Affected, Live: c.Live, EndedAt: c.EndedAt}, err
 }
 
 func (d drillRouter) DrillShare() bool { return d.sw.DrillShare() }

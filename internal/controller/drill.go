@@ -50,13 +50,21 @@ type DrillRouter interface {
 	// StartDrill sends bp basis points of new requests to a wrapper of the
 	// active version that injects f, and names the wrapper's version.
 	StartDrill(version string, bp int, f DrillFault) (string, error)
-	// EndDrill takes the share away and reports requests affected (sent
-	// to the wrapper) and live (sent to the active version meanwhile).
-	EndDrill() (affected, live uint64, err error)
+	// EndDrill takes the share away, waits for the wrapper's requests in
+	// flight, and reports what the drill served.
+	EndDrill() (DrillCounts, error)
 	// DrillShare reports whether the drill's share is still live.
 	DrillShare() bool
 	// Active is the version receiving new requests.
 	Active() string
+}
+
+// DrillCounts are the requests a drill served: Affected reached the fault
+// wrapper, Live the active version while the share was live; EndedAt is
+// when the share was taken away.
+type DrillCounts struct {
+	Affected, Live uint64
+	EndedAt        time.Time
 }
 
 // DrillFault is what the wrapper does to each request it gets.

@@ -67,8 +67,9 @@ func (s *Service) runDrill(ctx context.Context, p drillPlan) (DrillReport, error
 		d.end(ctx, "")
 		return d.finish(ctx, false, "recording the drill rollback failed: "+err.Error())
 	}
-	d.end(ctx, "")
-	d.rep.RollbackSeconds = s.deps.Now().Sub(start).Seconds() - d.rep.DetectSeconds
+	if ended := d.end(ctx, ""); !ended.IsZero() {
+		d.rep.RollbackSeconds = ended.Sub(start).Seconds() - d.rep.DetectSeconds
+	}
 	d.done(ctx, dec, nil)
 	d.event(ctx, incident.EvRollbackDone, fmt.Sprintf("drill: share rolled back %.3fs after the verdict; %d requests affected, %d on %s meanwhile",
 		d.rep.RollbackSeconds, d.rep.AffectedRequests, d.rep.LiveRequests, p.active))
@@ -193,20 +194,22 @@ func (d *drillRun) verify(ctx context.Context) (bool, string) {
 	}
 }
 
-// end takes the share away (once) and records what it affected.
-func (d *drillRun) end(ctx context.Context, why string) {
-	affected, live, err := d.s.deps.Drill.EndDrill()
+// end takes the share away (once), records what it affected, and returns
+// when the share went (zero if it could not be ended).
+func (d *drillRun) end(ctx context.Context, why string) time.Time {
+	c, err := d.s.deps.Drill.EndDrill()
 	if err != nil {
 		d.s.log.Warn("ending the drill share", "err", err)
-		return
+		return time.Time{}
 	}
-	d.rep.AffectedRequests, d.rep.LiveRequests = affected, live
-	if affected+live > 0 {
-		d.rep.ActualShare = 100 * float64(affected) / float64(affected+live)
+	d.rep.AffectedRequests, d.rep.LiveRequests = c.Affected, c.Live
+	if c.Affected+c.Live > 0 {
+		d.rep.ActualShare = 100 * float64(c.Affected) / float64(c.Affected+c.Live)
 	}
 	if why != "" {
-		d.event(ctx, incident.EvDecision, fmt.Sprintf("drill share ended: %s; %d requests affected", why, affected))
+		d.event(ctx, incident.EvDecision, fmt.Sprintf("drill share ended: %s; %d requests affected", why, c.Affected))
 	}
+	return c.EndedAt
 }
 
 // finish writes the report as the incident's last event and resolves it.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,9 +45,14 @@ type DrillFault struct {
 	Value  string        // quality: the degraded value it is set to
 }
 
-// DrillCounts are the requests since StartDrill: Affected went to the
-// wrapper, Live to the active version itself.
-type DrillCounts struct{ Affected, Live uint64 }
+// DrillCounts are the requests since StartDrill: Affected reached the
+// wrapper (counted there, so requests still in flight when the share ended
+// are in), Live completed on the active version meanwhile. EndedAt is when
+// the share was taken away.
+type DrillCounts struct {
+	Affected, Live uint64
+	EndedAt        time.Time
+}
 
 // drill is the one drill in progress (Switch.drill, guarded by s.mu).
 type drill struct {
@@ -54,6 +60,7 @@ type drill struct {
 	v         *version // the wrapper's version
 	sp        *split
 	srv       *http.Server
+	hits      *atomic.Uint64 // requests the wrapper received
 	liveStart uint64
 }
 
@@ -90,7 +97,10 @@ func (s *Switch) StartDrill(name string, bp int, f DrillFault) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("proxy: drill wrapper: %w", err)
 	}
-	srv := &http.Server{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug), Handler: faultHandler(a, f, slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)), ReadHeaderTimeout: s.opts.HeaderTimeout}
+	hits := new(atomic.Uint64)
+	inner := faultHandler(a, f, slog.NewLogLogger(s.log.Handler(), slog.LevelDebug))
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); inner.ServeHTTP(w, r) })
+	srv := &http.Server{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug), Handler: counted, ReadHeaderTimeout: s.opts.HeaderTimeout}
 	go srv.Serve(ln)
 	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	dv := &version{name: name + DrillSuffix, target: u, stats: newSeries(s.now(), s.opts.Retention)}
@@ -105,15 +115,15 @@ func (s *Switch) StartDrill(name string, bp int, f DrillFault) (string, error) {
 	s.putVersion(dv)
 	dv.up.undrain()
 	sp := &split{stable: a, canary: dv, bp: uint32(bp)}
-	s.drill = &drill{active: a, v: dv, sp: sp, srv: srv, liveStart: a.stats.totalReq.Load()}
+	s.drill = &drill{active: a, v: dv, sp: sp, srv: srv, hits: hits, liveStart: a.stats.totalReq.Load()}
 	s.split.Store(sp)
 	s.log.Info("proxy drill started", "version", name, "fault", f.Kind, "basis_points", bp)
 	return dv.name, nil
 }
 
 // EndDrill takes the drill share away (the next request goes to the active
-// version), and returns what the drill served. Requests in flight on the
-// wrapper finish; its server closes once they have, or after DrainTimeout.
+// version), waits for the requests in flight on the wrapper to finish (at
+// most DrainTimeout; they are then cut), and returns what the drill served.
 // Ending a drill a full switch already ended only collects its counts.
 func (s *Switch) EndDrill() (DrillCounts, error) {
 	s.mu.Lock()
@@ -124,18 +134,18 @@ func (s *Switch) EndDrill() (DrillCounts, error) {
 	}
 	s.drill = nil
 	s.split.CompareAndSwap(d.sp, nil)
+	ended := s.now()
 	d.v.up.drain()
 	s.dropVersion(d.v)
 	s.mu.Unlock()
-	c := DrillCounts{Affected: d.v.stats.totalReq.Load(), Live: d.active.stats.totalReq.Load() - d.liveStart}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
-		defer cancel()
-		if d.srv.Shutdown(ctx) != nil {
-			d.srv.Close()
-		}
-		d.v.up.closeIdle()
-	}()
+	live := d.active.stats.totalReq.Load() - d.liveStart
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
+	defer cancel()
+	if d.srv.Shutdown(ctx) != nil {
+		d.srv.Close()
+	}
+	d.v.up.closeIdle()
+	c := DrillCounts{Affected: d.hits.Load(), Live: live, EndedAt: ended}
 	s.log.Info("proxy drill ended", "affected", c.Affected, "live", c.Live)
 	return c, nil
 }

@@ -49,7 +49,7 @@ func TestDrillFaults(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if int(counts.Affected) != faulted || counts.Affected+counts.Live != n {
+				if int(counts.Affected) != faulted || counts.Affected+counts.Live != n || counts.EndedAt.IsZero() {
 					t.Fatalf("client saw %d faulted of %d; switch counts %+v", faulted, n, counts)
 				}
 				// 20 % of 300: 60 ± 6.9; 5 sigma either side.
