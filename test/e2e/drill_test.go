@@ -367,3 +367,31 @@ func apiDrill(fault string) apiDrillReq { return apiDrillReq{Fault: fault} }
 func apiDrillShare(fault string, share float64) apiDrillReq {
 	return apiDrillReq{Fault: fault, Share: share}
 }
+
+// TestDrillScheduleSurvivesRestart: with drills.every a drill runs by
+// itself; after a restart the next one is due from the last drill in the
+// store, not from the restart.
+func TestDrillScheduleSurvivesRestart(t *testing.T) {
+	const every = 6 * time.Second
+	d := startDrillEnv(t, "5, every: 6s")
+	defer d.stop()
+	stop := d.load(200)
+	isDrill := func(i incident.Incident) bool { return i.Kind == incident.KindDrill && i.Status == incident.Resolved }
+	passed := func(i incident.Incident) bool { return i.Events[len(i.Events)-1].Data["passed"] == true }
+	first := d.waitIncident("the first scheduled drill", 30*time.Second, isDrill)
+	if !passed(first) {
+		t.Fatalf("scheduled drill did not pass: %+v", first.Events[len(first.Events)-1])
+	}
+	stop()
+	d.stop()
+	d.boot() // the proxy is on a new port: new load
+	stop = d.load(200)
+	defer stop()
+	second := d.waitIncident("the drill after the restart", 30*time.Second, func(i incident.Incident) bool {
+		return isDrill(i) && i.ID != first.ID
+	})
+	if gap := second.CreatedAt.Sub(first.CreatedAt); gap < every || !passed(second) {
+		t.Fatalf("second drill %s after the first (want ≥ drills.every %s: else the restart reset the schedule): %s",
+			gap, every, second.Events[len(second.Events)-1].Message)
+	}
+}
