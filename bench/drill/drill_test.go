@@ -52,7 +52,7 @@ func newFaulty(t *testing.T) *faulty {
 			http.Error(w, "bad build", http.StatusServiceUnavailable)
 			return
 		case "latency":
-			time.Sleep(250 * time.Millisecond)
+			time.Sleep(750 * time.Millisecond)
 		case "quality":
 			q = "0.25"
 		case "stream":
@@ -90,7 +90,7 @@ services:
       verify: 300ms
       thresholds:
         error_rate: {max: 0.05, critical: 0.25}
-        latency_p99_ms: {max: 150}
+        latency_p99_ms: {max: 500}
         quality_score: {min: 0.5}
     drills: {share: 5, timeout: 60s}
 `
