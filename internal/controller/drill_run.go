@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,7 +45,10 @@ func (s *Service) runDrill(ctx context.Context, p drillPlan) (DrillReport, error
 	s.log.Info("drill starting", "fault", p.fault.Kind, "basis_points", p.bp, "version", p.active, "incident", id)
 
 	dec, err := d.decide(ctx, ActionDrillStart, p.active, p.active+" (drill share)", why)
-	if err != nil {
+	switch {
+	case errors.Is(err, errCrashed):
+		return DrillReport{}, err
+	case err != nil:
 		return d.finish(ctx, false, "recording the drill decision failed: "+err.Error())
 	}
 	wrapper, err := s.deps.Drill.StartDrill(p.active, p.bp, p.fault)
@@ -249,10 +253,23 @@ func (d *drillRun) event(ctx context.Context, typ, msg string) {
 }
 
 // decide records a drill decision before its action, as every action is.
+// Hooks.AfterDecision may abandon it there as a crash would (errCrashed).
 func (d *drillRun) decide(ctx context.Context, action, from, to, why string) (int64, error) {
-	return d.s.deps.Store.RecordDecision(ctx, store.Decision{Service: d.s.cfg.Name, Action: action, FromVersion: from,
-		ToVersion: to, Reason: why, IncidentID: d.incT, Status: store.DecisionPending, CreatedAt: d.s.deps.Now()})
+	dec := store.Decision{Service: d.s.cfg.Name, Action: action, FromVersion: from,
+		ToVersion: to, Reason: why, IncidentID: d.incT, Status: store.DecisionPending, CreatedAt: d.s.deps.Now()}
+	id, err := d.s.deps.Store.RecordDecision(ctx, dec)
+	if err == nil && d.s.deps.Hooks.AfterDecision != nil {
+		dec.ID = id
+		if herr := d.s.deps.Hooks.AfterDecision(dec); herr != nil {
+			return id, fmt.Errorf("%w: %w", errCrashed, herr)
+		}
+	}
+	return id, err
 }
+
+// errCrashed is a test hook standing for a crash right after a decision
+// was recorded: nothing more is done, as nothing more would be.
+var errCrashed = errors.New("controller: drill abandoned after its decision (test hook)")
 
 func (d *drillRun) done(ctx context.Context, id int64, err error) {
 	status, result := store.DecisionDone, "drill share set"

@@ -23,6 +23,7 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/store"
 )
 
 // llmBackend is a real HTTP server standing for an LLM service version: it
@@ -377,10 +378,10 @@ func TestDrillScheduleSurvivesRestart(t *testing.T) {
 	defer d.stop()
 	stop := d.load(200)
 	isDrill := func(i incident.Incident) bool { return i.Kind == incident.KindDrill && i.Status == incident.Resolved }
-	passed := func(i incident.Incident) bool { return i.Events[len(i.Events)-1].Data["passed"] == true }
+	passed := func(i incident.Incident) bool { return drillOutcome(i).Data["passed"] == true }
 	first := d.waitIncident("the first scheduled drill", 30*time.Second, isDrill)
 	if !passed(first) {
-		t.Fatalf("scheduled drill did not pass: %+v", first.Events[len(first.Events)-1])
+		t.Fatalf("scheduled drill did not pass: %+v", drillOutcome(first))
 	}
 	stop()
 	d.stop()
@@ -392,6 +393,61 @@ func TestDrillScheduleSurvivesRestart(t *testing.T) {
 	})
 	if gap := second.CreatedAt.Sub(first.CreatedAt); gap < every || !passed(second) {
 		t.Fatalf("second drill %s after the first (want ≥ drills.every %s: else the restart reset the schedule): %s",
-			gap, every, second.Events[len(second.Events)-1].Message)
+			gap, every, drillOutcome(second).Message)
 	}
+}
+
+// TestDrillInterruptedByRestart: ripcord stops right after recording a
+// drill's decision (a test hook standing for a crash); on the next start the
+// pending decision is failed, not carried out as a revert, the drill's
+// incident is closed saying why, and traffic is all on the active version.
+func TestDrillInterruptedByRestart(t *testing.T) {
+	d := startDrillEnv(t, "5")
+	d.stop()
+	d.hooks = controller.Hooks{AfterDecision: func(dc store.Decision) error {
+		if dc.Action == controller.ActionDrillStart {
+			return errors.New("crash")
+		}
+		return nil
+	}}
+	d.boot()
+	if _, err := d.client.Drill(t.Context(), "svc", apiDrill("error")); err == nil {
+		t.Fatal("the drill went on past the crash hook")
+	}
+	d.stop()
+	d.hooks = controller.Hooks{}
+	d.boot()
+	ds, err := d.client.Decisions(t.Context(), "svc")
+	if err != nil || len(ds) != 1 || ds[0].Action != controller.ActionDrillStart || ds[0].Status != store.DecisionFailed ||
+		!strings.Contains(ds[0].Result, "restarted during the drill") {
+		t.Fatalf("decisions after the restart: %+v %v", ds, err)
+	}
+	inc := d.incident(ds[0].IncidentID)
+	said := false
+	for _, ev := range inc.Events {
+		said = said || (ev.Type == incident.EvStatus && strings.Contains(ev.Message, "drill failed: ripcord restarted during the drill"))
+	}
+	if inc.Kind != incident.KindDrill || inc.Status != incident.Resolved || !said {
+		t.Fatalf("drill incident after the restart: %+v", inc)
+	}
+	if s := d.status(); s.Active != "v1" || s.State != controller.StateStable || s.Drilling {
+		t.Fatalf("after the restart: %+v", s)
+	}
+	stop := d.load(200)
+	defer stop()
+	d.judged(3)
+	if rep := d.drill("error"); !rep.Passed {
+		t.Fatalf("a drill after the restart: %+v", rep)
+	}
+}
+
+// drillOutcome is the drill report event of a drill incident: its status
+// event with the numbers (delivery events may follow it).
+func drillOutcome(inc incident.Incident) incident.Event {
+	for i := len(inc.Events) - 1; i >= 0; i-- {
+		if ev := inc.Events[i]; ev.Type == incident.EvStatus && ev.Data["drill"] == true {
+			return ev
+		}
+	}
+	return incident.Event{}
 }
