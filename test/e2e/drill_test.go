@@ -329,7 +329,8 @@ func TestDrillAbortsWhenTheRealVersionDegrades(t *testing.T) {
 }
 
 // TestDrillRefusals: a service without the switch (an exec target), a
-// share over 50 %, --shadow and an unknown fault are refused with a message that says why, before anything
+// share over 50 %, --shadow, an unknown fault and a paused service are
+// refused with a message that says why, before anything
 // moves; a config share over 50 % is a config error naming the field.
 func TestDrillRefusals(t *testing.T) {
 	d := startDrillEnv(t, "5")
@@ -350,6 +351,12 @@ func TestDrillRefusals(t *testing.T) {
 		if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, tc.want) {
 			t.Errorf("drill %s %+v: %v, want 409 containing %q", tc.svc, tc.req, err, tc.want)
 		}
+	}
+	if _, err := d.client.Pause(ctx, "svc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.client.Drill(ctx, "svc", apiDrill("error")); err == nil || !strings.Contains(err.Error(), "svc is paused") {
+		t.Errorf("drill of a paused service: %v", err)
 	}
 	if n := len(d.incidents()); n != 0 {
 		t.Fatalf("refused drills opened %d incidents", n)
