@@ -24,6 +24,7 @@ import (
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
+	"github.com/ripcord/ripcord/internal/testutil/pgtest"
 )
 
 // llmBackend is a real HTTP server standing for an LLM service version: it
@@ -54,7 +55,7 @@ func newLLMBackend(t *testing.T, name string) *llmBackend {
 // quality thresholds, two webhook channels (one route with drills: true),
 // and a kubernetes-free second service with an exec target to be refused.
 const drillYAML = `api: {listen: "127.0.0.1:0"}
-store: {url: "sqlite://%[1]s"}
+store: %[1]s
 reports: {dir: %[2]s}
 services:
   - name: svc
@@ -101,9 +102,15 @@ type drillEnv struct {
 
 func startDrillEnv(t *testing.T, share string) *drillEnv {
 	t.Helper()
+	return startDrillEnvOn(t, share, func(dir string) string { return `{url: "sqlite://` + filepath.Join(dir, "r.db") + `"}` })
+}
+
+// startDrillEnvOn is startDrillEnv with the store block store(dir) returns.
+func startDrillEnvOn(t *testing.T, share string, store func(dir string) string) *drillEnv {
+	t.Helper()
 	d := &drillEnv{v1: newLLMBackend(t, "v1"), v2: newLLMBackend(t, "v2"), drills: newSink(t), oncall: newSink(t), dir: t.TempDir()}
 	must(t, os.WriteFile(filepath.Join(d.dir, "hook.secret"), []byte("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n"), 0o600))
-	src := fmt.Sprintf(drillYAML, filepath.Join(d.dir, "r.db"), filepath.Join(d.dir, "reports"), d.v1.srv.URL, d.v2.srv.URL,
+	src := fmt.Sprintf(drillYAML, store(d.dir), filepath.Join(d.dir, "reports"), d.v1.srv.URL, d.v2.srv.URL,
 		d.drills.srv.URL, d.oncall.srv.URL, share)
 	cfg, err := config.Parse([]byte(src), d.dir, app.Providers())
 	if err != nil {
@@ -361,7 +368,7 @@ func TestDrillRefusals(t *testing.T) {
 	if n := len(d.incidents()); n != 0 {
 		t.Fatalf("refused drills opened %d incidents", n)
 	}
-	src := fmt.Sprintf(drillYAML, "r.db", "reports", "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4", "60")
+	src := fmt.Sprintf(drillYAML, `{url: "sqlite://r.db"}`, "reports", "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4", "60")
 	_, err := config.Parse([]byte(src), d.dir, app.Providers())
 	if err == nil || !strings.Contains(err.Error(), "services[0].drills.share") || !strings.Contains(err.Error(), "at most 50") {
 		t.Fatalf("share 60 in the config: %v", err)
@@ -380,8 +387,21 @@ func apiDrillShare(fault string, share float64) apiDrillReq {
 // itself; after a restart the next one is due from the last drill in the
 // store, not from the restart.
 func TestDrillScheduleSurvivesRestart(t *testing.T) {
+	testDrillSchedule(t, startDrillEnv(t, "5, every: 6s"))
+}
+
+// TestDrillScheduleSurvivesRestartPostgres: the same on the PostgreSQL
+// store, whose drill incidents keep the schedule as SQLite's do.
+func TestDrillScheduleSurvivesRestartPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	testDrillSchedule(t, startDrillEnvOn(t, "5, every: 6s", func(dir string) string {
+		must(t, os.WriteFile(filepath.Join(dir, "store.url"), []byte(dsn+"\n"), 0o600))
+		return "{url_file: " + filepath.Join(dir, "store.url") + "}"
+	}))
+}
+
+func testDrillSchedule(t *testing.T, d *drillEnv) {
 	const every = 6 * time.Second
-	d := startDrillEnv(t, "5, every: 6s")
 	defer d.stop()
 	stop := d.load(200)
 	isDrill := func(i incident.Incident) bool { return i.Kind == incident.KindDrill && i.Status == incident.Resolved }
