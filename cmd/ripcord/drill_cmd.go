@@ -33,11 +33,13 @@ func newDrill(g *globals) *cobra.Command {
 		Short: "Rehearse a rollback: fault a share of live traffic and check ripcord rolls it back (operator)",
 		Long: "Rehearse the rollback path without a bad build. The switch sends a share of live traffic\n" +
 			"(drills.share, default 5%, at most 50%) to a fault-injecting wrapper of the active version:\n" +
-			"  error    5xx answers         latency  a delay beyond the policy's latency bound\n" +
-			"  quality  the quality header  stream   streamed answers cut off mid-stream\n" +
-			"degraded past its threshold. The drill checks that the verdict turns bad within drills.timeout,\n" +
-			"that the share is rolled back and the active version verifies, and writes a report as an\n" +
-			"incident of kind drill (announced only on notify routes with drills: true). A drill starts no\n" +
+			"  error    answers 503\n" +
+			"  latency  answers later than the policy's largest latency bound\n" +
+			"  quality  answers with the quality header (signals.headers) past its threshold\n" +
+			"  stream   answers cut off half-way through the body\n" +
+			"The drill checks that the verdict turns bad within drills.timeout, that the share is rolled\n" +
+			"back and the active version verifies, and writes a report as an incident of kind drill\n" +
+			"(announced only on notify routes with drills: true). A drill starts no\n" +
 			"cooldown, marks no version bad and counts as no rollback anywhere. It aborts at once if the\n" +
 			"real version degrades meanwhile. Only services behind ripcord's own proxy can be drilled.\n" +
 			"Exit status 1 when a drill did not pass. drills.every in the config schedules drills.",
