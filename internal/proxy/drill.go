@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -98,12 +100,12 @@ func (s *Switch) StartDrill(name string, bp int, f DrillFault) (string, error) {
 		return "", fmt.Errorf("proxy: drill wrapper: %w", err)
 	}
 	hits := new(atomic.Uint64)
+	key := rand.Text() // the wrapper serves only the switch, which prefixes every path with it
 	inner := faultHandler(a, f, slog.NewLogLogger(s.log.Handler(), slog.LevelDebug))
-	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); inner.ServeHTTP(w, r) })
-	srv := &http.Server{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug), Handler: counted, ReadHeaderTimeout: s.opts.HeaderTimeout}
+	srv := &http.Server{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug), Handler: keyed(key, hits, inner), ReadHeaderTimeout: s.opts.HeaderTimeout}
 	go srv.Serve(ln)
-	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
-	dv := &version{name: name + DrillSuffix, target: u, stats: newSeries(s.now(), s.opts.Retention)}
+	u := &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/" + key}
+	dv := &version{name: name + DrillSuffix, target: u, path: versionPath(u), stats: newSeries(s.now(), s.opts.Retention)}
 	if len(s.headers) > 0 {
 		dv.sig = newSigSeries(s.opts.Retention, len(s.headers))
 	}
@@ -177,6 +179,35 @@ func (s *Switch) dropVersion(v *version) {
 		}
 	}
 	s.versions.Store(&next)
+}
+
+// keyed serves only requests whose path starts with /key (the switch's,
+// since the drill version's URL carries it), stripped before h sees them:
+// the wrapper adds the active version's credentials, so another local
+// process must not be able to use it as a way in.
+func keyed(key string, hits *atomic.Uint64, h http.Handler) http.Handler {
+	prefix := "/" + key
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.EscapedPath(), prefix)
+		if !ok || (rest != "" && rest[0] != '/') {
+			http.NotFound(w, r)
+			return
+		}
+		if rest == "" {
+			rest = "/"
+		}
+		u := *r.URL
+		u.RawPath = rest
+		var err error
+		if u.Path, err = url.PathUnescape(rest); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		r2 := *r
+		r2.URL = &u
+		hits.Add(1)
+		h.ServeHTTP(w, &r2)
+	})
 }
 
 // faultHandler forwards to the active version a with the fault applied.

@@ -173,3 +173,38 @@ func TestDrillRefusals(t *testing.T) {
 		t.Errorf("EndDrill after Activate: %v", err)
 	}
 }
+
+// TestDrillWrapperServesOnlyTheSwitch: a request straight to the wrapper's
+// port without the switch's key is refused and not counted; paths and
+// queries reach the version as the client sent them.
+func TestDrillWrapperServesOnlyTheSwitch(t *testing.T) {
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.RequestURI()) })
+	sw := newTestSwitch(t, Options{Service: "s"}, "v1", b.URL+"/base")
+	base := serve(t, sw)
+	name, err := sw.StartDrill("v1", 5000, DrillFault{Kind: FaultLatency, Delay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := (*sw.versions.Load())[name].target
+	sw.mu.Lock()
+	hits := sw.drill.hits
+	sw.mu.Unlock()
+	for hits.Load() == 0 {
+		code, got := get(t, http.DefaultClient, base+"/a%2Fb/c?q=1")
+		if code != 200 || got != "/base/a%2Fb/c?q=1" {
+			t.Fatalf("through the switch: %d %q", code, got)
+		}
+	}
+	before := hits.Load()
+	direct := "http://" + wrapper.Host + "/a"
+	if code, _ := get(t, http.DefaultClient, direct); code != http.StatusNotFound {
+		t.Fatalf("straight to the wrapper without the key: %d", code)
+	}
+	counts, err := sw.EndDrill()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Affected != before {
+		t.Fatalf("wrapper counted %d, %d before the direct request", counts.Affected, before)
+	}
+}
