@@ -24,7 +24,7 @@ type drillRun struct {
 	s    *Service
 	p    drillPlan
 	rep  DrillReport
-	incT string // the incident's ID
+	incID string // the incident's ID
 }
 
 func (s *Service) runDrill(ctx context.Context, p drillPlan) (DrillReport, error) {
@@ -40,7 +40,7 @@ func (s *Service) runDrill(ctx context.Context, p drillPlan) (DrillReport, error
 	if err != nil {
 		return DrillReport{}, fmt.Errorf("controller: drill incident: %w", err)
 	}
-	d.incT, d.rep.IncidentID = id, id
+	d.incID, d.rep.IncidentID = id, id
 	s.deps.Wake()
 	s.log.Info("drill starting", "fault", p.fault.Kind, "basis_points", p.bp, "version", p.active, "incident", id)
 
@@ -229,7 +229,7 @@ func (d *drillRun) finish(ctx context.Context, passed bool, why string) (DrillRe
 	if passed {
 		outcome = "drill "
 	}
-	err := s.deps.Store.UpdateIncident(ctx, d.incT, func(inc *incident.Incident) error {
+	err := s.deps.Store.UpdateIncident(ctx, d.incID, func(inc *incident.Incident) error {
 		inc.Status, inc.ResolvedAt = incident.Resolved, now
 		if d.rep.DetectSeconds > 0 {
 			inc.DetectedAt = d.rep.StartedAt.Add(time.Duration(d.rep.DetectSeconds * float64(time.Second)))
@@ -237,17 +237,17 @@ func (d *drillRun) finish(ctx context.Context, passed bool, why string) (DrillRe
 		return nil
 	}, incident.Event{At: now, Type: incident.EvStatus, Actor: "ripcord", Message: outcome + why, Data: data})
 	if err != nil {
-		s.log.Warn("writing the drill report", "incident", d.incT, "err", err)
+		s.log.Warn("writing the drill report", "incident", d.incID, "err", err)
 	}
 	s.deps.Wake()
-	s.log.Info("drill finished", "passed", passed, "why", why, "incident", d.incT)
+	s.log.Info("drill finished", "passed", passed, "why", why, "incident", d.incID)
 	return d.rep, nil
 }
 
 func (d *drillRun) event(ctx context.Context, typ, msg string) {
 	ev := incident.Event{At: d.s.deps.Now(), Type: typ, Actor: "ripcord", Message: msg, Data: map[string]any{"drill": true}}
-	if err := d.s.deps.Store.AppendEvent(ctx, d.incT, ev); err != nil {
-		d.s.log.Warn("drill event", "incident", d.incT, "err", err)
+	if err := d.s.deps.Store.AppendEvent(ctx, d.incID, ev); err != nil {
+		d.s.log.Warn("drill event", "incident", d.incID, "err", err)
 	}
 	d.s.deps.Wake()
 }
@@ -256,7 +256,7 @@ func (d *drillRun) event(ctx context.Context, typ, msg string) {
 // Hooks.AfterDecision may abandon it there as a crash would (errCrashed).
 func (d *drillRun) decide(ctx context.Context, action, from, to, why string) (int64, error) {
 	dec := store.Decision{Service: d.s.cfg.Name, Action: action, FromVersion: from,
-		ToVersion: to, Reason: why, IncidentID: d.incT, Status: store.DecisionPending, CreatedAt: d.s.deps.Now()}
+		ToVersion: to, Reason: why, IncidentID: d.incID, Status: store.DecisionPending, CreatedAt: d.s.deps.Now()}
 	id, err := d.s.deps.Store.RecordDecision(ctx, dec)
 	if err == nil && d.s.deps.Hooks.AfterDecision != nil {
 		dec.ID = id
