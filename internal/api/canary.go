@@ -36,4 +36,3 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request, actor string, svc
 	}
 	writeJSON(w, http.StatusOK, status(svc))
 }
-

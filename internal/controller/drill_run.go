@@ -21,9 +21,9 @@ func (s *Service) drillTick() time.Duration {
 
 // drillRun is one drill in progress.
 type drillRun struct {
-	s    *Service
-	p    drillPlan
-	rep  DrillReport
+	s     *Service
+	p     drillPlan
+	rep   DrillReport
 	incID string // the incident's ID
 }
 
