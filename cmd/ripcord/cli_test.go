@@ -170,7 +170,7 @@ func TestHelpDescribesEveryCommandAndFlag(t *testing.T) {
 		has  []string
 	}{
 		{[]string{"--help"}, []string{"Start here:   ripcord demo", "--server", "env RIPCORD_SERVER", "--token-file",
-			"else RIPCORD_TOKEN, else --token-file", "check-config", "incidents", "report", "rollback", "resume"}},
+			"else RIPCORD_TOKEN, else --token-file", "check-config", "incidents", "report", "rollback", "resume", "ripcord drill SERVICE | --all"}},
 		{[]string{"help", "status"}, []string{"status [SERVICE]", "--json"}},
 		{[]string{"deploy", "--help"}, []string{"deploy SERVICE VERSION [--url URL]", "--url string", "required the first time"}},
 		{[]string{"rollback", "--help"}, []string{"--to string", "--reason string", "newest older version not known to be bad"}},
@@ -182,6 +182,8 @@ func TestHelpDescribesEveryCommandAndFlag(t *testing.T) {
 			`--watch duration`, "It exits 0 when"}},
 		{[]string{"serve", "--help"}, []string{"-c, --config string", `(default "ripcord.yaml")`}},
 		{[]string{"check-config", "--help"}, []string{"-c, --config string", "starts and contacts nothing"}},
+		{[]string{"drill", "--help"}, []string{"drill SERVICE | --all", "--fault string", "--share float", "at most 50%", "--json",
+			"--shadow", "drills: true", "starts no\ncooldown"}},
 	} {
 		code, stdout, stderr := cli(t, tc.args...)
 		if code != 0 || stderr != "" {

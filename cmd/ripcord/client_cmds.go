@@ -59,6 +59,9 @@ func printStatus(w io.Writer, s controller.Status) {
 	}
 	fmt.Fprintf(w, "%s: %s on %s since %s%s\n", s.Name, s.State, s.Active, s.WatchSince.Local().Format(time.TimeOnly), paused)
 	printCanary(w, s)
+	if s.Drilling {
+		fmt.Fprintf(w, "  drill in progress: a share of traffic goes to a fault wrapper of %s (ripcord drill)\n", s.Active)
+	}
 	verdict := s.Reason
 	if !strings.HasPrefix(verdict, s.Verdict) {
 		verdict = s.Verdict + ": " + verdict

@@ -74,6 +74,7 @@ Start here:   ripcord demo            (a bad deploy rolled back, nothing to set 
 Run it:       ripcord serve -c ripcord.yaml
 Operate it:   ripcord status | deploy | rollback | pause | resume | incidents
 Canaries:     ripcord promote | abort  (with strategy.canary, deploy ramps in steps)
+Rehearse:     ripcord drill SERVICE | --all  (fault a share of traffic, check it is rolled back)
 
 The API token is taken from --token, else RIPCORD_TOKEN, else --token-file,
 else — for a daemon on this machine running without api.tokens — the admin
@@ -94,6 +95,6 @@ address its API is bound to, and the CLI resolves --server to it.`,
 	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.tokenSet = cmd.Flags().Changed("token") }
 	root.AddCommand(newServe(), newCheckConfig(), newDemo(),
 		newStatus(g), newDeploy(g), newRollback(g), newPause(g), newResume(g), newIncidents(g), newReport(g),
-		newPromote(g), newAbort(g))
+		newPromote(g), newAbort(g), newDrill(g))
 	return root
 }

@@ -101,6 +101,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/services/{name}/resume", s.require(op, s.withService(s.resume)))
 	mux.HandleFunc("POST /api/v1/services/{name}/promote", s.require(op, s.withService(s.promote)))
 	mux.HandleFunc("POST /api/v1/services/{name}/abort", s.require(op, s.withService(s.abort)))
+	mux.HandleFunc("POST /api/v1/services/{name}/drill", s.require(op, s.withService(s.drill)))
 	mux.HandleFunc("POST /api/v1/services/{name}/signals", s.require(op, s.withService(s.pushSignals)))
 	mux.HandleFunc("GET /api/v1/incidents", s.require(v, s.listIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(v, s.getIncident))

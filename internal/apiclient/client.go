@@ -52,6 +52,10 @@ func (c *Client) Report(ctx context.Context, id, format string) ([]byte, error) 
 type rawBody []byte
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	return c.doWith(ctx, c.http, method, path, body, out)
+}
+
+func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -70,7 +74,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("apiclient: %s %s: %w (is `ripcord serve` running there? set --server)", method, path, err)
 	}
@@ -153,6 +157,15 @@ func (c *Client) Promote(ctx context.Context, name string) (controller.Status, e
 func (c *Client) Abort(ctx context.Context, name, reason string) (controller.Status, error) {
 	var out controller.Status
 	return out, c.do(ctx, http.MethodPost, svcPath(name, "/abort"), api.AbortRequest{Reason: reason}, &out)
+}
+
+// Drill runs a drill of name and waits for its report. A drill lasts as
+// long as detection and verification take (drills.timeout and
+// policy.verify), so it is bounded by ctx, not the client's 30 s.
+func (c *Client) Drill(ctx context.Context, name string, req api.DrillRequest) (controller.DrillReport, error) {
+	var out controller.DrillReport
+	long := &http.Client{Transport: c.http.Transport}
+	return out, c.doWith(ctx, long, http.MethodPost, svcPath(name, "/drill"), req, &out)
 }
 
 // PushSignals sends metrics the proxy cannot see (quality, toxicity).

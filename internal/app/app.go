@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		sw := proxy.New(popts)
 		a.switches[sc.Name] = sw
 		a.headers.Add(sc.Name, sw)
-		deps.Target, deps.Router = proxyswitch.New(sw), sw
+		deps.Target, deps.Router, deps.Drill = proxyswitch.New(sw), sw, drillRouter{sw}
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
 		// Judged as the switch sees errors and slow answers (and as scrapes
 		// land, with a Prometheus job), and at the interval otherwise.
@@ -228,6 +228,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.runWeb(runCtx)
 	a.runWatchers(runCtx)
 	a.runPollers(runCtx)
+	a.runDrillSchedules(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
 	}

@@ -26,11 +26,14 @@ func (s storeState) Put(ctx context.Context, channel, id, value string) error {
 // channels builds one delivery channel per configured channel that a route
 // uses, with the lowest severity any of its routes lets through.
 func channels(cfg config.Notify, st store.Store) ([]delivery.Channel, error) {
-	minSev := map[string]incident.Severity{}
+	minSev, drillSev := map[string]incident.Severity{}, map[string]incident.Severity{}
 	for _, r := range cfg.Routes {
 		sev := incident.Severity(r.MinSeverity)
 		if cur, ok := minSev[r.Channel]; !ok || sev.Rank() < cur.Rank() {
 			minSev[r.Channel] = sev
+		}
+		if cur, ok := drillSev[r.Channel]; r.Drills && (!ok || sev.Rank() < cur.Rank()) {
+			drillSev[r.Channel] = sev
 		}
 	}
 	state := storeState{st}
@@ -44,7 +47,8 @@ func channels(cfg config.Notify, st store.Store) ([]delivery.Channel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("app: notify channel %s: %w", c.Name, err)
 		}
-		out = append(out, delivery.Channel{Name: c.Name, Notifier: n, MinSeverity: sev})
+		dsev, drills := drillSev[c.Name]
+		out = append(out, delivery.Channel{Name: c.Name, Notifier: n, MinSeverity: sev, Drills: drills, DrillSeverity: dsev})
 	}
 	return out, nil
 }

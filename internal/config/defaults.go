@@ -106,6 +106,7 @@ func (s *Service) applyDefaults(path string, set setFn) {
 	fill(&s.Proxy.MaxConns, DefaultMaxConns, child(path, "proxy.max_conns"), set)
 	s.Policy.applyDefaults(child(path, "policy"), set)
 	s.Strategy.applyDefaults(child(path, "strategy"), set)
+	s.Drills.applyDefaults(child(path, "drills"), set, s.Policy)
 }
 
 func (p *Policy) applyDefaults(path string, set setFn) {

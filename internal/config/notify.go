@@ -10,10 +10,13 @@ type Notify struct {
 	Routes   []Route   `yaml:"routes"`
 }
 
-// Route sends incidents of at least MinSeverity to Channel.
+// Route sends incidents of at least MinSeverity to Channel. A drill's
+// incident (`ripcord drill`) goes only through routes with Drills set, so a
+// rehearsal pages nobody who did not ask to hear about rehearsals.
 type Route struct {
 	Channel     string `yaml:"channel"`
 	MinSeverity string `yaml:"min_severity"` // minor | major | critical; default minor
+	Drills      bool   `yaml:"drills"`
 }
 
 // Channel is one destination: a name and exactly one provider block, whose

@@ -106,6 +106,8 @@ type Service struct {
 	// Strategy is how a deploy reaches users (strategy.go). Default:
 	// blue-green.
 	Strategy Strategy `yaml:"strategy"`
+	// Drills configures `ripcord drill` for the service (drills.go).
+	Drills Drills `yaml:"drills"`
 }
 
 // Target selects how a service is reverted when it is not (only) behind

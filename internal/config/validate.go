@@ -152,6 +152,7 @@ func (s *Service) validate(r *report, path, baseDir string) {
 	s.Policy.validate(r, child(path, "policy"))
 	s.Signals.validate(r, child(path, "signals"))
 	s.Strategy.validate(r, child(path, "strategy"))
+	s.Drills.validate(r, child(path, "drills"), s.External())
 }
 
 func (s *Service) validateVersions(r *report, path, baseDir string) {

@@ -116,6 +116,10 @@ type Status struct {
 	Progress string `json:"progress,omitempty"`
 	// Canary is the canary in progress, if any (Active is the canary).
 	Canary *CanaryStatus `json:"canary,omitempty"`
+	// Drillable: behind the built-in switch, so `ripcord drill` applies;
+	// Drilling: a drill is running now.
+	Drillable bool `json:"drillable"`
+	Drilling  bool `json:"drilling,omitempty"`
 }
 
 // CanaryStatus is where a canary stands; the evidence about it is the
@@ -141,6 +145,7 @@ func (s *Service) Status() Status {
 		Fallbacks: s.m.Fallbacks, Versions: append([]store.Version(nil), s.m.Versions...),
 		Verdict: s.last.Verdict.String(), VerdictAt: s.lastAt, Reason: s.last.Reason, Findings: s.last.Findings,
 		Progress: s.progressText(), Canary: s.canaryStatus(),
+		Drillable: s.deps.Drill != nil, Drilling: s.drill.running.Load(),
 	}
 }
 

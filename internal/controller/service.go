@@ -67,6 +67,9 @@ type Deps struct {
 	// Schema reads the live database schema for the schema-aware guard;
 	// nil: no guard.
 	Schema SchemaReader
+	// Drill runs drills (drill.go): the built-in switch; nil: the
+	// service cannot be drilled.
+	Drill DrillRouter
 }
 
 // Wake tells the notification dispatcher there is news.
@@ -110,6 +113,7 @@ type Service struct {
 	// ranges are the versions' declared schema ranges (guarded by mu,
 	// replaced whole, never edited in place).
 	ranges map[string]schema.Range
+	drill  drillState
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -120,6 +124,7 @@ func New(cfg config.Service, deps Deps) *Service {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Drills = cfg.Drills.Filled(cfg.Policy)
 	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name),
 		ranges: rangesOf(cfg.Versions)}
 }
@@ -256,6 +261,12 @@ func (s *Service) recover(ctx context.Context) error {
 		if d.Service != s.cfg.Name {
 			continue
 		}
+		if drillAction(d.Action) {
+			if err := s.finishInterruptedDrill(ctx, d); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := s.apply(ctx, recoverPending{d: d}, s.deps.Now()); err != nil {
 			return err
 		}
@@ -331,6 +342,7 @@ func (s *Service) Tick(ctx context.Context) {
 		return
 	}
 	s.last, s.lastAt = r, now
+	s.drill.saw(r)
 	s.deps.Metrics.verdict(s.cfg.Name, r.Verdict)
 	_, _ = s.apply(ctx, evaluated{r: r, schema: sv}, now)
 }

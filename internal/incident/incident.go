@@ -55,6 +55,10 @@ const (
 	KindDryRun     Kind = "dry_run"     // policy.dry_run: an automatic rollback that was announced, not carried out
 	KindSuspect    Kind = "suspect"     // a version anomalous past suspect_grace, but not enough to revert
 	KindCanaryHeld Kind = "canary_held" // a canary step had no verdict by max_step: held there
+	// KindDrill is a rehearsal (`ripcord drill`): a fault injected on a
+	// share of traffic and its rollback. It is announced only on routes
+	// with drills: true and counts as no rollback anywhere.
+	KindDrill Kind = "drill"
 )
 
 // Incident is one thing that went wrong with one service.

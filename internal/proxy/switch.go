@@ -52,6 +52,7 @@ type Switch struct {
 	versions atomic.Pointer[map[string]*version] // copy-on-write
 	active   atomic.Pointer[version]
 	split    atomic.Pointer[split] // a canary in progress (canary.go); nil: none
+	drill    *drill                // a drill in progress (drill.go); guarded by mu
 	sticky   Sticky                // opts.Sticky, the header name in lower case
 	fallback atomic.Pointer[string]
 	evidence chan struct{} // Evidence; capacity 1

@@ -36,6 +36,11 @@ type Channel struct {
 	Name        string
 	Notifier    notify.Notifier
 	MinSeverity incident.Severity
+	// Drills: the channel hears drill incidents (incident.KindDrill) of at
+	// least DrillSeverity; without it, never (a rehearsal pages nobody who
+	// did not ask for it).
+	Drills        bool
+	DrillSeverity incident.Severity
 	// Quiet channels do not get a "notified" line on the timeline: the
 	// report writer, whose own event says more.
 	Quiet bool

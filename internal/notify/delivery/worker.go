@@ -72,7 +72,7 @@ func (w *worker) handle(ctx context.Context, ref store.EventRef) error {
 	if err != nil {
 		return fmt.Errorf("load %s: %w", ref.IncidentID, err)
 	}
-	if inc.Severity.Rank() < w.ch.MinSeverity.Rank() {
+	if !w.hears(inc) {
 		return nil
 	}
 	msg := message(inc, ref.Event)
@@ -154,4 +154,13 @@ func message(inc incident.Incident, ev incident.Event) notify.Message {
 	return notify.Message{Update: up, IncidentID: inc.ID, Service: inc.Service, Kind: inc.Kind, Severity: inc.Severity,
 		Status: inc.Status, Title: inc.Title, Reason: inc.Reason, From: inc.FromVersion, To: inc.ToVersion,
 		Event: &e, At: ev.At, Incident: &full, Seq: ev.Seq, Installation: inc.Installation}
+}
+
+// hears reports whether the channel's routes let inc through: its severity,
+// and for a drill a route with drills: true.
+func (w *worker) hears(inc incident.Incident) bool {
+	if inc.Kind == incident.KindDrill {
+		return w.ch.Drills && inc.Severity.Rank() >= w.ch.DrillSeverity.Rank()
+	}
+	return inc.Severity.Rank() >= w.ch.MinSeverity.Rank()
 }
