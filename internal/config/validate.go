@@ -152,6 +152,10 @@ func (s *Service) validate(r *report, path, baseDir string) {
 	s.Policy.validate(r, child(path, "policy"))
 	s.Signals.validate(r, child(path, "signals"))
 	s.Strategy.validate(r, child(path, "strategy"))
+	if s.Strategy.Shadow != nil && s.Target.Provider() != nil {
+		r.add(child(path, "strategy.shadow"), "needs the built-in switch, which copies live requests: remove target.%s, or remove strategy.shadow",
+			s.Target.Provider().Kind)
+	}
 }
 
 func (s *Service) validateVersions(r *report, path, baseDir string) {

@@ -52,6 +52,7 @@ type Switch struct {
 	versions atomic.Pointer[map[string]*version] // copy-on-write
 	active   atomic.Pointer[version]
 	split    atomic.Pointer[split] // a canary in progress (canary.go); nil: none
+	shadow   atomic.Pointer[shadowRun] // copies of live traffic (shadow.go); nil: none
 	sticky   Sticky                // opts.Sticky, the header name in lower case
 	fallback atomic.Pointer[string]
 	evidence chan struct{} // Evidence; capacity 1
@@ -145,6 +146,7 @@ func (s *Switch) Activate(name string) (previous string, err error) {
 	if old != nil && old != v {
 		old.up.drain()
 	}
+	s.stopShadowLocked(v)
 	// A full switch ends any canary: its version, unless now the active
 	// one (promoted), gets no new request.
 	if sp := s.split.Swap(nil); sp != nil && sp.canary != v && sp.canary != old {
