@@ -51,9 +51,9 @@ type Switch struct {
 	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
 	versions atomic.Pointer[map[string]*version] // copy-on-write
 	active   atomic.Pointer[version]
-	split    atomic.Pointer[split] // a canary in progress (canary.go); nil: none
+	split    atomic.Pointer[split]     // a canary in progress (canary.go); nil: none
 	shadow   atomic.Pointer[shadowRun] // copies of live traffic (shadow.go); nil: none
-	sticky   Sticky                // opts.Sticky, the header name in lower case
+	sticky   Sticky                    // opts.Sticky, the header name in lower case
 	fallback atomic.Pointer[string]
 	evidence chan struct{} // Evidence; capacity 1
 	lastSpec []boundSpec   // the bounds last tracked for any version (mu)
