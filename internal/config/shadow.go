@@ -42,6 +42,10 @@ type ShadowCompare struct {
 	// JSON lists fields of JSON answers that must be equal, in the probe
 	// files' path syntax (choices[0].finish_reason).
 	JSON []string `yaml:"json"`
+	// MaxMismatch is the share of compared copies that may disagree with
+	// the live answer; above it (proven by the sequential test) the new
+	// version is bad, on that evidence alone. Default 0.05.
+	MaxMismatch float64 `yaml:"max_mismatch"`
 }
 
 // Enabled reports whether any comparison is asked for.
@@ -53,6 +57,9 @@ const (
 	DefaultShadowPercent  = 100
 	DefaultShadowMaxBody  = 64 << 10
 	DefaultShadowBacklog  = 256
+	// DefaultShadowMaxMismatch: a version whose answers disagree with the
+	// live one's on more than 1 in 20 requests is not the same service.
+	DefaultShadowMaxMismatch = 0.05
 )
 
 // DefaultShadowMethods are the methods mirrored without unsafe_methods:
@@ -65,6 +72,7 @@ func (s *Shadow) applyDefaults(path string, set setFn) {
 	fill(&s.Percent, DefaultShadowPercent, child(path, "percent"), set)
 	fill(&s.MaxBody, DefaultShadowMaxBody, child(path, "max_body"), set)
 	fill(&s.Backlog, DefaultShadowBacklog, child(path, "backlog"), set)
+	fill(&s.Compare.MaxMismatch, DefaultShadowMaxMismatch, child(path, "compare.max_mismatch"), set)
 	if !set(child(path, "methods"), len(s.Methods) == 0) {
 		s.Methods = slices.Clone(DefaultShadowMethods)
 	}
@@ -97,6 +105,9 @@ func (s *Shadow) validate(r *report, path string) {
 		case slices.Index(s.Methods, m) < i:
 			r.add(index(methods, i), "%s is listed twice", m)
 		}
+	}
+	if m := s.Compare.MaxMismatch; m <= 0 || m >= 1 {
+		r.add(child(path, "compare.max_mismatch"), "%g: a share of compared requests between 0 and 1 (exclusive), e.g. 0.05", m)
 	}
 	for i, p := range s.Compare.JSON {
 		if _, err := jsonpath.Parse(p); err != nil || p == "" {

@@ -55,6 +55,7 @@ const (
 	KindDryRun     Kind = "dry_run"     // policy.dry_run: an automatic rollback that was announced, not carried out
 	KindSuspect    Kind = "suspect"     // a version anomalous past suspect_grace, but not enough to revert
 	KindCanaryHeld Kind = "canary_held" // a canary step had no verdict by max_step: held there
+	KindShadow     Kind = "shadow"      // a deploy caught in shadow, stopped before any user met it
 )
 
 // Incident is one thing that went wrong with one service.

@@ -214,6 +214,17 @@ func (s *Switch) Shadowing() (st ShadowStats, ok bool) {
 		Skipped: run.skipped.Load(), Compared: run.compared.Load(), Mismatched: run.mismatched.Load()}, true
 }
 
+// ShadowCounts is Shadowing's counts by name, for status; nil when no
+// shadow runs.
+func (s *Switch) ShadowCounts() map[string]int64 {
+	st, ok := s.Shadowing()
+	if !ok {
+		return nil
+	}
+	return map[string]int64{"mirrored": st.Mirrored, "sent": st.Sent, "dropped": st.Dropped, "too_large": st.TooLarge,
+		"skipped": st.Skipped, "compared": st.Compared, "mismatched": st.Mismatched}
+}
+
 // shadowBegin decides, as a request to v starts, whether it is copied: v
 // must be the run's stable version, the method one copied, the body known
 // and small, the share drawn, and a place free in the backlog (reserved
