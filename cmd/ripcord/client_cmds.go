@@ -59,6 +59,7 @@ func printStatus(w io.Writer, s controller.Status) {
 	}
 	fmt.Fprintf(w, "%s: %s on %s since %s%s\n", s.Name, s.State, s.Active, s.WatchSince.Local().Format(time.TimeOnly), paused)
 	printCanary(w, s)
+	printShadow(w, s)
 	verdict := s.Reason
 	if !strings.HasPrefix(verdict, s.Verdict) {
 		verdict = s.Verdict + ": " + verdict
@@ -81,6 +82,10 @@ func printStatus(w io.Writer, s controller.Status) {
 	for _, v := range s.Versions {
 		st := ""
 		switch {
+		case s.Shadow != nil && v.Name == s.Active:
+			st = "in shadow: copies only, no user"
+		case s.Shadow != nil && v.Name == s.Shadow.Stable:
+			st = "live"
 		case v.Name == s.Active:
 			st = "active"
 		case v.KnownBad:
@@ -101,6 +106,11 @@ func newDeploy(g *globals) *cobra.Command {
 			s, err := g.client().Deploy(cmd.Context(), args[0], args[1], url)
 			if err != nil {
 				return err
+			}
+			if sh := s.Shadow; sh != nil {
+				fmt.Fprintf(stdout(cmd), "%s: %s in shadow for at least %s on copies of %s's traffic; no user meets it until it passes\n",
+					s.Name, s.Active, sh.Duration, sh.Stable)
+				return nil
 			}
 			if c := s.Canary; c != nil {
 				fmt.Fprintf(stdout(cmd), "%s: canary %s at %d%% (step %d of %d), %s on the rest; it advances on evidence\n",

@@ -79,3 +79,16 @@ func TestShadowProblems(t *testing.T) {
 	errs = parseErrs(t, mutate(t, "    policy:", "    strategy:\n      shadow: {methodz: [GET]}\n    policy:"), t.TempDir())
 	wantProblem(t, errs, "services[0].strategy.shadow.methodz", 13, "did you mean \"methods\"")
 }
+
+// TestShadowNeedsTheSwitch: only the built-in switch copies requests.
+func TestShadowNeedsTheSwitch(t *testing.T) {
+	src := `services:
+  - name: llm-api
+    target:
+      kubernetes: {name: x}
+    strategy:
+      shadow: {}
+`
+	errs := parseErrs(t, src, "")
+	wantProblem(t, errs, "services[0].strategy.shadow", 6, "needs the built-in switch")
+}

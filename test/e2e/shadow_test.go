@@ -196,3 +196,42 @@ func TestShadowCompareMismatch(t *testing.T) {
 		t.Fatalf("users %v; v2 hits %d copies %d", by, v2.hits.Load(), v2.copies.Load())
 	}
 }
+
+// TestShadowSurvivesRestartAndAborts: a shadow in progress resumes after a
+// restart (copies flow again, users still on v1), and abort ends it with
+// v2 neither live nor marked bad, on the decision trace.
+func TestShadowSurvivesRestartAndAborts(t *testing.T) {
+	v1, v2 := newBackend(t, "v1"), newBackend(t, "v2")
+	e := shadowEnv(t, config.Strategy{Shadow: shadowOf(time.Hour)}, v1)
+	defer e.stop()
+	e.deploy(v2)
+	e.stop()
+	e.boot()
+	s := e.status()
+	if s.State != controller.StateShadowing || s.Active != "v2" || s.Shadow == nil || s.Shadow.Stable != "v1" {
+		t.Fatalf("after restart: %+v", s)
+	}
+	u := e.users(100)
+	before := v2.copies.Load()
+	e.served(v2, 20) // copies again, after the restart
+	by := u.stop()
+	if v2.copies.Load() < before+20 || v2.hits.Load() != v2.copies.Load() || by["v2"] != 0 {
+		t.Fatalf("after restart: v2 hits %d copies %d, users %v", v2.hits.Load(), v2.copies.Load(), by)
+	}
+	s, err := e.client.Abort(t.Context(), "svc", "not today")
+	if err != nil || s.State != controller.StateStable || s.Active != "v1" || s.Shadow != nil {
+		t.Fatalf("abort: %+v %v", s, err)
+	}
+	for _, v := range s.Versions {
+		if v.KnownBad {
+			t.Fatalf("abort marked %s bad", v.Name)
+		}
+	}
+	ds, _ := e.client.Decisions(t.Context(), "svc")
+	if len(ds) == 0 || ds[0].Action != controller.ActionAbort || ds[0].Status != "done" || !contains(ds[0].Reason, "not today") {
+		t.Fatalf("decisions %+v", ds)
+	}
+	if len(e.incidents()) != 0 {
+		t.Fatalf("abort opened an incident: %+v", e.incidents())
+	}
+}
