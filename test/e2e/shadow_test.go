@@ -218,7 +218,16 @@ func TestShadowSurvivesRestartAndAborts(t *testing.T) {
 	if v2.copies.Load() < before+20 || v2.hits.Load() != v2.copies.Load() || by["v2"] != 0 {
 		t.Fatalf("after restart: v2 hits %d copies %d, users %v", v2.hits.Load(), v2.copies.Load(), by)
 	}
-	s, err := e.client.Abort(t.Context(), "svc", "not today")
+	resp, err := http.Get("http://" + e.app.APIAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !contains(string(body), `ripcord_shadow_copies{outcome="mirrored",service="svc",version="v2"}`) {
+		t.Fatalf("/metrics lacks the shadow's counts")
+	}
+	s, err = e.client.Abort(t.Context(), "svc", "not today")
 	if err != nil || s.State != controller.StateStable || s.Active != "v1" || s.Shadow != nil {
 		t.Fatalf("abort: %+v %v", s, err)
 	}
