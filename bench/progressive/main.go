@@ -9,11 +9,12 @@
 //     requests the bad version served to users (copies are told apart by
 //     the switch's X-Ripcord-Shadow mark and not counted) and how many
 //     distinct users met it, median over -runs.
+//
 //   - ramp: a healthy canary's time from its first step (1 %) to 100 % with
 //     the default steps and min_step.
 //
-//	go run ./bench/progressive -table blast -runs 5
-//	go run ./bench/progressive -table ramp
+//     go run ./bench/progressive -table blast -runs 5
+//     go run ./bench/progressive -table ramp
 package main
 
 import (
