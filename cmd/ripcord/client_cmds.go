@@ -100,7 +100,7 @@ func newDeploy(g *globals) *cobra.Command {
 	var url string
 	cmd := &cobra.Command{
 		Use:   "deploy SERVICE VERSION [--url URL]",
-		Short: "Add (with --url) and activate a version, and start watching it",
+		Short: "Add (with --url) and activate a version, and start watching it (or shadow it / ramp it, per strategy)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := g.client().Deploy(cmd.Context(), args[0], args[1], url)
