@@ -125,6 +125,7 @@ type shadowJob struct {
 	method, target, host string
 	header               http.Header // nil: build it from raw
 	raw                  []byte      // fast path: header lines as sent upstream
+	hasAuth              bool        // raw holds the client's Authorization
 	body                 []byte
 	liveStatus           int // 0: the live attempt failed (nothing to compare)
 	liveBody             []byte
@@ -298,6 +299,10 @@ func (s *Switch) shadowWorker(run *shadowRun) {
 // failures are errors, latency is until the body's end (its head for a
 // stream), header signals are read; then it compares with the live answer.
 func (s *Switch) sendCopy(run *shadowRun, j *shadowJob) {
+	if j.raw != nil {
+		s.sendCopyH1(run, j)
+		return
+	}
 	v := run.v
 	req, err := s.copyRequest(run.ctx, v, j)
 	if err != nil {
@@ -388,13 +393,10 @@ func (s *Switch) compareCopy(run *shadowRun, j *shadowJob, status int, body []by
 
 // copyRequest is the copy as sent to the shadow version: the live
 // request's method, target, headers (as forwarded) and body, with the
-// version URL's path, query and credentials, and the shadow mark.
+// version URL's path, query and credentials, and the shadow mark. Only
+// copies made on the net/http path come here (sendCopyH1 sends the rest).
 func (s *Switch) copyRequest(ctx context.Context, v *version, j *shadowJob) (*http.Request, error) {
-	h := j.header
-	host := j.host
-	if h == nil {
-		h, host = parseRawHeader(j.raw)
-	}
+	h, host := j.header, j.host
 	h[ShadowHeader] = []string{"1"}
 	if v.auth != "" && h.Get("Authorization") == "" {
 		h["Authorization"] = []string{v.auth}
@@ -415,30 +417,6 @@ func (s *Switch) copyRequest(ctx context.Context, v *version, j *shadowJob) (*ht
 		req.Body = io.NopCloser(bytes.NewReader(j.body))
 	}
 	return req.WithContext(ctx), nil
-}
-
-// parseRawHeader reads fast-path header lines into a header map and the
-// Host value.
-func parseRawHeader(raw []byte) (http.Header, string) {
-	h := make(http.Header, 8)
-	host := ""
-	for l := raw; len(l) > 0; {
-		var line []byte
-		if line, l = nextLine(l); len(line) == 0 {
-			break
-		}
-		name, val, ok := splitHeader(line)
-		if !ok {
-			continue
-		}
-		if kindOf(name) == hHost {
-			host = string(val)
-			continue
-		}
-		k := http.CanonicalHeaderKey(string(name))
-		h[k] = append(h[k], string(val))
-	}
-	return h, host
 }
 
 // shadowHTTP is ServeHTTP's part of a copy: it decides at the start and,
@@ -470,7 +448,7 @@ func (s *Switch) shadowHTTP(v *version, r *http.Request) (run *shadowRun, j *sha
 // shadowH1 is the fast path's part: the copy of the request line, the
 // header lines as sent upstream and the body kept in c.body.
 func (c *h1conn) shadowJob(rq *reqHead, buffered bool) *shadowJob {
-	j := &shadowJob{method: string(rq.method), target: string(rq.target), raw: slices.Clone(c.hdr)}
+	j := &shadowJob{method: string(rq.method), target: string(rq.target), raw: slices.Clone(c.hdr), hasAuth: c.hasAuth}
 	if buffered && len(c.body) > 0 {
 		j.body = slices.Clone(c.body)
 	}
