@@ -90,6 +90,11 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 		if x.relayed {
 			job.liveStatus, job.liveBody, job.liveCut = x.status, x.sse.captured, x.sse.capCut
 		}
+		// The answer's tail leaves now rather than with the next read, so
+		// queueing the copy (which wakes a worker) never delays it.
+		if c.io.writePending() != nil {
+			ok = false
+		}
 		run.submit(job)
 	}
 	return ok
