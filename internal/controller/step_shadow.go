@@ -73,7 +73,30 @@ func (p *plan) shadowEvaluated(r detect.Result) {
 		p.shadowBad(r)
 	case r.Verdict == detect.Healthy && age >= p.shadow.Duration:
 		p.shadowPassed(fmt.Sprintf("%s healthy in shadow after %s: %s", p.m.Active, age.Round(time.Millisecond), summary(r)))
+	case age >= shadowHoldAfter*p.shadow.Duration:
+		p.shadowHeld(r, age)
 	}
+}
+
+// shadowHoldAfter × shadow.duration without a verdict (too few copies: the
+// methods copied get little traffic) opens a minor incident, once; the
+// version stays in shadow, with no user on it, until the evidence comes or
+// a person promotes or aborts.
+const shadowHoldAfter = 10
+
+func (p *plan) shadowHeld(r detect.Result, age time.Duration) {
+	key := p.m.Active + "|shadow held"
+	if p.m.raised(key) {
+		return
+	}
+	p.m.Raised = append(p.m.Raised[:len(p.m.Raised):len(p.m.Raised)], key)
+	why := fmt.Sprintf("no verdict on %s after %s in shadow (%d× shadow.duration): held there, no user on it; "+
+		"`ripcord promote` skips the shadow, `ripcord abort` ends it; %s", p.m.Active, age.Round(time.Second), shadowHoldAfter, r.Reason)
+	p.do(openIncident{inc: p.newIncident(incident.Incident{Kind: incident.KindShadowHeld, Severity: incident.Minor,
+		Title:  fmt.Sprintf("%s: %s held in shadow, no verdict", p.m.Name, p.m.Active),
+		Reason: why, FromVersion: p.m.Active, ImpactStartedAt: p.m.WatchSince, DetectedAt: p.now},
+		p.event(incident.EvSuppressed, why))})
+	p.note(slog.LevelWarn, "shadow held", "version", p.m.Active, "why", why)
 }
 
 // shadowPassed moves a version out of shadow: to the canary's first step

@@ -72,6 +72,14 @@ func TestShadowVerdicts(t *testing.T) {
 	if next.Active != "v2" || next.Canary != (store.Canary{}) {
 		t.Fatalf("blue-green after shadow: %+v", next)
 	}
+	next, fx = shadowStep(t, inShadow(), inconclusive, 300*time.Second, nil)
+	wantFx(t, fx, "open shadow_held minor", "log WARN shadow held")
+	if next.State != StateShadowing {
+		t.Fatalf("held: %+v", next)
+	}
+	if _, fx = shadowStep(t, next, inconclusive, 301*time.Second, nil); len(fx) != 0 {
+		t.Fatalf("held twice: %v", fx)
+	}
 	paused := inShadow().with(func(m *machine) { m.Paused = true })
 	next, fx = shadowStep(t, paused, bad, 5*time.Second, nil)
 	if next.State != StateShadowing || len(fx) != 2 || !strings.HasPrefix(fx[0], "open degraded") {

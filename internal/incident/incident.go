@@ -56,6 +56,7 @@ const (
 	KindSuspect    Kind = "suspect"     // a version anomalous past suspect_grace, but not enough to revert
 	KindCanaryHeld Kind = "canary_held" // a canary step had no verdict by max_step: held there
 	KindShadow     Kind = "shadow"      // a deploy caught in shadow, stopped before any user met it
+	KindShadowHeld Kind = "shadow_held" // a version in shadow had no verdict long after shadow.duration: held there
 )
 
 // Incident is one thing that went wrong with one service.
