@@ -240,3 +240,41 @@ func TestShadowCompare(t *testing.T) {
 		}
 	})
 }
+
+// TestShadowVersionURLAndStreams: a copy goes to the shadow version's URL
+// (its path before the request's, its query first, its credentials when the
+// client sent none), and a stream that fails with an SSE error event counts
+// as the shadow version's error, as a live one would.
+func TestShadowVersionURLAndStreams(t *testing.T) {
+	forEachProto(t, func(t *testing.T, c *http.Client) {
+		var mu sync.Mutex
+		var seen []string
+		shadow := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			user, pass, _ := r.BasicAuth()
+			mu.Lock()
+			seen = append(seen, r.URL.RequestURI()+" "+user+":"+pass)
+			mu.Unlock()
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: {\"t\":1}\n\nevent: error\ndata: {}\n\n")
+		})
+		stable := newBackend(t, named("v1"))
+		u := strings.Replace(shadow.URL, "http://", "http://bot:s3cret@", 1) + "/base?key=k"
+		sw := newTestSwitch(t, Options{}, "v1", stable.URL, "v2", u)
+		base := serve(t, sw)
+		if err := sw.StartShadow("v1", "v2"); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := get(t, c, base+"/chat?i=7"); code != 200 || body != "v1" {
+			t.Fatalf("user got %d %q", code, body)
+		}
+		waitFor(t, "the copy's answer recorded", func() bool { return stats(sw, "v2").Requests == 1 })
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || seen[0] != "/base/chat?key=k&i=7 bot:s3cret" {
+			t.Fatalf("copy arrived as %v", seen)
+		}
+		if s := stats(sw, "v2"); s.Errors != 1 {
+			t.Fatalf("a stream's error event in shadow: %v", s)
+		}
+	})
+}
