@@ -48,7 +48,7 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 	if s.opts.Retry.Enabled && retryableMethod(string(rq.method), s.opts.Retry.NonIdempotent) {
 		fb = s.fallbackFor(v)
 	}
-	run, _ := s.shadowBegin(v, rq.method, rq.length, rq.chunked)
+	run := s.shadowBegin(v, rq.method, rq.length, rq.chunked)
 	buffered := false
 	if rq.hasBody() {
 		c.bodyReads(true)

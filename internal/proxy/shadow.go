@@ -230,28 +230,28 @@ func (s *Switch) ShadowCounts() map[string]int64 {
 // must be the run's stable version, the method one copied, the body known
 // and small, the share drawn, and a place free in the backlog (reserved
 // here; a full backlog drops the copy and counts it). nil: not copied.
-func (s *Switch) shadowBegin(v *version, method []byte, length int64, chunked bool) (*shadowRun, bool) {
+func (s *Switch) shadowBegin(v *version, method []byte, length int64, chunked bool) *shadowRun {
 	run := s.shadow.Load()
 	if run == nil || run.stable != v {
-		return nil, false
+		return nil
 	}
 	if !methodIn(run.opts.Methods, method) {
 		run.skipped.Add(1)
-		return nil, false
+		return nil
 	}
 	if chunked || length > run.opts.MaxBody {
 		run.tooLarge.Add(1)
-		return nil, false
+		return nil
 	}
 	if run.opts.Percent < 100 && rand.IntN(100) >= run.opts.Percent {
-		return nil, false
+		return nil
 	}
 	if run.pending.Add(1) > int64(run.opts.Backlog) {
 		run.pending.Add(-1)
 		run.dropped.Add(1)
-		return nil, false
+		return nil
 	}
-	return run, true
+	return run
 }
 
 func methodIn(list []string, m []byte) bool {
@@ -428,7 +428,7 @@ func (s *Switch) shadowHTTP(v *version, r *http.Request) (run *shadowRun, j *sha
 	if !hasBody {
 		length = 0
 	}
-	run, _ = s.shadowBegin(v, []byte(r.Method), length, hasBody && length < 0)
+	run = s.shadowBegin(v, []byte(r.Method), length, hasBody && length < 0)
 	if run == nil {
 		return nil, nil, true
 	}
@@ -445,7 +445,7 @@ func (s *Switch) shadowHTTP(v *version, r *http.Request) (run *shadowRun, j *sha
 	return run, j, true
 }
 
-// shadowH1 is the fast path's part: the copy of the request line, the
+// shadowJob is the fast path's part: the copy of the request line, the
 // header lines as sent upstream and the body kept in c.body.
 func (c *h1conn) shadowJob(rq *reqHead, buffered bool) *shadowJob {
 	j := &shadowJob{method: string(rq.method), target: string(rq.target), raw: slices.Clone(c.hdr), hasAuth: c.hasAuth}
@@ -455,6 +455,6 @@ func (c *h1conn) shadowJob(rq *reqHead, buffered bool) *shadowJob {
 	return j
 }
 
-// isShadowCopy reports whether a request carries the switch's mark (for
+// IsShadowCopy reports whether a request carries the switch's mark (for
 // backends and tests written in Go).
 func IsShadowCopy(h http.Header) bool { return strings.TrimSpace(h.Get(ShadowHeader)) == "1" }
