@@ -55,9 +55,9 @@ type Shadow struct {
 	// CompareStatus counts a copy whose status differs from the live
 	// answer's as a mismatch.
 	CompareStatus bool
-	// CompareBody, when set, compares the live and shadow bodies (each up
-	// to CaptureBytes; truncated reports a body cut there) and reports
-	// whether they agree. The JSON field comparison lives with the caller,
+	// CompareBody, when set, compares the live and shadow bodies and
+	// reports whether they agree; a pair where either body is longer than
+	// CaptureBytes is compared by status only. The JSON field comparison lives with the caller,
 	// so that the switch imports no JSON path package.
 	CompareBody func(live, shadow []byte) bool
 	// CaptureBytes bounds how much of each answer CompareBody sees; a body
