@@ -368,17 +368,18 @@ func (s *Switch) sendCopy(run *shadowRun, j *shadowJob) {
 }
 
 // compareCopy counts a copy's agreement with the live answer, when a
-// comparison is configured and both answers are there to compare.
+// comparison is configured and both answers are there to compare (a copy
+// that failed is the version's error already, not a second count here).
 func (s *Switch) compareCopy(run *shadowRun, j *shadowJob, status int, body []byte, cut bool) {
 	o := run.opts
-	if (!o.CompareStatus && o.CompareBody == nil) || j.liveStatus == 0 {
+	if (!o.CompareStatus && o.CompareBody == nil) || j.liveStatus == 0 || status == 0 {
 		return
 	}
 	same := true
 	if o.CompareStatus && status != j.liveStatus {
 		same = false
 	}
-	if same && o.CompareBody != nil && status != 0 && !cut && !j.liveCut {
+	if same && o.CompareBody != nil && !cut && !j.liveCut {
 		same = o.CompareBody(j.liveBody, body)
 	}
 	run.compared.Add(1)
