@@ -315,7 +315,6 @@ func (s *Switch) sendCopy(run *shadowRun, j *shadowJob) {
 		if run.ctx.Err() == nil {
 			run.sent.Add(1)
 			s.complete(v, &fl, outcomeConnErr)
-			s.compareCopy(run, j, 0, nil, false)
 		}
 		return
 	}

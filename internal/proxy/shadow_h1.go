@@ -50,7 +50,6 @@ func (s *Switch) sendCopyH1(run *shadowRun, j *shadowJob) {
 		if run.ctx.Err() == nil && !x.cut() {
 			run.sent.Add(1)
 			s.complete(v, &x.fl, outcomeConnErr)
-			s.compareCopy(run, j, 0, nil, false)
 		}
 		return
 	}
@@ -89,7 +88,6 @@ func (s *Switch) sendCopyH1(run *shadowRun, j *shadowJob) {
 	if rerr != nil {
 		v.up.h1.discard(up)
 		s.complete(v, &x.fl, outcomeConnErr)
-		s.compareCopy(run, j, 0, nil, false)
 		return
 	}
 	o := outcomeOK
