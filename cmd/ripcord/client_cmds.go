@@ -62,6 +62,7 @@ func printStatus(w io.Writer, s controller.Status) {
 	if s.Drilling {
 		fmt.Fprintf(w, "  drill in progress: a share of traffic goes to a fault wrapper of %s (ripcord drill)\n", s.Active)
 	}
+	printShadow(w, s)
 	verdict := s.Reason
 	if !strings.HasPrefix(verdict, s.Verdict) {
 		verdict = s.Verdict + ": " + verdict
@@ -84,6 +85,10 @@ func printStatus(w io.Writer, s controller.Status) {
 	for _, v := range s.Versions {
 		st := ""
 		switch {
+		case s.Shadow != nil && v.Name == s.Active:
+			st = "in shadow: copies only, no user"
+		case s.Shadow != nil && v.Name == s.Shadow.Stable:
+			st = "live"
 		case v.Name == s.Active:
 			st = "active"
 		case v.KnownBad:
@@ -98,12 +103,17 @@ func newDeploy(g *globals) *cobra.Command {
 	var url string
 	cmd := &cobra.Command{
 		Use:   "deploy SERVICE VERSION [--url URL]",
-		Short: "Add (with --url) and activate a version, and start watching it",
+		Short: "Add (with --url) and activate a version, and start watching it (or shadow it / ramp it, per strategy)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := g.client().Deploy(cmd.Context(), args[0], args[1], url)
 			if err != nil {
 				return err
+			}
+			if sh := s.Shadow; sh != nil {
+				fmt.Fprintf(stdout(cmd), "%s: %s in shadow for at least %s on copies of %s's traffic; no user meets it until it passes\n",
+					s.Name, s.Active, sh.Duration, sh.Stable)
+				return nil
 			}
 			if c := s.Canary; c != nil {
 				fmt.Fprintf(stdout(cmd), "%s: canary %s at %d%% (step %d of %d), %s on the rest; it advances on evidence\n",

@@ -73,7 +73,8 @@ incident with the numbers behind every decision.
 Start here:   ripcord demo            (a bad deploy rolled back, nothing to set up)
 Run it:       ripcord serve -c ripcord.yaml
 Operate it:   ripcord status | deploy | rollback | pause | resume | incidents
-Canaries:     ripcord promote | abort  (with strategy.canary, deploy ramps in steps)
+Canaries:     ripcord promote | abort  (with strategy.canary, deploy ramps in steps;
+              with strategy.shadow, it is first judged on copies of live requests)
 Rehearse:     ripcord drill SERVICE | --all  (fault a share of traffic, check it is rolled back)
 
 The API token is taken from --token, else RIPCORD_TOKEN, else --token-file,

@@ -351,12 +351,16 @@ var (
 	errDesc  = prometheus.NewDesc("ripcord_proxy_errors_total", "Requests that failed (5xx or upstream connection failure), by service and version.", []string{"service", "version"}, nil)
 	junkDesc = prometheus.NewDesc("ripcord_proxy_unsolicited_bytes_total",
 		"Bytes a version sent that no request asked for (the connection was closed, never reused), by service and version.", []string{"service", "version"}, nil)
+	shadowDesc = prometheus.NewDesc("ripcord_shadow_copies",
+		"What the shadow in progress did with live requests (mirrored, sent, dropped, too_large, skipped, compared, mismatched), by service and the version in shadow; absent without a shadow.",
+		[]string{"service", "version", "outcome"}, nil)
 )
 
 func (c proxyCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- reqDesc
 	ch <- errDesc
 	ch <- junkDesc
+	ch <- shadowDesc
 }
 
 func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
@@ -365,6 +369,11 @@ func (c proxyCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(reqDesc, prometheus.CounterValue, float64(t.Requests), svc, ver)
 			ch <- prometheus.MustNewConstMetric(errDesc, prometheus.CounterValue, float64(t.Errors), svc, ver)
 			ch <- prometheus.MustNewConstMetric(junkDesc, prometheus.CounterValue, float64(t.Unsolicited), svc, ver)
+		}
+		if st, ok := sw.Shadowing(); ok {
+			for outcome, n := range sw.ShadowCounts() {
+				ch <- prometheus.MustNewConstMetric(shadowDesc, prometheus.GaugeValue, float64(n), svc, st.Version, outcome)
+			}
 		}
 	}
 }

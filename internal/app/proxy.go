@@ -1,15 +1,18 @@
 package app
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/proxy"
 	"github.com/ripcord/ripcord/internal/revert"
+	"github.com/ripcord/ripcord/internal/signal/jsonpath"
 )
 
 // proxyOptions maps a service's schema onto the switch's own option types:
@@ -38,7 +41,52 @@ func proxyOptions(sc *config.Service, log *slog.Logger) (proxy.Options, error) {
 		BodyTimeout:    p.BodyTimeout,
 		MaxConns:       p.MaxConns,
 		Sticky:         sticky(sc.Strategy.Canary),
+		Shadow:         shadowOptions(sc.Strategy.Shadow),
 	}, nil
+}
+
+// shadowOptions maps strategy.shadow onto the switch's options; the JSON
+// field comparison is built here, where jsonpath may be imported.
+func shadowOptions(sh *config.Shadow) proxy.Shadow {
+	if sh == nil {
+		return proxy.Shadow{}
+	}
+	o := proxy.Shadow{Percent: sh.Percent, Methods: sh.Methods, MaxBody: sh.MaxBody, Backlog: sh.Backlog,
+		CompareStatus: sh.Compare.Status}
+	if sh.MaxBody == 0 {
+		o.MaxBody = -1 // only requests without a body
+	}
+	var paths []jsonpath.Path
+	for _, p := range sh.Compare.JSON {
+		if jp, err := jsonpath.Parse(p); err == nil { // Validate refused the others
+			paths = append(paths, jp)
+		}
+	}
+	if len(paths) > 0 {
+		o.CompareBody = func(live, shadow []byte) bool { return sameFields(paths, live, shadow) }
+	}
+	return o
+}
+
+// sameFields reports whether two JSON answers agree on every path: both
+// missing counts as agreeing, one missing or a different value does not.
+// A live answer that is not JSON gives nothing to compare with (agree).
+func sameFields(paths []jsonpath.Path, live, shadow []byte) bool {
+	var l, s any
+	if json.Unmarshal(live, &l) != nil {
+		return true
+	}
+	if json.Unmarshal(shadow, &s) != nil {
+		return false
+	}
+	for _, p := range paths {
+		lv, lerr := p.Lookup(l)
+		sv, serr := p.Lookup(s)
+		if (lerr == nil) != (serr == nil) || (lerr == nil && !reflect.DeepEqual(lv, sv)) {
+			return false
+		}
+	}
+	return true
 }
 
 func sticky(c *config.Canary) proxy.Sticky {

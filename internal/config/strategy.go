@@ -11,6 +11,9 @@ type Strategy struct {
 	// on evidence: after MinStep, once the sequential test has accepted the
 	// new version as healthy at the current step.
 	Canary *Canary `yaml:"canary"`
+	// Shadow judges the new version on copies of live requests before any
+	// user meets it (shadow.go); with Canary, the canary follows.
+	Shadow *Shadow `yaml:"shadow"`
 }
 
 // Canary is strategy.canary.
@@ -56,11 +59,17 @@ func (s *Strategy) applyDefaults(path string, set setFn) {
 	if s.Canary != nil {
 		s.Canary.applyDefaults(child(path, "canary"), set)
 	}
+	if s.Shadow != nil {
+		s.Shadow.applyDefaults(child(path, "shadow"), set)
+	}
 }
 
 func (s *Strategy) validate(r *report, path string) {
 	if c := s.Canary; c != nil {
 		c.validate(r, child(path, "canary"))
+	}
+	if sh := s.Shadow; sh != nil {
+		sh.validate(r, child(path, "shadow"))
 	}
 }
 

@@ -153,6 +153,10 @@ func (s *Service) validate(r *report, path, baseDir string) {
 	s.Signals.validate(r, child(path, "signals"))
 	s.Strategy.validate(r, child(path, "strategy"))
 	s.Drills.validate(r, child(path, "drills"), s.External())
+	if s.Strategy.Shadow != nil && s.Target.Provider() != nil {
+		r.add(child(path, "strategy.shadow"), "needs the built-in switch, which copies live requests: remove target.%s, or remove strategy.shadow",
+			s.Target.Provider().Kind)
+	}
 }
 
 func (s *Service) validateVersions(r *report, path, baseDir string) {

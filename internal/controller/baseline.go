@@ -32,7 +32,7 @@ const baselineMinSamples = 50
 // never serve at once, so that is the freshest comparable traffic). Called
 // from Tick (s.evalMu held, s.mu not) with the machine it snapshot.
 func (s *Service) readBaseline(ctx context.Context, m machine) map[string]signal.Sample {
-	if m.State == StateCanary {
+	if concurrent(m) {
 		return map[string]signal.Sample{} // concurrent: canaryBaseline fills it
 	}
 	return s.baselineOver(ctx, m.fallbackFor(m.Active), m.WatchSince.Add(-s.cfg.Policy.Window), m.WatchSince, s.baselineRules())
@@ -97,7 +97,7 @@ func (s *Service) addBaseline(ctx context.Context, m machine, ev map[string]dete
 		mw = mw || (r.Baseline != nil && r.Baseline.MannWhitney)
 	}
 	base := m.fallbackFor(m.Active)
-	if m.State == StateCanary {
+	if concurrent(m) {
 		base = m.Canary.Stable
 	}
 	if base == "" {
@@ -134,7 +134,7 @@ func (s *Service) loadSeries(ctx context.Context, m machine, base string, now ti
 	}
 	old := s.series.old
 	switch {
-	case m.State == StateCanary:
+	case concurrent(m):
 		old = cur // concurrent: stable's seconds of the same step
 	case s.series.key != key:
 		if old, err = s.deps.Store.Metrics(ctx, s.cfg.Name, m.WatchSince.Add(-seriesSpan), m.WatchSince); err != nil {
@@ -177,4 +177,11 @@ func seriesOf(pts []store.MetricPoint, metric string) []float64 {
 		}
 	}
 	return out
+}
+
+// concurrent reports whether m's version is judged against the stable
+// version serving at the same time (a canary, or a shadow whose copies are
+// of stable's requests) rather than against the minutes before the deploy.
+func concurrent(m machine) bool {
+	return (m.State == StateCanary || m.State == StateShadowing) && m.Canary.Stable != ""
 }

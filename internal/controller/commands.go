@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
@@ -120,6 +121,28 @@ type Status struct {
 	// Drilling: a drill is running now.
 	Drillable bool `json:"drillable"`
 	Drilling  bool `json:"drilling,omitempty"`
+	// Shadow is the shadow phase in progress, if any (Active is the
+	// version in shadow; no user is on it).
+	Shadow *ShadowStatus `json:"shadow,omitempty"`
+}
+
+// ShadowStatus is where a shadow stands: what the switch did with live
+// requests (mirrored, dropped, compared…); the verdict on the copies'
+// answers is the status's verdict and findings.
+type ShadowStatus struct {
+	Stable   string           `json:"stable"`
+	Since    time.Time        `json:"since"`
+	Duration string           `json:"duration"`
+	Percent  int              `json:"percent"`
+	Methods  []string         `json:"methods"`
+	Counts   map[string]int64 `json:"counts,omitempty"`
+}
+
+// ShadowCounter is a router that counts what its shadow did (the built-in
+// switch): mirrored, sent, dropped, too_large, skipped, compared,
+// mismatched.
+type ShadowCounter interface {
+	ShadowCounts() map[string]int64
 }
 
 // CanaryStatus is where a canary stands; the evidence about it is the
@@ -144,9 +167,22 @@ func (s *Service) Status() Status {
 		WatchSince: s.m.WatchSince, CooldownUntil: s.m.CooldownUntil, IncidentID: s.m.IncidentID,
 		Fallbacks: s.m.Fallbacks, Versions: append([]store.Version(nil), s.m.Versions...),
 		Verdict: s.last.Verdict.String(), VerdictAt: s.lastAt, Reason: s.last.Reason, Findings: s.last.Findings,
-		Progress: s.progressText(), Canary: s.canaryStatus(),
+		Progress: s.progressText(), Canary: s.canaryStatus(), Shadow: s.shadowStatus(),
 		Drillable: s.deps.Drill != nil, Drilling: s.drill.running.Load(),
 	}
+}
+
+func (s *Service) shadowStatus() *ShadowStatus {
+	sh := s.cfg.Strategy.Shadow
+	if s.m.State != StateShadowing || sh == nil {
+		return nil
+	}
+	st := &ShadowStatus{Stable: s.m.Canary.Stable, Since: s.m.Canary.Since, Duration: sh.Duration.String(),
+		Percent: sh.Percent, Methods: slices.Clone(sh.Methods)}
+	if c, ok := s.deps.Router.(ShadowCounter); ok {
+		st.Counts = c.ShadowCounts()
+	}
+	return st
 }
 
 func (s *Service) canaryStatus() *CanaryStatus {

@@ -5,8 +5,10 @@
 //	                                    older also bad ──▶ reverting (next older, ≤ max_fallback)
 //	                    chain exhausted / revert failed ──▶ escalated (automation paused)
 //
-// (shadowing and canary are reserved in the transition table for the phases
-// a deploy will pass through before watching.)
+// With a strategy a deploy passes through shadowing (step_shadow.go: judged
+// on copies of the stable version's traffic; bad → stable, the version
+// known-bad, no user met it) and canary (step_canary.go: shares on
+// evidence) before watching.
 //
 // # Shape: one pure step, one executor
 //

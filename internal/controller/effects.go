@@ -123,6 +123,7 @@ type targetWeight struct{ d *store.Decision }
 type finishDecision struct {
 	id             int64
 	status, result string
+	last           bool // id is the decision this pass recorded
 }
 
 // route tells the traffic router about a version.
@@ -139,10 +140,12 @@ type route struct {
 type routeOp int
 
 const (
-	routeRegister routeOp = iota // SetVersion(version, url)
-	routeActivate                // Activate(version)
-	routeFallback                // SetFallback(version)
-	routeWeight                  // the target's SetWeight(fallback, version, percent) at start-up
+	routeRegister   routeOp = iota // SetVersion(version, url)
+	routeActivate                  // Activate(version)
+	routeFallback                  // SetFallback(version)
+	routeWeight                    // the target's SetWeight(fallback, version, percent) at start-up
+	routeShadow                    // the router's StartShadow(stable, version)
+	routeStopShadow                // the router's StopShadow()
 )
 
 type recordDeployment struct{ d store.Deployment }
@@ -198,7 +201,10 @@ func (e finishDecision) String() string {
 	return fmt.Sprintf("finish decision %d %s: %s", e.id, e.status, e.result)
 }
 func (e route) String() string {
-	op := [...]string{"register", "activate", "fallback", "weight"}[e.op]
+	op := [...]string{"register", "activate", "fallback", "weight", "shadow", "stop shadow"}[e.op]
+	if e.op == routeShadow {
+		return fmt.Sprintf("route shadow %q (stable %q)%s", e.version, e.stable, mustText(e.must))
+	}
 	if e.op == routeWeight {
 		return fmt.Sprintf("route weight %q %d%% (stable %q)%s", e.version, e.percent, e.stable, mustText(e.must))
 	}

@@ -16,7 +16,7 @@ import (
 // Called with s.mu held. It returns the ID of the incident the first pass
 // opened, if any (a manual rollback's).
 func (s *Service) apply(ctx context.Context, in input, now time.Time) (string, error) {
-	next, fx, err := stepWith(s.m, in, now, s.cfg.Policy, s.cfg.Strategy.Canary)
+	next, fx, err := stepStrategy(s.m, in, now, s.cfg.Policy, s.cfg.Strategy)
 	if err != nil {
 		if errors.Is(err, errTransition) {
 			s.log.Error("step refused", "input", fmt.Sprintf("%T", in), "err", err)
@@ -109,6 +109,9 @@ func (x *executor) do(e effect) error {
 			}
 		}
 	case finishDecision:
+		if e.last {
+			e.id = x.dec.ID
+		}
 		if e.id != 0 {
 			if err := s.deps.Store.FinishDecision(ctx, e.id, e.status, e.result, s.deps.Now()); err != nil {
 				s.log.Error("finishing decision failed", "decision", e.id, "err", err)
@@ -245,6 +248,18 @@ func (x *executor) route(e route) error {
 		}
 	case routeFallback:
 		r.SetFallback(e.version)
+	case routeShadow:
+		sh, ok := r.(Shadower)
+		if !ok {
+			return x.failed(e.must, fmt.Errorf("%w: %s's traffic path cannot copy requests (strategy.shadow needs the built-in switch)", ErrInvalid, x.s.cfg.Name), "starting the shadow failed")
+		}
+		if err := sh.StartShadow(e.stable, e.version); err != nil {
+			return x.failed(e.must, fmt.Errorf("controller: shadow %s: %w", e.version, err), "starting the shadow failed")
+		}
+	case routeStopShadow:
+		if sh, ok := r.(Shadower); ok {
+			sh.StopShadow()
+		}
 	case routeWeight:
 		w, err := x.s.weights()
 		if err == nil {

@@ -81,10 +81,13 @@ func (d Deps) Wake() {
 
 // Service guards one service.
 type Service struct {
-	cfg  config.Service
-	pol  detect.Policy
-	deps Deps
-	log  *slog.Logger
+	cfg config.Service
+	pol detect.Policy
+	// shadowPol is pol for a version in shadow: with a comparison
+	// configured, plus the shadow_mismatch_rate rule.
+	shadowPol detect.Policy
+	deps      Deps
+	log       *slog.Logger
 
 	// evalMu lets one evaluation run at a time (observe, then apply), so the
 	// guard and the baseline cache need no other lock. Nothing but Tick
@@ -125,8 +128,29 @@ func New(cfg config.Service, deps Deps) *Service {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Drills = cfg.Drills.Filled(cfg.Policy)
-	return &Service{cfg: cfg, deps: deps, pol: DetectPolicy(cfg.Policy), log: deps.Logger.With("service", cfg.Name),
-		ranges: rangesOf(cfg.Versions)}
+	pol := DetectPolicy(cfg.Policy)
+	return &Service{cfg: cfg, deps: deps, pol: pol, shadowPol: shadowPolicy(pol, cfg.Strategy.Shadow),
+		log: deps.Logger.With("service", cfg.Name), ranges: rangesOf(cfg.Versions)}
+}
+
+// shadowPolicy adds the mismatch rule to a version in shadow's policy: a
+// share of disagreeing answers above compare.max_mismatch condemns it on
+// that evidence alone (critical), whatever require says.
+func shadowPolicy(p detect.Policy, sh *config.Shadow) detect.Policy {
+	if sh == nil || !sh.Compare.Enabled() {
+		return p
+	}
+	limit := sh.Compare.MaxMismatch
+	p.Rules = append(slices.Clone(p.Rules), detect.Rule{Metric: signal.ShadowMismatchRate, Max: &limit, Critical: &limit})
+	return p
+}
+
+// policyFor is the detection policy of the watch m is in.
+func (s *Service) policyFor(m machine) detect.Policy {
+	if m.State == StateShadowing {
+		return s.shadowPol
+	}
+	return s.pol
 }
 
 // DetectPolicy turns a config policy into the detector's.
@@ -187,6 +211,15 @@ func (s *Service) Start(ctx context.Context) error {
 		}
 		m.State, m.Canary = StateStable, store.Canary{}
 	}
+	if m.State == StateShadowing && (s.cfg.Strategy.Shadow == nil || m.Canary.Stable == "" || findVersion(m.Versions, m.Canary.Stable) < 0) {
+		// strategy.shadow is gone from the config: the version never
+		// served anyone, and is not promoted silently.
+		s.log.Warn("shadow in progress no longer configured; traffic stays on stable", "shadow", m.Active, "stable", m.Canary.Stable)
+		if m.Canary.Stable != "" && findVersion(m.Versions, m.Canary.Stable) >= 0 {
+			m.Active = m.Canary.Stable
+		}
+		m.State, m.Canary = StateStable, store.Canary{}
+	}
 	m.Rollbacks = s.recentRollbacks(ctx, now)
 	var boot []effect
 	for _, v := range m.Versions {
@@ -224,6 +257,11 @@ func (s *Service) KnowsVersion(version string) bool {
 // version, or for a canary in progress its step's share on the canary and
 // the rest on stable.
 func (s *Service) bootRoutes(m machine) []effect {
+	if m.State == StateShadowing && m.Canary.Stable != "" {
+		return []effect{route{op: routeActivate, version: m.Canary.Stable, must: true},
+			route{op: routeShadow, stable: m.Canary.Stable, version: m.Active, must: true},
+			route{op: routeFallback, version: m.fallbackFor(m.Canary.Stable)}}
+	}
 	c := s.cfg.Strategy.Canary
 	if m.State == StateCanary && c != nil && m.Canary.Stable != "" && m.Canary.Step < len(c.Steps) {
 		return []effect{route{op: routeActivate, version: m.Canary.Stable, must: true},
@@ -355,10 +393,10 @@ func (s *Service) observe(ctx context.Context, snap machine, now time.Time) dete
 	if snap.WatchSince.After(since) {
 		since = snap.WatchSince
 	}
-	if snap.State == StateCanary {
+	if concurrent(snap) {
 		s.canaryBaseline(ctx, snap, g, now)
 	}
-	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.pol.Rules, g.Bounds)
+	ev := s.deps.Signals.observe(ctx, s.log, s.cfg.Name, snap.Active, since, now, s.policyFor(snap).Rules, g.Bounds)
 	s.addBaseline(ctx, snap, ev, now)
 	return g.Observe(now, ev)
 }
@@ -377,14 +415,15 @@ func (s *Service) guardFor(ctx context.Context, snap machine) *detect.Guard {
 	if s.guard != nil && s.guardGen == snap.Gen {
 		return s.guard
 	}
-	g := detect.NewGuard(s.pol, snap.WatchSince)
+	pol := s.policyFor(snap)
+	g := detect.NewGuard(pol, snap.WatchSince)
 	s.baseline = s.readBaseline(ctx, snap)
 	for m, smp := range s.baseline {
 		g.SetBaseline(m, smp.Value)
 	}
 	if t, ok := s.deps.Router.(BoundsTracker); ok {
 		bounds := map[string][]float64{}
-		for _, r := range s.pol.Rules {
+		for _, r := range pol.Rules {
 			if b := g.Bounds(r.Metric); len(b) > 0 {
 				bounds[r.Metric] = b
 			}

@@ -37,7 +37,9 @@ var transitions = map[State][]State{
 	StateVerifying: {StateStable, StateReverting, StateEscalated, StateWatching, StateShadowing, StateCanary},
 	// resume; a person deploys or rolls back
 	StateEscalated: {StateStable, StateWatching, StateShadowing, StateCanary, StateReverting},
-	StateShadowing: {StateCanary, StateWatching, StateShadowing, StateReverting, StateEscalated},
+	// healthy after shadow.duration (canary or watch); redeploy; caught
+	// (stopped: stable on the version users stayed on); abort
+	StateShadowing: {StateCanary, StateWatching, StateShadowing, StateReverting, StateEscalated, StateStable},
 	// next step or a new canary; 100 % (watch as blue-green); bad verdict;
 	// abort (back to stable)
 	StateCanary: {StateCanary, StateWatching, StateShadowing, StateReverting, StateEscalated, StateStable},

@@ -90,7 +90,12 @@ func step(m machine, in input, now time.Time, pol config.Policy) (machine, []eff
 
 // stepWith is step for a service with a canary strategy (nil: blue-green).
 func stepWith(m machine, in input, now time.Time, pol config.Policy, canary *config.Canary) (machine, []effect, error) {
-	p := &plan{m: m, now: now, pol: pol, canary: canary}
+	return stepStrategy(m, in, now, pol, config.Strategy{Canary: canary})
+}
+
+// stepStrategy is step for a service with its strategy (shadow, canary).
+func stepStrategy(m machine, in input, now time.Time, pol config.Policy, st config.Strategy) (machine, []effect, error) {
+	p := &plan{m: m, now: now, pol: pol, canary: st.Canary, shadow: st.Shadow}
 	switch in := in.(type) {
 	case promoteCmd:
 		p.promote(in)
@@ -133,6 +138,7 @@ type plan struct {
 	now    time.Time
 	pol    config.Policy
 	canary *config.Canary // strategy.canary; nil: blue-green
+	shadow *config.Shadow // strategy.shadow; nil: no shadow phase
 	err    error
 	sv     schemaView // the live schema, as read for this step
 }
@@ -209,6 +215,8 @@ func (p *plan) evaluated(r detect.Result) {
 		p.verify(r, act)
 	case StateCanary:
 		p.canaryEvaluated(r)
+	case StateShadowing:
+		p.shadowEvaluated(r)
 	}
 }
 

@@ -49,10 +49,7 @@ const (
 // (the stable one of a canary in progress): its first share is decided
 // and set; the canary state begins once the target confirms (canaryMoved).
 func (p *plan) startCanary(version, actor string) {
-	stable := p.m.Active
-	if p.m.State == StateCanary {
-		stable = p.m.Canary.Stable
-	}
+	stable := p.liveStable()
 	p.shareDecision(ActionCanaryStep, stable, version, 0,
 		fmt.Sprintf("canary of %s deployed by %s: %d%% of traffic, %s on stable", version, actor, p.canary.Steps[0], stable))
 }
@@ -112,6 +109,10 @@ func (p *plan) canaryEvaluated(r detect.Result) {
 // promote is a person skipping the remaining steps: the canary takes all
 // traffic and is watched as a blue-green deploy from then on.
 func (p *plan) promote(in promoteCmd) {
+	if p.m.State == StateShadowing && !p.m.Moving {
+		p.shadowCommand(true, in.actor, "")
+		return
+	}
 	if err := p.canaryCommand("promote"); err != nil {
 		p.fail(err)
 		return
@@ -124,6 +125,10 @@ func (p *plan) promote(in promoteCmd) {
 // marked known-bad and no incident opened — the decision trace says who
 // and why. `ripcord rollback` remains the way to mark it bad.
 func (p *plan) abort(in abortCmd) {
+	if p.m.State == StateShadowing && !p.m.Moving {
+		p.shadowCommand(false, in.actor, in.reason)
+		return
+	}
 	if err := p.canaryCommand("abort"); err != nil {
 		p.fail(err)
 		return

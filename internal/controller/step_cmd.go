@@ -38,6 +38,10 @@ func (p *plan) deploy(version, url, actor string) {
 	})
 	p.do(recordDeployment{d: store.Deployment{Service: p.m.Name, Version: version,
 		URL: p.m.Versions[findVersion(p.m.Versions, version)].URL, Actor: actor, At: p.now}})
+	if p.shadowDeploy(version) {
+		p.startShadow(version, actor)
+		return
+	}
 	if p.canaryDeploy(version) {
 		p.startCanary(version, actor)
 		return
@@ -56,10 +60,7 @@ func (p *plan) canaryDeploy(version string) bool {
 	if p.canary == nil || p.m.Moving {
 		return false
 	}
-	stable := p.m.Active
-	if p.m.State == StateCanary {
-		stable = p.m.Canary.Stable
-	}
+	stable := p.liveStable()
 	return stable != "" && stable != version
 }
 

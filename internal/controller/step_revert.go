@@ -161,6 +161,10 @@ func (p *plan) recoverPending(d store.Decision) {
 		p.recoverShare(d)
 		return
 	}
+	if d.Action == ActionShadowReject { // nothing moved: the state it was saved with is final
+		p.do(finishDecision{id: d.ID, status: store.DecisionDone, result: "completed after restart: " + d.FromVersion + " stayed out of traffic"})
+		return
+	}
 	if d.Action != ActionDryRun {
 		p.m.IncidentID = d.IncidentID
 	}

@@ -86,7 +86,7 @@ func short(e effect) string {
 	case finishDecision:
 		return "finish " + e.status
 	case route:
-		return fmt.Sprintf("route %s %s%s", [...]string{"register", "activate", "fallback"}[e.op], e.version, must(e.must))
+		return fmt.Sprintf("route %s %s%s", [...]string{"register", "activate", "fallback", "weight", "shadow", "stop-shadow"}[e.op], e.version, must(e.must))
 	case recordDeployment:
 		return "deployment " + e.d.Version + " by " + e.d.Actor
 	case count:

@@ -58,7 +58,9 @@ const (
 	// KindDrill is a rehearsal (`ripcord drill`): a fault injected on a
 	// share of traffic and its rollback. It is announced only on routes
 	// with drills: true and counts as no rollback anywhere.
-	KindDrill Kind = "drill"
+	KindDrill      Kind = "drill"
+	KindShadow     Kind = "shadow"      // a deploy caught in shadow, stopped before any user met it
+	KindShadowHeld Kind = "shadow_held" // a version in shadow had no verdict long after shadow.duration: held there
 )
 
 // Incident is one thing that went wrong with one service.

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rawBackend is the cheapest possible keep-alive upstream, so a benchmark
@@ -152,4 +154,109 @@ func BenchmarkActivate(b *testing.B) {
 		i++
 		sw.Activate(names[i&1])
 	}
+}
+
+// BenchmarkShadowLivePath is one keep-alive request/response from one
+// client through the fast path per op, in turn (so ns/op is a round trip's
+// latency, not throughput), with the switch plain and with every request
+// copied to a second raw backend as the shadow version (its answers
+// discarded). The difference is what a shadow adds to a live request:
+// deciding and making the copy on the request path, and the workers
+// sending copies on the same CPUs.
+//
+//	go test -run '^$' -bench ShadowLivePath -count 5 ./internal/proxy/
+func BenchmarkShadowLivePath(b *testing.B) {
+	for _, shadow := range []bool{false, true} {
+		name := "plain"
+		if shadow {
+			name = "shadow"
+		}
+		b.Run(name, func(b *testing.B) {
+			nc, br := shadowBench(b, shadow)
+			req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				roundTrip(b, nc, br, req)
+			}
+		})
+	}
+}
+
+// BenchmarkShadowAtRate sends requests one at a time at a fixed rate (200
+// and 1,000 req/s) for -shadowrate.d, plain and shadowed, interleaved, and
+// reports each live request's p50 and p99 in microseconds.
+//
+//	go test -run '^$' -bench ShadowAtRate -benchtime 1x -count 3 ./internal/proxy/
+func BenchmarkShadowAtRate(b *testing.B) {
+	for _, rate := range []int{200, 1000} {
+		for _, shadow := range []bool{false, true} {
+			name := strconv.Itoa(rate) + "rps-plain"
+			if shadow {
+				name = strconv.Itoa(rate) + "rps-shadow"
+			}
+			b.Run(name, func(b *testing.B) {
+				nc, br := shadowBench(b, shadow)
+				req := []byte("GET /small HTTP/1.1\r\nHost: bench\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+				n := 5 * rate // 5 s
+				lat := make([]time.Duration, 0, n)
+				gap := time.Second / time.Duration(rate)
+				start := time.Now()
+				for i := range n {
+					at := start.Add(time.Duration(i) * gap)
+					time.Sleep(time.Until(at))
+					t0 := time.Now()
+					roundTrip(b, nc, br, req)
+					lat = append(lat, time.Since(t0))
+				}
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[n/2].Nanoseconds())/1000, "p50-us")
+				b.ReportMetric(float64(lat[n*99/100].Nanoseconds())/1000, "p99-us")
+			})
+		}
+	}
+}
+
+func roundTrip(b *testing.B, nc net.Conn, br *bufio.Reader, req []byte) {
+	if _, err := nc.Write(req); err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// shadowBench serves a switch on a raw backend, shadowing every request to
+// a second one when shadow is set, and returns one client connection.
+func shadowBench(b *testing.B, shadow bool) (net.Conn, *bufio.Reader) {
+	sw := New(Options{Service: "bench"})
+	if err := sw.SetVersion("v1", rawBackend(b, `{"ok":true}`)); err != nil {
+		b.Fatal(err)
+	}
+	sw.Activate("v1")
+	if shadow {
+		if err := sw.SetVersion("v2", rawBackend(b, `{"ok":true}`)); err != nil {
+			b.Fatal(err)
+		}
+		if err := sw.StartShadow("v1", "v2"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sw.Serve(ctx, ln); close(done) }()
+	b.Cleanup(func() { cancel(); <-done; sw.Close() })
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	return nc, bufio.NewReaderSize(nc, 32<<10)
 }

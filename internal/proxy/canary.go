@@ -72,6 +72,7 @@ func (s *Switch) SetWeight(stable, canary string, percent int) error {
 			a.up.drain()
 		}
 	}
+	s.stopShadowLocked(cv)
 	s.restart(cv) // a new step: the canary's evidence from zero
 	cv.up.undrain()
 	s.split.Store(&split{stable: sv, canary: cv, bp: bp})

@@ -26,6 +26,15 @@
 //     share restarts the canary's cumulative evidence, so a step is judged
 //     on its own requests; Activate (a full switch, 0 % or 100 %) ends the
 //     canary and drains the version that lost its traffic.
+//   - A shadow (StartShadow, shadow.go) copies live requests to a version
+//     no user is routed to; its answers go only into that version's
+//     statistics. The live request never waits for its copy: whether to
+//     copy is decided at its start (method, a body of known length under
+//     the limit, the share, a backlog place reserved by one atomic add —
+//     none free: dropped and counted), the copy is queued after the live
+//     answer and sent by a fixed set of workers. Only a copied request's
+//     small body is read whole before forwarding. Copies carry
+//     X-Ripcord-Shadow: 1, which a client can never send through.
 //   - No answer reaches the wrong client. HTTP/1.1 has nothing that ties an
 //     answer to its request but order, so bytes a version writes that no
 //     request asked for (a late second response, a body on a HEAD) would be

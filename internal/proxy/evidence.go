@@ -60,6 +60,9 @@ type gen struct {
 	// requests in flight); writers hold Switch.mu.
 	bounds atomic.Pointer[[]*boundCounter]
 	flight flights
+	// cmpN counts shadow copies compared with the live answer, cmpBad
+	// those that disagreed (shadow.go).
+	cmpN, cmpBad atomic.Int64
 }
 
 func newGen(now time.Time, spec []boundSpec) *gen {
@@ -269,6 +272,9 @@ type Cumulative struct {
 	Requests, Errors, Status5xx int64
 	// Bounds are the counts of the tracked bounds (Switch.Track).
 	Bounds []BoundCount
+	// Compared and Mismatched count shadow copies checked against the
+	// live answer and those that disagreed (zero outside a shadow run).
+	Compared, Mismatched int64
 }
 
 // BoundCount is one tracked bound: N observations, Above of them above
@@ -293,7 +299,8 @@ func (c Cumulative) Bound(ttfb bool, bound float64) (BoundCount, bool) {
 
 func (g *gen) cumulative(now time.Time) Cumulative {
 	g.scan(now)
-	c := Cumulative{Since: g.since, Requests: g.req.Load(), Errors: g.errs.Load(), Status5xx: g.s5xx.Load()}
+	c := Cumulative{Since: g.since, Requests: g.req.Load(), Errors: g.errs.Load(), Status5xx: g.s5xx.Load(),
+		Compared: g.cmpN.Load(), Mismatched: g.cmpBad.Load()}
 	for _, b := range g.boundList() {
 		c.Bounds = append(c.Bounds, BoundCount{TTFB: b.kind == boundTTFB, Bound: b.key, N: b.n.Load(), Above: b.above.Load()})
 	}

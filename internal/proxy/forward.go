@@ -33,11 +33,28 @@ func (s *Switch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	run, job, ok := s.shadowHTTP(v, r)
+	if !ok {
+		return // the client's body broke
+	}
+	var capture, status int
+	var sc *sseScan
+	if run != nil {
+		if run.capturing() {
+			capture = run.opts.CaptureBytes
+		}
+		defer func() { // also when finish panics to cut the answer: the place is returned
+			if sc != nil {
+				job.liveStatus, job.liveBody, job.liveCut = status, sc.captured, sc.capCut
+			}
+			run.submit(job)
+		}()
+	}
 	fl := v.stats.begin(s.now())
 	defer fl.release()
 	out, nx := s.outRequest(r, v, r.Body, r.ContentLength)
 	resp, err := v.up.roundTrip(out)
-	s.finish(w, r, v, &fl, resp, nx, err)
+	status, sc = s.finish(w, r, v, &fl, resp, nx, err, capture)
 }
 
 // outRequest is the request sent to version v with the given body, and the
@@ -105,28 +122,32 @@ func singleJoin(a, b string) string {
 // which is judged by its time to first byte and its errors instead: a
 // healthy 30 s token stream is not slow. Failures caused by the client
 // going away are not the version's fault and are not recorded at all.
-func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, fl *flight, resp *http.Response, nx *netExchange, err error) {
+//
+// capture > 0 keeps that much of the body for a shadow comparison; status
+// and sc are the answer relayed whole (sc nil otherwise).
+func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, fl *flight, resp *http.Response, nx *netExchange,
+	err error, capture int) (status int, sc *sseScan) {
 	defer v.up.done()
 	defer nx.done()
 	if err != nil {
 		if r.Context().Err() != nil || nx.wasCut() || clientBroke(r) {
-			return // client gone or stalled, or a drain cut it: not the version's fault
+			return 0, nil // client gone or stalled, or a drain cut it: not the version's fault
 		}
 		s.complete(v, fl, outcomeConnErr)
 		s.log.Debug("proxy upstream failed", "version", v.name, "err", err)
 		if isTimeout(err) {
 			http.Error(w, "ripcord: upstream timed out", http.StatusGatewayTimeout)
-			return
+			return 0, nil
 		}
 		http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
-		return
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	fl.headAt(s.now())
 	if resp.StatusCode == http.StatusSwitchingProtocols { // never asked for (upgrades go to serveUpgrade)
 		s.complete(v, fl, outcomeConnErr)
 		http.Error(w, "ripcord: upstream unavailable", http.StatusBadGateway)
-		return
+		return 0, nil
 	}
 	o := outcomeOK
 	if resp.StatusCode >= 500 {
@@ -135,14 +156,16 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, fl *
 	sse := isEventStream([]byte(resp.Header.Get("Content-Type")))
 	fl.stream = resp.ContentLength < 0 || sse
 	var scan sseScan
-	var sc *sseScan
 	if sse {
 		sc = &scan
+	}
+	if capture > 0 {
+		scan.capLimit, scan.noScan, sc = capture, !sse, &scan
 	}
 	readErr, writeErr := s.relay(w, resp, fl, sc)
 	switch {
 	case writeErr != nil || (readErr != nil && (r.Context().Err() != nil || clientBroke(r))):
-		return // client gone mid-body
+		return 0, nil // client gone mid-body
 	case readErr != nil && nx.wasCut():
 		panic(http.ErrAbortHandler) // a drain ended it: truncated, not the version's fault
 	case readErr != nil:
@@ -150,7 +173,7 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, fl *
 		s.log.Debug("proxy upstream body failed", "version", v.name, "err", readErr)
 		panic(http.ErrAbortHandler) // tell the client the body is truncated
 	}
-	if o == outcomeOK && sc != nil && sc.failed {
+	if o == outcomeOK && sse && scan.failed {
 		o = outcomeStreamErr
 	}
 	s.complete(v, fl, o)
@@ -159,6 +182,10 @@ func (s *Switch) finish(w http.ResponseWriter, r *http.Request, v *version, fl *
 			v.sig.record(s.now(), vals, have)
 		}
 	}
+	if sc == nil {
+		sc = &scan
+	}
+	return resp.StatusCode, sc
 }
 
 // relay writes resp's header and body to w, flushing as the upstream writes

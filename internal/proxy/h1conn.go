@@ -34,8 +34,11 @@ type h1conn struct {
 	// version URL's userinfo adds none.
 	hasAuth bool
 	line    []byte // method SP target
-	body    []byte // request body kept for a retry
+	body    []byte // request body kept for a retry or a shadow copy
 	xs      [2]exchange
+	// capture > 0 keeps that much of the answer's body for a shadow
+	// comparison (shadow.go).
+	capture int
 }
 
 const (

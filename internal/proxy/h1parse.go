@@ -191,6 +191,7 @@ const (
 	hContentType
 	hForwarded // Forwarded, X-Real-IP: only from trusted proxies
 	hAuthorization
+	hShadow // X-Ripcord-Shadow: the switch's mark on a copy, never a client's to send
 )
 
 // headerKinds lists the names the fast path treats specially (lower case).
@@ -206,7 +207,7 @@ var headerKinds = [...]struct {
 	{"transfer-encoding", hTransferEncoding}, {"x-forwarded-proto", hXFProto},
 	{"proxy-authenticate", hHop}, {"proxy-authorization", hHop},
 	{"forwarded", hForwarded}, {"x-real-ip", hForwarded},
-	{"authorization", hAuthorization},
+	{"authorization", hAuthorization}, {"x-ripcord-shadow", hShadow},
 }
 
 // kindOf classifies a header name, case-insensitively. The length check

@@ -26,6 +26,9 @@ type exchange struct {
 	// event stream for an error event.
 	fl  flight
 	sse sseScan
+	// relayed: the answer reached the client whole (a shadow copy may
+	// compare with it).
+	relayed bool
 }
 
 func (x *exchange) failed() bool { return x.err != nil || x.status >= 500 }
@@ -45,19 +48,32 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 	if s.opts.Retry.Enabled && retryableMethod(string(rq.method), s.opts.Retry.NonIdempotent) {
 		fb = s.fallbackFor(v)
 	}
+	run := s.shadowBegin(v, rq.method, rq.length, rq.chunked)
 	buffered := false
 	if rq.hasBody() {
 		c.bodyReads(true)
-		if fb != nil && rq.length <= s.opts.Retry.MaxBodyBytes {
+		if fb != nil && rq.length > s.opts.Retry.MaxBodyBytes {
+			fb = nil // too large to keep: one attempt only
+		}
+		if fb != nil || run != nil { // a copy's body is small (Shadow.MaxBody)
 			if err := c.readBody(rq.length); err != nil {
+				if run != nil {
+					run.release()
+				}
 				return false // the client's body broke: nothing to forward
 			}
 			buffered = true
-		} else {
-			fb = nil // too large to keep: one attempt only
 		}
 	}
+	var job *shadowJob
+	if run != nil {
+		job = c.shadowJob(rq, buffered)
+	}
 	c.xs = [2]exchange{}
+	c.capture = 0
+	if run.capturing() {
+		c.capture = run.opts.CaptureBytes
+	}
 	x := c.attempt(v, rq, buffered)
 	if fb != nil && x.failed() && !x.clientErr && !x.cut() {
 		c.recordFailure(x)
@@ -70,6 +86,17 @@ func (c *h1conn) proxy(rq *reqHead) bool {
 	ok := c.respond(x, rq)
 	c.xs[0].fl.release() // whatever path the answer took, it waits no more
 	c.xs[1].fl.release()
+	if run != nil {
+		if x.relayed {
+			job.liveStatus, job.liveBody, job.liveCut = x.status, x.sse.captured, x.sse.capCut
+		}
+		// The answer's tail leaves now rather than with the next read, so
+		// queueing the copy (which wakes a worker) never delays it.
+		if c.io.writePending() != nil {
+			ok = false
+		}
+		run.submit(job)
+	}
 	return ok
 }
 

@@ -78,6 +78,9 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 		if rh.sse {
 			sc = &x.sse
 		}
+		if c.capture > 0 {
+			x.sse.capLimit, x.sse.noScan, sc = c.capture, !rh.sse, &x.sse
+		}
 		rerr, werr = c.relayBody(up, rh, sc)
 	}
 	switch {
@@ -102,6 +105,7 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	case x.sse.failed:
 		o = outcomeStreamErr
 	}
+	x.relayed = true
 	end := c.s.complete(x.v, &x.fl, o)
 	if x.sigVals != nil && x.v.sig != nil {
 		x.v.sig.record(end, x.sigVals, x.sigHave)

@@ -88,7 +88,7 @@ func outHeader(r *http.Request, trusted bool) http.Header {
 	h := make(http.Header, len(r.Header)+4)
 	for k, vv := range r.Header {
 		switch {
-		case isHopHeader(k), !trusted && fromTrustedOnly(k):
+		case isHopHeader(k), !trusted && fromTrustedOnly(k), k == ShadowHeader:
 			continue
 		case named[k] && !setBySwitch(k):
 			continue

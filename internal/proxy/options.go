@@ -64,6 +64,9 @@ type Options struct {
 	// Sticky assigns users to one side of a canary by a header or cookie
 	// (canary.go); zero: every request is assigned on its own.
 	Sticky Sticky
+	// Shadow configures copies of live traffic to a version under
+	// StartShadow (shadow.go).
+	Shadow Shadow
 }
 
 // Retry is retry_on_previous: a request the active version failed

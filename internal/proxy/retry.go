@@ -33,14 +33,14 @@ func (s *Switch) serveWithRetry(w http.ResponseWriter, r *http.Request, v, fb *v
 	if !ok {
 		out, nx := s.outRequest(r, v, rest, r.ContentLength)
 		resp, err := v.up.roundTrip(out)
-		s.finish(w, r, v, &fl, resp, nx, err)
+		s.finish(w, r, v, &fl, resp, nx, err, 0)
 		return
 	}
 	out, nx := s.outRequest(r, v, bodyReader(body), int64(len(body)))
 	resp, err := v.up.roundTrip(out)
 	failed := err != nil || resp.StatusCode >= 500
 	if !failed || r.Context().Err() != nil || nx.wasCut() {
-		s.finish(w, r, v, &fl, resp, nx, err)
+		s.finish(w, r, v, &fl, resp, nx, err, 0)
 		return
 	}
 	o := outcomeConnErr
@@ -57,7 +57,7 @@ func (s *Switch) serveWithRetry(w http.ResponseWriter, r *http.Request, v, fb *v
 	defer fl2.release()
 	out, nx = s.outRequest(r, fb, bodyReader(body), int64(len(body)))
 	resp, err = fb.up.roundTrip(out)
-	s.finish(w, r, fb, &fl2, resp, nx, err)
+	s.finish(w, r, fb, &fl2, resp, nx, err, 0)
 }
 
 // bufferBody reads r's body whole if it is at most limit bytes. ok is false

@@ -9,10 +9,24 @@ type sseScan struct {
 	long   bool // the current line is longer than any line it looks for
 	cr     bool // the last byte was CR (a CRLF is one line end)
 	failed bool // an error event passed
+
+	// noScan: only capture, the body is no event stream.
+	noScan bool
+	// capLimit > 0 keeps the body's first capLimit bytes in captured (a
+	// shadow comparison); capCut says the body was longer.
+	capLimit int
+	captured []byte
+	capCut   bool
 }
 
 // feed scans the next bytes of the stream.
 func (sc *sseScan) feed(b []byte) {
+	if sc.capLimit > 0 {
+		sc.capture(b)
+	}
+	if sc.noScan {
+		return
+	}
 	for _, c := range b {
 		switch c {
 		case '\n':
@@ -47,4 +61,12 @@ func (sc *sseScan) endLine() {
 		}
 	}
 	sc.n, sc.long = 0, false
+}
+
+func (sc *sseScan) capture(b []byte) {
+	room := sc.capLimit - len(sc.captured)
+	if len(b) > room {
+		b, sc.capCut = b[:room], true
+	}
+	sc.captured = append(sc.captured, b...)
 }

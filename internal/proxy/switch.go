@@ -51,9 +51,10 @@ type Switch struct {
 	mu       sync.Mutex                          // serialises writers of versions/active; never taken by requests
 	versions atomic.Pointer[map[string]*version] // copy-on-write
 	active   atomic.Pointer[version]
-	split    atomic.Pointer[split] // a canary in progress (canary.go); nil: none
-	drill    *drill                // a drill in progress (drill.go); guarded by mu
-	sticky   Sticky                // opts.Sticky, the header name in lower case
+	split    atomic.Pointer[split]     // a canary in progress (canary.go); nil: none
+	shadow   atomic.Pointer[shadowRun] // copies of live traffic (shadow.go); nil: none
+	drill    *drill                    // a drill in progress (drill.go); guarded by mu
+	sticky   Sticky                    // opts.Sticky, the header name in lower case
 	fallback atomic.Pointer[string]
 	evidence chan struct{} // Evidence; capacity 1
 	lastSpec []boundSpec   // the bounds last tracked for any version (mu)
@@ -146,6 +147,7 @@ func (s *Switch) Activate(name string) (previous string, err error) {
 	if old != nil && old != v {
 		old.up.drain()
 	}
+	s.stopShadowLocked(v)
 	// A full switch ends any canary: its version, unless now the active
 	// one (promoted), gets no new request.
 	if sp := s.split.Swap(nil); sp != nil && sp.canary != v && sp.canary != old {

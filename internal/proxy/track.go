@@ -34,7 +34,7 @@ func (s *Switch) Track(version string, bounds map[string][]float64) {
 }
 
 // Evidence is poked (never blocking, coalesced: capacity 1) whenever the
-// active version records bad evidence — an error, or an answer above a
+// active, canary or shadow version records bad evidence — an error, or an answer above a
 // tracked bound — so the controller can judge at once instead of at its
 // next tick.
 func (s *Switch) Evidence() <-chan struct{} { return s.evidence }
@@ -68,8 +68,8 @@ func (s *Switch) complete(v *version, f *flight, o outcome) time.Time {
 
 // poke signals Evidence if v is the active version or the canary.
 func (s *Switch) poke(v *version) {
-	a, sp := s.active.Load(), s.split.Load()
-	if (a == nil || a.stats != v.stats) && (sp == nil || sp.canary.stats != v.stats) {
+	a, sp, sh := s.active.Load(), s.split.Load(), s.shadow.Load()
+	if (a == nil || a.stats != v.stats) && (sp == nil || sp.canary.stats != v.stats) && (sh == nil || sh.v.stats != v.stats) {
 		return
 	}
 	select {

@@ -40,6 +40,11 @@ const (
 	// GPUMemoryBytes is GPU framebuffer memory in use, bytes (DCGM's
 	// DCGM_FI_DEV_FB_USED is MiB: multiply by 1048576).
 	GPUMemoryBytes = "gpu_memory_bytes"
+	// ShadowMismatchRate is the share of a version's shadow copies whose
+	// answer disagreed with the live answer (strategy.shadow.compare). It
+	// exists only in shadow, so the controller adds its rule there and a
+	// policy cannot name it.
+	ShadowMismatchRate = "shadow_mismatch_rate"
 )
 
 // Kind tells the detector how a metric's value relates to its sample count,
@@ -61,7 +66,7 @@ const (
 // KindOf reports the kind of a known metric; unknown metrics are gauges.
 func KindOf(metric string) Kind {
 	switch metric {
-	case ErrorRate, HTTP5xxRate, HallucinationRate, ToxicOutputRate:
+	case ErrorRate, HTTP5xxRate, HallucinationRate, ToxicOutputRate, ShadowMismatchRate:
 		return KindRate
 	case LatencyP50, LatencyP99, TTFBP50, TTFBP99:
 		return KindQuantile

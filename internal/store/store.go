@@ -37,8 +37,12 @@ type ServiceState struct {
 	Fallbacks int
 	Versions  []Version // oldest first
 	UpdatedAt time.Time
-	// Canary is the canary in progress while State is canary; zero
-	// otherwise. Active is then the canary version.
+	// Canary is the canary in progress while State is canary, or the
+	// shadow in progress while State is shadowing (Stable: the version
+	// serving users, Since: when the shadow began); zero otherwise. Active
+	// is then the canary, or the version in shadow. A shadow needs nothing
+	// more persisted, so it shares the canary's column (SQLite schema v6,
+	// PostgreSQL migration 4).
 	Canary Canary
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/proxy"
 )
 
 // backend is a real HTTP server whose health a test can change while it runs.
@@ -30,13 +31,20 @@ type backend struct {
 	latency atomic.Int64 // ns added to every request
 	jitter  atomic.Int64 // ns of random extra latency
 	hits    atomic.Int64
-	srv     *httptest.Server
+	// copies counts the requests that carried the switch's shadow mark
+	// (hits less copies is what users sent it); answer replaces the body.
+	copies atomic.Int64
+	answer atomic.Pointer[string]
+	srv    *httptest.Server
 }
 
 func newBackend(t *testing.T, name string) *backend {
 	b := &backend{name: name}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.hits.Add(1)
+		if proxy.IsShadowCopy(r.Header) {
+			b.copies.Add(1)
+		}
 		w.Header().Set("X-Version", b.name)
 		d := time.Duration(b.latency.Load())
 		if j := b.jitter.Load(); j > 0 {
@@ -51,6 +59,10 @@ func newBackend(t *testing.T, name string) *backend {
 		}
 		if rand.Int64N(1000) < b.errPM.Load() {
 			http.Error(w, "injected", http.StatusInternalServerError)
+			return
+		}
+		if a := b.answer.Load(); a != nil {
+			_, _ = io.WriteString(w, *a)
 			return
 		}
 		_, _ = io.WriteString(w, `{"ok":true}`)

@@ -22,6 +22,7 @@ func main() {
 	upstream := flag.String("upstream", "http://127.0.0.1:18081", "upstream URL")
 	pprof := flag.String("pprof", "", "serve net/http/pprof on this address (empty: off)")
 	procs := flag.Int("procs", 0, "GOMAXPROCS (0: Go's default, one per core)")
+	shadow := flag.String("shadow", "", "copy every GET to this URL as a shadow version (bench/shadow; empty: off)")
 	flag.Parse()
 	if *procs > 0 {
 		runtime.GOMAXPROCS(*procs)
@@ -40,6 +41,17 @@ func main() {
 	if _, err := sw.Activate("v1"); err != nil {
 		log.Error("switchd", "err", err)
 		os.Exit(1)
+	}
+	if *shadow != "" {
+		if err := sw.SetVersion("v2", *shadow); err != nil {
+			log.Error("switchd", "err", err)
+			os.Exit(1)
+		}
+		if err := sw.StartShadow("v1", "v2"); err != nil {
+			log.Error("switchd", "err", err)
+			os.Exit(1)
+		}
+		defer func() { log.Info("switchd shadow", "counts", sw.ShadowCounts()) }()
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -47,3 +47,42 @@ func BenchmarkHTTPRouteRollback(b *testing.B) {
 	b.ReportMetric(float64(get.Microseconds())/1000/n, "ms-get")
 	b.ReportMetric(float64(patch.Microseconds())/1000/n, "ms-patch")
 }
+
+// BenchmarkHTTPRouteCanarySteps measures, on the kwok control plane, a
+// canary's share changes through the default steps (1, 5, 25, 50, 100 %):
+// each is the controller's SetWeight after its decision, one GET and one
+// PATCH of the HTTPRoute's two backendRef weights. ns/op is the five steps
+// together (the route is put back at 0 % untimed before each iteration);
+// ms-per-step is one share change, decision to weight written.
+//
+//	nice -n 10 go test -run '^$' -bench HTTPRouteCanarySteps -benchtime 20x ./internal/revert/kubernetes/
+func BenchmarkHTTPRouteCanarySteps(b *testing.B) {
+	needCluster(b)
+	needGatewayAPI(b)
+	tg, log, _, _ := routeFixture(b, testHTTPRoute, nil)
+	ctx := context.Background()
+	steps := []int{1, 5, 25, 50, 100}
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := tg.SetWeight(ctx, "llm-api", "llm-api-stable", "llm-api-canary", 0); err != nil {
+			b.Fatal(err)
+		}
+		log.reset()
+		b.StartTimer()
+		start := time.Now()
+		for _, pct := range steps {
+			if err := tg.SetWeight(ctx, "llm-api", "llm-api-stable", "llm-api-canary", pct); err != nil {
+				b.Fatal(err)
+			}
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		if n := log.count("PATCH", "/httproutes/"); n != len(steps) {
+			b.Fatalf("%d PATCHes for %d steps", n, len(steps))
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N*len(steps)), "ms-per-step")
+}

@@ -30,7 +30,7 @@ func New(sw Stats) *Source { return &Source{sw: sw} }
 
 // Metrics lists what this source can answer.
 var Metrics = []string{signal.ErrorRate, signal.HTTP5xxRate, signal.LatencyP50, signal.LatencyP99,
-	signal.TTFBP50, signal.TTFBP99, signal.Throughput}
+	signal.TTFBP50, signal.TTFBP99, signal.Throughput, signal.ShadowMismatchRate}
 
 // Read answers one metric. Callers judging several metrics at once should
 // use ReadAll, which aggregates the window once.
@@ -87,6 +87,11 @@ func value(snap proxy.Snapshot, q signal.Query) (signal.Sample, error) {
 		out.Counts, out.CountsSince = bounds(c, true, q.Bounds)
 	case signal.Throughput:
 		out.Value = snap.Throughput()
+	case signal.ShadowMismatchRate:
+		// Copies compared since the shadow began: cumulative, the only
+		// count the switch keeps of them.
+		out.Value, out.Samples = ratio(c.Mismatched, c.Compared), c.Compared
+		out.Counts, out.CountsSince = map[float64]signal.Count{0: {N: c.Compared, Bad: float64(c.Mismatched)}}, c.Since
 	default:
 		return signal.Sample{}, fmt.Errorf("proxystats: metric %q is not measured by the proxy: %w", q.Metric, signal.ErrNoData)
 	}
@@ -111,3 +116,10 @@ func bounds(c proxy.Cumulative, ttfb bool, want []float64) (map[float64]signal.C
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func ratio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}

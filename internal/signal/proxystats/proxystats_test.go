@@ -52,3 +52,18 @@ func TestCountsFromTheSwitch(t *testing.T) {
 		t.Errorf("throughput got counts %v", c)
 	}
 }
+
+// A shadow's comparisons reach the guard as a rate: copies compared, those
+// that disagreed.
+func TestShadowMismatchRate(t *testing.T) {
+	since := time.Unix(1_700_000_000, 0)
+	src := New(fixed(proxy.Snapshot{Cumulative: proxy.Cumulative{Since: since, Requests: 50, Compared: 40, Mismatched: 6}}))
+	got, err := src.ReadAll(context.Background(), signal.Query{Version: "v"}, map[string][]float64{signal.ShadowMismatchRate: nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := got[signal.ShadowMismatchRate]
+	if s.Value != 0.15 || s.Samples != 40 || s.Counts[0] != (signal.Count{N: 40, Bad: 6}) || !s.CountsSince.Equal(since) {
+		t.Fatalf("sample %+v", s)
+	}
+}
