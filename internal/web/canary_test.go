@@ -111,3 +111,36 @@ func TestOperatorAbortAndPromote(t *testing.T) {
 		t.Errorf("promote without a canary: HTTP %d, want 409: %s", a.status, a.body)
 	}
 }
+
+// TestShadowOnPages: while a new version is judged in shadow, the pages
+// say users are on the stable version and what the copies showed; the
+// operator can abort the shadow, which leaves everyone where they were.
+func TestShadowOnPages(t *testing.T) {
+	d := startDaemonWith(t, 1, func(cfg *config.Config) {
+		cfg.Services[0].Strategy.Shadow = &config.Shadow{Duration: time.Hour, Percent: 100, Methods: []string{"GET", "HEAD"},
+			MaxBody: 1 << 16, Backlog: 16}
+	})
+	b := newBrowser(t, d.url)
+	b.signIn(operatorToken)
+	if a := b.do(http.MethodPost, "/services/svc/deploy", url.Values{"csrf": {b.csrf()}, "version": {"v1"}}, "Origin: "+d.url); a.status != http.StatusSeeOther {
+		t.Fatalf("deploy: HTTP %d: %s", a.status, a.body)
+	}
+	if st := d.app.Service("svc").Status(); st.Shadow == nil || st.Active != "v1" || st.Shadow.Stable != "v2" {
+		t.Fatalf("after the deploy: active %s, shadow %+v; want v1 in shadow over v2", st.Active, st.Shadow)
+	}
+	if row := grep(b.get("/").body, "in shadow"); !strings.Contains(row, "<td>v2<br>") || !strings.Contains(row, "v1 in shadow") {
+		t.Errorf("the services row does not show users on v2 and v1 in shadow:\n%s", row)
+	}
+	page := b.get("/services/svc").body
+	for _, want := range []string{`id="shadow"`, "v2 (users); v1 in shadow", "its answers reach no user, all of whom are on v2", `id="confirm-abort"`, "Abort shadow"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the service page lacks %q", want)
+		}
+	}
+	if a := b.do(http.MethodPost, "/services/svc/abort", url.Values{"csrf": {b.csrf()}, "reason": {"not today"}}, "Origin: "+d.url); a.status != http.StatusSeeOther {
+		t.Fatalf("abort: HTTP %d: %s", a.status, a.body)
+	}
+	if st := d.app.Service("svc").Status(); st.Shadow != nil || st.Active != "v2" || st.IncidentID != "" {
+		t.Errorf("after abort: active %s, shadow %+v, incident %q; want v2, none, none", st.Active, st.Shadow, st.IncidentID)
+	}
+}

@@ -30,7 +30,30 @@ type row struct {
 	Incidents int
 	ErrSpark  template.HTML
 	P99Spark  template.HTML
-	Canary    string
+	// Serving is the version users are on; Progress a deploy in progress
+	// (canary step, shadow), or an empty string.
+	Serving, Progress string
+}
+
+// serving is the version users are on: the stable one while the active
+// version is judged in shadow (no user meets it), else the active one.
+func serving(st controller.Status) string {
+	if st.Shadow != nil {
+		return st.Shadow.Stable
+	}
+	return st.Active
+}
+
+// progressText is where a deploy in progress stands, in one line for the
+// Services table: a canary's step, or the version in shadow.
+func progressText(st controller.Status) string {
+	if sh := st.Shadow; sh != nil {
+		return st.Active + " in shadow: judged on copies of " + strconv.Itoa(sh.Percent) + " % of live requests, no user on it"
+	}
+	if c := canaryText(st.Canary); c != "" {
+		return "canary " + c
+	}
+	return ""
 }
 
 // canaryText is a canary's place in one line for the Services table:
@@ -175,7 +198,7 @@ func (s *Server) filtered(l listQuery, open map[string]int) []row {
 			continue
 		}
 		st.Versions = store.RedactedVersions(st.Versions)
-		rows = append(rows, row{Status: st, Incidents: open[n], Canary: canaryText(st.Canary)})
+		rows = append(rows, row{Status: st, Incidents: open[n], Serving: serving(st), Progress: progressText(st)})
 	}
 	key := func(r row) string {
 		switch l.Sort {
