@@ -41,7 +41,10 @@ func newDrill(g *globals) *cobra.Command {
 			"back and the active version verifies, and writes a report as an incident of kind drill\n" +
 			"(announced only on notify routes with drills: true). A drill starts no\n" +
 			"cooldown, marks no version bad and counts as no rollback anywhere. It aborts at once if the\n" +
-			"real version degrades meanwhile. Only services behind ripcord's own proxy can be drilled.\n" +
+			"real version degrades meanwhile. With --shadow no user request is faulted: the wrapper gets\n" +
+			"copies of live requests instead (strategy.shadow's methods and percent, default GET, HEAD,\n" +
+			"OPTIONS, all of them), and its answers reach no one. Only services behind ripcord's own\n" +
+			"proxy can be drilled.\n" +
 			"Exit status 1 when a drill did not pass. drills.every in the config schedules drills.",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if all != (len(args) == 0) || len(args) > 1 {
@@ -99,7 +102,7 @@ func newDrill(g *globals) *cobra.Command {
 	cmd.Flags().Float64Var(&share, "share", 0, "percent of live traffic to fault (default drills.share, 5; at most 50)")
 	cmd.Flags().BoolVar(&all, "all", false, "drill every service behind ripcord's own proxy, one after another")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per drill, the last one as the last line")
-	cmd.Flags().BoolVar(&shadow, "shadow", false, "fault shadow copies only (needs strategy.shadow; not available yet)")
+	cmd.Flags().BoolVar(&shadow, "shadow", false, "fault copies of live requests only, no user's (not with --share)")
 	return cmd
 }
 
@@ -111,10 +114,18 @@ func printDrill(w io.Writer, r controller.DrillReport) {
 	case !r.Passed:
 		outcome = "FAILED"
 	}
-	fmt.Fprintf(w, "%s: drill %s (%s fault on %.4g%% of traffic to %s), incident %s\n", r.Service, outcome, r.Fault, r.SharePercent, r.Version, r.IncidentID)
+	on := fmt.Sprintf("%.4g%% of traffic", r.SharePercent)
+	if r.Shadow {
+		on = "shadow copies"
+	}
+	fmt.Fprintf(w, "%s: drill %s (%s fault on %s to %s), incident %s\n", r.Service, outcome, r.Fault, on, r.Version, r.IncidentID)
 	fmt.Fprintf(w, "  %s\n", r.Reason)
 	if r.DetectSeconds > 0 {
 		fmt.Fprintf(w, "  detected in %.3fs: %s\n  share rolled back %.3fs after the verdict\n", r.DetectSeconds, r.Verdict, r.RollbackSeconds)
+	}
+	if r.Shadow {
+		fmt.Fprintf(w, "  no user request affected: %d copies faulted, %d live requests on %s meanwhile\n", r.Copies, r.LiveRequests, r.Version)
+		return
 	}
 	fmt.Fprintf(w, "  %d requests affected, %d on %s meanwhile (%.2f%% actually faulted)\n", r.AffectedRequests, r.LiveRequests, r.Version, r.ActualShare)
 }

@@ -65,7 +65,7 @@ func drillDaemon(t *testing.T) string {
 
 // TestDrillCommand: `ripcord drill svc --json` passes and prints one
 // object with the promised keys as its last line; --all drills every
-// service behind the switch; a viewer, --shadow, a share over 50 % and a
+// service behind the switch; --shadow faults copies only; a viewer, --shadow with --share, a share over 50 % and a
 // missing SERVICE are refused with one line saying why.
 func TestDrillCommand(t *testing.T) {
 	server := drillDaemon(t)
@@ -88,6 +88,10 @@ func TestDrillCommand(t *testing.T) {
 		last["affected_requests"].(float64) < 1 || !strings.HasPrefix(last["incident_id"].(string), "INC-") {
 		t.Fatalf("--json: %v", last)
 	}
+	code, stdout, _ = cli(t, append([]string{"drill", "svc", "--shadow"}, op...)...)
+	if code != 0 || !strings.Contains(stdout, "svc: drill PASSED (error fault on shadow copies to v1)") || !strings.Contains(stdout, "no user request affected") {
+		t.Fatalf("drill --shadow: exit %d\n%s", code, stdout)
+	}
 	code, stdout, _ = cli(t, append([]string{"drill", "--all"}, op...)...)
 	if code != 0 || !strings.Contains(stdout, "svc: drill PASSED (error fault on 5% of traffic to v1), incident INC-") {
 		t.Fatalf("drill --all: exit %d\n%s", code, stdout)
@@ -97,7 +101,7 @@ func TestDrillCommand(t *testing.T) {
 		want string
 	}{
 		{[]string{"drill", "svc", "--server", server, "--token", viewerTok}, "HTTP 403"},
-		{append([]string{"drill", "svc", "--shadow"}, op...), "needs strategy.shadow"},
+		{append([]string{"drill", "svc", "--shadow", "--share", "5"}, op...), "drop --share"},
 		{append([]string{"drill", "svc", "--share", "75"}, op...), "at most 50"},
 		{append([]string{"drill"}, op...), "give one SERVICE or --all"},
 		{append([]string{"drill", "svc", "--all"}, op...), "give one SERVICE or --all"},

@@ -10,8 +10,8 @@ import (
 type DrillRequest struct {
 	Fault string  `json:"fault,omitempty"` // error | latency | quality | stream; default drills.fault
 	Share float64 `json:"share,omitempty"` // percent; default drills.share, at most 50
-	// Shadow asks for shadow copies only instead of a share of live
-	// traffic; refused until strategy.shadow exists.
+	// Shadow faults copies of live requests only, no user's (not with a
+	// share).
 	Shadow bool `json:"shadow,omitempty"`
 }
 

@@ -15,8 +15,8 @@ type drillRouter struct{ sw *proxy.Switch }
 
 var _ controller.DrillRouter = drillRouter{}
 
-func (d drillRouter) StartDrill(version string, bp int, f controller.DrillFault) (string, error) {
-	return d.sw.StartDrill(version, bp, proxy.DrillFault{Kind: f.Kind, Delay: f.Delay, Header: f.Header, Value: f.Value})
+func (d drillRouter) StartDrill(version string, bp int, f controller.DrillFault, shadow bool) (string, error) {
+	return d.sw.StartDrill(version, bp, proxy.DrillFault{Kind: f.Kind, Delay: f.Delay, Header: f.Header, Value: f.Value}, shadow)
 }
 
 func (d drillRouter) EndDrill() (controller.DrillCounts, error) {

@@ -48,8 +48,9 @@ func drillAction(a string) bool { return a == ActionDrillStart || a == ActionDri
 // through internal/app's adapter (proxy imports no ripcord package).
 type DrillRouter interface {
 	// StartDrill sends bp basis points of new requests to a wrapper of the
-	// active version that injects f, and names the wrapper's version.
-	StartDrill(version string, bp int, f DrillFault) (string, error)
+	// active version that injects f, and names the wrapper's version; with
+	// shadow, copies of live requests instead, and no user's.
+	StartDrill(version string, bp int, f DrillFault, shadow bool) (string, error)
 	// EndDrill takes the share away, waits for the wrapper's requests in
 	// flight, and reports what the drill served.
 	EndDrill() (DrillCounts, error)
@@ -79,8 +80,9 @@ type DrillFault struct {
 type DrillRequest struct {
 	Fault string  // error | latency | quality | stream
 	Share float64 // percent of live traffic; 0: drills.share
-	// Shadow asks for shadow copies instead of live traffic: refused until
-	// strategy.shadow exists.
+	// Shadow drills on copies of live requests (the switch's shadow
+	// traffic: strategy.shadow's methods, percent and backlog, or their
+	// defaults) instead of a share: no user meets the fault.
 	Shadow bool
 	Actor  string
 }
@@ -102,8 +104,11 @@ type DrillReport struct {
 	RollbackSeconds float64 `json:"rollback_seconds"`
 	// AffectedRequests went to the fault wrapper, LiveRequests to the
 	// active version while the share was live; ActualShare is the first
-	// over their sum, in percent, against SharePercent configured.
+	// over their sum, in percent, against SharePercent configured. A
+	// shadow drill affects no request (0): Copies went to the wrapper.
 	AffectedRequests uint64    `json:"affected_requests"`
+	Shadow           bool      `json:"shadow,omitempty"`
+	Copies           uint64    `json:"copies,omitempty"`
 	LiveRequests     uint64    `json:"live_requests"`
 	SharePercent     float64   `json:"share_percent"`
 	ActualShare      float64   `json:"actual_share_percent"`
@@ -167,10 +172,6 @@ type drillPlan struct {
 // fault from its policy.
 func (s *Service) planDrill(req DrillRequest) (drillPlan, error) {
 	name := s.cfg.Name
-	if req.Shadow {
-		return drillPlan{}, fmt.Errorf("%w: a --shadow drill needs strategy.shadow (shadow traffic), which %s does not have; "+
-			"drill a share of live traffic instead (drop --shadow, --share sets how much)", ErrInvalid, name)
-	}
 	if s.deps.Drill == nil {
 		kind := "its target"
 		if b := s.cfg.Target.Provider(); b != nil {
@@ -179,10 +180,15 @@ func (s *Service) planDrill(req DrillRequest) (drillPlan, error) {
 		return drillPlan{}, fmt.Errorf("%w: %w: %s is reverted through %s, which cannot send a share of traffic to a fault "+
 			"wrapper; drill a service behind ripcord's own proxy", ErrInvalid, ErrNoSwitch, name, kind)
 	}
+	if req.Shadow && req.Share != 0 {
+		return drillPlan{}, fmt.Errorf("%w: a --shadow drill sends copies, not a share of users' traffic: drop --share (strategy.shadow.percent sets how many requests are copied)", ErrInvalid)
+	}
 	if req.Share == 0 {
 		req.Share = s.cfg.Drills.Share
 	}
-	if msg := config.CheckDrillShare(req.Share); msg != "" {
+	if req.Shadow {
+		req.Share = 0
+	} else if msg := config.CheckDrillShare(req.Share); msg != "" {
 		return drillPlan{}, fmt.Errorf("%w: share %g%%: %s", ErrInvalid, req.Share, msg)
 	}
 	if req.Fault == "" {

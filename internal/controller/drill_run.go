@@ -30,11 +30,16 @@ type drillRun struct {
 func (s *Service) runDrill(ctx context.Context, p drillPlan) (DrillReport, error) {
 	now := s.deps.Now()
 	d := &drillRun{s: s, p: p, rep: DrillReport{Service: s.cfg.Name, Fault: p.fault.Kind, Version: p.active,
-		SharePercent: float64(p.bp) / 100, Drill: true, StartedAt: now}}
-	why := fmt.Sprintf("drill by %s: %s fault on %.4g%% of live traffic to %s; expecting the verdict to turn bad and the share to be rolled back",
-		p.req.Actor, p.fault.Kind, d.rep.SharePercent, p.active)
+		SharePercent: float64(p.bp) / 100, Drill: true, StartedAt: now, Shadow: p.req.Shadow}}
+	on := fmt.Sprintf("%.4g%% of live traffic", d.rep.SharePercent)
+	if p.req.Shadow {
+		d.rep.SharePercent = 0
+		on = "shadow copies of live traffic (no user request)"
+	}
+	why := fmt.Sprintf("drill by %s: %s fault on %s to %s; expecting the verdict to turn bad and the share to be rolled back",
+		p.req.Actor, p.fault.Kind, on, p.active)
 	id, err := s.deps.Store.CreateIncident(ctx, incident.Incident{Service: s.cfg.Name, Kind: kindDrill, Severity: incident.Minor,
-		Status: incident.Investigating, Title: fmt.Sprintf("%s: drill (%s fault on %.4g%% of traffic to %s)", s.cfg.Name, p.fault.Kind, d.rep.SharePercent, p.active),
+		Status: incident.Investigating, Title: fmt.Sprintf("%s: drill (%s fault on %s to %s)", s.cfg.Name, p.fault.Kind, on, p.active),
 		Reason: why, FromVersion: p.active, ImpactStartedAt: now, CreatedAt: now, UpdatedAt: now,
 		Events: []incident.Event{{At: now, Type: incident.EvOpened, Actor: p.req.Actor, Message: why}}})
 	if err != nil {
@@ -51,7 +56,7 @@ func (s *Service) runDrill(ctx context.Context, p drillPlan) (DrillReport, error
 	case err != nil:
 		return d.finish(ctx, false, "recording the drill decision failed: "+err.Error())
 	}
-	wrapper, err := s.deps.Drill.StartDrill(p.active, p.bp, p.fault)
+	wrapper, err := s.deps.Drill.StartDrill(p.active, p.bp, p.fault, p.req.Shadow)
 	d.done(ctx, dec, err)
 	if err != nil {
 		return d.finish(ctx, false, "the switch refused the drill share: "+err.Error())
@@ -206,6 +211,11 @@ func (d *drillRun) end(ctx context.Context, why string) time.Time {
 		d.s.log.Warn("ending the drill share", "err", err)
 		return time.Time{}
 	}
+	if d.p.req.Shadow {
+		// Copies only: the wrapper's answers reached no user.
+		d.rep.Copies, d.rep.LiveRequests = c.Affected, c.Live
+		return c.EndedAt
+	}
 	d.rep.AffectedRequests, d.rep.LiveRequests = c.Affected, c.Live
 	if c.Affected+c.Live > 0 {
 		d.rep.ActualShare = 100 * float64(c.Affected) / float64(c.Affected+c.Live)
@@ -224,7 +234,7 @@ func (d *drillRun) finish(ctx context.Context, passed bool, why string) (DrillRe
 	data := map[string]any{"drill": true, "passed": passed, "aborted": d.rep.Aborted, "fault": d.rep.Fault,
 		"detect_seconds": d.rep.DetectSeconds, "rollback_seconds": d.rep.RollbackSeconds,
 		"affected_requests": d.rep.AffectedRequests, "live_requests": d.rep.LiveRequests,
-		"share_percent": d.rep.SharePercent, "actual_share_percent": d.rep.ActualShare}
+		"share_percent": d.rep.SharePercent, "actual_share_percent": d.rep.ActualShare, "shadow": d.rep.Shadow, "copies": d.rep.Copies}
 	outcome := "drill failed: "
 	if passed {
 		outcome = "drill "

@@ -59,8 +59,9 @@ type DrillCounts struct {
 // drill is the one drill in progress (Switch.drill, guarded by s.mu).
 type drill struct {
 	active    *version
-	v         *version // the wrapper's version
-	sp        *split
+	v         *version   // the wrapper's version
+	sp        *split     // the share; nil for a shadow drill
+	run       *shadowRun // a shadow drill's copies; nil for a share
 	srv       *http.Server
 	hits      *atomic.Uint64 // requests the wrapper received
 	liveStart uint64
@@ -72,9 +73,13 @@ const DrillSuffix = "~drill"
 // StartDrill sends bp basis points (1–5,000: at most half) of new requests
 // to a wrapper of version that injects f, and returns the wrapper's version
 // name, whose statistics (Stats, HeaderSignal, Track) are the drill's. The
-// version must be the active one with no canary or drill in progress.
-func (s *Switch) StartDrill(name string, bp int, f DrillFault) (string, error) {
-	if bp < 1 || bp > bucketSpace/2 {
+// version must be the active one with no canary, shadow or drill in
+// progress. With shadow, no user request goes to the wrapper: it gets
+// copies of the active version's live requests instead (the shadow
+// options' methods, percent and backlog; bp is not used), and its answers
+// reach no one.
+func (s *Switch) StartDrill(name string, bp int, f DrillFault, shadow bool) (string, error) {
+	if !shadow && (bp < 1 || bp > bucketSpace/2) {
 		return "", fmt.Errorf("proxy: drill share %d basis points: want 1–5000 (at most 50%%)", bp)
 	}
 	switch f.Kind {
@@ -92,8 +97,10 @@ func (s *Switch) StartDrill(name string, bp int, f DrillFault) (string, error) {
 	switch {
 	case a == nil || a.name != name:
 		return "", fmt.Errorf("proxy: drill of %q: it is not the active version (%q is)", name, s.Active())
-	case s.split.Load() != nil:
+	case s.split.Load() != nil || s.drill != nil:
 		return "", errors.New("proxy: drill refused: a canary or another drill is in progress")
+	case s.shadow.Load() != nil:
+		return "", errors.New("proxy: drill refused: a shadow is in progress")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,9 +123,14 @@ func (s *Switch) StartDrill(name string, bp int, f DrillFault) (string, error) {
 	}
 	s.putVersion(dv)
 	dv.up.undrain()
-	sp := &split{stable: a, canary: dv, bp: uint32(bp)}
-	s.drill = &drill{active: a, v: dv, sp: sp, srv: srv, hits: hits, liveStart: a.stats.totalReq.Load()}
-	s.split.Store(sp)
+	s.drill = &drill{active: a, v: dv, srv: srv, hits: hits, liveStart: a.stats.totalReq.Load()}
+	if shadow {
+		s.drill.run = s.runShadowLocked(a, dv)
+		s.log.Info("proxy drill started on shadow copies", "version", name, "fault", f.Kind)
+		return dv.name, nil
+	}
+	s.drill.sp = &split{stable: a, canary: dv, bp: uint32(bp)}
+	s.split.Store(s.drill.sp)
 	s.log.Info("proxy drill started", "version", name, "fault", f.Kind, "basis_points", bp)
 	return dv.name, nil
 }
@@ -135,7 +147,13 @@ func (s *Switch) EndDrill() (DrillCounts, error) {
 		return DrillCounts{}, errors.New("proxy: no drill in progress")
 	}
 	s.drill = nil
-	s.split.CompareAndSwap(d.sp, nil)
+	if d.run != nil {
+		if s.shadow.Load() == d.run {
+			s.stopShadowLocked(nil)
+		}
+	} else {
+		s.split.CompareAndSwap(d.sp, nil)
+	}
 	ended := s.now()
 	d.v.up.drain()
 	s.dropVersion(d.v)
@@ -157,6 +175,9 @@ func (s *Switch) EndDrill() (DrillCounts, error) {
 func (s *Switch) DrillShare() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if d := s.drill; d != nil && d.run != nil {
+		return s.shadow.Load() == d.run
+	}
 	return s.drill != nil && s.split.Load() == s.drill.sp
 }
 

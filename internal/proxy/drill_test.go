@@ -30,7 +30,7 @@ func TestDrillFaults(t *testing.T) {
 			forEachProto(t, func(t *testing.T, c *http.Client) {
 				sw := newTestSwitch(t, Options{Service: "s", Headers: map[string]string{"quality_score": "X-Quality-Score"}}, "v1", b.URL)
 				base := serve(t, sw)
-				name, err := sw.StartDrill("v1", 2000, f) // 20 %
+				name, err := sw.StartDrill("v1", 2000, f, false) // 20 %
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,7 +117,7 @@ func TestDrillQualitySignal(t *testing.T) {
 	})
 	sw := newTestSwitch(t, Options{Service: "s", Headers: map[string]string{"quality_score": "X-Quality-Score"}}, "v1", b.URL)
 	base := serve(t, sw)
-	name, err := sw.StartDrill("v1", 5000, DrillFault{Kind: FaultQuality, Header: "X-Quality-Score", Value: "0.1"})
+	name, err := sw.StartDrill("v1", 5000, DrillFault{Kind: FaultQuality, Header: "X-Quality-Score", Value: "0.1"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,14 +153,14 @@ func TestDrillRefusals(t *testing.T) {
 		{"v1", 500, DrillFault{Kind: FaultQuality}, "without a header"},
 		{"v0", 500, DrillFault{Kind: FaultError}, "not the active version"},
 	} {
-		if _, err := sw.StartDrill(tc.version, tc.bp, tc.f); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := sw.StartDrill(tc.version, tc.bp, tc.f, false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("StartDrill(%s, %d, %+v) = %v, want %q", tc.version, tc.bp, tc.f, err, tc.want)
 		}
 	}
-	if _, err := sw.StartDrill("v1", 500, DrillFault{Kind: FaultError}); err != nil {
+	if _, err := sw.StartDrill("v1", 500, DrillFault{Kind: FaultError}, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sw.StartDrill("v1", 500, DrillFault{Kind: FaultError}); err == nil {
+	if _, err := sw.StartDrill("v1", 500, DrillFault{Kind: FaultError}, false); err == nil {
 		t.Error("a second drill started")
 	}
 	if _, err := sw.Activate("v1"); err != nil {
@@ -181,7 +181,7 @@ func TestDrillWrapperServesOnlyTheSwitch(t *testing.T) {
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.RequestURI()) })
 	sw := newTestSwitch(t, Options{Service: "s"}, "v1", b.URL+"/base")
 	base := serve(t, sw)
-	name, err := sw.StartDrill("v1", 5000, DrillFault{Kind: FaultLatency, Delay: time.Millisecond})
+	name, err := sw.StartDrill("v1", 5000, DrillFault{Kind: FaultLatency, Delay: time.Millisecond}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,4 +207,51 @@ func TestDrillWrapperServesOnlyTheSwitch(t *testing.T) {
 	if counts.Affected != before {
 		t.Fatalf("wrapper counted %d, %d before the direct request", counts.Affected, before)
 	}
+}
+
+// TestShadowDrill: a drill on shadow copies faults no user request on
+// either path; the wrapper gets copies, its statistics carry the fault,
+// and EndDrill stops the copies and counts them.
+func TestShadowDrill(t *testing.T) {
+	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	forEachProto(t, func(t *testing.T, c *http.Client) {
+		sw := newTestSwitch(t, Options{Service: "s"}, "v1", b.URL)
+		base := serve(t, sw)
+		name, err := sw.StartDrill("v1", 0, DrillFault{Kind: FaultError}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sw.DrillShare() {
+			t.Fatal("shadow drill not live")
+		}
+		if _, err := sw.StartDrill("v1", 500, DrillFault{Kind: FaultError}, false); err == nil {
+			t.Error("a second drill started beside a shadow drill")
+		}
+		const n = 100
+		for range n {
+			if drilled(t, c, base, DrillFault{Kind: FaultError}) {
+				t.Fatal("a user's request was faulted by a shadow drill")
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for stats(sw, name).Errors < n/2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the wrapper's statistics show %d errors from %d copied requests", stats(sw, name).Errors, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		counts, err := sw.EndDrill()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts.Affected < n/2 || counts.Affected > n || counts.Live != n {
+			t.Errorf("counts %+v: want about %d copies and %d live requests", counts, n, n)
+		}
+		if sw.DrillShare() {
+			t.Error("shadow drill still live after EndDrill")
+		}
+		if _, ok := sw.Shadowing(); ok {
+			t.Error("the copies go on after EndDrill")
+		}
+	})
 }

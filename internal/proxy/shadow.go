@@ -164,6 +164,15 @@ func (s *Switch) StartShadow(stable, version string) error {
 		sp.canary.up.drain()
 	}
 	s.stopShadowLocked(v)
+	run := s.runShadowLocked(sv, v)
+	s.log.Info("proxy shadow started", "stable", stable, "shadow", version, "percent", run.opts.Percent, "methods", run.opts.Methods)
+	return nil
+}
+
+// runShadowLocked starts copying sv's live requests to v (a new counter
+// generation, so v's evidence holds only copies) and publishes the run.
+// Called with s.mu held and no run in progress.
+func (s *Switch) runShadowLocked(sv, v *version) *shadowRun {
 	o := s.opts.Shadow.withDefaults()
 	run := &shadowRun{opts: o, v: v, stable: sv, since: s.now(), q: make(chan *shadowJob, o.Backlog)}
 	run.ctx, run.cancel = context.WithCancel(context.Background())
@@ -174,8 +183,7 @@ func (s *Switch) StartShadow(stable, version string) error {
 		go s.shadowWorker(run)
 	}
 	s.shadow.Store(run)
-	s.log.Info("proxy shadow started", "stable", stable, "shadow", version, "percent", o.Percent, "methods", o.Methods)
-	return nil
+	return run
 }
 
 // StopShadow ends the shadow run, if any: no more copies are made, copies

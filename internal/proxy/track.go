@@ -79,13 +79,17 @@ func (s *Switch) poke(v *version) {
 }
 
 // Activity tells a quiet service from a busy one without reading its
-// statistics: the requests the live versions (the active one and a
-// canary) have completed so far, and whether one of theirs is still
+// statistics: the requests the live versions (the active one, a canary, a
+// version in shadow) have completed so far, and whether one of theirs is still
 // waiting for its answer. Two calls with the same count and nothing
 // waiting mean no new evidence arrived between them, so an evaluation
 // may wait (the controller's trigger slows down for an idle service).
 func (s *Switch) Activity() (completed uint64, waiting bool) {
-	for _, v := range [2]*version{s.active.Load(), s.canaryVersion()} {
+	var shadow *version
+	if sh := s.shadow.Load(); sh != nil {
+		shadow = sh.v
+	}
+	for _, v := range [3]*version{s.active.Load(), s.canaryVersion(), shadow} {
 		if v == nil {
 			continue
 		}

@@ -290,6 +290,39 @@ func waitDeliveries(t *testing.T, s *sink, ids []string) {
 	}
 }
 
+// TestShadowDrillReachesNoUser: a drill on shadow copies (--shadow) passes
+// at 200 req/s — the fault wrapper's answers to the copies turn the
+// verdict bad, the copies stop, v1 verifies — while no user request was
+// faulted: every answer the users got is a success, the report counts
+// copies and no affected request.
+func TestShadowDrillReachesNoUser(t *testing.T) {
+	d := startDrillEnv(t, "5")
+	defer d.stop()
+	stop := d.load(200)
+	d.judged(3)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rep, err := d.client.Drill(ctx, "svc", apiDrillReq{Fault: "error", Shadow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, failed := stop()
+	t.Logf("shadow drill: passed=%v detect %.3fs, %d copies, %d live: %s", rep.Passed, rep.DetectSeconds, rep.Copies, rep.LiveRequests, rep.Reason)
+	if !rep.Passed || !rep.Shadow || rep.AffectedRequests != 0 || rep.Copies == 0 || rep.SharePercent != 0 {
+		t.Fatalf("shadow drill report: %+v", rep)
+	}
+	if failed != 0 {
+		t.Fatalf("%d of %d user requests failed during a shadow drill", failed, total)
+	}
+	inc := d.incident(rep.IncidentID)
+	if inc.Kind != incident.KindDrill || inc.Status != incident.Resolved || !strings.Contains(inc.Title, "shadow copies") {
+		t.Fatalf("shadow drill incident %+v", inc)
+	}
+	if s := d.status(); s.Active != "v1" || s.Drilling || s.Shadow != nil {
+		t.Fatalf("after the shadow drill: %+v", s)
+	}
+}
+
 // TestDrillAbortsWhenTheRealVersionDegrades: the real version starts
 // failing during a latency drill; the drill ends its share at once and
 // reports aborted, not passed, and the real version is rolled back by the
@@ -350,7 +383,7 @@ func TestDrillRefusals(t *testing.T) {
 	}{
 		{"batch", apiDrill("error"), "its exec target, which cannot send a share of traffic"},
 		{"svc", apiDrillShare("error", 60), "at most 50"},
-		{"svc", apiDrillReq{Fault: "error", Shadow: true}, "needs strategy.shadow"},
+		{"svc", apiDrillReq{Fault: "error", Shadow: true, Share: 5}, "drop --share"},
 		{"svc", apiDrill("slow"), `fault "slow": want one of error, latency, quality, stream`},
 	} {
 		_, err := d.client.Drill(ctx, tc.svc, tc.req)
