@@ -103,9 +103,10 @@ func canaryTarget(sc *config.Service, t revert.Target) error {
 	if sc.Strategy.Canary == nil {
 		return nil
 	}
-	if _, ok := t.(revert.Weighted); !ok {
+	c, canSay := t.(interface{ CanWeight() bool })
+	if _, ok := t.(revert.Weighted); !ok || (canSay && !c.CanWeight()) {
 		return fmt.Errorf("app: services %s: strategy.canary: its %s target cannot weight traffic between two versions; "+
-			"remove strategy.canary, or use the built-in switch (or, when available, an HTTPRoute target)", sc.Name, sc.Target.Provider().Kind)
+			"remove strategy.canary, or use the built-in switch or target.kubernetes.mode: httproute", sc.Name, sc.Target.Provider().Kind)
 	}
 	return nil
 }

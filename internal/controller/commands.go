@@ -8,6 +8,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/store"
 )
 
@@ -15,13 +16,22 @@ import (
 // it. Deploying a known-bad version is a person's explicit choice and clears
 // the mark. It is refused (ErrConflict) while a revert is in flight.
 func (s *Service) Deploy(ctx context.Context, version, url, actor string) error {
-	if s.deps.External {
+	if s.deps.External && !s.weightsCanary(url) {
 		return fmt.Errorf("%w: %s is deployed outside ripcord (Kubernetes, a model registry); ripcord notices new versions there by itself", ErrInvalid, s.cfg.Name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.apply(ctx, deployCmd{version: version, url: url, actor: actor}, s.deps.Now())
 	return err
+}
+
+// weightsCanary reports whether a deploy of a known version may go through
+// a target outside ripcord: a canary whose steps are the target's weights
+// (an HTTPRoute), where deploying means starting the steps toward a
+// version the target already routes to.
+func (s *Service) weightsCanary(url string) bool {
+	_, weighted := s.deps.Target.(revert.Weighted)
+	return weighted && url == "" && s.cfg.Strategy.Canary != nil
 }
 
 // Observed starts watching a version someone else deployed (a Kubernetes

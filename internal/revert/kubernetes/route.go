@@ -122,6 +122,11 @@ func (t *Target) revertRoute(ctx context.Context, req revert.Request) (revert.Re
 	return res, nil
 }
 
+// CanWeight reports whether this target splits traffic (mode httproute):
+// the other modes move a whole Deployment or Service at once, and a canary
+// there would silently be a blue-green deploy.
+func (t *Target) CanWeight() bool { return t.cfg.Mode == ModeHTTPRoute }
+
 // SetWeight gives the backendRef named canary percent % of the rule's
 // traffic and the one named stable the rest (weights percent and
 // 100-percent), in one conditional patch; nothing is written when the
