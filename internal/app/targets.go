@@ -45,7 +45,9 @@ func (a *App) mlflowTarget(ctx context.Context, sc *config.Service, c mlflow.Con
 	if err != nil {
 		return nil, fmt.Errorf("list the versions of %s: %w", c.Model, err)
 	}
-	cur, err := t.Current(ctx)
+	// Poll, not Current: the version read here is what the watcher
+	// compares with, so a move made before its first poll is still a move.
+	cur, _, err := t.Poll(ctx)
 	if err != nil {
 		return nil, err
 	}

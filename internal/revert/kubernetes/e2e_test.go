@@ -131,6 +131,9 @@ func TestK8sRevertToVersionThatNeverBecomesReadyTimesOut(t *testing.T) {
 	if _, err := cluster.cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// v1 must be a revision (its ReplicaSet created) before v2 replaces
+	// the template, or a busy controller only ever makes v2's.
+	waitRevision(t, ns, "llm-api", 1)
 	setImage(t, ns, "llm-api", img+"v2", func(p *corev1.PodSpec) { p.NodeSelector = nil }, true)
 
 	const timeout = 3 * time.Second
@@ -247,5 +250,25 @@ func TestK8sWatcherSeesNewRollout(t *testing.T) {
 		}
 	case <-time.After(time.Minute): // a hang guard, not a speed check
 		t.Fatal("no rollout reported")
+	}
+}
+
+// waitRevision waits until the Deployment controller has made revision n
+// of ns/name (its ReplicaSet exists).
+func waitRevision(t *testing.T, ns, name string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := cluster.cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if revisionNumber(&d.ObjectMeta) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/%s never reached revision %d", ns, name, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

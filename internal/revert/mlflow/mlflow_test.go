@@ -295,6 +295,28 @@ func TestPollNoticesMovesOutsideRipcord(t *testing.T) {
 	}
 }
 
+// TestWatchNoticesAMoveBeforeItsFirstPoll: a move made after start-up read
+// the alias but before the watcher first polled (a slow start) is a move.
+func TestWatchNoticesAMoveBeforeItsFirstPoll(t *testing.T) {
+	r, tg := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if cur, _, err := tg.Poll(ctx); err != nil || cur != "3" {
+		t.Fatalf("start-up read %s %v", cur, err)
+	}
+	r.setAliasTo("champion", "1")
+	moves := make(chan [2]string, 1)
+	go func() { _ = tg.Watch(ctx, time.Hour, func(from, to string) { moves <- [2]string{from, to} }) }()
+	select {
+	case m := <-moves:
+		if m != [2]string{"3", "1"} {
+			t.Errorf("watch saw %v, want 3 → 1", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the move made before the watcher's first poll was never reported")
+	}
+}
+
 func TestTokenStaysSecret(t *testing.T) {
 	r, _ := setup(t)
 	var logs bytes.Buffer

@@ -127,25 +127,25 @@ func (t *Target) Watch(ctx context.Context, interval time.Duration, onMove func(
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	prev, _, err := t.Poll(ctx)
+	t.mu.Lock()
+	prev := t.seen // what start-up read: a move before the first tick counts
+	t.mu.Unlock()
 	for {
-		if err != nil {
+		cur, moved, err := t.Poll(ctx)
+		switch {
+		case err != nil:
 			t.log.Warn("polling the alias failed", "error", err)
+		case moved:
+			t.log.Info("alias moved outside ripcord", "from", prev, "to", cur)
+			onMove(prev, cur)
+			prev = cur
+		default:
+			prev = cur
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-		}
-		var cur string
-		var moved bool
-		cur, moved, err = t.Poll(ctx)
-		if moved {
-			t.log.Info("alias moved outside ripcord", "from", prev, "to", cur)
-			onMove(prev, cur)
-		}
-		if err == nil {
-			prev = cur
 		}
 	}
 }
