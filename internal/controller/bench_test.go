@@ -76,49 +76,43 @@ func BenchmarkTick(b *testing.B) {
 // BenchmarkServiceMemory reports the heap one watched service costs: its
 // switch with a populated statistics window and its controller.
 func BenchmarkServiceMemory(b *testing.B) {
-	const n = 50
 	st, url := openStore(b), backend(b)
-	for b.Loop() {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		svcs := make([]*controller.Service, n)
-		for i := range svcs {
-			svcs[i] = guarded(b, st, url, fmt.Sprintf("svc-%d", i), 200)
-			svcs[i].Tick(context.Background())
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/service")
-		runtime.KeepAlive(svcs)
-	}
+	heapPerService(b, 50, func(i int) *controller.Service {
+		return guarded(b, st, url, fmt.Sprintf("svc-%d", i), 200)
+	})
 }
 
 // BenchmarkExternalServiceMemory is the heap one service on external
 // signals costs (no switch: pushed signals stand in for Prometheus,
 // Datadog, OTLP), watched and evaluated once.
 func BenchmarkExternalServiceMemory(b *testing.B) {
-	const n = 200
 	st, url := openStore(b), backend(b)
+	heapPerService(b, 200, func(i int) *controller.Service {
+		cfg := config.Service{Name: fmt.Sprintf("ext-%d", i), Versions: []config.Version{{Name: "v1", URL: url}}, Active: "v1", Policy: config.DefaultPolicy()}
+		svc := controller.New(cfg, controller.Deps{Store: st, Target: nopTarget{}, Router: controller.NoRouter{}, External: true,
+			Signals: controller.Signals{Optional: push.New(time.Minute)}})
+		if err := svc.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		return svc
+	})
+}
+
+// heapPerService reports the heap n services built by build cost each,
+// after one evaluation of every one.
+func heapPerService(b *testing.B, n int, build func(i int) *controller.Service) {
 	for b.Loop() {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		svcs := make([]*controller.Service, n)
 		for i := range svcs {
-			name := fmt.Sprintf("ext-%d", i)
-			cfg := config.Service{Name: name, Versions: []config.Version{{Name: "v1", URL: url}}, Active: "v1", Policy: config.DefaultPolicy()}
-			svc := controller.New(cfg, controller.Deps{Store: st, Target: nopTarget{}, Router: controller.NoRouter{}, External: true,
-				Signals: controller.Signals{Optional: push.New(time.Minute)}})
-			if err := svc.Start(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			svc.Tick(context.Background())
-			svcs[i] = svc
+			svcs[i] = build(i)
+			svcs[i].Tick(context.Background())
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-bytes/service")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-bytes/service")
 		runtime.KeepAlive(svcs)
 	}
 }

@@ -98,13 +98,7 @@ func (c *h1conn) finish(x *exchange, rh *respHead, keep bool) bool {
 	}
 	// The body is relayed (its tail at most is still in bw): record now, so
 	// the statistics never lag behind what the client has seen.
-	o := outcomeOK
-	switch {
-	case x.status >= 500:
-		o = outcome5xx
-	case x.sse.failed:
-		o = outcomeStreamErr
-	}
+	o := answered(x.status, x.sse.failed)
 	x.relayed = true
 	end := c.s.complete(x.v, &x.fl, o)
 	if x.sigVals != nil && x.v.sig != nil {

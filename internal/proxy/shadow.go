@@ -354,14 +354,9 @@ func (s *Switch) sendCopy(run *shadowRun, j *shadowJob) {
 		return // stopped: a cut copy says nothing about the version
 	}
 	run.sent.Add(1)
-	o := outcomeOK
-	switch {
-	case rerr != nil:
-		o = outcomeConnErr
-	case resp.StatusCode >= 500:
-		o = outcome5xx
-	case scan.failed:
-		o = outcomeStreamErr
+	o := outcomeConnErr
+	if rerr == nil {
+		o = answered(resp.StatusCode, scan.failed)
 	}
 	s.complete(v, &fl, o)
 	if len(s.headers) > 0 && v.sig != nil {

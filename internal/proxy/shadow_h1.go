@@ -90,14 +90,7 @@ func (s *Switch) sendCopyH1(run *shadowRun, j *shadowJob) {
 		s.complete(v, &x.fl, outcomeConnErr)
 		return
 	}
-	o := outcomeOK
-	switch {
-	case x.status >= 500:
-		o = outcome5xx
-	case x.sse.failed:
-		o = outcomeStreamErr
-	}
-	end := s.complete(v, &x.fl, o)
+	end := s.complete(v, &x.fl, answered(x.status, x.sse.failed))
 	if sigVals != nil && v.sig != nil {
 		v.sig.record(end, sigVals, sigHave)
 	}

@@ -28,6 +28,18 @@ const (
 	outcomeStreamErr
 )
 
+// answered is the outcome of an answer relayed to its end: a 5xx status,
+// else an SSE stream that reported an error, else fine.
+func answered(status int, streamFailed bool) outcome {
+	switch {
+	case status >= 500:
+		return outcome5xx
+	case streamFailed:
+		return outcomeStreamErr
+	}
+	return outcomeOK
+}
+
 // slot holds the counts of requests that completed during one slotDur.
 // epoch is the slot's index (unix nanos / slotDur) once stamped; 0 means never
 // used and -1 means being recycled by a writer.
