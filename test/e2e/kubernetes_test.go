@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,21 +27,36 @@ import (
 	"github.com/ripcord/ripcord/internal/testenv"
 )
 
-// kwokCluster starts (or reuses) a kwok cluster through scripts/k8s/cluster.sh
-// (or uses RIPCORD_K8S_KUBECONFIG); it fails when it cannot, unless
-// RIPCORD_SKIP=kubernetes opts out.
+// kwok is the package's one kwok cluster, started by the first test that
+// needs it and stopped by TestMain after the last: tearing a cluster down
+// and bringing one up again under the same name between two tests let the
+// second test's client meet the first cluster's still-listening API
+// server (a certificate from another CA).
+var kwok struct {
+	once    sync.Once
+	kc      string
+	err     error
+	started bool
+}
+
+var kwokScript = filepath.Join("..", "..", "scripts", "k8s", "cluster.sh")
+
+// kwokCluster starts (or reuses) the kwok cluster through
+// scripts/k8s/cluster.sh (or uses RIPCORD_K8S_KUBECONFIG); it fails when it
+// cannot, unless RIPCORD_SKIP=kubernetes opts out.
 func kwokCluster(t *testing.T) (string, k8s.Interface) {
 	t.Helper()
 	kc := os.Getenv("RIPCORD_K8S_KUBECONFIG")
 	if kc == "" {
 		testenv.SkipIfOptedOut(t, testenv.Kubernetes)
-		script := filepath.Join("..", "..", "scripts", "k8s", "cluster.sh")
-		out, err := exec.Command("bash", script, "up", "ripcord-e2e").Output()
-		if err != nil {
-			testenv.Missing(t, testenv.Kubernetes, "scripts/k8s/cluster.sh up: "+err.Error())
+		kwok.once.Do(func() {
+			out, err := exec.Command("bash", kwokScript, "up", "ripcord-e2e").Output()
+			kwok.kc, kwok.err, kwok.started = strings.TrimSpace(string(out)), err, err == nil
+		})
+		if kwok.err != nil {
+			testenv.Missing(t, testenv.Kubernetes, "scripts/k8s/cluster.sh up: "+kwok.err.Error())
 		}
-		kc = strings.TrimSpace(string(out))
-		t.Cleanup(func() { _ = exec.Command("bash", script, "down", "ripcord-e2e").Run() })
+		kc = kwok.kc
 	}
 	cs, err := kubernetes.NewClientset(kubernetes.Config{Kubeconfig: field.File(kc)})
 	if err != nil {
@@ -122,6 +138,13 @@ func TestKubernetesLoop(t *testing.T) {
 	}
 	if s, _ := c.Service(ctx, "llm-api"); s.Active != "v1" || s.State == "watching" {
 		t.Fatalf("ripcord's own revert was taken for a new deploy: %+v", s)
+	}
+}
+
+// stopKwok stops the cluster kwokCluster started, if it did.
+func stopKwok() {
+	if kwok.started {
+		_ = exec.Command("bash", kwokScript, "down", "ripcord-e2e").Run()
 	}
 }
 

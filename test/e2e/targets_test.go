@@ -16,7 +16,11 @@ import (
 	"github.com/ripcord/ripcord/internal/testutil/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	stopKwok()
+	os.Exit(code)
+}
 
 // fastYAMLPolicy is fastPolicy as the file writes it, judging pushed
 // quality scores: one critical anomaly reverts.
