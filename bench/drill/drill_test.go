@@ -28,6 +28,7 @@ import (
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 const body = `{"answer":"forty-two, with sources"}`
@@ -98,9 +99,7 @@ services:
 type sample struct{ detect, affected, live, share float64 }
 
 func TestDrillFigures(t *testing.T) {
-	if os.Getenv("RIPCORD_BENCH") == "" {
-		t.Skip("set RIPCORD_BENCH=1 (bench/drill/run.sh)")
-	}
+	testenv.Measurement(t, "run bench/drill/run.sh")
 	runs, _ := strconv.Atoi(os.Getenv("RUNS"))
 	runs = max(runs, 10)
 	v1, v2 := newFaulty(t), newFaulty(t)

@@ -25,6 +25,7 @@ import (
 	"github.com/ripcord/ripcord/internal/notify/slack"
 	"github.com/ripcord/ripcord/internal/notify/webhook"
 	"github.com/ripcord/ripcord/internal/store"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // receiver imitates the three services' wire formats well enough to count:
@@ -98,9 +99,7 @@ func (r *receiver) arrived(id string) {
 }
 
 func gate(t *testing.T) {
-	if os.Getenv("RIPCORD_BENCH") != "1" {
-		t.Skip("measurement: run bench/notify/run.sh")
-	}
+	testenv.Measurement(t, "run bench/notify/run.sh")
 }
 
 // backend fails half its requests while bad is set.

@@ -30,12 +30,11 @@ import (
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
 	"github.com/ripcord/ripcord/internal/signal/prometheus/promtest"
 	"github.com/ripcord/ripcord/internal/store"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 func gate(t *testing.T) {
-	if os.Getenv("RIPCORD_BENCH") != "1" {
-		t.Skip("measurement: run bench/prometheus/run.sh")
-	}
+	testenv.Measurement(t, "run bench/prometheus/run.sh")
 }
 
 // backend is an instrumented version with counters pre-set to 0.

@@ -17,6 +17,7 @@ import (
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/signal/cloudwatch/cwtest"
 	"github.com/ripcord/ripcord/internal/signal/datadog/ddtest"
+	"github.com/ripcord/ripcord/internal/testenv"
 )
 
 // TestQueriesPerServicePerMinute runs SERVICES services (default 20),
@@ -24,9 +25,7 @@ import (
 // request) and latency_p99_ms from CloudWatch, counting over DURATION
 // (default 3m) after a 30s warm-up, every key at its default interval.
 func TestQueriesPerServicePerMinute(t *testing.T) {
-	if os.Getenv("RIPCORD_BENCH") != "1" {
-		t.Skip("measurement: run bench/remote/run.sh")
-	}
+	testenv.Measurement(t, "run bench/remote/run.sh")
 	n, dur := 20, 3*time.Minute
 	if _, err := fmt.Sscan(os.Getenv("SERVICES"), &n); err != nil {
 		n = 20
