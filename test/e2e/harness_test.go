@@ -168,9 +168,25 @@ func (e *env) stop() {
 // load sends rate req/s through the proxy until the returned stop is called.
 // It returns counts of requests and of failures seen by clients.
 func (e *env) load(rate int) (stop func() (total, failed int64)) {
-	url := "http://" + e.app.ProxyAddr("svc") + "/"
-	ctx, cancel := context.WithCancel(context.Background())
 	var total, failed atomic.Int64
+	end := openLoop("http://"+e.app.ProxyAddr("svc")+"/", rate, func(resp *http.Response, err error) {
+		total.Add(1)
+		if err != nil || resp.StatusCode >= 500 {
+			failed.Add(1)
+		}
+	})
+	return func() (int64, int64) {
+		end()
+		return total.Load(), failed.Load()
+	}
+}
+
+// openLoop sends GET url at rate req/s, each request on its own whatever
+// the others do (open loop, as users arrive), and hands each answer to
+// seen after its body was read (resp is nil when err is not). stop ends
+// the load and waits for the requests in flight.
+func openLoop(url string, rate int, seen func(resp *http.Response, err error)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	wg.Go(func() {
@@ -184,25 +200,15 @@ func (e *env) load(rate int) (stop func() (total, failed int64)) {
 			}
 			wg.Go(func() {
 				resp, err := client.Get(url)
-				total.Add(1)
-				if err != nil {
-					failed.Add(1)
-					return
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode >= 500 {
-					failed.Add(1)
-				}
+				seen(resp, err)
 			})
 		}
 	})
-	return func() (int64, int64) {
-		cancel()
-		wg.Wait()
-		client.CloseIdleConnections()
-		return total.Load(), failed.Load()
-	}
+	return func() { cancel(); wg.Wait(); client.CloseIdleConnections() }
 }
 
 func (e *env) deploy(b *backend) {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -50,37 +49,18 @@ type users struct {
 
 func (e *env) users(rate int) *users {
 	u := &users{by: map[string]int64{}}
-	url := "http://" + e.app.ProxyAddr("svc") + "/chat"
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	wg.Go(func() {
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			wg.Go(func() {
-				resp, err := client.Get(url)
-				if err != nil {
-					u.failed.Add(1)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode >= 500 {
-					u.failed.Add(1)
-				}
-				u.mu.Lock()
-				u.by[resp.Header.Get("X-Version")]++
-				u.mu.Unlock()
-			})
+	u.stopped = openLoop("http://"+e.app.ProxyAddr("svc")+"/chat", rate, func(resp *http.Response, err error) {
+		if err != nil {
+			u.failed.Add(1)
+			return
 		}
+		if resp.StatusCode >= 500 {
+			u.failed.Add(1)
+		}
+		u.mu.Lock()
+		u.by[resp.Header.Get("X-Version")]++
+		u.mu.Unlock()
 	})
-	u.stopped = func() { cancel(); wg.Wait(); client.CloseIdleConnections() }
 	return u
 }
 
