@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,23 +79,7 @@ func newOtelBackendWith(t *testing.T, exp sdkmetric.Exporter, version string, ev
 // drive sends rate requests per second straight to the backend (no ripcord
 // proxy in the path) until the returned stop is called.
 func (b *otelBackend) drive(rate int) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if resp, err := http.Get(b.srv.URL + "/pay"); err == nil {
-				resp.Body.Close()
-			}
-		}
-	})
-	return func() { cancel(); wg.Wait() }
+	return openLoop(b.srv.URL+"/pay", rate, func(*http.Response, error) {})
 }
 
 // otlpEnv boots a daemon from a file whose only signal for service svc is
