@@ -94,7 +94,13 @@ func ensureNamespace(t *testing.T, name string) {
 // TokenRequest API and returns a client that uses only that token.
 func serviceAccountClient(t *testing.T) (kubernetes.Interface, *rest.Config) {
 	t.Helper()
-	tr, err := cluster.cs.CoreV1().ServiceAccounts("ripcord").CreateToken(context.Background(), "ripcord",
+	return serviceAccountClientFor(t, "ripcord", "ripcord")
+}
+
+// serviceAccountClientFor is serviceAccountClient for ServiceAccount ns/name.
+func serviceAccountClientFor(t *testing.T, ns, name string) (kubernetes.Interface, *rest.Config) {
+	t.Helper()
+	tr, err := cluster.cs.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name,
 		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
