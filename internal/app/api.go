@@ -85,7 +85,7 @@ func (a *App) listenAPI() (net.Listener, error) {
 // serveAPI starts serving on ln and, with the generated token, leaves the
 // pointer by which the CLI finds it.
 func (a *App) serveAPI(ln net.Listener) error {
-	srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: apiReadHeaderTimeout, IdleTimeout: apiIdleTimeout}
+	srv := &http.Server{Handler: a.apiHandler(), ReadHeaderTimeout: apiReadHeaderTimeout, IdleTimeout: apiIdleTimeout}
 	if a.web != nil {
 		srv.RegisterOnShutdown(a.web.Shutdown) // open event streams would hold Shutdown up
 	}

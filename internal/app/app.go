@@ -73,6 +73,8 @@ type App struct {
 	// nil when no service maps OTLP and signals.otlp is absent.
 	otlp         *otlp.Receiver
 	otlpServices map[string]otlp.ServiceConfig
+	// ha is nil unless config ha makes this one of several replicas.
+	ha *haMode
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -93,6 +95,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{},
 		watcherBy: map[string]*kubernetes.Watcher{}}
+	if a.ha, err = newHA(cfg, st, a); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	retention := time.Minute
 	for _, s := range cfg.Services {
 		retention = max(retention, 2*s.Policy.Window)
@@ -111,7 +117,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
-		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
+		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
 		sr, err := schemaReader(sc)
 		if err != nil {
@@ -162,7 +168,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	chans = append(chans, newReporter(cfg, st))
-	a.dispatch = delivery.New(st, chans, delivery.Options{Logger: log.With("component", "notify")})
+	a.dispatch = delivery.New(a.dispatchStore(), chans, delivery.Options{Logger: log.With("component", "notify")})
 	reg.MustRegister(proxyCollector{a.switches})
 	tokens, err := a.apiTokens(cfg, path, o.StateDir)
 	if err != nil {
@@ -208,6 +214,21 @@ func (a *App) wake() {
 func (a *App) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
+	if a.ha != nil {
+		// Only the replica holding a shard's lease acts on its services:
+		// here they only follow the shared state until a term begins.
+		if err := a.followAll(ctx); err != nil {
+			cancel()
+			return err
+		}
+		if err := a.listenAndServe(ctx, runCtx); err != nil {
+			cancel()
+			return err
+		}
+		a.startHA(runCtx)
+		a.runShared(runCtx)
+		return nil
+	}
 	for _, s := range a.services {
 		if err := s.Start(ctx); err != nil {
 			cancel()
@@ -224,15 +245,23 @@ func (a *App) Start(ctx context.Context) error {
 		return err
 	}
 	a.wg.Go(waitNotify)
-	a.runProbers(runCtx)
-	a.runWeb(runCtx)
-	a.runWatchers(runCtx)
-	a.runPollers(runCtx)
+	a.runShared(runCtx)
 	a.runDrillSchedules(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
 	}
 	return nil
+}
+
+// runShared starts what every replica runs, acting or not: probes, the
+// dashboard's event hub, the Kubernetes informers and registry pollers
+// (what they notice is written only by the replica acting for the
+// service; elsewhere the fenced write is refused).
+func (a *App) runShared(runCtx context.Context) {
+	a.runProbers(runCtx)
+	a.runWeb(runCtx)
+	a.runWatchers(runCtx)
+	a.runPollers(runCtx)
 }
 
 // listenAndServe binds every listener, refuses version URLs that point at

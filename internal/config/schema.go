@@ -17,6 +17,9 @@ type Config struct {
 	// (signals.otlp: where OTLP arrives); services map their data under
 	// services[].signals.
 	Signals Receivers `yaml:"signals"`
+	// HA makes this one of several replicas on one PostgreSQL store
+	// (ha.go); nil: a single replica.
+	HA *HA `yaml:"ha"`
 
 	// BaseDir is the directory relative paths in the config (token_file,
 	// sqlite://PATH) are resolved against: the config file's directory when

@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 func (c *Config) validate(r *report) {
 	c.API.validate(r, c.BaseDir)
 	c.validateStore(r)
+	c.validateHA(r)
 	c.Log.validate(r)
 	c.validateServices(r)
 	c.Notify.validate(r)

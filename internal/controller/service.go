@@ -198,7 +198,10 @@ func (s *Service) Start(ctx context.Context) error {
 		st.Active = s.cfg.Active
 	}
 	m := machineFrom(st)
-	m.Name, m.Gen = s.cfg.Name, 1
+	// A later generation than any before: Start runs again each time a
+	// replica begins acting (config ha), and a guard of an earlier term
+	// must not be taken for this one's.
+	m.Name, m.Gen = s.cfg.Name, s.m.Gen+1
 	if c := s.cfg.Strategy.Canary; m.State == StateCanary && (c == nil || m.Canary.Stable == "" || m.Canary.Step >= len(c.Steps)-1 ||
 		findVersion(m.Versions, m.Canary.Stable) < 0) {
 		// The canary's steps are gone from the config (or changed under

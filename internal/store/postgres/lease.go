@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,14 +74,92 @@ func (s *Store) Fenced(l Lease) *Store {
 }
 
 func (s *Store) checkFence(ctx context.Context, tx pgx.Tx) error {
-	if s.fence == nil {
+	fence := s.fence
+	if s.term != nil {
+		l, ok := s.term.Current()
+		if !ok {
+			return fmt.Errorf("%s holds no lease: %w", s.term.name, ErrFenced)
+		}
+		fence = &l
+	}
+	if fence == nil {
 		return nil
 	}
 	var one int
 	err := tx.QueryRow(ctx, `SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3
-		AND expires_at > clock_timestamp() FOR SHARE`, s.fence.Name, s.fence.Holder, s.fence.Epoch).Scan(&one)
+		AND expires_at > clock_timestamp() FOR SHARE`, fence.Name, fence.Holder, fence.Epoch).Scan(&one)
 	if isNoRows(err) {
-		return fmt.Errorf("lease %q epoch %d of %s: %w", s.fence.Name, s.fence.Epoch, s.fence.Holder, ErrFenced)
+		return fmt.Errorf("lease %q epoch %d of %s: %w", fence.Name, fence.Epoch, fence.Holder, ErrFenced)
 	}
 	return err
+}
+
+// Term is the lease a replica writes under while it holds it: set when it
+// acquires the lease, cleared when it stops acting. A store viewed
+// UnderTerm refuses every write (ErrFenced) while the term holds no
+// lease, and checks the one it holds as Fenced does.
+type Term struct {
+	name string
+	cur  atomic.Pointer[Lease]
+}
+
+// NewTerm returns an empty term; name (the lease's) is for errors.
+func NewTerm(name string) *Term { return &Term{name: name} }
+
+// Set makes l the term's lease; nil ends the term.
+func (t *Term) Set(l *Lease) { t.cur.Store(l) }
+
+// Current is the lease held, if any.
+func (t *Term) Current() (Lease, bool) {
+	l := t.cur.Load()
+	if l == nil {
+		return Lease{}, false
+	}
+	return *l, true
+}
+
+// UnderTerm returns a view of s whose writes are fenced by whatever lease
+// t holds at the moment of each write. Reads are not fenced.
+func (s *Store) UnderTerm(t *Term) *Store {
+	c := *s
+	c.term, c.fence = t, nil
+	return &c
+}
+
+// LeaseState is a lease row as `ripcord status` shows it.
+type LeaseState struct {
+	Name      string
+	Holder    string
+	Epoch     int64
+	ExpiresAt time.Time
+	// Live: the lease has not expired (on the database's clock).
+	Live bool
+}
+
+// Leases lists every lease, by name.
+func (s *Store) Leases(ctx context.Context) ([]LeaseState, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, holder, epoch, expires_at, expires_at > clock_timestamp() FROM leases ORDER BY name`)
+	if err != nil {
+		return nil, s.fail("list leases", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LeaseState, error) {
+		var l LeaseState
+		err := r.Scan(&l.Name, &l.Holder, &l.Epoch, &l.ExpiresAt, &l.Live)
+		return l, err
+	})
+	if err != nil {
+		return nil, s.fail("list leases", err)
+	}
+	return out, nil
+}
+
+// Release gives up holder's lease at once (a clean shutdown), so a
+// follower need not wait for it to expire. The epoch is kept: whoever
+// takes it next increments it.
+func (s *Store) Release(ctx context.Context, name, holder string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE leases SET expires_at = clock_timestamp() WHERE name = $1 AND holder = $2`, name, holder)
+	if err != nil {
+		return s.fail(fmt.Sprintf("release lease %q", name), err)
+	}
+	return nil
 }

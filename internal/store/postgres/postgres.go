@@ -20,6 +20,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	secret []string // the URL and its password: never in an error
 	fence  *Lease   // set by Fenced: every write checks it first
+	term   *Term    // set by UnderTerm: every write checks its lease first
 }
 
 // Open connects to the database at rawURL (postgres://USER:PASSWORD@HOST/DB)

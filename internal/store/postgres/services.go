@@ -28,6 +28,11 @@ func (s *Store) SaveService(ctx context.Context, st store.ServiceState) error {
 }
 
 func saveService(ctx context.Context, tx pgx.Tx, st store.ServiceState) error {
+	// Replicas following the active version (Listen) hear of the change
+	// when, and only if, this transaction commits.
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ServiceChannel, st.Name); err != nil {
+		return err
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO services (name, active, state, paused,
 			watch_since, cooldown_until, incident_id, fallbacks, updated_at, canary)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)

@@ -1,0 +1,167 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/ha"
+	"github.com/ripcord/ripcord/internal/store"
+	"github.com/ripcord/ripcord/internal/store/postgres"
+)
+
+// haMode is the wiring of config ha: which replica this is, and the
+// PostgreSQL store every replica shares. nil without ha.
+type haMode struct {
+	rep *ha.Replica
+	pg  *postgres.Store
+}
+
+// newHA resolves the ha block (replica name and advertised URL from the
+// environment when the config leaves them out).
+func newHA(cfg *config.Config, st store.Store, a *App) (*haMode, error) {
+	if cfg.HA == nil {
+		return nil, nil
+	}
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return nil, fmt.Errorf("app: ha needs a PostgreSQL store: set store.url: postgres://... or remove ha")
+	}
+	h, err := cfg.HA.Resolved(cfg.API.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return &haMode{rep: ha.New(pg, h, a.log.With("component", "ha", "replica", h.Replica)), pg: pg}, nil
+}
+
+// storeFor is the store a service's controller writes through: under its
+// shard's term with ha, so a replica that lost the lease cannot write.
+func (a *App) storeFor(service string) store.Store {
+	if a.ha == nil {
+		return a.store
+	}
+	return a.ha.pg.UnderTerm(a.ha.rep.Term(a.ha.rep.ShardOf(service)))
+}
+
+// dispatchStore is the notification dispatcher's: under shard 0's term,
+// whose leader delivers every channel's messages.
+func (a *App) dispatchStore() store.Store {
+	if a.ha == nil {
+		return a.store
+	}
+	return a.ha.pg.UnderTerm(a.ha.rep.Term(0))
+}
+
+// apiHandler is the API, with ha forwarding every write to the replica
+// acting for it.
+func (a *App) apiHandler() http.Handler {
+	h := a.api.Handler()
+	if a.ha == nil {
+		return h
+	}
+	return a.ha.rep.Forward(h)
+}
+
+// followAll brings every service's switch to the shared state (reads
+// only), before the switches serve anyone.
+func (a *App) followAll(ctx context.Context) error {
+	for _, s := range a.services {
+		if err := s.Follow(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startHA follows each committed change and contends for the leases; a
+// term won runs act. The API is bound by now, so its address is known.
+func (a *App) startHA(runCtx context.Context) {
+	a.ha.rep.SetAdvertise("http://" + a.APIAddr())
+	a.wg.Go(func() {
+		_ = a.ha.pg.Listen(runCtx, 200*time.Millisecond, func(name string) { a.follow(runCtx, name) },
+			func(err error) { a.log.Warn("following the shared state: listening failed; retrying", "err", err) })
+	})
+	a.wg.Go(func() { a.ha.rep.Run(runCtx, a.act) })
+}
+
+// follow re-reads one service (all of them for an empty name) unless this
+// replica acts for it.
+func (a *App) follow(ctx context.Context, name string) {
+	for _, s := range a.services {
+		if name != "" && s.Name() != name {
+			continue
+		}
+		a.ha.rep.WithShard(a.ha.rep.ShardOf(s.Name()), func(leading bool) {
+			if leading {
+				return
+			}
+			if err := s.Follow(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("following a change failed", "service", s.Name(), "err", err)
+			}
+		})
+	}
+	if a.web != nil {
+		a.web.Wake() // the dashboard's viewers here see it too
+	}
+}
+
+// act is one term of one shard: recover what the last leader left
+// unfinished (Start completes pending decisions exactly once, under this
+// term's fence), guard the shard's services, deliver notifications on
+// shard 0, until the term ends; then follow again.
+func (a *App) act(ctx context.Context, shard int) {
+	var mine []*controller.Service
+	for _, s := range a.services {
+		if a.ha.rep.ShardOf(s.Name()) == shard {
+			mine = append(mine, s)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, s := range mine {
+		for ctx.Err() == nil {
+			err := s.Start(ctx)
+			if err == nil {
+				break
+			}
+			a.log.Error("taking over a service failed; retrying", "service", s.Name(), "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		wg.Go(func() { s.Run(ctx) })
+		if every := s.DrillConfig().Every; every > 0 && s.Drillable() {
+			wg.Go(func() { a.drillSchedule(ctx, s, every) })
+		}
+	}
+	if shard == 0 && ctx.Err() == nil {
+		if wait, err := a.dispatch.Start(ctx); err != nil {
+			a.log.Error("notifications not started this term", "err", err)
+		} else {
+			wg.Go(wait)
+		}
+		a.wake()
+	}
+	wg.Wait()
+	// The term is over (its context is done): back to following, for what
+	// changed while acting was refused or happened elsewhere.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, s := range mine {
+		if err := s.Follow(fctx); err != nil {
+			a.log.Warn("following after the term failed", "service", s.Name(), "err", err)
+		}
+	}
+}
+
+// HA is the replica's view of the leases, nil without ha.
+func (a *App) HA() *ha.Replica {
+	if a.ha == nil {
+		return nil
+	}
+	return a.ha.rep
+}

@@ -1,0 +1,320 @@
+// Package ha lets several `ripcord serve` replicas on one PostgreSQL act
+// as one guard, with the database's machinery rather than a consensus of
+// our own: each shard of the services has a lease (a row with an expiry
+// and a fencing epoch, postgres.Acquire); the replica holding it acts for
+// the shard's services (decides, reverts, notifies), and every write it
+// makes while acting carries the lease (postgres.Term), so a deposed
+// leader's late write is refused by the database. The others follow: they
+// serve the API, forward its writes to the leader (Forward) and keep their
+// built-in switches on the shared active version (postgres.Listen).
+//
+// A leader stops acting before its lease can end: every term's context is
+// cancelled a margin before the deadline measured on this process's
+// monotonic clock from the start of the last successful renewal, which is
+// never later than the database's own expiry. So even cut off from the
+// database (where its writes would fail anyway) it stops touching targets
+// outside the database before a follower may take over.
+package ha
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/store/postgres"
+)
+
+// Acting is what a replica does while it holds a shard's lease: it runs
+// until ctx ends (the term is over) and must have stopped acting when it
+// returns.
+type Acting func(ctx context.Context, shard int)
+
+// Replica runs one replica's side of the leases.
+type Replica struct {
+	st      *postgres.Store
+	cfg     config.HA
+	log     *slog.Logger
+	started time.Time
+	shards  []*shard
+
+	mu       sync.Mutex
+	leases   map[string]postgres.LeaseState
+	replicas []postgres.Replica
+	// changed is closed and replaced whenever a term starts or ends, for
+	// tests and for `ripcord status` watchers.
+	changed chan struct{}
+}
+
+type shard struct {
+	idx  int
+	name string
+	term *postgres.Term
+	// mu is held while a term starts or ends, so whoever asks Leads under
+	// it sees no half-started term.
+	mu      sync.Mutex
+	leading bool
+}
+
+// New prepares replica cfg (resolved: config.HA.Resolved) on st.
+func New(st *postgres.Store, cfg config.HA, log *slog.Logger) *Replica {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Replica{st: st, cfg: cfg, log: log, started: time.Now(), changed: make(chan struct{})}
+	for i := range max(cfg.Shards, 1) {
+		name := fmt.Sprintf("shard-%d", i)
+		r.shards = append(r.shards, &shard{idx: i, name: name, term: postgres.NewTerm(name)})
+	}
+	return r
+}
+
+// SetAdvertise sets the URL the other replicas reach this one's API at,
+// when it is known only once the API has bound (api.listen port 0). Call
+// it before Run.
+func (r *Replica) SetAdvertise(u string) {
+	if r.cfg.Advertise == "" {
+		r.cfg.Advertise = u
+	}
+}
+
+// Name is this replica's name.
+func (r *Replica) Name() string { return r.cfg.Replica }
+
+// Shards is how many shards there are.
+func (r *Replica) Shards() int { return len(r.shards) }
+
+// ShardOf is the shard a service belongs to: a hash of its name, so every
+// replica agrees without asking anyone.
+func (r *Replica) ShardOf(service string) int {
+	if len(r.shards) == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(service))
+	return int(h.Sum32() % uint32(len(r.shards)))
+}
+
+// Term is the term a shard's writes are fenced by: give each service's
+// controller a store viewed UnderTerm(r.Term(r.ShardOf(name))).
+func (r *Replica) Term(shard int) *postgres.Term { return r.shards[shard].term }
+
+// Leads reports whether this replica is acting for shard now.
+func (r *Replica) Leads(shard int) bool {
+	_, ok := r.shards[shard].term.Current()
+	return ok
+}
+
+// WithShard runs fn while shard's term cannot start or end, telling it
+// whether this replica leads the shard.
+func (r *Replica) WithShard(shard int, fn func(leading bool)) {
+	s := r.shards[shard]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.leading)
+}
+
+// Changed returns a channel closed at the next term start or end.
+func (r *Replica) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+func (r *Replica) signal() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// renewEvery is how often a holder renews; retryEvery how often a
+// follower tries a lease it may take; margin how long before its
+// deadline a holder that could not renew stops acting.
+func (r *Replica) renewEvery() time.Duration { return r.cfg.LeaseTTL / 3 }
+func (r *Replica) retryEvery() time.Duration { return max(r.cfg.LeaseTTL/20, 5*time.Millisecond) }
+func (r *Replica) margin() time.Duration     { return r.cfg.LeaseTTL / 5 }
+
+// Run keeps the replica's heartbeat and contends for every shard until
+// ctx ends, running act for each term it wins. On return every term has
+// ended and the leases it held are released, so a follower takes over at
+// once instead of after the TTL.
+func (r *Replica) Run(ctx context.Context, act Acting) {
+	var wg sync.WaitGroup
+	wg.Go(func() { r.heartbeat(ctx) })
+	for _, s := range r.shards {
+		wg.Go(func() { r.contend(ctx, s, act) })
+	}
+	wg.Wait()
+}
+
+func (r *Replica) heartbeat(ctx context.Context) {
+	t := time.NewTicker(r.renewEvery())
+	defer t.Stop()
+	for {
+		if err := r.st.Heartbeat(ctx, r.cfg.Replica, r.cfg.Advertise, r.started); err != nil && ctx.Err() == nil {
+			r.log.Warn("replica heartbeat failed", "err", err)
+		}
+		r.refresh(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// refresh re-reads who holds what, for LeaderURL and Status.
+func (r *Replica) refresh(ctx context.Context) {
+	ls, err := r.st.Leases(ctx)
+	if err != nil {
+		return
+	}
+	reps, err := r.st.Replicas(ctx, 3*r.cfg.LeaseTTL)
+	if err != nil {
+		return
+	}
+	m := make(map[string]postgres.LeaseState, len(ls))
+	for _, l := range ls {
+		m[l.Name] = l
+	}
+	r.mu.Lock()
+	r.leases, r.replicas = m, reps
+	r.mu.Unlock()
+}
+
+// fairShare is how many shards this replica should hold at most while
+// others are alive: it takes more only when a lease stays free.
+func (r *Replica) fairShare() int {
+	r.mu.Lock()
+	n := len(r.replicas)
+	r.mu.Unlock()
+	n = max(n, 1)
+	return (len(r.shards) + n - 1) / n
+}
+
+func (r *Replica) held() int {
+	n := 0
+	for _, s := range r.shards {
+		if r.Leads(s.idx) {
+			n++
+		}
+	}
+	return n
+}
+
+// contend is one shard's loop: take the lease when it is free, renew it
+// while holding it, and end the term (cancel, wait) when it is lost or
+// about to lapse.
+func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
+	var (
+		termCancel context.CancelFunc
+		termDone   chan struct{}
+		deadline   *time.Timer
+		lease      postgres.Lease
+		expired    = make(chan struct{}, 1)
+	)
+	end := func(why string) {
+		if termCancel == nil {
+			return
+		}
+		s.mu.Lock()
+		s.term.Set(nil)
+		termCancel()
+		<-termDone
+		s.leading = false
+		s.mu.Unlock()
+		deadline.Stop()
+		select { // a deadline of the term just ended must not end the next
+		case <-expired:
+		default:
+		}
+		termCancel = nil
+		r.log.Warn("stopped acting", "shard", s.name, "epoch", lease.Epoch, "why", why)
+		r.signal()
+	}
+	defer func() {
+		end("shutting down")
+		if lease.Holder != "" {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			_ = r.st.Release(rctx, s.name, r.cfg.Replica)
+			cancel()
+		}
+	}()
+	lost := 0
+	for {
+		wait := r.retryEvery()
+		leading := termCancel != nil
+		if leading || r.held() < r.fairShare() || lost > 20 {
+			actx, cancel := context.WithTimeout(ctx, r.renewEvery())
+			l, err := r.st.Acquire(actx, s.name, r.cfg.Replica, r.cfg.LeaseTTL)
+			cancel()
+			switch {
+			case err == nil && leading && l.Epoch != lease.Epoch:
+				// Our lease lapsed and we took it again: a new term, since
+				// someone may have acted in between.
+				end("the lease lapsed before it was renewed")
+				fallthrough
+			case err == nil && termCancel == nil:
+				lease = l
+				s.mu.Lock()
+				s.term.Set(&l)
+				tctx, cancel := context.WithCancel(ctx)
+				termCancel, termDone = cancel, make(chan struct{})
+				done := termDone
+				s.leading = true
+				s.mu.Unlock()
+				// Stop acting the moment the deadline passes, whatever the
+				// loop is waiting on (a renewal hanging on a cut network).
+				deadline = time.AfterFunc(time.Until(l.Deadline)-r.margin(), func() {
+					s.term.Set(nil)
+					cancel()
+					select {
+					case expired <- struct{}{}:
+					default:
+					}
+				})
+				r.log.Info("acting", "shard", s.name, "epoch", l.Epoch, "replica", r.cfg.Replica)
+				r.signal()
+				go func() { defer close(done); act(tctx, s.idx) }()
+				wait, lost = r.renewEvery(), 0
+			case err == nil:
+				// A renewal: same epoch, a later deadline. (If the deadline
+				// fired meanwhile the term is already cancelled; end it.)
+				lease = l
+				if !deadline.Reset(time.Until(l.Deadline) - r.margin()) {
+					end("the lease would end before it could be renewed")
+					continue
+				}
+				s.term.Set(&l)
+				wait = r.renewEvery()
+			case errors.Is(err, postgres.ErrLeaseHeld):
+				end("another replica holds the lease")
+				lost = 0
+			default:
+				if ctx.Err() != nil {
+					return
+				}
+				// Cannot reach the database: keep acting only until the
+				// deadline fires; retry soon.
+				r.log.Warn("lease renewal failed", "shard", s.name, "err", err)
+				if leading {
+					wait = r.retryEvery()
+				}
+			}
+		} else {
+			lost++ // a lease we did not ask for; after a while take it anyway
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-expired:
+			end("the lease would end before it could be renewed")
+		case <-time.After(wait):
+		}
+	}
+}
