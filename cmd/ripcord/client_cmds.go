@@ -15,6 +15,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/apiclient"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/ha"
 	"github.com/ripcord/ripcord/internal/incident"
 )
 
@@ -45,11 +46,38 @@ func newStatus(g *globals) *cobra.Command {
 			for _, s := range list {
 				printStatus(stdout(cmd), s)
 			}
+			if h, err := c.HA(cmd.Context()); err == nil {
+				printHA(stdout(cmd), h)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// printHA shows, with config ha, which replica acts for each shard and
+// each replica's share.
+func printHA(w io.Writer, h ha.Status) {
+	fmt.Fprintf(w, "replicas (answered by %s):\n", h.Replica)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SHARD\tSERVICES\tACTING\tEPOCH")
+	for _, s := range h.Shards {
+		leader := s.Leader
+		if leader == "" {
+			leader = "nobody (electing)"
+		}
+		fmt.Fprintf(tw, "  %d\t%d\t%s\t%d\n", s.Shard, s.Services, leader, s.Epoch)
+	}
+	fmt.Fprintln(tw, "  REPLICA\tAPI\tACTS FOR SHARDS\t")
+	for _, r := range h.Replicas {
+		share := "none (following)"
+		if len(r.Shards) > 0 {
+			share = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(r.Shards)), ", "), "[]")
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t\n", r.Name, r.Advertise, share)
+	}
+	tw.Flush()
 }
 
 func printStatus(w io.Writer, s controller.Status) {

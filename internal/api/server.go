@@ -15,6 +15,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/ha"
 	"github.com/ripcord/ripcord/internal/signal/push"
 	"github.com/ripcord/ripcord/internal/store"
 )
@@ -37,6 +38,9 @@ type Options struct {
 	// Web serves every path outside /api/v1/, /healthz and /metrics (the
 	// dashboard); nil = a JSON 404 there too.
 	Web http.Handler
+	// HA reports the replicas and who acts for each shard (config ha);
+	// nil for a single replica.
+	HA func() ha.Status
 }
 
 // Server serves the API.
@@ -51,6 +55,7 @@ type Server struct {
 	now     func() time.Time
 	notify  func()
 	bound   func() []netip.AddrPort
+	ha      func() ha.Status
 	web     http.Handler
 }
 
@@ -63,7 +68,7 @@ func (s *Server) wake() {
 // New builds a Server.
 func New(o Options) *Server {
 	s := &Server{svcs: map[string]*controller.Service{}, store: o.Store, push: o.Push, tokens: o.Tokens,
-		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify, bound: o.Listeners, web: o.Web}
+		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify, bound: o.Listeners, web: o.Web, ha: o.HA}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -103,6 +108,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/services/{name}/abort", s.require(op, s.withService(s.abort)))
 	mux.HandleFunc("POST /api/v1/services/{name}/drill", s.require(op, s.withService(s.drill)))
 	mux.HandleFunc("POST /api/v1/services/{name}/signals", s.require(op, s.withService(s.pushSignals)))
+	mux.HandleFunc("GET /api/v1/ha", s.require(v, s.haStatus))
 	mux.HandleFunc("GET /api/v1/incidents", s.require(v, s.listIncidents))
 	mux.HandleFunc("GET /api/v1/incidents/{id}", s.require(v, s.getIncident))
 	mux.HandleFunc("GET /api/v1/incidents/{id}/report", s.require(v, s.getReport))
@@ -149,6 +155,15 @@ func (s *Server) listServices(w http.ResponseWriter, _ *http.Request, _ string) 
 		out = append(out, status(s.svcs[n]))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// haStatus is the replicas and who acts for each shard.
+func (s *Server) haStatus(w http.ResponseWriter, _ *http.Request, _ string) {
+	if s.ha == nil {
+		writeError(w, http.StatusNotFound, "not_ha", "this ripcord runs as a single replica (no ha block in its config)")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.ha())
 }
 
 func (s *Server) getService(w http.ResponseWriter, _ *http.Request, _ string, svc *controller.Service) {

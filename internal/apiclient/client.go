@@ -15,6 +15,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/ha"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
 )
@@ -118,6 +119,13 @@ func (c *Client) Service(ctx context.Context, name string) (controller.Status, e
 }
 
 // Decisions lists a service's recorded decisions, newest first.
+// HA is the replicas and who acts for each shard; an *Error with status
+// 404 from a single replica.
+func (c *Client) HA(ctx context.Context) (ha.Status, error) {
+	var out ha.Status
+	return out, c.do(ctx, http.MethodGet, "/api/v1/ha", nil, &out)
+}
+
 func (c *Client) Decisions(ctx context.Context, name string) ([]store.Decision, error) {
 	var out []store.Decision
 	return out, c.do(ctx, http.MethodGet, svcPath(name, "/decisions"), nil, &out)

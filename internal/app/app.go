@@ -177,7 +177,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a.api = api.New(api.Options{Services: a.services, Store: st, Push: a.push, Tokens: tokens,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log.With("component", "api"), Notify: a.wake,
-		Listeners: a.listeners, Web: a.newWeb(tokens, reg)})
+		Listeners: a.listeners, Web: a.newWeb(tokens, reg), HA: a.haStatus()})
 	return a, nil
 }
 

@@ -165,3 +165,15 @@ func (a *App) HA() *ha.Replica {
 	}
 	return a.ha.rep
 }
+
+// haStatus is the API's view of the replicas, nil without ha.
+func (a *App) haStatus() func() ha.Status {
+	if a.ha == nil {
+		return nil
+	}
+	names := make([]string, len(a.services))
+	for i, s := range a.services {
+		names[i] = s.Name()
+	}
+	return func() ha.Status { return a.ha.rep.Status(names) }
+}

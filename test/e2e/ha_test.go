@@ -147,6 +147,24 @@ func TestHAOneReplicaActsTheOthersFollow(t *testing.T) {
 	lead := c.leader(10 * time.Second)
 	follower := (lead + 1) % 3
 	ctx := context.Background()
+	// Every replica tells who acts (ripcord status shows it); a follower
+	// may need one refresh of its view to know.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		h, err := c.cli[follower].HA(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Shards) == 1 && h.Shards[0].Leader != "" && len(h.Replicas) == 3 {
+			if want := fmt.Sprintf("replica-%d", lead); h.Shards[0].Leader != want || h.Shards[0].Services != 1 {
+				t.Fatalf("HA status from replica-%d: %+v; want %s acting for 1 service", follower, h, want)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HA status from replica-%d never showed the leader and 3 replicas: %+v", follower, h)
+		}
+		time.Sleep(50 * time.Millisecond) // its view refreshes every third of the TTL
+	}
 	if _, err := c.cli[follower].Deploy(ctx, "svc", "v2", v2.srv.URL); err != nil {
 		t.Fatalf("deploy through follower replica-%d: %v", follower, err)
 	}
