@@ -11,21 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/apiclient"
-	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/testenv"
-	"github.com/ripcord/ripcord/internal/testutil/pgtest"
 )
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-const token = "bench-admin-token-0123456789abcdef"
 
 // TestPropagation switches the service ROUNDS times (default 200) through
 // the leader's API between two healthy versions and records, for each
@@ -36,42 +29,11 @@ func TestPropagation(t *testing.T) {
 	replicas, rounds := 3, 200
 	_, _ = fmt.Sscan(os.Getenv("REPLICAS"), &replicas)
 	_, _ = fmt.Sscan(os.Getenv("ROUNDS"), &rounds)
-	dsn := pgtest.DSN(t)
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer ok.Close()
-	pol := config.DefaultPolicy()
-	svc := config.Service{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Policy: pol, Active: "v1",
+	svc := config.Service{Name: "svc", Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Policy: config.DefaultPolicy(), Active: "v1",
 		Versions: []config.Version{{Name: "v1", URL: ok.URL}, {Name: "v2", URL: ok.URL + "/v2"}}}
-	var apps []*app.App
-	for i := range replicas {
-		cfg := &config.Config{API: config.API{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "ops", Role: config.RoleAdmin, Value: token}}},
-			Store: config.Store{URL: dsn}, Services: []config.Service{svc}, Reports: config.Reports{Dir: filepath.Join(t.TempDir(), "r")},
-			HA: &config.HA{Replica: fmt.Sprintf("replica-%d", i), LeaseTTL: 2 * time.Second}}
-		cfg.ApplyDefaults()
-		if err := cfg.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		a, err := app.New(context.Background(), cfg, app.Options{StateDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = a.Stop(context.Background()) }()
-		apps = append(apps, a)
-	}
-	lead := -1
-	for deadline := time.Now().Add(30 * time.Second); lead < 0; time.Sleep(10 * time.Millisecond) {
-		for i, a := range apps {
-			if a.HA().Leads(0) {
-				lead = i
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no leader")
-		}
-	}
+	apps, lead := cluster(t, replicas, svc)
 	cli := apiclient.New("http://"+apps[lead].APIAddr(), token)
 	var lags []time.Duration
 	ctx := context.Background()

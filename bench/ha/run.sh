@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export RIPCORD_BENCH=1
-go test -p 1 -count=1 -timeout 20m -run 'TestPropagation' -v ./bench/ha/ | grep -E '^(\s+\S+\.go:\d+: ha|---|ok|FAIL)|ha propagation'
+go test -p 1 -count=1 -timeout 20m -run 'TestPropagation|TestBlastRadius' -v ./bench/ha/ | grep -E 'ha (propagation|blast)|^(---|ok|FAIL)'
