@@ -58,6 +58,9 @@ type shard struct {
 	// it sees no half-started term.
 	mu      sync.Mutex
 	leading bool
+	// yieldUntil: this replica gave the lease up to rebalance and leaves
+	// it to the others until then (only the shard's own loop uses it).
+	yieldUntil time.Time
 }
 
 // New prepares replica cfg (resolved: config.HA.Resolved) on st.
@@ -197,6 +200,21 @@ func (r *Replica) fairShare() int {
 	return (len(r.shards) + n - 1) / n
 }
 
+// overShare reports whether this replica should give up shard to
+// rebalance: it holds more than its fair share, and shard is the highest
+// it holds (so one lease goes at a time, not all at once).
+func (r *Replica) overShare(shard int) bool {
+	if r.held() <= r.fairShare() {
+		return false
+	}
+	for i := len(r.shards) - 1; i >= 0; i-- {
+		if r.Leads(i) {
+			return i == shard
+		}
+	}
+	return false
+}
+
 func (r *Replica) held() int {
 	n := 0
 	for _, s := range r.shards {
@@ -249,7 +267,19 @@ func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 	for {
 		wait := r.retryEvery()
 		leading := termCancel != nil
-		if leading || r.held() < r.fairShare() || lost > 20 {
+		if leading && r.overShare(s.idx) {
+			// Another replica has come: hand it this shard. A clean hand-
+			// over, as at shutdown: end the term, then release the lease.
+			end("rebalancing: this replica holds more than its share of the shards")
+			rctx, cancel := context.WithTimeout(ctx, r.renewEvery())
+			_ = r.st.Release(rctx, s.name, r.cfg.Replica)
+			cancel()
+			s.yieldUntil = time.Now().Add(2 * r.cfg.LeaseTTL)
+			leading = false
+		}
+		if !leading && time.Now().Before(s.yieldUntil) {
+			lost = 0 // leave it to the others for a while
+		} else if leading || r.held() < r.fairShare() || lost > 20 {
 			actx, cancel := context.WithTimeout(ctx, r.renewEvery())
 			l, err := r.st.Acquire(actx, s.name, r.cfg.Replica, r.cfg.LeaseTTL)
 			cancel()

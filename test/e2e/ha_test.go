@@ -13,6 +13,7 @@ import (
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/ha"
 	"github.com/ripcord/ripcord/internal/store"
 	"github.com/ripcord/ripcord/internal/testutil/pgtest"
 )
@@ -21,11 +22,14 @@ const haToken = "ha-admin-token-for-tests-0123456789"
 
 // haCluster is n in-process replicas on one PostgreSQL database.
 type haCluster struct {
-	t    *testing.T
-	dsn  string
-	svc  config.Service
-	reps []*app.App
-	cli  []*apiclient.Client
+	t   *testing.T
+	dsn string
+	svc config.Service
+	// svcs, when set, are guarded instead of svc; shards is ha.shards.
+	svcs   []config.Service
+	shards int
+	reps   []*app.App
+	cli    []*apiclient.Client
 }
 
 func startHA(t *testing.T, n int, ttl time.Duration, pol config.Policy, versions ...*backend) *haCluster {
@@ -44,10 +48,14 @@ func startHA(t *testing.T, n int, ttl time.Duration, pol config.Policy, versions
 
 func (c *haCluster) boot(i int, ttl time.Duration) {
 	c.t.Helper()
+	svcs := c.svcs
+	if svcs == nil {
+		svcs = []config.Service{c.svc}
+	}
 	cfg := &config.Config{API: config.API{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "ops", Role: config.RoleAdmin, Value: haToken}}},
-		Store: config.Store{URL: c.dsn}, Services: []config.Service{c.svc},
+		Store: config.Store{URL: c.dsn}, Services: svcs,
 		Reports: config.Reports{Dir: filepath.Join(c.t.TempDir(), "reports")},
-		HA:      &config.HA{Replica: fmt.Sprintf("replica-%d", i), LeaseTTL: ttl}}
+		HA:      &config.HA{Replica: fmt.Sprintf("replica-%d", i), LeaseTTL: ttl, Shards: c.shards}}
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		c.t.Fatal(err)
@@ -219,4 +227,67 @@ func TestHAFailoverOnStop(t *testing.T) {
 	if _, err := c.cli[next].Decisions(ctx, "svc"); errors.As(err, &he) {
 		t.Fatal(err)
 	}
+}
+
+// TestHAShardsSplitAcrossReplicas: with ha.shards 4 and two replicas,
+// each acts for two shards (the first to start hands two over when the
+// second appears), GET /api/v1/ha shows each replica's share, and a deploy
+// of any service sent to either replica is carried out by the replica
+// acting for its shard, on every switch.
+func TestHAShardsSplitAcrossReplicas(t *testing.T) {
+	v1, v2 := newBackend(t, "v1"), newBackend(t, "v2")
+	c := &haCluster{t: t, dsn: pgtest.DSN(t)}
+	var svcs []config.Service
+	for i := range 8 {
+		svcs = append(svcs, config.Service{Name: fmt.Sprintf("svc-%d", i), Proxy: config.Proxy{Listen: "127.0.0.1:0"}, Policy: fastPolicy(),
+			Versions: []config.Version{{Name: "v1", URL: v1.srv.URL}}, Active: "v1"})
+	}
+	c.svcs = svcs
+	c.shards = 4
+	c.boot(0, 500*time.Millisecond)
+	c.boot(1, 500*time.Millisecond)
+	ctx := context.Background()
+	var h ha.Status
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if h, err = c.cli[1].HA(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n0, n1 := leads(c.reps[0], 4), leads(c.reps[1], 4); n0 == 2 && n1 == 2 && len(h.Replicas) == 2 &&
+			len(h.Replicas[0].Shards) == 2 && len(h.Replicas[1].Shards) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shards never split 2/2: replica-0 leads %d, replica-1 %d; status %+v", leads(c.reps[0], 4), leads(c.reps[1], 4), h)
+		}
+	}
+	total := 0
+	for _, s := range h.Shards {
+		total += s.Services
+	}
+	if total != 8 {
+		t.Fatalf("status counts %d services over the shards, want 8: %+v", total, h.Shards)
+	}
+	for i, s := range svcs {
+		if _, err := c.cli[i%2].Deploy(ctx, s.Name, "v2", v2.srv.URL); err != nil {
+			t.Fatalf("deploy %s through replica-%d: %v", s.Name, i%2, err)
+		}
+	}
+	for _, s := range svcs {
+		for deadline := time.Now().Add(5 * time.Second); c.reps[0].Switch(s.Name).Active() != "v2" || c.reps[1].Switch(s.Name).Active() != "v2"; time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: switches on %s / %s, want v2 on both", s.Name, c.reps[0].Switch(s.Name).Active(), c.reps[1].Switch(s.Name).Active())
+			}
+		}
+	}
+}
+
+func leads(a *app.App, shards int) int {
+	n := 0
+	for i := range shards {
+		if a.HA().Leads(i) {
+			n++
+		}
+	}
+	return n
 }
