@@ -68,6 +68,20 @@ func newCheckConfig() *cobra.Command {
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", path, w)
 			}
+			if cfg.HA != nil {
+				// What serve would resolve from the environment and host.
+				h, err := cfg.HA.Resolved(cfg.API.Listen)
+				var probs config.Errors
+				if errors.As(err, &probs) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d problem(s):\n%v\n", path, len(probs), probs)
+					return &exitError{code: 1, err: fmt.Errorf("%s is not valid here", path)}
+				}
+				adv := h.Advertise
+				if adv == "" {
+					adv = "the API's bound address"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ha: replica %s, reached at %s, lease_ttl %s, %d shard(s)\n", path, h.Replica, adv, h.LeaseTTL, h.Shards)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d service(s), %d token(s), store %s)\n", path, len(cfg.Services), len(cfg.API.Tokens), cfg.Store.Display())
 			return nil
 		},
