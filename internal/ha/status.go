@@ -83,18 +83,24 @@ const ForwardedHeader = "X-Ripcord-Forwarded-By"
 
 var servicePath = regexp.MustCompile(`/services/([a-z0-9-]+)(/|$)`)
 
-// Forward serves reads here and sends every other request to the replica
-// acting for the shard it concerns (a service's, by the path; shard 0's
-// otherwise: incidents, sign-in), with the caller's own credentials, which
-// the leader checks as it would from the caller. While no leader is
-// known it answers 503 with Retry-After: a write is never applied by a
-// replica that is not acting.
+// Forward sends every request to the replica acting for the shard it
+// concerns (a service's, by the path; shard 0's otherwise: the service
+// list, incidents, the dashboard, sign-in), with the caller's own
+// credentials, which the leader checks as it would from the caller. So a
+// user behind a load balancer sees the acting replica's verdicts, whichever
+// replica answers. This replica's own /healthz, /metrics and
+// /api/v1/ha are always answered here. While no leader is known (or it
+// does not answer) a read is answered here from the shared state and a
+// write gets 503 with Retry-After: a write is never applied by a replica
+// that is not acting.
 func (r *Replica) Forward(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions {
+		switch req.URL.Path {
+		case "/healthz", "/metrics", "/api/v1/ha":
 			next.ServeHTTP(w, req)
 			return
 		}
+		read := req.Method == http.MethodGet || req.Method == http.MethodHead || req.Method == http.MethodOptions
 		shard := 0
 		if m := servicePath.FindStringSubmatch(req.URL.Path); m != nil {
 			shard = r.ShardOf(m[1])
@@ -106,19 +112,19 @@ func (r *Replica) Forward(next http.Handler) http.Handler {
 			return
 		}
 		target := r.LeaderURL(shard)
-		if target == "" {
+		if target == "" && !read {
 			r.refresh(req.Context()) // a term may have begun since the last look
 			target = r.LeaderURL(shard)
 		}
-		if target == "" || req.Header.Get(ForwardedHeader) != "" {
+		u, err := url.Parse(target)
+		if target == "" || err != nil || req.Header.Get(ForwardedHeader) != "" {
+			if read {
+				next.ServeHTTP(w, req)
+				return
+			}
 			w.Header().Set("Retry-After", "1")
 			http.Error(w, `{"error":"no replica is acting for this service right now (a leader is being elected): retry in a second"}`,
 				http.StatusServiceUnavailable)
-			return
-		}
-		u, err := url.Parse(target)
-		if err != nil {
-			http.Error(w, `{"error":"the leader's advertised URL is invalid"}`, http.StatusBadGateway)
 			return
 		}
 		p := &httputil.ReverseProxy{
@@ -128,7 +134,11 @@ func (r *Replica) Forward(next http.Handler) http.Handler {
 				pr.Out.Host = pr.In.Host
 				pr.Out.Header.Set(ForwardedHeader, r.cfg.Replica)
 			},
-			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
+				if read && req.Context().Err() == nil {
+					next.ServeHTTP(w, req) // the leader is gone: what this replica knows
+					return
+				}
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, `{"error":"the acting replica did not answer: retry in a second"}`, http.StatusBadGateway)
 			},
