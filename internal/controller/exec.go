@@ -108,6 +108,10 @@ func (x *executor) do(e effect) error {
 				return errAbandoned
 			}
 		}
+	case afterIncident:
+		if h := s.deps.Hooks.AfterIncident; h != nil {
+			h(e.d)
+		}
 	case finishDecision:
 		if e.last {
 			e.id = x.dec.ID
@@ -317,6 +321,9 @@ func (x *executor) revert(e targetRevert) error {
 	s.mu.Unlock()
 	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
 		Reason: d.Reason, DryRun: d.Action == ActionDryRun, DecisionID: d.ID})
+	if h := s.deps.Hooks.AfterSwitch; h != nil && err == nil {
+		h(d)
+	}
 	s.mu.Lock()
 	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err, verdict: e.verdict, recordErr: x.recordErr}, s.deps.Now())
 	return aerr

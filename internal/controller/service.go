@@ -44,6 +44,15 @@ type Hooks struct {
 	// A non-nil error abandons the action as a crash would: the decision
 	// stays pending for the next Start to complete.
 	AfterDecision func(store.Decision) error
+	// AfterSwitch runs once the target carried out a decision (traffic
+	// moved) and before anything about it is written: the incident, the
+	// decision's outcome, the new state. A crash here leaves the decision
+	// pending with the switch already done.
+	AfterSwitch func(store.Decision)
+	// AfterIncident runs once an automatic decision's incident is written
+	// (opened and linked to the decision, the revert's start on it) and
+	// before the decision is finished and rollback_done is written.
+	AfterIncident func(store.Decision)
 }
 
 // Deps are the collaborators of a Service, wired by internal/app.

@@ -60,6 +60,9 @@ func (p *plan) reverted(in reverted) {
 		if in.recordErr != nil && opened {
 			p.incident(inc, incidentChange{}, unrecorded(d.CreatedAt, in.recordErr))
 		}
+		if err == nil {
+			p.do(afterIncident{d: d})
+		}
 	}
 	if res.Output != "" {
 		// What the target's program or endpoint said, already capped and
