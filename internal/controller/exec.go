@@ -41,6 +41,14 @@ type executor struct {
 // errAbandoned stops a pass where a crash would (Hooks.AfterDecision).
 var errAbandoned = errors.New("controller: abandoned after decision")
 
+// errUnfinished stops a pass whose decision could not be finished in the
+// store: going on would leave the decision pending for ever while the
+// machine moved on (a database restart after the switch lost the
+// incident's rollback_done and the decision's outcome, until some later
+// restart). The machine stays as it was (reverting) and Run completes the
+// decision as a restart would (finishUnfinished).
+var errUnfinished = errors.New("controller: decision not finished")
+
 // exec carries out fx in order against w, with s.mu held, and makes w the
 // service's machine. A failing effect marked must stops the pass and leaves
 // the machine as it was (the command reports the error) — except a save:
@@ -65,6 +73,10 @@ func (s *Service) exec(ctx context.Context, w machine, fx []effect) (string, err
 		}
 		if errors.Is(err, errAbandoned) {
 			break
+		}
+		if errors.Is(err, errUnfinished) {
+			s.unfinished = true
+			return x.opened, err
 		}
 		if err != nil {
 			return "", err
@@ -118,7 +130,12 @@ func (x *executor) do(e effect) error {
 		}
 		if e.id != 0 {
 			if err := s.deps.Store.FinishDecision(ctx, e.id, e.status, e.result, s.deps.Now()); err != nil {
-				s.log.Error("finishing decision failed", "decision", e.id, "err", err)
+				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyFinished) {
+					s.log.Error("finishing decision failed", "decision", e.id, "err", err)
+					return nil
+				}
+				s.log.Error("finishing decision failed; completing it when the store answers", "decision", e.id, "err", err)
+				return fmt.Errorf("%w: %d: %w", errUnfinished, e.id, err)
 			}
 		}
 	case route:
