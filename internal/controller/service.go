@@ -339,6 +339,13 @@ func (s *Service) recover(ctx context.Context) error {
 	in := recoverReverting{}
 	if len(last) == 1 {
 		in.last = &last[0]
+		if d := last[0]; automatic(d.Action) && d.Status == store.DecisionDone && d.IncidentID != "" {
+			inc, err := s.deps.Store.GetIncident(ctx, d.IncidentID)
+			if err != nil {
+				return fmt.Errorf("controller: the last decision's incident: %w", err)
+			}
+			in.undone = !slices.ContainsFunc(inc.Events, func(e incident.Event) bool { return e.Type == incident.EvRollbackDone })
+		}
 	}
 	_, err = s.apply(ctx, in, s.deps.Now())
 	return err
