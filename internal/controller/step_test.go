@@ -447,6 +447,13 @@ func TestStepRecovery(t *testing.T) {
 					t.Fatalf("%+v", m)
 				}
 			}},
+		{name: "reverting, decision done, its incident without rollback_done", m: mach(StateReverting, "v0", "v1", "v2"), in: recoverReverting{last: &done, undone: true},
+			want: []string{"incident INC-0001 advance=identified to=v1 +rollback_done", "route activate v1!", "state reverting→verifying", "route fallback v0", "save!"},
+			check: func(t *testing.T, m machine) {
+				if m.IncidentID != "INC-0001" || m.State != StateVerifying {
+					t.Fatalf("the verification is not chained to the rollback's incident: %+v", m)
+				}
+			}},
 		{name: "reverting, last decision failed", m: mach(StateReverting, "v1", "v2"), in: recoverReverting{last: &store.Decision{ID: 3, Status: store.DecisionFailed}},
 			want: []string{"state reverting→stable", "save!"}},
 		{name: "reverting, no decision", m: mach(StateReverting, "v1", "v2"), in: recoverReverting{}, want: []string{"state reverting→stable", "save!"}},
