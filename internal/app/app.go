@@ -20,6 +20,7 @@ import (
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/notify"
 	"github.com/ripcord/ripcord/internal/notify/delivery"
 	"github.com/ripcord/ripcord/internal/proxy"
 	"github.com/ripcord/ripcord/internal/revert"
@@ -38,6 +39,9 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Hooks  controller.Hooks
+	// AfterNotified is delivery.Options.AfterAccepted: a channel accepted
+	// a message that is not yet recorded as delivered (a crash point).
+	AfterNotified func(channel string, msg notify.Message)
 	// BaseDir resolves relative paths in the config (the config file's dir).
 	BaseDir string
 	// StateDir receives the pointer by which the CLI finds a generated admin
@@ -168,7 +172,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	chans = append(chans, newReporter(cfg, st))
-	a.dispatch = delivery.New(a.dispatchStore(), chans, delivery.Options{Logger: log.With("component", "notify")})
+	a.dispatch = delivery.New(a.dispatchStore(), chans, delivery.Options{Logger: log.With("component", "notify"),
+		AfterAccepted: o.AfterNotified})
 	reg.MustRegister(proxyCollector{a.switches})
 	tokens, err := a.apiTokens(cfg, path, o.StateDir)
 	if err != nil {
