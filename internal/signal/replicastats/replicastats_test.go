@@ -1,0 +1,380 @@
+package replicastats
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ripcord/ripcord/internal/detect"
+	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/signal"
+	"github.com/ripcord/ripcord/internal/signal/proxystats"
+)
+
+const token = "s3cret-replica-token"
+
+// halfFailing is a version that answers every other request 500.
+func halfFailing(t *testing.T) string {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1)%2 == 0 {
+			http.Error(w, "broken", 500)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func okBackend(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// newSwitch is a switch serving on loopback with versions good and bad,
+// bad active.
+func newSwitch(t *testing.T, good, bad string) (*proxy.Switch, string) {
+	t.Helper()
+	sw := proxy.New(proxy.Options{Service: "svc"})
+	if err := sw.SetVersion("good", good); err != nil {
+		t.Fatal(err)
+	}
+	if err := sw.SetVersion("bad", bad); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sw.Activate("bad"); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sw.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Serve: %v", err)
+		}
+		sw.Close()
+	})
+	return sw, "http://" + ln.Addr().String()
+}
+
+func load(t *testing.T, base string, n int) {
+	t.Helper()
+	c := &http.Client{}
+	for i := 0; i < n; i++ {
+		resp, err := c.Get(base + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// leaderAPI serves a Receiver as the API server will.
+func leaderAPI(t *testing.T, opts ReceiverOptions) (*Receiver, string) {
+	t.Helper()
+	if opts.Token == "" {
+		opts.Token = token
+	}
+	recv, err := NewReceiver(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+Path, recv)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return recv, srv.URL
+}
+
+// runSender runs a Sender for sw until the test ends.
+func runSender(t *testing.T, sw *proxy.Switch, leader string) *Sender {
+	t.Helper()
+	s, err := NewSender(SenderOptions{Replica: "follower-1", Token: token, Leader: func() string { return leader }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", sw)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return s
+}
+
+// until polls cond (the sender pushes every 100 ms) for up to 10 s.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func policy() detect.Policy {
+	f := func(v float64) *float64 { return &v }
+	return detect.Policy{Require: 1, Alpha: 0.01, Rules: []detect.Rule{
+		{Metric: signal.ErrorRate, Max: f(0.05), Critical: f(0.25)},
+		{Metric: signal.LatencyP99, Max: f(3000)},
+	}}
+}
+
+// judge reads src as the controller does and folds it into g.
+func judge(t *testing.T, g *detect.Guard, src *proxystats.Source, now time.Time) detect.Result {
+	t.Helper()
+	metrics := map[string][]float64{signal.ErrorRate: nil, signal.LatencyP99: g.Bounds(signal.LatencyP99)}
+	got, err := src.ReadAll(context.Background(), signal.Query{Service: "svc", Version: "bad", Since: now.Add(-30 * time.Second), At: now}, metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := map[string]detect.Evidence{}
+	for m, s := range got {
+		ev[m] = detect.Evidence{Sample: s}
+	}
+	return g.Observe(now, ev)
+}
+
+// The bad version's traffic crosses only the follower's switch: the
+// leader's own view stays without evidence, the merged one sees every
+// request, and the guard on it calls the version degraded. Window and
+// cumulative counts are the sum of both switches', and the latency bound
+// the leader's guard tracks is counted by the follower too.
+func TestFollowerTrafficReachesTheGuard(t *testing.T) {
+	good, bad := okBackend(t), halfFailing(t)
+	start := time.Now()
+	leader, lbase := newSwitch(t, good, bad)
+	follower, fbase := newSwitch(t, good, bad)
+	recv, api := leaderAPI(t, ReceiverOptions{Self: "leader"})
+	merged := recv.Stats("svc", leader)
+	g := detect.NewGuard(policy(), start)
+	leader.Track("bad", map[string][]float64{signal.LatencyP99: g.Bounds(signal.LatencyP99)})
+	runSender(t, follower, api)
+
+	until(t, "the follower counts the leader's bound", func() bool {
+		lat, _ := follower.TrackedBounds("bad")
+		return len(lat) == 1 && lat[0] == 3000
+	})
+	load(t, fbase, 200)
+
+	local, all := proxystats.New(leader), proxystats.New(merged)
+	var r detect.Result
+	until(t, "the merged view holds the follower's 200 requests", func() bool {
+		now := time.Now()
+		return merged.Stats("bad", now.Add(-30*time.Second), now).Cumulative.Requests == 200
+	})
+	now := time.Now()
+	if lr := judge(t, detect.NewGuard(policy(), start), local, now); lr.Verdict == detect.Degraded || lr.Samples != 0 {
+		t.Fatalf("leader's own switch, which carried nothing: %v on %d samples", lr.Verdict, lr.Samples)
+	}
+	r = judge(t, g, all, now)
+	if r.Verdict != detect.Degraded {
+		t.Fatalf("merged view of 50%% 5xx on the follower: %v: %s", r.Verdict, r.Reason)
+	}
+	t.Logf("merged: %v: %s", r.Verdict, r.Reason)
+
+	// Both switches carry traffic: the leader's view is their sum.
+	load(t, lbase, 60)
+	until(t, "the merged view holds both switches' requests", func() bool {
+		now := time.Now()
+		return merged.Stats("bad", now.Add(-30*time.Second), now).Cumulative.Requests == 260
+	})
+	now = time.Now()
+	since := now.Add(-30 * time.Second)
+	m, l, f := merged.Stats("bad", since, now), leader.Stats("bad", since, now), follower.Stats("bad", since, now)
+	if m.Requests != l.Requests+f.Requests || m.Errors != l.Errors+f.Errors || m.Status5xx != l.Status5xx+f.Status5xx || m.Requests != 260 {
+		t.Errorf("window: merged %v, leader %v, follower %v", m, l, f)
+	}
+	mc, lc, fc := m.Cumulative, l.Cumulative, f.Cumulative
+	if mc.Requests != lc.Requests+fc.Requests || mc.Errors != lc.Errors+fc.Errors || mc.Status5xx != lc.Status5xx+fc.Status5xx || !mc.Since.Equal(lc.Since) {
+		t.Errorf("cumulative: merged %+v, leader %+v, follower %+v", mc, lc, fc)
+	}
+	mb, _ := mc.Bound(false, 3000)
+	lb, _ := lc.Bound(false, 3000)
+	fb, ok := fc.Bound(false, 3000)
+	if !ok || mb.N != lb.N+fb.N || fb.N != 200 {
+		t.Errorf("bound 3000: merged %+v, leader %+v, follower %+v", mb, lb, fb)
+	}
+	if reps := recv.Replicas(); len(reps) != 1 || reps[0].Replica != "follower-1" || !reps[0].Fresh {
+		t.Errorf("replicas %+v", reps)
+	}
+}
+
+// A replica that stops reporting leaves the window after StaleAfter, on
+// the receiver's clock; its counts stay (they must never go down within
+// a watch), and come back to the window when it reports again.
+func TestStaleReplicaLeavesTheWindow(t *testing.T) {
+	good, bad := okBackend(t), halfFailing(t)
+	leader, _ := newSwitch(t, good, bad)
+	follower, fbase := newSwitch(t, good, bad)
+	var clock struct {
+		sync.Mutex
+		at time.Time
+	}
+	clock.at = time.Now()
+	now := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.at }
+	recv, api := leaderAPI(t, ReceiverOptions{Now: now})
+	merged := recv.Stats("svc", leader)
+	s, err := NewSender(SenderOptions{Replica: "f", Token: token, Leader: func() string { return api }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", follower)
+	load(t, fbase, 20)
+	if err := s.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	read := func() proxy.Snapshot { t := time.Now(); return merged.Stats("bad", t.Add(-30*time.Second), t) }
+	if got := read(); got.Requests != 20 || got.Cumulative.Requests != 20 {
+		t.Fatalf("fresh: %v, cumulative %+v", got, got.Cumulative)
+	}
+	clock.Lock()
+	clock.at = clock.at.Add(DefaultStaleAfter + time.Millisecond)
+	clock.Unlock()
+	if got := read(); got.Requests != 0 || got.Cumulative.Requests != 20 || got.Cumulative.Errors != 10 {
+		t.Fatalf("stale: window %v, cumulative %+v: want an empty window and the 20 requests counted", got, got.Cumulative)
+	}
+	if reps := recv.Replicas(); len(reps) != 1 || reps[0].Fresh {
+		t.Fatalf("replicas %+v", reps)
+	}
+	if err := s.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got.Requests != 20 || got.Cumulative.Requests != 20 {
+		t.Fatalf("reporting again: %v, cumulative %+v", got, got.Cumulative)
+	}
+}
+
+// The follower activates the version again (its generation restarts):
+// the leader's counts go on growing from where they were, and a guard
+// folding them sees every request once.
+func TestFollowerGenerationRestart(t *testing.T) {
+	good, bad := okBackend(t), halfFailing(t)
+	leader, _ := newSwitch(t, good, bad)
+	follower, fbase := newSwitch(t, good, bad)
+	recv, api := leaderAPI(t, ReceiverOptions{})
+	merged := recv.Stats("svc", leader)
+	s, err := NewSender(SenderOptions{Replica: "f", Token: token, Leader: func() string { return api }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", follower)
+	read := func() proxy.Cumulative { t := time.Now(); return merged.Stats("bad", t.Add(-30*time.Second), t).Cumulative }
+	load(t, fbase, 10)
+	s.Push(context.Background())
+	before := read()
+	follower.Activate("good")
+	follower.Activate("bad")
+	if c := follower.Stats("bad", time.Now(), time.Now()).Cumulative; c.Requests != 0 {
+		t.Fatalf("follower's generation did not restart: %+v", c)
+	}
+	s.Push(context.Background())
+	if c := read(); c.Requests != before.Requests || c.Errors != before.Errors {
+		t.Fatalf("after the follower's restart: %+v, before %+v: counts went down", c, before)
+	}
+	load(t, fbase, 6)
+	if err := s.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c := read(); c.Requests != 16 || c.Errors != 8 || !c.Since.Equal(before.Since) {
+		t.Fatalf("after 6 more: %+v, want 16 requests, 8 errors since %v", c, before.Since)
+	}
+}
+
+// Without the token, with a wrong one, or as the leader itself, a
+// report is refused; a malformed one is refused naming its field.
+func TestReceiverRefuses(t *testing.T) {
+	_, api := leaderAPI(t, ReceiverOptions{Self: "leader"})
+	post := func(auth, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, api+Path, strings.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	ok := `{"v":1,"replica":"f","services":[]}`
+	for name, tc := range map[string]struct {
+		auth, body string
+		code       int
+		has        string
+	}{
+		"no token":     {"", ok, 401, "bearer token"},
+		"wrong token":  {"Bearer nope", ok, 401, "bearer token"},
+		"basic":        {"Basic " + token, ok, 401, "bearer token"},
+		"good":         {"Bearer " + token, ok, 200, `"instance"`},
+		"self":         {"Bearer " + token, `{"v":1,"replica":"leader","services":[]}`, 409, "replica: leader is this replica"},
+		"not json":     {"Bearer " + token, `{"v":1,`, 400, "body:"},
+		"empty":        {"Bearer " + token, ``, 400, "body: empty"},
+		"format":       {"Bearer " + token, `{"v":2,"replica":"f"}`, 400, "v: report format 2"},
+		"no replica":   {"Bearer " + token, `{"v":1}`, 400, "replica: empty"},
+		"type":         {"Bearer " + token, `{"v":1,"replica":7}`, 400, "replica: want string"},
+		"deep type":    {"Bearer " + token, `{"v":1,"replica":"f","services":[{"service":"s","versions":[{"version":"v","from":1,"to":2,"slots":[{"i":"x"}]}]}]}`, 400, "services.versions.slots.i: want int64"},
+		"no service":   {"Bearer " + token, `{"v":1,"replica":"f","services":[{"versions":[]}]}`, 400, "services[0].service: empty"},
+		"odd pairs":    {"Bearer " + token, `{"v":1,"replica":"f","services":[{"service":"s","versions":[{"version":"v","from":1,"to":2,"slots":[{"i":2,"l":[1]}]}]}]}`, 400, "services[0].versions[0].slots[0].l: odd length"},
+		"neg counts":   {"Bearer " + token, `{"v":1,"replica":"f","services":[{"service":"s","versions":[{"version":"v","from":1,"to":2,"cumulative":{"requests":-1}}]}]}`, 400, "services[0].versions[0].cumulative: negative"},
+		"slot outside": {"Bearer " + token, `{"v":1,"replica":"f","services":[{"service":"s","versions":[{"version":"v","from":1,"to":2,"slots":[{"i":9,"l":[1,1]}]}]}]}`, 400, "services[0].versions[0].slots[0].i:"},
+	} {
+		code, body := post(tc.auth, tc.body)
+		if code != tc.code || !strings.Contains(body, tc.has) {
+			t.Errorf("%s: %d %s, want %d with %q", name, code, body, tc.code, tc.has)
+		}
+		if strings.Contains(body, token) {
+			t.Errorf("%s: the answer shows the token: %s", name, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, api+Path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %v %v", resp, err)
+	}
+}
+
+// A sender with the wrong token is refused and says so without the token.
+func TestSenderRefused(t *testing.T) {
+	_, api := leaderAPI(t, ReceiverOptions{})
+	sw := proxy.New(proxy.Options{Service: "svc"})
+	s, err := NewSender(SenderOptions{Replica: "f", Token: "wrong-token", Leader: func() string { return api }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", sw)
+	err = s.Push(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), "wrong-token") {
+		t.Fatalf("push with a wrong token: %v", err)
+	}
+	none, _ := NewSender(SenderOptions{Replica: "f", Token: token, Leader: func() string { return "" }})
+	if err := none.Push(context.Background()); err != nil {
+		t.Fatalf("no leader known: %v", err)
+	}
+	if _, err := NewReceiver(ReceiverOptions{}); err == nil {
+		t.Fatal("a receiver without a token")
+	}
+}
