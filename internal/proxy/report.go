@@ -32,8 +32,8 @@ type VersionReport struct {
 	// From and To are the slots (unix time / 100 ms) the report covers,
 	// both included: a slot in that range not in Slots was empty. To is
 	// the slot still open when the report was taken.
-	From int64        `json:"from"`
-	To   int64        `json:"to"`
+	From  int64        `json:"from"`
+	To    int64        `json:"to"`
 	Slots []SlotReport `json:"slots,omitempty"`
 	// Cumulative is the version's current counter generation.
 	Cumulative WireCumulative `json:"cumulative"`

@@ -281,7 +281,10 @@ func TestFollowerGenerationRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Add("svc", follower)
-	read := func() proxy.Cumulative { t := time.Now(); return merged.Stats("bad", t.Add(-30*time.Second), t).Cumulative }
+	read := func() proxy.Cumulative {
+		t := time.Now()
+		return merged.Stats("bad", t.Add(-30*time.Second), t).Cumulative
+	}
 	load(t, fbase, 10)
 	s.Push(context.Background())
 	before := read()
@@ -376,5 +379,70 @@ func TestSenderRefused(t *testing.T) {
 	}
 	if _, err := NewReceiver(ReceiverOptions{}); err == nil {
 		t.Fatal("a receiver without a token")
+	}
+}
+
+// Bad evidence on the follower's switch is pushed at once, not at the
+// next interval (here an hour away).
+func TestEvidencePushesAtOnce(t *testing.T) {
+	good, bad := okBackend(t), halfFailing(t)
+	leader, _ := newSwitch(t, good, bad)
+	follower, fbase := newSwitch(t, good, bad)
+	recv, api := leaderAPI(t, ReceiverOptions{})
+	merged := recv.Stats("svc", leader)
+	s, err := NewSender(SenderOptions{Replica: "f", Token: token, Interval: time.Hour, Leader: func() string { return api }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", follower)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	load(t, fbase, 2) // one 500: evidence
+	select {
+	case <-leader.Evidence(): // the receiver pokes the leader's controller too
+	case <-time.After(10 * time.Second):
+		t.Fatal("the leader's switch was never poked by the follower's evidence")
+	}
+	now := time.Now()
+	if c := merged.Stats("bad", now.Add(-time.Minute), now).Cumulative; c.Requests != 2 || c.Errors != 1 {
+		t.Fatalf("merged after the evidence push: %+v", c)
+	}
+}
+
+// A new leader (another URL) is sent everything the switch still holds,
+// not just what changed since the old leader's last acknowledgement.
+func TestNewLeaderGetsEverything(t *testing.T) {
+	good, bad := okBackend(t), halfFailing(t)
+	leader, _ := newSwitch(t, good, bad)
+	follower, fbase := newSwitch(t, good, bad)
+	recvA, apiA := leaderAPI(t, ReceiverOptions{})
+	recvB, apiB := leaderAPI(t, ReceiverOptions{})
+	var cur atomic.Value
+	cur.Store(apiA)
+	s, err := NewSender(SenderOptions{Replica: "f", Token: token, Leader: func() string { return cur.Load().(string) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", follower)
+	load(t, fbase, 10)
+	if err := s.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	load(t, fbase, 4)
+	cur.Store(apiB)
+	if err := s.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for name, r := range map[string]*Receiver{"old leader": recvA, "new leader": recvB} {
+		want := int64(14)
+		if name == "old leader" {
+			want = 10
+		}
+		if got := r.Stats("svc", leader).Stats("bad", now.Add(-time.Minute), now); got.Requests != want || got.Cumulative.Requests != want {
+			t.Errorf("%s: window %d, cumulative %d requests, want %d", name, got.Requests, got.Cumulative.Requests, want)
+		}
 	}
 }
