@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,7 @@ import (
 // (detect's seqTest.fold). It stops counting only when the leader's own
 // generation moves on (the version was activated again: a new watch).
 type Remote struct {
+	applied   atomic.Uint64 // requests the reports added (Applied)
 	mu        sync.Mutex
 	retention int64 // slots
 	replicas  map[string]*remoteReplica
@@ -104,7 +106,7 @@ func (r *Remote) Apply(replica string, reps []VersionReport) (bad bool) {
 			rv.put(sr, rep.To-r.retention)
 		}
 		rv.prune(rep.To - r.retention)
-		if rv.addGen(rep.Cumulative) {
+		if rv.addGen(rep.Cumulative, &r.applied) {
 			bad = true
 		}
 	}
@@ -144,7 +146,7 @@ func (rv *remoteVersion) prune(oldest int64) {
 
 // addGen folds a generation's counts in, field by field at the maximum
 // (counts only grow within a generation; a late report is an older view).
-func (rv *remoteVersion) addGen(c WireCumulative) (bad bool) {
+func (rv *remoteVersion) addGen(c WireCumulative, applied *atomic.Uint64) (bad bool) {
 	if c.Since < rv.floor {
 		return false // a generation of a watch that is over
 	}
@@ -161,6 +163,9 @@ func (rv *remoteVersion) addGen(c WireCumulative) (bad bool) {
 	}
 	g := &rv.gens[k]
 	bad = c.Errors > g.Errors || c.Mismatched > g.Mismatched
+	if c.Requests > g.Requests {
+		applied.Add(uint64(c.Requests - g.Requests))
+	}
 	g.Requests, g.Errors, g.Status5xx = max(g.Requests, c.Requests), max(g.Errors, c.Errors), max(g.Status5xx, c.Status5xx)
 	g.Compared, g.Mismatched = max(g.Compared, c.Compared), max(g.Mismatched, c.Mismatched)
 	for _, b := range c.Bounds {
@@ -272,6 +277,12 @@ func addCumulative(c *Cumulative, g WireCumulative) {
 		}
 	}
 }
+
+// Applied counts the requests other replicas reported so far (every
+// version): it grows whenever a report brought new ones, so a controller
+// that slows down for an idle service (Switch.Activity) sees the other
+// replicas' traffic as activity too.
+func (r *Remote) Applied() uint64 { return r.applied.Load() }
 
 // DropWindow frees a replica's slots (it has been quiet so long its window
 // cannot matter), keeping the generations that may still count; a replica

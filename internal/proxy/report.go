@@ -219,6 +219,11 @@ func (s *Switch) TrackedBounds(version string) (latency, ttfb []float64) {
 	return latency, ttfb
 }
 
+// ReportEvidence is poked like Evidence, on a channel of its own: a
+// follower's replica reporter sends at once on it, without taking the
+// pokes Evidence's reader (the controller) waits for.
+func (s *Switch) ReportEvidence() <-chan struct{} { return s.reportEvidence }
+
 // NotifyEvidence pokes Evidence (non-blocking, coalesced): the leader's
 // merge calls it when another replica reported bad evidence, so the
 // controller judges at once as it does for its own switch's.

@@ -164,6 +164,14 @@ func (m *Merged) Stats(version string, since, now time.Time) proxy.Snapshot {
 	return snap
 }
 
+// Activity is Switch.Activity with the other replicas' reported requests
+// added, for the controller's trigger (OnEvidence's idle test): a service
+// whose traffic crosses only followers is busy, not idle.
+func (m *Merged) Activity() (completed uint64, waiting bool) {
+	completed, waiting = m.sw.Activity()
+	return completed + m.remote.Applied(), waiting
+}
+
 // ServeHTTP takes one Batch: 401 without the token, 400 naming the field
 // of a malformed one, 409 for this replica's own.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {

@@ -185,6 +185,12 @@ func TestFollowerTrafficReachesTheGuard(t *testing.T) {
 		now := time.Now()
 		return merged.Stats("bad", now.Add(-30*time.Second), now).Cumulative.Requests == 200
 	})
+	if done, _ := merged.Activity(); done < 200 {
+		t.Errorf("merged activity %d after 200 follower requests: the trigger would think the service idle", done)
+	}
+	if done, _ := leader.Activity(); done != 0 {
+		t.Errorf("leader's own activity %d", done)
+	}
 	now := time.Now()
 	if lr := judge(t, detect.NewGuard(policy(), start), local, now); lr.Verdict == detect.Degraded || lr.Samples != 0 {
 		t.Fatalf("leader's own switch, which carried nothing: %v on %d samples", lr.Verdict, lr.Samples)
@@ -408,6 +414,11 @@ func TestEvidencePushesAtOnce(t *testing.T) {
 	now := time.Now()
 	if c := merged.Stats("bad", now.Add(-time.Minute), now).Cumulative; c.Requests != 2 || c.Errors != 1 {
 		t.Fatalf("merged after the evidence push: %+v", c)
+	}
+	select {
+	case <-follower.Evidence(): // the sender did not take the follower controller's poke
+	default:
+		t.Fatal("the sender consumed the follower switch's Evidence")
 	}
 }
 

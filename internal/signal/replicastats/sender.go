@@ -138,8 +138,8 @@ func (s *Sender) Remove(service string) {
 	}
 }
 
-// forward relays the switch's evidence pokes to the sender (s.mu held).
-// The Sender consumes Switch.Evidence: on a follower nothing else may.
+// forward relays the switch's evidence pokes to the sender (s.mu held),
+// from Switch.ReportEvidence: the controller's Evidence stays its own.
 func (s *Sender) forward(e *sent) {
 	ctx, cancel := context.WithCancel(s.runCtx)
 	e.stop = cancel
@@ -150,7 +150,7 @@ func (s *Sender) forward(e *sent) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-e.sw.Evidence():
+			case <-e.sw.ReportEvidence():
 				select {
 				case s.wake <- struct{}{}:
 				default:
