@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -97,6 +98,36 @@ func BenchmarkRemote(b *testing.B) {
 			for b.Loop() {
 				sw.Stats("v", since, now)
 			}
+		})
+	}
+}
+
+// BenchmarkRemoteMemory is what the leader keeps per replica and version:
+// a minute of reported slots (the retention), measured as live heap.
+func BenchmarkRemoteMemory(b *testing.B) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, rps := range []int{10, 100, 1000, 10000} {
+		sw := reportSwitch(b, rps, now)
+		js, _ := json.Marshal(sw.Report(now, nil))
+		b.Run(fmt.Sprintf("rps=%d", rps), func(b *testing.B) {
+			const replicas = 20
+			var per float64
+			for b.Loop() {
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				rem := NewRemote(time.Minute)
+				for i := range replicas {
+					var reps []VersionReport
+					json.Unmarshal(js, &reps)
+					rem.Apply(fmt.Sprint("r", i), reps)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				per = float64(after.HeapAlloc-before.HeapAlloc) / replicas
+				runtime.KeepAlive(rem)
+			}
+			b.ReportMetric(per, "bytes/replica-version")
 		})
 	}
 }
