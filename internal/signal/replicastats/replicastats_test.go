@@ -256,12 +256,26 @@ func TestStaleReplicaLeavesTheWindow(t *testing.T) {
 	if got := read(); got.Requests != 20 || got.Cumulative.Requests != 20 {
 		t.Fatalf("fresh: %v, cumulative %+v", got, got.Cumulative)
 	}
+	// A guard folding the counts across the replica going quiet and
+	// coming back sees its 20 requests once.
+	g := detect.NewGuard(policy(), time.Now().Add(-time.Second))
+	seen := func(when string) {
+		t.Helper()
+		r := judge(t, g, proxystats.New(merged), time.Now())
+		for _, f := range r.Findings {
+			if f.Metric == signal.ErrorRate && f.Seen != 20 {
+				t.Fatalf("%s: the guard has seen %d requests, want the 20 once (%s)", when, f.Seen, f.Text)
+			}
+		}
+	}
+	seen("fresh")
 	clock.Lock()
 	clock.at = clock.at.Add(DefaultStaleAfter + time.Millisecond)
 	clock.Unlock()
 	if got := read(); got.Requests != 0 || got.Cumulative.Requests != 20 || got.Cumulative.Errors != 10 {
 		t.Fatalf("stale: window %v, cumulative %+v: want an empty window and the 20 requests counted", got, got.Cumulative)
 	}
+	seen("stale")
 	if reps := recv.Replicas(); len(reps) != 1 || reps[0].Fresh {
 		t.Fatalf("replicas %+v", reps)
 	}
@@ -271,6 +285,7 @@ func TestStaleReplicaLeavesTheWindow(t *testing.T) {
 	if got := read(); got.Requests != 20 || got.Cumulative.Requests != 20 {
 		t.Fatalf("reporting again: %v, cumulative %+v", got, got.Cumulative)
 	}
+	seen("reporting again")
 }
 
 // The follower activates the version again (its generation restarts):
