@@ -144,8 +144,8 @@ func (r *VersionReport) Validate() error {
 	if r.From > r.To {
 		return fmt.Errorf("from: %d after to %d", r.From, r.To)
 	}
-	if r.To-r.From > maxReportSlots {
-		return fmt.Errorf("from: %d slots to %d, more than %d", r.To-r.From, r.To, maxReportSlots)
+	if uint64(r.To)-uint64(r.From) > uint64(maxReportSlots) { // exact for From <= To, however far apart
+		return fmt.Errorf("from: %d to %d spans more than %d slots", r.From, r.To, maxReportSlots)
 	}
 	prev := r.From - 1
 	for i, sl := range r.Slots {
