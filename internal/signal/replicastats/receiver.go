@@ -35,6 +35,11 @@ const (
 	MaxBodyBytes = 16 << 20
 )
 
+// maxSkew is the clock difference the leader warns about: half of
+// proxy.GenSlack, the tolerance a replica's generation start is judged
+// with, and five slots.
+const maxSkew = proxy.GenSlack / 2
+
 // ReceiverOptions configure a Receiver.
 type ReceiverOptions struct {
 	// Token is the shared secret every replica sends as a bearer token.
@@ -60,6 +65,8 @@ type Receiver struct {
 
 	mu        sync.RWMutex
 	seen      map[string]time.Time // replica → last report, on the receiver's clock
+	skew      map[string]time.Duration
+	warned    map[string]time.Time // replica → last clock warning
 	remotes   map[string]*proxy.Remote
 	locals    map[string]*proxy.Switch
 	lastSweep time.Time
@@ -85,7 +92,7 @@ func NewReceiver(opts ReceiverOptions) (*Receiver, error) {
 	var id [8]byte
 	rand.Read(id[:])
 	return &Receiver{opts: opts, tokenSum: sha256.Sum256([]byte(opts.Token)), instance: hex.EncodeToString(id[:]),
-		log: opts.Logger, seen: map[string]time.Time{}, remotes: map[string]*proxy.Remote{}, locals: map[string]*proxy.Switch{}}, nil
+		log: opts.Logger, seen: map[string]time.Time{}, skew: map[string]time.Duration{}, warned: map[string]time.Time{}, remotes: map[string]*proxy.Remote{}, locals: map[string]*proxy.Switch{}}, nil
 }
 
 // Instance identifies this receiver (a new one after a restart).
@@ -131,6 +138,9 @@ type ReplicaStatus struct {
 	Replica string        `json:"replica"`
 	Age     time.Duration `json:"age"` // since its last report
 	Fresh   bool          `json:"fresh"`
+	// Skew is how far the replica's clock was ahead of the leader's at
+	// its last report (network delay included).
+	Skew time.Duration `json:"skew"`
 }
 
 // Replicas lists the replicas that reported, for status pages.
@@ -140,7 +150,7 @@ func (r *Receiver) Replicas() []ReplicaStatus {
 	defer r.mu.RUnlock()
 	out := make([]ReplicaStatus, 0, len(r.seen))
 	for name, at := range r.seen {
-		out = append(out, ReplicaStatus{Replica: name, Age: now.Sub(at), Fresh: now.Sub(at) <= r.opts.StaleAfter})
+		out = append(out, ReplicaStatus{Replica: name, Age: now.Sub(at), Fresh: now.Sub(at) <= r.opts.StaleAfter, Skew: r.skew[name]})
 	}
 	slices.SortFunc(out, func(a, b ReplicaStatus) int { return strings.Compare(a.Replica, b.Replica) })
 	return out
@@ -260,6 +270,15 @@ func (r *Receiver) apply(b *Batch) Reply {
 	reply := Reply{V: proxy.ReportFormat, Instance: r.instance}
 	r.mu.Lock()
 	r.seen[b.Replica] = now
+	if b.At != 0 {
+		skew := time.Unix(0, b.At).Sub(now)
+		r.skew[b.Replica] = skew
+		if (skew > maxSkew || skew < -maxSkew) && now.Sub(r.warned[b.Replica]) > 10*time.Minute {
+			r.warned[b.Replica] = now
+			r.log.Warn("replica stats: a replica's clock is far from the leader's; its slots land at the wrong time (run NTP on every replica)",
+				"replica", b.Replica, "ahead_by", skew)
+		}
+	}
 	type target struct {
 		rem   *proxy.Remote
 		local *proxy.Switch
@@ -275,6 +294,8 @@ func (r *Receiver) apply(b *Batch) Reply {
 			if now.Sub(at) > r.opts.ForgetAfter {
 				quiet = append(quiet, name)
 				delete(r.seen, name)
+				delete(r.skew, name)
+				delete(r.warned, name)
 			}
 		}
 	}

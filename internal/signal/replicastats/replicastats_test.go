@@ -3,7 +3,9 @@ package replicastats
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -223,7 +225,7 @@ func TestFollowerTrafficReachesTheGuard(t *testing.T) {
 	if !ok || mb.N != lb.N+fb.N || fb.N != 200 {
 		t.Errorf("bound 3000: merged %+v, leader %+v, follower %+v", mb, lb, fb)
 	}
-	if reps := recv.Replicas(); len(reps) != 1 || reps[0].Replica != "follower-1" || !reps[0].Fresh {
+	if reps := recv.Replicas(); len(reps) != 1 || reps[0].Replica != "follower-1" || !reps[0].Fresh || reps[0].Skew > time.Second || reps[0].Skew < -time.Second {
 		t.Errorf("replicas %+v", reps)
 	}
 }
@@ -471,4 +473,40 @@ func TestNewLeaderGetsEverything(t *testing.T) {
 			t.Errorf("%s: window %d, cumulative %d requests, want %d", name, got.Requests, got.Cumulative.Requests, want)
 		}
 	}
+}
+
+// A replica whose clock is far from the leader's is shown with its skew
+// and warned about (its slots would land at the wrong time).
+func TestClockSkewShown(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	recv, api := leaderAPI(t, ReceiverOptions{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))})
+	body := fmt.Sprintf(`{"v":1,"replica":"f","at":%d,"services":[]}`, time.Now().Add(5*time.Second).UnixNano())
+	req, _ := http.NewRequest(http.MethodPost, api+Path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	resp.Body.Close()
+	reps := recv.Replicas()
+	if len(reps) != 1 || reps[0].Skew < 4*time.Second || reps[0].Skew > 5*time.Second {
+		t.Fatalf("replicas %+v, want f 5 s ahead", reps)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "clock is far") {
+		t.Fatalf("no warning: %s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

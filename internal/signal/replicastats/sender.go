@@ -276,7 +276,8 @@ func (s *Sender) batch(now time.Time) ([]byte, []part) {
 	head, _ := json.Marshal(struct {
 		V       int    `json:"v"`
 		Replica string `json:"replica"`
-	}{proxy.ReportFormat, s.opts.Replica})
+		At      int64  `json:"at"`
+	}{proxy.ReportFormat, s.opts.Replica, now.UnixNano()})
 	var buf bytes.Buffer
 	buf.Write(head[:len(head)-1])
 	buf.WriteString(`,"services":[`)

@@ -25,8 +25,12 @@ const Path = "/api/v1/replica/stats"
 // changed since the leader last acknowledged them. Format is
 // proxy.ReportFormat; a leader refuses another.
 type Batch struct {
-	V        int             `json:"v"`
-	Replica  string          `json:"replica"`
+	V       int    `json:"v"`
+	Replica string `json:"replica"`
+	// At is when the batch was built, unix ns on the replica's clock:
+	// slots and generations are placed by that clock, so the leader
+	// warns when it is far from its own.
+	At       int64           `json:"at,omitempty"`
 	Services []ServiceReport `json:"services"`
 }
 
