@@ -510,3 +510,27 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A leader that takes the connection and never answers costs one push
+// its Timeout, not a stuck sender; a sender stops with its context.
+func TestHungLeaderBounded(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	s, err := NewSender(SenderOptions{Replica: "f", Token: token, Timeout: 50 * time.Millisecond, Leader: func() string { return srv.URL }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Add("svc", proxy.New(proxy.Options{Service: "svc"}))
+	if err := s.Push(context.Background()); err == nil {
+		t.Fatal("a push to a leader that never answers succeeded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+}
