@@ -60,6 +60,7 @@ type App struct {
 	headers  *proxystats.Headers
 	vars     versionVars
 	scrapes  map[string]*sigprom.Gated // by service: its Prometheus signals
+	promHub  *sigprom.Hub              // one scrape watch and batch per Prometheus job
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher

@@ -25,7 +25,8 @@ type Gated struct {
 	mu      sync.Mutex
 	scrape  map[string]scrapeState // by service
 	cache   map[gateKey]gateEntry
-	watched map[string]bool // services whose scrapes Watch follows
+	watched map[string]int // services whose scrapes Watch follows, by watches
+	hub     *Hub           // shares the watches; nil until the first Watch of NewGated's
 }
 
 type scrapeState struct {
@@ -45,7 +46,7 @@ var _ signal.Source = (*Gated)(nil)
 
 // NewGated gates src, checking for new scrapes every poll (e.g. 100ms).
 func NewGated(src *Source, poll time.Duration) *Gated {
-	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}, watched: map[string]bool{}}
+	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}, watched: map[string]int{}}
 }
 
 // Expected is the source's.
@@ -61,7 +62,8 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 	if ok && !mark.After(e.scrape) {
 		return e.sample, e.err
 	}
-	smp, err := g.src.Read(ctx, q)
+	smp, err := g.src.read(ctx, q, mark) // a Hub's batch may have read it for mark
+
 	g.mu.Lock()
 	g.cache[k] = gateEntry{scrape: mark, sample: smp, err: err}
 	g.mu.Unlock()
@@ -74,7 +76,7 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 func (g *Gated) latest(ctx context.Context, service string, now time.Time) time.Time {
 	g.mu.Lock()
 	st := g.scrape[service]
-	if g.watched[service] {
+	if g.watched[service] > 0 {
 		g.mu.Unlock()
 		return st.at // Watch keeps it current
 	}
