@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
-		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional},
+		deps := controller.Deps{Store: st, Metrics: metrics, Signals: controller.Signals{Optional: optional.For(sc.Name)},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
 		sr, err := schemaReader(sc)
 		if err != nil {

@@ -66,6 +66,15 @@ func (a *App) prometheusSource(_ context.Context, service string, c prometheus.C
 	return g, nil
 }
 
+// PrometheusStats counts the batched Prometheus reads of every service (a
+// zero HubStats without Prometheus signals); the scale benchmark reports it.
+func (a *App) PrometheusStats() prometheus.HubStats {
+	if a.promHub == nil {
+		return prometheus.HubStats{}
+	}
+	return a.promHub.Stats()
+}
+
 // heartbeat is how often a service whose every judged metric comes from
 // Prometheus is evaluated between scrapes: nothing new arrives then, but
 // blind_grace, bake and suspect_grace run on evaluations.

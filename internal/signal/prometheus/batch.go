@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,11 +16,13 @@ import (
 // metric of every service on that job with one query per metric and form
 // of template, instead of one per (service, version, metric).
 //
-// Who is in a batch: every version whose tally has its base (its first
-// read was its own, so the base is exactly what a lone read makes it) and
-// that was read within batchRecent — the versions the controllers judge.
-// A version read for the first time, a template whose rendered form is not
-// a shape (see shape.go: a selector, maybe summed, maybe "or vector(0)"),
+// Who is in a batch: every version whose tally was read within
+// batchRecent — the versions the controllers judge. A version's first read
+// (its base) is made alone, so that a deploy is judged from the next scrape
+// on, unless loneBases of them are in flight already (10,000 services
+// starting at once): then the read answers no data and the job's next
+// batch takes the base, which is the same read (a base adds nothing). A
+// template whose rendered form is not a shape (see shape.go: a selector, maybe summed, maybe "or vector(0)"),
 // and every metric under queries (a windowed value over arbitrary PromQL,
 // one number per query) are read per service, as before; the Hub counts
 // those as Alone.
@@ -36,6 +39,12 @@ import (
 
 // batchRecent is how long after its last read a version stays in batches.
 const batchRecent = time.Minute
+
+// loneBases is how many bases a Hub's services read alone at once.
+const loneBases = 4
+
+// errBaseDeferred is the answer to a first read left to the next batch.
+var errBaseDeferred = errors.New("first read of the version left to the job's next batched read")
 
 // member is one (service, version, metric) tally a batch answers.
 type member struct {
@@ -64,7 +73,7 @@ func (s *Source) pending(service string, at time.Time, alone *int64) []member {
 	for i, st := range sts {
 		k, cq := keys[i], svc.counts[keys[i].metric]
 		st.mu.Lock()
-		ok := !st.since.IsZero() && at.Sub(st.used) <= batchRecent
+		ok := at.Sub(st.used) <= batchRecent
 		var shs []*shape
 		if ok {
 			shs, ok = st.shapesFor(s, svc, cq, signal.Query{Service: k.service, Version: k.version, Metric: k.metric})
@@ -159,6 +168,7 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 	}
 	h.queries.Add(1)
 	h.members.Add(int64(len(ms)))
+	h.last.Store(int64(len(ms)))
 	vec, err := c.Vector(ctx, query, at)
 	if err != nil {
 		c.log.Debug("prometheus batched read", "members", len(ms), "err", err)
@@ -178,10 +188,14 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 			}
 		}
 	}
+	groups := make([]map[string]model.Vector, len(parts))
+	for p := range parts {
+		groups[p] = byValues(parts[p], varying[p])
+	}
 	for _, m := range ms {
 		var mine model.Vector
 		for p, sh := range m.shapes {
-			mine = append(mine, sh.pick(parts[p], varying[p])...)
+			mine = append(mine, sh.pick(groups[p], varying[p])...)
 		}
 		m.st.mu.Lock()
 		if at.After(m.st.lastAt) && m.st.apply(at, mine, m.hist) == nil {

@@ -178,7 +178,8 @@ func (s *Source) countState(k stateKey, now time.Time) *countState {
 // newer than the last read, none otherwise (a read at an earlier moment, the
 // previous version's baseline, is answered from the history), nor when a
 // Hub's batch already read the counters for scrape (zero: no scrape known).
-func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries, q signal.Query, scrape time.Time) (signal.Sample, error) {
+// With hub (nil: none) a base may be left to the hub's next batch.
+func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries, q signal.Query, scrape time.Time, hub *Hub) (signal.Sample, error) {
 	st := s.countState(stateKey{q.Service, q.Version, q.Metric}, q.At)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -190,6 +191,14 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 		st.span = max(st.span, min(q.At.Sub(q.Since), maxSpan))
 	}
 	batched := !scrape.IsZero() && !st.batched.Before(scrape)
+	if st.since.IsZero() && hub != nil {
+		select {
+		case hub.lone <- struct{}{}:
+			defer func() { <-hub.lone }()
+		default:
+			return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, errBaseDeferred)
+		}
+	}
 	if st.since.IsZero() || (q.At.After(st.lastAt) && !batched) {
 		query, err := cq.render(s.varsFor(svc, q), svc.cfg.Window)
 		if err != nil {

@@ -25,7 +25,12 @@ type Hub struct {
 	mu   sync.Mutex
 	jobs map[jobKey]*jobWatch
 
-	queries, members, alone atomic.Int64
+	// lone bounds the first reads of versions (their bases) made alone at
+	// once; the others wait for the job's next batch (see batch.go).
+	lone chan struct{}
+
+	queries, members, alone, reads, evals atomic.Int64
+	last                                  atomic.Int64 // members of the newest batch
 }
 
 // HubStats counts a Hub's batched reads.
@@ -36,11 +41,17 @@ type HubStats struct {
 	// Alone is how many reads could not be batched (their template's form
 	// is not one batch.go knows) and are read per service instead.
 	Alone int64
+	// Reads is how many reads the Hub's gates answered, Evaluations how
+	// many distinct moments they were for (a service's evaluation reads
+	// each of its rules' metrics at one moment); Last is the members of
+	// the newest batch.
+	Reads, Evaluations, Last int64
 }
 
 // Stats returns the counts so far.
 func (h *Hub) Stats() HubStats {
-	return HubStats{Queries: h.queries.Load(), Members: h.members.Load(), Alone: h.alone.Load()}
+	return HubStats{Queries: h.queries.Load(), Members: h.members.Load(), Alone: h.alone.Load(),
+		Reads: h.reads.Load(), Evaluations: h.evals.Load(), Last: h.last.Load()}
 }
 
 // Watches is how many scrape watches run: one per server and job watched.
@@ -68,14 +79,14 @@ type subscriber struct {
 // NewHub returns a Hub whose watches check for new scrapes every poll at
 // most (e.g. 100ms; closer while a scrape is due).
 func NewHub(poll time.Duration) *Hub {
-	return &Hub{poll: poll, jobs: map[jobKey]*jobWatch{}}
+	return &Hub{poll: poll, jobs: map[jobKey]*jobWatch{}, lone: make(chan struct{}, loneBases)}
 }
 
 // Gate gates src as NewGated does, with the Hub's poll, its watches shared
 // through the Hub.
 func (h *Hub) Gate(src *Source) *Gated {
 	g := NewGated(src, h.poll)
-	g.hub = h
+	g.hub, g.shared = h, h
 	return g
 }
 

@@ -212,22 +212,33 @@ func batch(shs []*shape) (query string, varying []string) {
 	return "sum by (" + strings.Join(slices.Compact(by), ",") + ") (" + sel + ")", varying
 }
 
-// pick returns sh's part of a batched answer, labelled as sh's own query
-// would have labelled it (a sum loses the labels it was not grouped by),
-// so the tally's series are the same whether a read was batched or not.
-func (sh *shape) pick(vec model.Vector, varying []string) model.Vector {
-	var out model.Vector
+// byValues groups a batched answer by the values of the varying labels,
+// so each member finds its part in one lookup, not a pass over the answer.
+func byValues(vec model.Vector, varying []string) map[string]model.Vector {
+	out := map[string]model.Vector{}
 	for _, s := range vec {
-		match := true
+		var k strings.Builder
 		for _, l := range varying {
-			if string(s.Metric[model.LabelName(l)]) != sh.eq[l] {
-				match = false
-				break
-			}
+			k.WriteString(string(s.Metric[model.LabelName(l)]))
+			k.WriteByte(0xff) // not in a valid UTF-8 label value
 		}
-		if !match {
-			continue
-		}
+		out[k.String()] = append(out[k.String()], s)
+	}
+	return out
+}
+
+// pick returns sh's part of a batched answer grouped by byValues,
+// labelled as sh's own query would have labelled it (a sum loses the
+// labels it was not grouped by), so the tally's series are the same
+// whether a read was batched or not.
+func (sh *shape) pick(groups map[string]model.Vector, varying []string) model.Vector {
+	var k strings.Builder
+	for _, l := range varying {
+		k.WriteString(sh.eq[l])
+		k.WriteByte(0xff)
+	}
+	var out model.Vector
+	for _, s := range groups[k.String()] {
 		if sh.agg {
 			m := s.Metric.Clone()
 			for _, l := range varying {

@@ -94,11 +94,11 @@ func TestBatchPick(t *testing.T) {
 		{Metric: model.Metric{"service": "c"}, Value: 5},
 		{Metric: model.Metric{"service": "aXb"}, Value: 7}, // cannot be: the regexp is quoted
 	}
-	got := a.pick(vec, varying)
+	got := a.pick(byValues(vec, varying), varying)
 	if len(got) != 1 || got[0].Value != 3 || len(got[0].Metric) != 0 {
 		t.Fatalf("a's part %v, want one series {} 3", got)
 	}
-	if got := b.pick(vec, varying); len(got) != 1 || got[0].Value != 5 {
+	if got := b.pick(byValues(vec, varying), varying); len(got) != 1 || got[0].Value != 5 {
 		t.Fatalf("b's part %v, want 5", got)
 	}
 	// A bare selector keeps every label: a member's series are those with
@@ -114,7 +114,7 @@ func TestBatchPick(t *testing.T) {
 		{Metric: model.Metric{"service": "a", "version": "v2", "pod": "p1"}, Value: 2},
 		{Metric: model.Metric{"service": "a", "version": "v1", "pod": "p2"}, Value: 4},
 	}
-	if got := x.pick(vec, varying); len(got) != 2 || got[0].Value+got[1].Value != 5 || got[0].Metric["pod"] == "" {
+	if got := x.pick(byValues(vec, varying), varying); len(got) != 2 || got[0].Value+got[1].Value != 5 || got[0].Metric["pod"] == "" {
 		t.Fatalf("v1's part %v, want pods p1 and p2", got)
 	}
 }
