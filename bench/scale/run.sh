@@ -10,4 +10,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v prometheus >/dev/null || { echo "needs prometheus (apt-get install -y prometheus)" >&2; exit 1; }
 uptime
-RIPCORD_BENCH=1 go test -count=1 -timeout 60m -run '^TestScale$' -v ./bench/scale/ | grep -vE '^(=== RUN|\s*$)' | grep -vE '^time=|level=' || true
+RIPCORD_BENCH=1 go test -count=1 -timeout 60m -run '^TestScale$' -v ./bench/scale/ | grep --line-buffered -vE '^(=== RUN|\s*$|time=)' || true

@@ -106,12 +106,21 @@ type Scoped interface {
 // service and kind; asking each service's metrics of all of them would make
 // every read cost as much as the fleet is large.
 func (ss Sources) For(service string) Sources {
-	out := make(Sources, 0, len(ss))
+	keep := func(s OptionalSource) bool {
+		sc, ok := s.(Scoped)
+		return !ok || sc.Scope() == "" || sc.Scope() == service
+	}
+	n := 0
 	for _, s := range ss {
-		if sc, ok := s.(Scoped); ok && sc.Scope() != "" && sc.Scope() != service {
-			continue
+		if keep(s) {
+			n++
 		}
-		out = append(out, s)
+	}
+	out := make(Sources, 0, n) // exactly: each of 10,000 services holds one
+	for _, s := range ss {
+		if keep(s) {
+			out = append(out, s)
+		}
 	}
 	return out
 }
