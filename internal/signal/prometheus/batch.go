@@ -146,8 +146,8 @@ func (h *Hub) prefetch(ctx context.Context, c *Client, subs []*subscriber, mark 
 	}
 }
 
-// read sends one group's query and applies the parts. A failed query
-// leaves the members unmarked: their own reads then query (and fail) alone.
+// read sends one group's query and applies the parts. A failed query is
+// each member's answer until the next scrape.
 func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Time) {
 	nparts := len(ms[0].shapes)
 	queries := make([]string, nparts)
@@ -171,7 +171,15 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 	h.last.Store(int64(len(ms)))
 	vec, err := c.Vector(ctx, query, at)
 	if err != nil {
+		// Every member answers this failure for this scrape (no data:
+		// Blind), rather than 10,000 reads retrying alone at once.
 		c.log.Debug("prometheus batched read", "members", len(ms), "err", err)
+		err = compact(err, fmt.Sprintf("batched read of %d versions", len(ms)))
+		for _, m := range ms {
+			m.st.mu.Lock()
+			m.st.batched, m.st.batchErr = mark, err
+			m.st.mu.Unlock()
+		}
 		return
 	}
 	var parts []model.Vector
@@ -199,8 +207,43 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 		}
 		m.st.mu.Lock()
 		if at.After(m.st.lastAt) && m.st.apply(at, mine, m.hist) == nil {
-			m.st.batched = mark
+			m.st.batched, m.st.batchErr = mark, nil
 		}
 		m.st.mu.Unlock()
+	}
+}
+
+// compact is a batched read's failure without the query, which names every
+// member's labels: the cause and signal.ErrNoData stay in the chain.
+func compact(err error, what string) error {
+	cause := err
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range u.Unwrap() {
+			if e != signal.ErrNoData {
+				cause = e
+			}
+		}
+	}
+	return fmt.Errorf("prometheus: %s: %w: %w", what, signal.ErrNoData, cause)
+}
+
+// fail makes err (the job's scrape times unreadable: Prometheus down) the
+// answer of every counts tally of service until the next scrape, so an
+// outage costs one failed question per job, not one per version.
+func (s *Source) fail(service string, mark time.Time, err error) {
+	s.mu.Lock()
+	var sts []*countState
+	for k, st := range s.states {
+		if k.service == service {
+			sts = append(sts, st)
+		}
+	}
+	s.mu.Unlock()
+	for _, st := range sts {
+		st.mu.Lock()
+		if !st.since.IsZero() {
+			st.batched, st.batchErr = mark, err
+		}
+		st.mu.Unlock()
 	}
 }

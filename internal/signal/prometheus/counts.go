@@ -136,8 +136,10 @@ type countState struct {
 	warned map[float64]bool
 	// unmatched are the bounds the last sample found no finite bucket for.
 	unmatched []float64
-	// batched is the scrape a Hub's batched read last answered for.
-	batched time.Time
+	// batched is the scrape a Hub's batched read last answered for, and
+	// batchErr its failure (nil: applied).
+	batched  time.Time
+	batchErr error
 	// shapeText and shapes are the last rendered templates and their
 	// parse (nil: not batchable), so a batch parses each once.
 	shapeText string
@@ -198,6 +200,9 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 		default:
 			return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, errBaseDeferred)
 		}
+	}
+	if batched && st.batchErr != nil {
+		return signal.Sample{}, fmt.Errorf("%s of %s/%s (batched): %w", q.Metric, q.Service, q.Version, st.batchErr)
 	}
 	if st.since.IsZero() || (q.At.After(st.lastAt) && !batched) {
 		query, err := cq.render(s.varsFor(svc, q), svc.cfg.Window)

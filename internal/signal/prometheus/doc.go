@@ -127,7 +127,9 @@
 // of one, each optionally followed by "or vector(0)" (which adds only zero
 // series to a tally, so the batch drops it) — no functions, operators,
 // offsets or comments. Everything else is read per service, as before: a
-// version's first read (its base), a counts template of another form, and
+// version's first read (its base; beyond four in flight at once, as when
+// thousands of services start together, it answers no data and the next
+// batch takes it), a counts template of another form, and
 // every metric under queries (arbitrary windowed PromQL answering one
 // number cannot be split by labels safely). Hub.Stats counts batched
 // queries, the reads they answered and the reads left alone. So 10,000

@@ -2,10 +2,13 @@ package prometheus
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/signal"
 )
 
 // Hub shares what services on one Prometheus job have in common: one
@@ -153,8 +156,12 @@ func (h *Hub) run(ctx context.Context, jw *jobWatch, job string) {
 		h.mu.Unlock()
 		switch newest, advanced := w.observe(ts, now); {
 		case err != nil || len(ts) == 0:
+			if err == nil {
+				err = fmt.Errorf("prometheus: no target of job %s: %w", job, signal.ErrNoData)
+			}
 			for _, s := range subs {
-				s.g.advance(s.service, now) // let reads through: they fail, Blind
+				s.g.src.fail(s.service, now, compact(err, "scrape times of job "+job))
+				s.g.advance(s.service, now) // reads answer the failure: Blind
 			}
 		case advanced:
 			h.mu.Lock()

@@ -2,7 +2,10 @@ package prometheus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	stdlog "log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -76,6 +79,7 @@ func TestHubBatchesAJob(t *testing.T) {
 	target, _ := url.Parse(prom.URL)
 	log := &queryLog{}
 	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ErrorLog = stdlog.New(io.Discard, "", 0) // Prometheus is killed on purpose
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err == nil && r.Form.Get("query") != "" {
 			log.mu.Lock()
@@ -170,6 +174,25 @@ func TestHubBatchesAJob(t *testing.T) {
 	}
 	if st := hub.Stats(); st.Members < 3*st.Queries || st.Alone != 0 {
 		t.Errorf("stats %+v: want 3 members a query, none alone", st)
+	}
+	// Prometheus gone: every read says no data, and none of them asks
+	// Prometheus alone (one failing watch question stands for them all).
+	prom.Kill()
+	for _, s := range svcs {
+		for {
+			if _, err := read(s); errors.Is(err, signal.ErrNoData) {
+				break
+			}
+			select {
+			case <-fired[s]:
+			case <-time.After(50 * time.Millisecond):
+			case <-ctx.Done():
+				t.Fatalf("%s: reads kept answering with Prometheus down", s)
+			}
+		}
+	}
+	if n := log.count(`service="`); n != alone {
+		t.Errorf("%d queries of one service with Prometheus down; the watch's failure answers them", n-alone)
 	}
 	if n := hub.Watches(); n != 1 {
 		t.Errorf("%d scrape watches for three services on one job, want 1", n)
