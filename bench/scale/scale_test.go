@@ -153,9 +153,11 @@ func TestScale(t *testing.T) {
 		resp.Body.Close()
 	}
 	svc.ObservedBy(context.Background(), "bench", "v2")
+	observed := time.Since(onset)
 	for svc.Status().Active != "v2" {
 		time.Sleep(time.Millisecond)
 	}
+	live, watch := time.Since(onset), svc.Status().WatchSince.Sub(onset)
 	for svc.Status().Active != "v1" {
 		if time.Since(onset) > 5*time.Minute {
 			t.Fatalf("no revert of %s: %+v", bad, svc.Status())
@@ -166,8 +168,8 @@ func TestScale(t *testing.T) {
 	if err != nil || len(ds) == 0 {
 		t.Fatalf("no decision for %s: %v", bad, err)
 	}
-	fmt.Printf("bad deploy: %s v2 at 30%% errors among %d  fault onset → revert %.2fs (decision %s)\n",
-		bad, nProm, ds[0].DoneAt.Sub(onset).Seconds(), ds[0].Reason)
+	fmt.Printf("bad deploy: %s v2 at 30%% errors among %d  fault onset → revert %.2fs (ObservedBy returned %.2fs, v2 active %.2fs, watch since %.2fs; decision %s)\n",
+		bad, nProm, ds[0].DoneAt.Sub(onset).Seconds(), observed.Seconds(), live.Seconds(), watch.Seconds(), ds[0].Reason)
 
 	apiReads(t, ea, nProm, env("API_RATE", 200), envDur("API_SPAN", 20*time.Second))
 }
