@@ -64,6 +64,7 @@ type App struct {
 	headers  *proxystats.Headers
 	vars     versionVars
 	scrapes  map[string]*sigprom.Gated // by service: its Prometheus signals
+	promHub  *sigprom.Hub              // one scrape watch and batch per Prometheus job
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
@@ -121,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
-		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional},
+		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional.For(sc.Name)},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
 		sr, err := schemaReader(sc)
 		if err != nil {
