@@ -29,7 +29,11 @@ func newServe() *cobra.Command {
 			for _, w := range cfg.Warnings {
 				log.Warn("config: "+w.Msg, "key", w.Path, "line", w.Line)
 			}
-			a, err := app.New(cmd.Context(), cfg, app.Options{Logger: log, BaseDir: cfg.BaseDir})
+			o := app.Options{Logger: log, BaseDir: cfg.BaseDir}
+			if err := crashHooks(&o, log); err != nil {
+				return err
+			}
+			a, err := app.New(cmd.Context(), cfg, o)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/notify"
 	"github.com/ripcord/ripcord/internal/notify/delivery"
 	"github.com/ripcord/ripcord/internal/proxy"
 	"github.com/ripcord/ripcord/internal/revert"
@@ -38,6 +39,9 @@ import (
 type Options struct {
 	Logger *slog.Logger
 	Hooks  controller.Hooks
+	// AfterNotified is delivery.Options.AfterAccepted: a channel accepted
+	// a message that is not yet recorded as delivered (a crash point).
+	AfterNotified func(channel string, msg notify.Message)
 	// BaseDir resolves relative paths in the config (the config file's dir).
 	BaseDir string
 	// StateDir receives the pointer by which the CLI finds a generated admin
@@ -60,6 +64,7 @@ type App struct {
 	headers  *proxystats.Headers
 	vars     versionVars
 	scrapes  map[string]*sigprom.Gated // by service: its Prometheus signals
+	promHub  *sigprom.Hub              // one scrape watch and batch per Prometheus job
 	watchers []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
@@ -117,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	for _, sc := range cfg.Services {
-		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional},
+		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional.For(sc.Name)},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
 		sr, err := schemaReader(sc)
 		if err != nil {
@@ -168,7 +173,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	chans = append(chans, newReporter(cfg, st))
-	a.dispatch = delivery.New(a.dispatchStore(), chans, delivery.Options{Logger: log.With("component", "notify")})
+	a.dispatch = delivery.New(a.dispatchStore(), chans, delivery.Options{Logger: log.With("component", "notify"),
+		AfterAccepted: o.AfterNotified})
 	reg.MustRegister(proxyCollector{a.switches})
 	tokens, err := a.apiTokens(cfg, path, o.StateDir)
 	if err != nil {

@@ -101,6 +101,10 @@ type linkDecision struct {
 // afterDecision is the crash point tests stop at (Hooks.AfterDecision).
 type afterDecision struct{}
 
+// afterIncident is the crash point after an automatic decision's incident
+// is written and before the decision is finished (Hooks.AfterIncident).
+type afterIncident struct{ d store.Decision }
+
 // revert asks the target to carry out a decision: the one given, or the one
 // the latest recordDecision of this pass stored. It is always the last
 // effect of a pass: the executor releases the service mutex while the target
@@ -184,6 +188,7 @@ func (e recordDecision) String() string {
 	return fmt.Sprintf("decision %s %s → %s (incident %s)", e.d.Action, e.d.FromVersion, e.d.ToVersion, e.inc)
 }
 func (afterDecision) String() string  { return "after decision" }
+func (afterIncident) String() string  { return "after incident" }
 func (e linkDecision) String() string { return fmt.Sprintf("link decision %d to %s", e.id, e.inc) }
 func (e targetRevert) String() string {
 	if e.d == nil {

@@ -41,6 +41,14 @@ type executor struct {
 // errAbandoned stops a pass where a crash would (Hooks.AfterDecision).
 var errAbandoned = errors.New("controller: abandoned after decision")
 
+// errUnfinished stops a pass whose decision could not be finished in the
+// store: going on would leave the decision pending for ever while the
+// machine moved on (a database restart after the switch lost the
+// incident's rollback_done and the decision's outcome, until some later
+// restart). The machine stays as it was (reverting) and Run completes the
+// decision as a restart would (finishUnfinished).
+var errUnfinished = errors.New("controller: decision not finished")
+
 // exec carries out fx in order against w, with s.mu held, and makes w the
 // service's machine. A failing effect marked must stops the pass and leaves
 // the machine as it was (the command reports the error) — except a save:
@@ -65,6 +73,10 @@ func (s *Service) exec(ctx context.Context, w machine, fx []effect) (string, err
 		}
 		if errors.Is(err, errAbandoned) {
 			break
+		}
+		if errors.Is(err, errUnfinished) {
+			s.unfinished = true
+			return x.opened, err
 		}
 		if err != nil {
 			return "", err
@@ -108,13 +120,22 @@ func (x *executor) do(e effect) error {
 				return errAbandoned
 			}
 		}
+	case afterIncident:
+		if h := s.deps.Hooks.AfterIncident; h != nil {
+			h(e.d)
+		}
 	case finishDecision:
 		if e.last {
 			e.id = x.dec.ID
 		}
 		if e.id != 0 {
 			if err := s.deps.Store.FinishDecision(ctx, e.id, e.status, e.result, s.deps.Now()); err != nil {
-				s.log.Error("finishing decision failed", "decision", e.id, "err", err)
+				if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAlreadyFinished) {
+					s.log.Error("finishing decision failed", "decision", e.id, "err", err)
+					return nil
+				}
+				s.log.Error("finishing decision failed; completing it when the store answers", "decision", e.id, "err", err)
+				return fmt.Errorf("%w: %d: %w", errUnfinished, e.id, err)
 			}
 		}
 	case route:
@@ -317,6 +338,9 @@ func (x *executor) revert(e targetRevert) error {
 	s.mu.Unlock()
 	res, err := s.deps.Target.Revert(x.ctx, revert.Request{Service: s.cfg.Name, From: d.FromVersion, To: d.ToVersion,
 		Reason: d.Reason, DryRun: d.Action == ActionDryRun, DecisionID: d.ID})
+	if h := s.deps.Hooks.AfterSwitch; h != nil && err == nil {
+		h(d)
+	}
 	s.mu.Lock()
 	_, aerr := s.apply(x.ctx, reverted{d: d, res: res, err: err, verdict: e.verdict, recordErr: x.recordErr}, s.deps.Now())
 	return aerr

@@ -385,3 +385,17 @@ func wantErrIs(t *testing.T, what string, err, target error) {
 		t.Fatalf("%s: err = %v, want %v", what, err, target)
 	}
 }
+
+func (f *flakyStore) FinishDecision(ctx context.Context, id int64, status, result string, at time.Time) error {
+	if err := f.err("FinishDecision"); err != nil {
+		return err
+	}
+	return f.Store.FinishDecision(ctx, id, status, result, at)
+}
+
+func (f *flakyStore) LinkDecision(ctx context.Context, id int64, incidentID string) error {
+	if err := f.err("LinkDecision"); err != nil {
+		return err
+	}
+	return f.Store.LinkDecision(ctx, id, incidentID)
+}

@@ -134,3 +134,64 @@ func TestRestartKeepsPersistedState(t *testing.T) {
 		t.Fatalf("unknown state read as %s", s.State)
 	}
 }
+
+// TestUnfinishedDecisionIsCompletedWhenTheStoreAnswers: the store goes away
+// right after the switch (a PostgreSQL restart), so the decision cannot be
+// finished. The machine stays reverting instead of moving on with the
+// decision pending for ever; once the store answers, Run's recovery
+// finishes it once, and the incident says rollback_done once.
+func TestUnfinishedDecisionIsCompletedWhenTheStoreAnswers(t *testing.T) {
+	r := newRig(t, testPolicy(), "v1")
+	fs := r.flaky()
+	r.boot()
+	fs.set("FinishDecision", errors.New("connection refused"))
+	r.deploy("v2")
+	r.errRate["v2"] = 0.5
+	s := r.until("switched", 3, func(s Status) bool { return len(r.target.requests()) == 1 })
+	if s.State != StateReverting || len(r.decisions()) != 1 || r.decisions()[0].Status != store.DecisionPending {
+		t.Fatalf("with the decision unfinished: %+v %+v", s, r.decisions())
+	}
+	r.svc.finishUnfinished(context.Background()) // still refused: stays unfinished
+	if s := r.svc.Status(); s.State != StateReverting {
+		t.Fatalf("moved on while the decision is unfinished: %+v", s)
+	}
+	fs.set("FinishDecision", nil)
+	r.svc.finishUnfinished(context.Background())
+	s = r.svc.Status()
+	ds := r.decisions()
+	if s.State != StateVerifying || s.Active != "v1" || len(ds) != 1 || ds[0].Status != store.DecisionDone {
+		t.Fatalf("after the store answered: %+v %+v", s, ds)
+	}
+	if inc := r.incident(s.IncidentID); countEvents(inc, incident.EvRollbackDone) != 1 {
+		t.Fatalf("timeline %+v", inc.Events)
+	}
+}
+
+// TestRecoveryAdoptsTheUnlinkedIncident: the pass opened the rollback's
+// incident but stopped before linking the decision to it (a crash between
+// the two writes). The restart completes the decision on that incident
+// instead of opening a second one.
+func TestRecoveryAdoptsTheUnlinkedIncident(t *testing.T) {
+	r := newRig(t, testPolicy(), "v1")
+	fs := r.flaky()
+	r.boot()
+	fs.set("LinkDecision", errors.New("connection reset"))
+	fs.set("FinishDecision", errors.New("connection reset"))
+	r.deploy("v2")
+	r.errRate["v2"] = 0.5
+	r.until("switched", 3, func(s Status) bool { return len(r.target.requests()) == 1 })
+	fs.set("LinkDecision", nil)
+	fs.set("FinishDecision", nil)
+	r.boot()
+	incs, err := r.st.ListIncidents(context.Background(), store.IncidentFilter{Service: "svc", Kind: incident.KindRollback})
+	if err != nil || len(incs) != 1 {
+		t.Fatalf("%d rollback incidents (want 1): %v", len(incs), err)
+	}
+	ds := r.decisions()
+	if len(ds) != 1 || ds[0].Status != store.DecisionDone || ds[0].IncidentID != incs[0].ID {
+		t.Fatalf("decisions %+v, incident %s", ds, incs[0].ID)
+	}
+	if inc := r.incident(incs[0].ID); countEvents(inc, incident.EvRollbackDone) != 1 {
+		t.Fatalf("timeline %+v", inc.Events)
+	}
+}

@@ -44,6 +44,15 @@ type Hooks struct {
 	// A non-nil error abandons the action as a crash would: the decision
 	// stays pending for the next Start to complete.
 	AfterDecision func(store.Decision) error
+	// AfterSwitch runs once the target carried out a decision (traffic
+	// moved) and before anything about it is written: the incident, the
+	// decision's outcome, the new state. A crash here leaves the decision
+	// pending with the switch already done.
+	AfterSwitch func(store.Decision)
+	// AfterIncident runs once an automatic decision's incident is written
+	// (opened and linked to the decision, the revert's start on it) and
+	// before the decision is finished and rollback_done is written.
+	AfterIncident func(store.Decision)
 }
 
 // Deps are the collaborators of a Service, wired by internal/app.
@@ -117,6 +126,10 @@ type Service struct {
 	// replaced whole, never edited in place).
 	ranges map[string]schema.Range
 	drill  drillState
+	// unfinished: a pass could not finish its decision (the store was
+	// unreachable after the switch); the machine stays reverting and Run
+	// completes the decision as a restart would, once the store answers.
+	unfinished bool
 }
 
 // New builds a Service from its config; call Start before Run.
@@ -308,6 +321,9 @@ func (s *Service) recover(ctx context.Context) error {
 			}
 			continue
 		}
+		if d.Action == ActionRollback && d.IncidentID == "" {
+			d.IncidentID = s.adoptIncident(ctx, d)
+		}
 		if _, err := s.apply(ctx, recoverPending{d: d}, s.deps.Now()); err != nil {
 			return err
 		}
@@ -323,9 +339,56 @@ func (s *Service) recover(ctx context.Context) error {
 	in := recoverReverting{}
 	if len(last) == 1 {
 		in.last = &last[0]
+		if d := last[0]; automatic(d.Action) && d.Status == store.DecisionDone && d.IncidentID != "" {
+			inc, err := s.deps.Store.GetIncident(ctx, d.IncidentID)
+			if err != nil {
+				return fmt.Errorf("controller: the last decision's incident: %w", err)
+			}
+			in.undone = !slices.ContainsFunc(inc.Events, func(e incident.Event) bool { return e.Type == incident.EvRollbackDone })
+		}
 	}
 	_, err = s.apply(ctx, in, s.deps.Now())
 	return err
+}
+
+// finishUnfinished completes a decision whose pass could not finish it
+// (errUnfinished), through the same recovery a restart runs, until the
+// store takes it.
+func (s *Service) finishUnfinished(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.unfinished {
+		return
+	}
+	s.unfinished = false
+	if err := s.recover(ctx); err != nil {
+		s.unfinished = true
+		s.log.Warn("completing the unfinished decision failed; retrying", "err", err)
+	}
+}
+
+// adoptIncident finds the incident an automatic rollback opened before a
+// crash cut the pass between creating it and linking the decision to it
+// (two writes), and links it now: without this the recovery opened a
+// second incident for the one rollback, and every channel announced it
+// twice. The incident is the one opened for this decision: same versions,
+// detected when the decision was taken. "" when there is none.
+func (s *Service) adoptIncident(ctx context.Context, d store.Decision) string {
+	incs, err := s.deps.Store.ListIncidents(ctx, store.IncidentFilter{Service: s.cfg.Name, Kind: incident.KindRollback, Limit: 20})
+	if err != nil {
+		s.log.Warn("looking for the interrupted rollback's incident failed", "decision", d.ID, "err", err)
+		return ""
+	}
+	for _, i := range incs {
+		if i.FromVersion == d.FromVersion && i.ToVersion == d.ToVersion && i.DetectedAt.Equal(d.CreatedAt) {
+			if err := s.deps.Store.LinkDecision(ctx, d.ID, i.ID); err != nil {
+				s.log.Warn("linking the interrupted rollback to its incident failed", "decision", d.ID, "incident", i.ID, "err", err)
+			}
+			s.log.Info("interrupted rollback's incident found", "decision", d.ID, "incident", i.ID)
+			return i.ID
+		}
+	}
+	return ""
 }
 
 // Run evaluates whenever the trigger fires until ctx ends. Errors are logged
@@ -349,6 +412,7 @@ func (s *Service) Run(ctx context.Context) {
 			s.Tick(ctx)
 		case <-rec.C:
 			s.record(ctx, s.deps.Now())
+			s.finishUnfinished(ctx)
 		case <-prune.C:
 			if _, err := s.deps.Store.PruneMetrics(ctx, s.deps.Now().Add(-metricRetention)); err != nil {
 				s.log.Warn("pruning metrics failed", "err", err)

@@ -94,6 +94,37 @@ type Sources []OptionalSource
 
 var _ OptionalSource = Sources(nil)
 
+// Scoped is an OptionalSource that answers for one service only (a
+// service's own Prometheus queries); Scope names it.
+type Scoped interface {
+	OptionalSource
+	Scope() string
+}
+
+// For is the sources that may answer for service, in the same order: all
+// but the Scoped ones of other services. A daemon's list holds a source per
+// service and kind; asking each service's metrics of all of them would make
+// every read cost as much as the fleet is large.
+func (ss Sources) For(service string) Sources {
+	keep := func(s OptionalSource) bool {
+		sc, ok := s.(Scoped)
+		return !ok || sc.Scope() == "" || sc.Scope() == service
+	}
+	n := 0
+	for _, s := range ss {
+		if keep(s) {
+			n++
+		}
+	}
+	out := make(Sources, 0, n) // exactly: each of 10,000 services holds one
+	for _, s := range ss {
+		if keep(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Expected reports whether any source expects metric for service.
 func (ss Sources) Expected(service, metric string) bool {
 	for _, s := range ss {

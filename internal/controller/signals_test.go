@@ -86,6 +86,29 @@ func TestSourcesPrecedence(t *testing.T) {
 	}
 }
 
+// scoped is a push store that answers for one service only.
+type scoped struct {
+	*push.Store
+	service string
+}
+
+func (s scoped) Scope() string { return s.service }
+
+// TestSourcesFor: a service's list keeps the sources of every service that
+// are not scoped, and of the scoped ones only its own, in order.
+func TestSourcesFor(t *testing.T) {
+	shared := push.New(time.Minute)
+	a, b := scoped{push.New(time.Minute), "a"}, scoped{push.New(time.Minute), "b"}
+	ss := Sources{a, b, shared}
+	got := ss.For("b")
+	if len(got) != 2 || got[0] != OptionalSource(b) || got[1] != OptionalSource(shared) {
+		t.Fatalf("For(b) = %v, want [b shared]", got)
+	}
+	if n := len(ss.For("c")); n != 1 {
+		t.Errorf("For(c) has %d sources, want the shared one", n)
+	}
+}
+
 // TestLiveVersionsAndProgress: probes are pointed at the active version and
 // the one a revert would go to; progress shows only while reverting.
 func TestLiveVersionsAndProgress(t *testing.T) {

@@ -51,7 +51,13 @@ type (
 	// observedCmd: actor is who deployed (kubernetes, mlflow); "" is kubernetes.
 	observedCmd      struct{ version, image, changeCause, actor string }
 	recoverPending   struct{ d store.Decision }
-	recoverReverting struct{ last *store.Decision } // nil: no decision at all
+	recoverReverting struct {
+		last *store.Decision // nil: no decision at all
+		// undone: last is an automatic rollback whose incident lacks
+		// rollback_done (the crash came between finishing the decision
+		// and writing it).
+		undone bool
+	}
 )
 
 func (evaluated) isInput()        {}
@@ -121,7 +127,7 @@ func stepStrategy(m machine, in input, now time.Time, pol config.Policy, st conf
 	case recoverPending:
 		p.recoverPending(in.d)
 	case recoverReverting:
-		p.recoverReverting(in.last)
+		p.recoverReverting(in.last, in.undone)
 	default:
 		p.fail(fmt.Errorf("controller: unknown input %T", in))
 	}

@@ -60,6 +60,9 @@ func (p *plan) reverted(in reverted) {
 		if in.recordErr != nil && opened {
 			p.incident(inc, incidentChange{}, unrecorded(d.CreatedAt, in.recordErr))
 		}
+		if err == nil {
+			p.do(afterIncident{d: d})
+		}
 	}
 	if res.Output != "" {
 		// What the target's program or endpoint said, already capped and
@@ -185,9 +188,19 @@ func (p *plan) recoverPending(d store.Decision) {
 // recoverReverting settles a service left reverting with no decision
 // pending: the crash came after the decision was finished and before the new
 // state was saved, and the last decision tells where it was going.
-func (p *plan) recoverReverting(last *store.Decision) {
+func (p *plan) recoverReverting(last *store.Decision, undone bool) {
 	switch {
 	case last != nil && last.Status == store.DecisionDone && last.Action != ActionDryRun:
+		if automatic(last.Action) && last.IncidentID != "" {
+			// The verification's outcome goes on the rollback's incident,
+			// which must say the switch was done, once.
+			p.m.IncidentID = last.IncidentID
+			if undone {
+				ev := p.event(incident.EvRollbackDone, fmt.Sprintf("traffic on %s (completed after restart); verifying for %s", last.ToVersion, p.pol.Verify))
+				ev.Data = map[string]any{"from": last.FromVersion, "to": last.ToVersion}
+				p.incident(byID(last.IncidentID), incidentChange{Advance: incident.Identified, ToVersion: last.ToVersion}, ev)
+			}
+		}
 		p.do(route{op: routeActivate, version: last.ToVersion, must: true})
 		p.m.markBad(last.FromVersion, last.Reason)
 		p.watch(last.ToVersion)

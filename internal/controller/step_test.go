@@ -74,6 +74,8 @@ func short(e effect) string {
 		return fmt.Sprintf("decision %s %s→%s @%s", e.d.Action, e.d.FromVersion, e.d.ToVersion, e.inc)
 	case afterDecision:
 		return "hook"
+	case afterIncident:
+		return "hook incident"
 	case linkDecision:
 		return fmt.Sprintf("link decision %d to %s", e.id, e.inc)
 	case targetRevert:
@@ -327,7 +329,7 @@ func TestStepReverted(t *testing.T) {
 	d := store.Decision{ID: 7, Action: ActionRollback, FromVersion: "v2", ToVersion: "v1", Reason: "error_rate 50%", IncidentID: "INC-0001"}
 	runSteps(t, []stepCase{
 		{name: "switched: verify the older version", m: reverting, in: reverted{d: d, res: revert.Result{Duration: 3 * time.Millisecond}},
-			want: []string{"incident INC-0001 started +rollback_started", "finish done", "state reverting→verifying", "route fallback v0", "save",
+			want: []string{"incident INC-0001 started +rollback_started", "hook incident", "finish done", "state reverting→verifying", "route fallback v0", "save",
 				"count rollback", "log INFO reverted", "incident INC-0001 advance=identified to=v1 +rollback_done"},
 			check: func(t *testing.T, m machine) {
 				if m.Active != "v1" || !m.Versions[2].KnownBad || m.Versions[2].BadReason != "error_rate 50%" || m.Gen != 2 ||
@@ -347,12 +349,12 @@ func TestStepReverted(t *testing.T) {
 		{name: "the rollback's incident is opened after the switch, and the decision linked to it", m: mach(StateReverting, "v1", "v2"),
 			in: reverted{d: store.Decision{ID: 7, Action: ActionRollback, FromVersion: "v2", ToVersion: "v1", Reason: "error_rate 50%", CreatedAt: epoch},
 				res: revert.Result{Duration: time.Millisecond}},
-			want: []string{"open rollback major → chain", "link decision 7 to chain", "incident chain started +rollback_started", "finish done",
+			want: []string{"open rollback major → chain", "link decision 7 to chain", "incident chain started +rollback_started", "hook incident", "finish done",
 				"state reverting→verifying", "route fallback ", "save", "count rollback", "log INFO reverted", "incident chain advance=identified to=v1 +rollback_done"}},
 		{name: "a fallback's incident hears of it after the switch", m: reverting.with(func(m *machine) { m.State = StateReverting }),
 			in: reverted{d: store.Decision{ID: 8, Action: ActionFallback, FromVersion: "v1", ToVersion: "v0", Reason: "v1 bad too", IncidentID: "INC-0001", CreatedAt: epoch},
 				res: revert.Result{Duration: time.Millisecond}},
-			want: []string{"incident INC-0001 +detected +fallback", "incident INC-0001 started +rollback_started", "finish done",
+			want: []string{"incident INC-0001 +detected +fallback", "incident INC-0001 started +rollback_started", "hook incident", "finish done",
 				"state reverting→verifying", "route fallback ", "save", "count rollback", "log INFO reverted", "incident INC-0001 advance=identified to=v0 +rollback_done"}},
 		{name: "a completion outside a revert is refused", m: mach(StateStable, "v1", "v2"), in: reverted{d: d}, err: errTransition},
 	})
@@ -443,6 +445,13 @@ func TestStepRecovery(t *testing.T) {
 			check: func(t *testing.T, m machine) {
 				if m.Active != "v1" || !m.Versions[2].KnownBad || m.Gen != 2 {
 					t.Fatalf("%+v", m)
+				}
+			}},
+		{name: "reverting, decision done, its incident without rollback_done", m: mach(StateReverting, "v0", "v1", "v2"), in: recoverReverting{last: &done, undone: true},
+			want: []string{"incident INC-0001 advance=identified to=v1 +rollback_done", "route activate v1!", "state reverting→verifying", "route fallback v0", "save!"},
+			check: func(t *testing.T, m machine) {
+				if m.IncidentID != "INC-0001" || m.State != StateVerifying {
+					t.Fatalf("the verification is not chained to the rollback's incident: %+v", m)
 				}
 			}},
 		{name: "reverting, last decision failed", m: mach(StateReverting, "v1", "v2"), in: recoverReverting{last: &store.Decision{ID: 3, Status: store.DecisionFailed}},

@@ -300,9 +300,14 @@ func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 				s.mu.Unlock()
 				// Stop acting the moment the deadline passes, whatever the
 				// loop is waiting on (a renewal hanging on a cut network).
+				epoch := l.Epoch
 				deadline = time.AfterFunc(time.Until(l.Deadline)-r.margin(), func() {
 					s.term.Set(nil)
 					cancel()
+					// Said now, not when the loop ends the term: that may
+					// wait on a renewal or the term's last reads hanging
+					// on a cut network, long after acting stopped here.
+					r.log.Warn("stopped acting", "shard", s.name, "epoch", epoch, "why", "the lease would end before it could be renewed")
 					select {
 					case expired <- struct{}{}:
 					default:

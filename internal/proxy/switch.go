@@ -57,7 +57,10 @@ type Switch struct {
 	sticky   Sticky                    // opts.Sticky, the header name in lower case
 	fallback atomic.Pointer[string]
 	evidence chan struct{} // Evidence; capacity 1
-	lastSpec []boundSpec   // the bounds last tracked for any version (mu)
+	// reportEvidence is poked with evidence for the replica reporter
+	// (ReportEvidence), so it never takes a poke the controller waits for.
+	reportEvidence chan struct{}
+	lastSpec       []boundSpec // the bounds last tracked for any version (mu)
 }
 
 // New returns a Switch with no versions; every request is answered 503 until
@@ -65,7 +68,7 @@ type Switch struct {
 func New(opts Options) *Switch {
 	opts = opts.withDefaults()
 	s := &Switch{opts: opts, headers: compileHeaders(opts.Headers), log: opts.Logger.With("service", opts.Service), now: time.Now,
-		evidence: make(chan struct{}, 1)}
+		evidence: make(chan struct{}, 1), reportEvidence: make(chan struct{}, 1)}
 	s.sticky = Sticky{Header: strings.ToLower(opts.Sticky.Header), Cookie: opts.Sticky.Cookie}
 	empty := map[string]*version{}
 	s.versions.Store(&empty)

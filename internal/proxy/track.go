@@ -76,6 +76,10 @@ func (s *Switch) poke(v *version) {
 	case s.evidence <- struct{}{}:
 	default:
 	}
+	select {
+	case s.reportEvidence <- struct{}{}:
+	default:
+	}
 }
 
 // Activity tells a quiet service from a busy one without reading its

@@ -54,6 +54,12 @@ type Options struct {
 	MaxBackoff  time.Duration // cap; default 1m
 	Timeout     time.Duration // per attempt; default 30s
 	ReportURL   func(incidentID string) string
+	// AfterAccepted runs once a channel accepted a message and before
+	// anything records it: the timeline's "notified" line, the channel's
+	// cursor. A crash there is the one that makes a redelivery — tests put
+	// one there to prove the redelivery carries the same dedup key and
+	// webhook-id.
+	AfterAccepted func(channel string, msg notify.Message)
 }
 
 // Dispatcher runs one delivery worker per channel.

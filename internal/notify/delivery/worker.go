@@ -89,6 +89,9 @@ func (w *worker) deliver(ctx context.Context, msg notify.Message) error {
 		err := w.ch.Notifier.Notify(actx, msg)
 		cancel()
 		if err == nil {
+			if h := w.d.o.AfterAccepted; h != nil {
+				h(w.ch.Name, msg)
+			}
 			if !w.told[msg.IncidentID] && !w.ch.Quiet {
 				w.told[msg.IncidentID] = true
 				w.record(ctx, msg, incident.EvNotified, fmt.Sprintf("%s: %s delivered (attempt %d)", w.ch.Name, msg.Update, attempt+1))

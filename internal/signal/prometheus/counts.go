@@ -136,6 +136,14 @@ type countState struct {
 	warned map[float64]bool
 	// unmatched are the bounds the last sample found no finite bucket for.
 	unmatched []float64
+	// batched is the scrape a Hub's batched read last answered for, and
+	// batchErr its failure (nil: applied).
+	batched  time.Time
+	batchErr error
+	// shapeText and shapes are the last rendered templates and their
+	// parse (nil: not batchable), so a batch parses each once.
+	shapeText string
+	shapes    []*shape
 }
 
 type stateKey struct{ service, version, metric string }
@@ -170,8 +178,10 @@ func (s *Source) countState(k stateKey, now time.Time) *countState {
 
 // readCounts answers q from the metric's counters: one query when q.At is
 // newer than the last read, none otherwise (a read at an earlier moment, the
-// previous version's baseline, is answered from the history).
-func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries, q signal.Query) (signal.Sample, error) {
+// previous version's baseline, is answered from the history), nor when a
+// Hub's batch already read the counters for scrape (zero: no scrape known).
+// With hub (nil: none) a base may be left to the hub's next batch.
+func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries, q signal.Query, scrape time.Time, hub *Hub) (signal.Sample, error) {
 	st := s.countState(stateKey{q.Service, q.Version, q.Metric}, q.At)
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -182,7 +192,19 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 	if !q.Since.IsZero() {
 		st.span = max(st.span, min(q.At.Sub(q.Since), maxSpan))
 	}
-	if st.since.IsZero() || q.At.After(st.lastAt) {
+	batched := !scrape.IsZero() && !st.batched.Before(scrape)
+	if st.since.IsZero() && hub != nil {
+		select {
+		case hub.lone <- struct{}{}:
+			defer func() { <-hub.lone }()
+		default:
+			return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, errBaseDeferred)
+		}
+	}
+	if batched && st.batchErr != nil {
+		return signal.Sample{}, fmt.Errorf("%s of %s/%s (batched): %w", q.Metric, q.Service, q.Version, st.batchErr)
+	}
+	if st.since.IsZero() || (q.At.After(st.lastAt) && !batched) {
 		query, err := cq.render(s.varsFor(svc, q), svc.cfg.Window)
 		if err != nil {
 			return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, err)

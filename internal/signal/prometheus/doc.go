@@ -109,5 +109,33 @@
 // every 10ms while it is late; it fires a channel the controller's Trigger
 // evaluates on, so a scrape is judged within about 10ms of landing.
 //
+// # Many services on one job
+//
+// A daemon gates every service's Source through one Hub (Hub.Gate). The
+// Hub runs one scrape watch per (Prometheus URL, job) — one ScrapeTimes
+// poll loop, however many services watch that job — and fans each landing
+// out to every service's channel. Before it does, it reads the counts of
+// all of the job's services in one query per metric (batch.go): the
+// versions being judged whose rendered counts templates have the same form
+// are asked together, each equality matcher whose value differs between
+// them widened to a regular expression over their values (regexp-quoted)
+// and, for a sum, added to its by (…) grouping; the answer is split by
+// those labels and each service's part relabelled as its own query would
+// return it, so its tally is exactly the one its own reads would build
+// (same series, one state of the database, the counts rules above
+// unchanged). The forms batched are a selector, sum(…) or sum by (…)(…)
+// of one, each optionally followed by "or vector(0)" (which adds only zero
+// series to a tally, so the batch drops it) — no functions, operators,
+// offsets or comments. Everything else is read per service, as before: a
+// version's first read (its base; beyond four in flight at once, as when
+// thousands of services start together, it answers no data and the next
+// batch takes it), a counts template of another form, and
+// every metric under queries (arbitrary windowed PromQL answering one
+// number cannot be split by labels safely). Hub.Stats counts batched
+// queries, the reads they answered and the reads left alone. So 10,000
+// services on one job in counts mode cost one watch and, per scrape, one
+// query per metric; in queries mode one query per (service, version,
+// metric) and a watch shared all the same.
+//
 // The promtest subpackage starts a real Prometheus for tests.
 package prometheus

@@ -25,7 +25,10 @@ type Gated struct {
 	mu      sync.Mutex
 	scrape  map[string]scrapeState // by service
 	cache   map[gateKey]gateEntry
-	watched map[string]bool // services whose scrapes Watch follows
+	watched map[string]int       // services whose scrapes Watch follows, by watches
+	hub     *Hub                 // shares the watches; nil until the first Watch of NewGated's
+	shared  *Hub                 // Hub.Gate's, set before use: counts reads
+	lastAt  map[string]time.Time // by service: the At of the newest read, for shared's counts
 }
 
 type scrapeState struct {
@@ -45,7 +48,19 @@ var _ signal.Source = (*Gated)(nil)
 
 // NewGated gates src, checking for new scrapes every poll (e.g. 100ms).
 func NewGated(src *Source, poll time.Duration) *Gated {
-	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}, watched: map[string]bool{}}
+	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}, watched: map[string]int{}, lastAt: map[string]time.Time{}}
+}
+
+// Scope is the one service the source answers for ("" when it has
+// several), so a daemon asks each service's metrics of its own gate only.
+func (g *Gated) Scope() string {
+	if len(g.src.services) != 1 {
+		return ""
+	}
+	for name := range g.src.services {
+		return name
+	}
+	return ""
 }
 
 // Expected is the source's.
@@ -53,6 +68,15 @@ func (g *Gated) Expected(service, metric string) bool { return g.src.Expected(se
 
 // Read answers from the cache while no new scrape has landed.
 func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
+	if g.shared != nil {
+		g.shared.reads.Add(1)
+		g.mu.Lock()
+		if !g.lastAt[q.Service].Equal(q.At) { // a new evaluation (or a baseline read)
+			g.lastAt[q.Service] = q.At
+			g.shared.evals.Add(1)
+		}
+		g.mu.Unlock()
+	}
 	mark := g.latest(ctx, q.Service, q.At)
 	k := gateKey{q.Service, q.Version, q.Metric}
 	g.mu.Lock()
@@ -61,7 +85,14 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 	if ok && !mark.After(e.scrape) {
 		return e.sample, e.err
 	}
-	smp, err := g.src.Read(ctx, q)
+	g.mu.Lock()
+	var hub *Hub
+	if g.watched[q.Service] > 0 {
+		hub = g.hub // its batches follow this service's scrapes
+	}
+	g.mu.Unlock()
+	smp, err := g.src.read(ctx, q, mark, hub) // hub's batch may have read it for mark
+
 	g.mu.Lock()
 	g.cache[k] = gateEntry{scrape: mark, sample: smp, err: err}
 	g.mu.Unlock()
@@ -74,7 +105,7 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 func (g *Gated) latest(ctx context.Context, service string, now time.Time) time.Time {
 	g.mu.Lock()
 	st := g.scrape[service]
-	if g.watched[service] {
+	if g.watched[service] > 0 {
 		g.mu.Unlock()
 		return st.at // Watch keeps it current
 	}

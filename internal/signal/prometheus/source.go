@@ -113,9 +113,15 @@ func (s *Source) Expected(service, metric string) bool {
 // A metric in counts mode is read from its counters instead (see
 // readCounts): one query, and Counts for the sequential tests.
 func (s *Source) Read(ctx context.Context, q signal.Query) (signal.Sample, error) {
+	return s.read(ctx, q, time.Time{}, nil)
+}
+
+// read is Read for the newest scrape known to a Gated (zero: none), which
+// hub's batch (nil: none) may have read the counters for already.
+func (s *Source) read(ctx context.Context, q signal.Query, scrape time.Time, hub *Hub) (signal.Sample, error) {
 	svc, ok := s.services[q.Service]
 	if ok && svc.counts[q.Metric] != nil {
-		return s.readCounts(ctx, svc, svc.counts[q.Metric], q)
+		return s.readCounts(ctx, svc, svc.counts[q.Metric], q, scrape, hub)
 	}
 	if !ok || svc.queries[q.Metric] == nil {
 		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s: not configured: %w", q.Metric, q.Service, signal.ErrNoData)

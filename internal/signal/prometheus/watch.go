@@ -22,46 +22,21 @@ const fine = 10 * time.Millisecond
 // a period). When Prometheus does not answer, reads are let through (so
 // they fail and the verdict turns Blind), as without Watch. It stops with
 // ctx; without a job it returns nil.
+//
+// The watch itself is the Hub's (Hub.Gate), one per server and job for
+// every service on it, and as a scrape lands it reads the counts of all of
+// them in one query per metric before the channels fire (see batch.go).
 func (g *Gated) Watch(ctx context.Context, service string) <-chan time.Time {
 	if !g.Watchable(service) {
 		return nil
 	}
-	svc := g.src.services[service]
-	ch := make(chan time.Time, 1)
 	g.mu.Lock()
-	g.watched[service] = true
+	if g.hub == nil {
+		g.hub = NewHub(g.poll) // its own: shared by this Gated's services only
+	}
+	h := g.hub
 	g.mu.Unlock()
-	go func() {
-		defer func() {
-			g.mu.Lock()
-			delete(g.watched, service)
-			g.mu.Unlock()
-		}()
-		w := scrapeWatch{targets: map[string]*scrapeTarget{}, lag: math.MaxInt64}
-		timer := time.NewTimer(0)
-		defer timer.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-			ts, err := svc.client.ScrapeTimes(ctx, svc.cfg.Job)
-			now := time.Now()
-			switch newest, advanced := w.observe(ts, now); {
-			case err != nil || len(ts) == 0:
-				g.advance(service, now) // let reads through: they fail, Blind
-			case advanced:
-				g.advance(service, newest)
-				select {
-				case ch <- now:
-				default:
-				}
-			}
-			timer.Reset(w.next(now, g.poll))
-		}
-	}()
-	return ch
+	return h.subscribe(ctx, g, service)
 }
 
 // Watchable reports whether service has a scrape job Watch can follow.

@@ -119,6 +119,7 @@ func start() (*Cluster, error) {
 	// Another process may take the port between our probe and the
 	// server's bind; try a few.
 	for attempt := 0; ; attempt++ {
+		c.Port = 0
 		if err = c.launch(); err == nil {
 			return c, nil
 		}
@@ -167,9 +168,12 @@ func (c *Cluster) command(ctx context.Context, name string, args ...string) *exe
 // would detach it) so its PID is ours to stop and it dies with the test
 // binary (Pdeathsig) if the binary is killed.
 func (c *Cluster) launch() error {
-	port, err := freePort()
-	if err != nil {
-		return err
+	port := c.Port
+	if port == 0 { // a restart keeps its port, so clients reconnect to it
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
 	}
 	c.Port = port
 	cmd := c.command(context.Background(), "postgres", "-D", c.data(), "-p", strconv.Itoa(port),
@@ -229,6 +233,23 @@ func (c *Cluster) Stop() error {
 		}
 	})
 	return c.stopErr
+}
+
+// Restart stops the server (pg_ctl stop -m fast: every client connection
+// is cut, committed work is kept) and starts it again on the same port
+// and data, for tests of what a database restart does to its clients.
+func (c *Cluster) Restart() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := c.command(ctx, "pg_ctl", "stop", "-D", c.data(), "-m", "fast", "-w", "-t", "20").CombinedOutput(); err != nil {
+		return fmt.Errorf("pgtest: restart: pg_ctl stop: %w: %s", err, out)
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return errors.New("pgtest: restart: the server did not exit")
+	}
+	return c.launch()
 }
 
 // kill ends the postmaster we started, by its PID, and waits for it.

@@ -96,3 +96,32 @@ func TestSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartKeepsDataAndPort: a restart cuts the clients' connections and
+// brings the same data back on the same port.
+func TestRestartKeepsDataAndPort(t *testing.T) {
+	ctx := context.Background()
+	c := Start(t)
+	dsn := c.NewDatabase(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)`); err != nil {
+		t.Fatal(err)
+	}
+	port := c.Port
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Ping(ctx); err == nil {
+		t.Fatal("a connection from before the restart still answers")
+	}
+	if c.Port != port {
+		t.Fatalf("port %d after the restart, was %d", c.Port, port)
+	}
+	var v int
+	if err := connect(t, dsn).QueryRow(ctx, `SELECT v FROM kept`).Scan(&v); err != nil || v != 42 {
+		t.Fatalf("after the restart: %d %v", v, err)
+	}
+}
