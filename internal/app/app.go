@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{},
 		watcherBy: map[string]*kubernetes.Watcher{}}
-	if a.ha, err = newHA(cfg, st, a); err != nil {
+	if a.ha, err = newHA(ctx, cfg, st, a); err != nil {
 		_ = st.Close()
 		return nil, err
 	}
@@ -161,10 +161,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		a.switches[sc.Name] = sw
 		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Router, deps.Drill = proxyswitch.New(sw), sw, drillRouter{sw}
-		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(sw), proxystats.Metrics
+		live, activity := a.liveStats(sc.Name, sw)
+		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(live), proxystats.Metrics
 		// Judged as the switch sees errors and slow answers (and as scrapes
 		// land, with a Prometheus job), and at the interval otherwise.
-		deps.Trigger = a.trigger(sc, sw.Evidence(), sw.Activity)
+		deps.Trigger = a.trigger(sc, sw.Evidence(), activity)
 		a.services = append(a.services, controller.New(sc, deps))
 	}
 	chans, err := channels(cfg.Notify, st)

@@ -10,6 +10,9 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/ha"
+	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/signal/proxystats"
+	"github.com/ripcord/ripcord/internal/signal/replicastats"
 	"github.com/ripcord/ripcord/internal/store"
 	"github.com/ripcord/ripcord/internal/store/postgres"
 )
@@ -19,11 +22,16 @@ import (
 type haMode struct {
 	rep *ha.Replica
 	pg  *postgres.Store
+	// recv takes the followers' live switch statistics while this replica
+	// acts; senders (one per shard: each has its own leader) push this
+	// replica's to the acting one.
+	recv    *replicastats.Receiver
+	senders []*replicastats.Sender
 }
 
 // newHA resolves the ha block (replica name and advertised URL from the
 // environment when the config leaves them out).
-func newHA(cfg *config.Config, st store.Store, a *App) (*haMode, error) {
+func newHA(ctx context.Context, cfg *config.Config, st store.Store, a *App) (*haMode, error) {
 	if cfg.HA == nil {
 		return nil, nil
 	}
@@ -35,7 +43,37 @@ func newHA(cfg *config.Config, st store.Store, a *App) (*haMode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	return &haMode{rep: ha.New(pg, h, a.log.With("component", "ha", "replica", h.Replica)), pg: pg}, nil
+	m := &haMode{rep: ha.New(pg, h, a.log.With("component", "ha", "replica", h.Replica)), pg: pg}
+	// The replicas authenticate their statistics with a secret only the
+	// database's readers know: nothing more to configure or rotate.
+	secret, err := pg.ClusterSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app: ha: %w", err)
+	}
+	if m.recv, err = replicastats.NewReceiver(replicastats.ReceiverOptions{Token: secret, Self: h.Replica,
+		Logger: a.log.With("component", "replica-stats")}); err != nil {
+		return nil, fmt.Errorf("app: ha: %w", err)
+	}
+	for shard := range m.rep.Shards() {
+		snd, err := replicastats.NewSender(replicastats.SenderOptions{Replica: h.Replica, Token: secret,
+			Leader: func() string { return m.rep.LeaderURL(shard) }, Logger: a.log.With("component", "replica-stats")})
+		if err != nil {
+			return nil, fmt.Errorf("app: ha: %w", err)
+		}
+		m.senders = append(m.senders, snd)
+	}
+	return m, nil
+}
+
+// liveStats is what a proxied service's verdicts read: its own switch, and
+// with ha every replica's (the followers push theirs to the acting one).
+func (a *App) liveStats(service string, sw *proxy.Switch) (proxystats.Stats, func() (uint64, bool)) {
+	if a.ha == nil {
+		return sw, sw.Activity
+	}
+	a.ha.senders[a.ha.rep.ShardOf(service)].Add(service, sw)
+	m := a.ha.recv.Stats(service, sw)
+	return m, m.Activity
 }
 
 // storeFor is the store a service's controller writes through: under its
@@ -63,7 +101,14 @@ func (a *App) apiHandler() http.Handler {
 	if a.ha == nil {
 		return h
 	}
-	return a.ha.rep.Forward(h)
+	fwd := a.ha.rep.Forward(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == replicastats.Path { // a follower's report: always this replica's own
+			a.ha.recv.ServeHTTP(w, r)
+			return
+		}
+		fwd.ServeHTTP(w, r)
+	})
 }
 
 // followAll brings every service's switch to the shared state (reads
@@ -86,6 +131,9 @@ func (a *App) startHA(runCtx context.Context) {
 			func(err error) { a.log.Warn("following the shared state: listening failed; retrying", "err", err) })
 	})
 	a.wg.Go(func() { a.ha.rep.Run(runCtx, a.act) })
+	for _, snd := range a.ha.senders {
+		a.wg.Go(func() { snd.Run(runCtx) })
+	}
 }
 
 // follow re-reads one service (all of them for an empty name) unless this

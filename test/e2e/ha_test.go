@@ -146,8 +146,8 @@ func (c *haCluster) waitSwitches(v string, timeout time.Duration) {
 // TestHAOneReplicaActsTheOthersFollow: three replicas on one PostgreSQL.
 // One acts; a deploy sent to a follower is forwarded to it; every
 // replica's switch follows the deploy and the rollback; the bad version is
-// rolled back exactly once, by the leader; followers refuse nothing they
-// should serve (reads) and never write.
+// rolled back exactly once, by the leader, on traffic that crossed only a
+// follower's switch (its live statistics are pushed to the leader).
 func TestHAOneReplicaActsTheOthersFollow(t *testing.T) {
 	v1, v2 := newBackend(t, "v1"), newBackend(t, "v2").failPerMille(500)
 	pol := fastPolicy()
@@ -177,9 +177,9 @@ func TestHAOneReplicaActsTheOthersFollow(t *testing.T) {
 		t.Fatalf("deploy through follower replica-%d: %v", follower, err)
 	}
 	c.waitSwitches("v2", 5*time.Second)
-	// Users reach every replica's switch; the leader judges its own
-	// traffic (the followers' reach it through their reports).
-	stop := openLoop("http://"+c.reps[lead].ProxyAddr("svc")+"/", 200, func(*http.Response, error) {})
+	// Users reach only a follower's switch: the leader sees the bad
+	// version's answers through that follower's reports, and reverts.
+	stop := openLoop("http://"+c.reps[follower].ProxyAddr("svc")+"/", 200, func(*http.Response, error) {})
 	c.waitSwitches("v1", 20*time.Second)
 	stop()
 	st, err := c.cli[follower].Service(ctx, "svc")
