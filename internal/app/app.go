@@ -80,6 +80,9 @@ type App struct {
 	otlpServices map[string]otlp.ServiceConfig
 	// ha is nil unless config ha makes this one of several replicas.
 	ha *haMode
+	// metricsBy is each shard's store as its services' controllers write
+	// to it (one shard without ha).
+	metricsBy map[int]*groupCommit
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -99,7 +102,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{},
-		watcherBy: map[string]*kubernetes.Watcher{}}
+		watcherBy: map[string]*kubernetes.Watcher{}, metricsBy: map[int]*groupCommit{}}
 	if a.ha, err = newHA(ctx, cfg, st, a); err != nil {
 		_ = st.Close()
 		return nil, err

@@ -79,10 +79,22 @@ func (a *App) liveStats(service string, sw *proxy.Switch) (proxystats.Stats, fun
 // storeFor is the store a service's controller writes through: under its
 // shard's term with ha, so a replica that lost the lease cannot write.
 func (a *App) storeFor(service string) store.Store {
-	if a.ha == nil {
-		return a.store
+	shard := 0
+	if a.ha != nil {
+		shard = a.ha.rep.ShardOf(service)
 	}
-	return a.ha.pg.UnderTerm(a.ha.rep.Term(a.ha.rep.ShardOf(service)))
+	if g := a.metricsBy[shard]; g != nil {
+		return g
+	}
+	var st store.Store = a.store
+	if a.ha != nil {
+		st = a.ha.pg.UnderTerm(a.ha.rep.Term(shard))
+	}
+	// The services of one store share one group commit of their chart
+	// points (metricbatch.go).
+	g := &groupCommit{Store: st, log: a.log.Warn}
+	a.metricsBy[shard] = g
+	return g
 }
 
 // dispatchStore is the notification dispatcher's: under shard 0's term,
