@@ -2,10 +2,8 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/ripcord/ripcord/internal/store"
 )
 
 // Follow makes the service's machine, and its built-in switch, what the
@@ -19,23 +17,12 @@ import (
 // switch's counters and connections alone. Not while Run runs: the
 // replica that acts owns the machine.
 func (s *Service) Follow(ctx context.Context) error {
-	st, err := s.deps.Store.LoadService(ctx, s.cfg.Name)
+	st, err := s.loaded(s.deps.Store.LoadService(ctx, s.cfg.Name))
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.deps.Now()
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: string(StateStable), WatchSince: now}
-	case err != nil:
-		return fmt.Errorf("controller: follow %s: %w", s.cfg.Name, err)
-	}
-	if s.deps.External {
-		st.Active = s.cfg.Active
-	}
-	st.Versions = mergeVersions(s.cfg.Versions, st.Versions, now)
-	if findVersion(st.Versions, st.Active) < 0 {
-		st.Active = s.cfg.Active
-	}
 	prev := s.m
 	m := machineFrom(st)
 	m.Name, m.Gen, m.Rollbacks = s.cfg.Name, prev.Gen+1, prev.Rollbacks

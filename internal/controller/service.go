@@ -196,19 +196,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.deps.Now()
-	st, err := s.deps.Store.LoadService(ctx, s.cfg.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: string(StateStable), WatchSince: now}
-	case err != nil:
-		return fmt.Errorf("controller: load %s: %w", s.cfg.Name, err)
-	}
-	if s.deps.External {
-		st.Active = s.cfg.Active // the cluster knows what runs, not our last record
-	}
-	st.Versions = mergeVersions(s.cfg.Versions, st.Versions, now)
-	if findVersion(st.Versions, st.Active) < 0 {
-		st.Active = s.cfg.Active
+	st, err := s.loaded(s.deps.Store.LoadService(ctx, s.cfg.Name))
+	if err != nil {
+		return err
 	}
 	m := machineFrom(st)
 	// A later generation than any before: Start runs again each time a
@@ -247,6 +237,28 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	return s.recover(ctx)
+}
+
+// loaded is the persisted state as LoadService returned it, made to fit
+// the config: a service never saved starts stable on its configured
+// active version, the config's versions are merged in, and an active
+// version the config no longer has gives way to the configured one.
+func (s *Service) loaded(st store.ServiceState, err error) (store.ServiceState, error) {
+	now := s.deps.Now()
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		st = store.ServiceState{Name: s.cfg.Name, Active: s.cfg.Active, State: string(StateStable), WatchSince: now}
+	case err != nil:
+		return st, fmt.Errorf("controller: load %s: %w", s.cfg.Name, err)
+	}
+	if s.deps.External {
+		st.Active = s.cfg.Active // the cluster knows what runs, not our last record
+	}
+	st.Versions = mergeVersions(s.cfg.Versions, st.Versions, now)
+	if findVersion(st.Versions, st.Active) < 0 {
+		st.Active = s.cfg.Active
+	}
+	return st, nil
 }
 
 // setMachine makes w the service's machine (s.mu held) and republishes
