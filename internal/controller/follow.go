@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-
 )
 
 // Follow makes the service's machine, and its built-in switch, what the
