@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,6 +130,12 @@ func TestScale(t *testing.T) {
 	fmt.Printf("first batch of all %d: %.1fs after start\n", nProm, time.Since(t0).Seconds())
 	time.Sleep(2 * scrape)
 	heap3, rss3 := mem()
+	if f := os.Getenv("HEAPPROFILE"); f != "" { // what the external services' heap is made of
+		if out, err := os.Create(f); err == nil {
+			_ = pprof.WriteHeapProfile(out)
+			_ = out.Close()
+		}
+	}
 	s0, q0, p0 := ea.PrometheusStats(), ql.snapshot(), promQueries(t, prom.URL)
 	both := cores(span)
 	s1, q1, p1 := ea.PrometheusStats(), ql.snapshot(), promQueries(t, prom.URL)
