@@ -313,7 +313,7 @@ func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 					default:
 					}
 				})
-				r.log.Info("acting", "shard", s.name, "epoch", l.Epoch, "replica", r.cfg.Replica)
+				r.log.Info("acting", "shard", s.name, "epoch", l.Epoch)
 				r.signal()
 				go func() { defer close(done); act(tctx, s.idx) }()
 				wait, lost = r.renewEvery(), 0
