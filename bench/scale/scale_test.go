@@ -187,7 +187,8 @@ func ptr(v float64) *float64 { return &v }
 
 func baseConfig(t *testing.T, name string) *config.Config {
 	return &config.Config{API: config.API{Listen: "127.0.0.1:0"},
-		Store: config.Store{URL: "sqlite://" + filepath.Join(t.TempDir(), name+".db")}}
+		Store:   config.Store{URL: "sqlite://" + filepath.Join(t.TempDir(), name+".db")},
+		Reports: config.Reports{Dir: filepath.Join(t.TempDir(), "reports")}} // never into the checkout
 }
 
 func startApp(t *testing.T, cfg *config.Config) *app.App {
