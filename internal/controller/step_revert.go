@@ -129,12 +129,17 @@ func (p *plan) switched(d store.Decision, res revert.Result, inc incRef) {
 	p.m.CooldownUntil = p.now.Add(p.pol.Cooldown)
 	p.m.Fallbacks++
 	p.do(route{op: routeFallback, version: p.m.fallbackFor(d.ToVersion)})
-	p.save()
-	p.do(count{rollback: true})
-	p.note(slog.LevelInfo, "reverted", "from", d.FromVersion, "to", d.ToVersion, "took", res.Duration, "reason", d.Reason)
+	// rollback_done before the state leaves reverting: a crash between the
+	// two then leaves the service reverting with the decision done and the
+	// event written, which recovery settles; saved first, a crash left it
+	// verifying with no rollback_done, and recovery (which only looks at a
+	// service left reverting) never wrote it.
 	ev := p.event(incident.EvRollbackDone, fmt.Sprintf("traffic on %s (switch took %s); verifying for %s", d.ToVersion, res.Duration, p.pol.Verify))
 	ev.Data = map[string]any{"from": d.FromVersion, "to": d.ToVersion, "switch_ns": res.Duration.Nanoseconds()}
 	p.incident(inc, incidentChange{Advance: incident.Identified, ToVersion: d.ToVersion}, ev)
+	p.save()
+	p.do(count{rollback: true})
+	p.note(slog.LevelInfo, "reverted", "from", d.FromVersion, "to", d.ToVersion, "took", res.Duration, "reason", d.Reason)
 }
 
 // escalate stops automation for the service and pages a person. With

@@ -329,8 +329,8 @@ func TestStepReverted(t *testing.T) {
 	d := store.Decision{ID: 7, Action: ActionRollback, FromVersion: "v2", ToVersion: "v1", Reason: "error_rate 50%", IncidentID: "INC-0001"}
 	runSteps(t, []stepCase{
 		{name: "switched: verify the older version", m: reverting, in: reverted{d: d, res: revert.Result{Duration: 3 * time.Millisecond}},
-			want: []string{"incident INC-0001 started +rollback_started", "hook incident", "finish done", "state reverting→verifying", "route fallback v0", "save",
-				"count rollback", "log INFO reverted", "incident INC-0001 advance=identified to=v1 +rollback_done"},
+			want: []string{"incident INC-0001 started +rollback_started", "hook incident", "finish done", "state reverting→verifying", "route fallback v0",
+				"incident INC-0001 advance=identified to=v1 +rollback_done", "save", "count rollback", "log INFO reverted"},
 			check: func(t *testing.T, m machine) {
 				if m.Active != "v1" || !m.Versions[2].KnownBad || m.Versions[2].BadReason != "error_rate 50%" || m.Gen != 2 ||
 					m.Fallbacks != 1 || !m.CooldownUntil.Equal(epoch.Add(5*time.Minute)) || !m.WatchSince.Equal(epoch) {
@@ -350,12 +350,12 @@ func TestStepReverted(t *testing.T) {
 			in: reverted{d: store.Decision{ID: 7, Action: ActionRollback, FromVersion: "v2", ToVersion: "v1", Reason: "error_rate 50%", CreatedAt: epoch},
 				res: revert.Result{Duration: time.Millisecond}},
 			want: []string{"open rollback major → chain", "link decision 7 to chain", "incident chain started +rollback_started", "hook incident", "finish done",
-				"state reverting→verifying", "route fallback ", "save", "count rollback", "log INFO reverted", "incident chain advance=identified to=v1 +rollback_done"}},
+				"state reverting→verifying", "route fallback ", "incident chain advance=identified to=v1 +rollback_done", "save", "count rollback", "log INFO reverted"}},
 		{name: "a fallback's incident hears of it after the switch", m: reverting.with(func(m *machine) { m.State = StateReverting }),
 			in: reverted{d: store.Decision{ID: 8, Action: ActionFallback, FromVersion: "v1", ToVersion: "v0", Reason: "v1 bad too", IncidentID: "INC-0001", CreatedAt: epoch},
 				res: revert.Result{Duration: time.Millisecond}},
 			want: []string{"incident INC-0001 +detected +fallback", "incident INC-0001 started +rollback_started", "hook incident", "finish done",
-				"state reverting→verifying", "route fallback ", "save", "count rollback", "log INFO reverted", "incident INC-0001 advance=identified to=v0 +rollback_done"}},
+				"state reverting→verifying", "route fallback ", "incident INC-0001 advance=identified to=v0 +rollback_done", "save", "count rollback", "log INFO reverted"}},
 		{name: "a completion outside a revert is refused", m: mach(StateStable, "v1", "v2"), in: reverted{d: d}, err: errTransition},
 	})
 }
