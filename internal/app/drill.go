@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/controller"
@@ -38,11 +39,15 @@ const drillRetry = time.Minute
 // verdict has formed.
 func (a *App) runDrillSchedules(ctx context.Context) {
 	for _, svc := range a.services {
-		every := svc.DrillConfig().Every
-		if every <= 0 || !svc.Drillable() {
-			continue
-		}
-		a.wg.Go(func() { a.drillSchedule(ctx, svc, every) })
+		a.scheduleDrills(ctx, svc, &a.wg)
+	}
+}
+
+// scheduleDrills runs svc's drill schedule on wg until ctx ends, if it
+// has one (drills.every, and a switch to drill).
+func (a *App) scheduleDrills(ctx context.Context, svc *controller.Service, wg *sync.WaitGroup) {
+	if every := svc.DrillConfig().Every; every > 0 && svc.Drillable() {
+		wg.Go(func() { a.drillSchedule(ctx, svc, every) })
 	}
 }
 

@@ -194,9 +194,7 @@ func (a *App) act(ctx context.Context, shard int) {
 			}
 		}
 		wg.Go(func() { s.Run(ctx) })
-		if every := s.DrillConfig().Every; every > 0 && s.Drillable() {
-			wg.Go(func() { a.drillSchedule(ctx, s, every) })
-		}
+		a.scheduleDrills(ctx, s, &wg)
 	}
 	if shard == 0 && ctx.Err() == nil {
 		if wait, err := a.dispatch.Start(ctx); err != nil {

@@ -46,13 +46,8 @@ func TestPartitionLeaderFromPostgres(t *testing.T) {
 	rs := newReplicaSet(t, 2, replicaConfig{storeURL: dsn, v1URL: v1.srv.URL, hookURL: hooks.srv.URL, leaseTTL: ttl})
 	a, b := rs.reps[0], rs.reps[1]
 	rs.setStoreURL(a, strings.Replace(dsn, u.Host, relay.Addr(), 1))
-	rs.start(a, "")
-	a.waitLine(t, "acting", a.currentRun(), 0, 10*time.Second)
-	rs.start(b, "")
-	for _, r := range rs.reps {
-		stop := loadAt(t, "http://"+r.prox+"/", 150)
-		defer stop()
-	}
+	stop := rs.startLeaderFirst(t, a, b)
+	defer stop()
 
 	ctx := context.Background()
 	db, err := pgx.Connect(ctx, dsn)
@@ -118,13 +113,8 @@ func TestPostgresRestartMidRollback(t *testing.T) {
 	hooks.down.Store(true)
 	rs := newReplicaSet(t, 2, replicaConfig{storeURL: dsn, v1URL: v1.srv.URL, hookURL: hooks.srv.URL, leaseTTL: ttl})
 	a, b := rs.reps[0], rs.reps[1]
-	rs.start(a, "")
-	a.waitLine(t, "acting", a.currentRun(), 0, 10*time.Second)
-	rs.start(b, "")
-	for _, r := range rs.reps {
-		stop := loadAt(t, "http://"+r.prox+"/", 150)
-		defer stop()
-	}
+	stop := rs.startLeaderFirst(t, a, b)
+	defer stop()
 	ctx := context.Background()
 	db, err := pgx.Connect(ctx, dsn)
 	must(t, err)
@@ -155,4 +145,22 @@ func TestPostgresRestartMidRollback(t *testing.T) {
 	checkOneRollbackDone(t, b, inc)
 	checkSwitchesOn(t, "v1", a, b)
 	t.Logf("PGRESTART decision %s when the restart began; rollbacks=1 events=%d deliveries=%d", status, st.events, st.deliveries)
+}
+
+// startLeaderFirst starts a, waits until it acts, starts b, and puts 150
+// req/s on each replica's switch; stop ends the load.
+func (rs *replicaSet) startLeaderFirst(t *testing.T, a, b *replicaProc) (stop func()) {
+	t.Helper()
+	rs.start(a, "")
+	a.waitLine(t, "acting", a.currentRun(), 0, 10*time.Second)
+	rs.start(b, "")
+	var stops []func()
+	for _, r := range rs.reps {
+		stops = append(stops, loadAt(t, "http://"+r.prox+"/", 150))
+	}
+	return func() {
+		for _, s := range stops {
+			s()
+		}
+	}
 }
