@@ -4,6 +4,11 @@
 // "N passed, N failed, N skipped" — with what RIPCORD_SKIP opted out of
 // named above it, so a green run cannot hide a suite that did not run.
 //
+// A test still running when its package dies (the -timeout panic, a
+// crash) never gets a result event; it counts as failed and its log is
+// printed with only its own goroutines from the dump, so a hang names the
+// line it hung on instead of "0 failed".
+//
 // Usage: go test -json ./... | go run ./scripts/testsum
 // It exits 1 when a test or a package failed.
 package main
@@ -14,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -30,6 +36,8 @@ type summary struct {
 	passed, failed, skipped int
 	failedPkgs              int
 	output                  map[string][]string // package/test → output lines
+	running                 map[string][]string // package → tests started and not ended
+	failures                []string            // "pkg Test" of every failed test
 	skips                   []string            // "pkg Test: reason"
 	optedOut                map[string]int      // component → skipped tests
 }
@@ -42,7 +50,7 @@ func main() {
 }
 
 func run(in io.Reader, out io.Writer) *summary {
-	s := &summary{output: map[string][]string{}, optedOut: map[string]int{}}
+	s := &summary{output: map[string][]string{}, running: map[string][]string{}, optedOut: map[string]int{}}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for sc.Scan() {
@@ -69,18 +77,25 @@ func (s *summary) add(out io.Writer, e event) {
 		}
 	case e.Test == "" && e.Action == "fail":
 		s.failedPkgs++
+		s.unfinished(out, e.Package)
 	case e.Test == "": // a package's pass, or skip for having no tests
+	case e.Action == "run":
+		s.running[e.Package] = append(s.running[e.Package], e.Test)
 	case e.Action == "output":
 		s.output[key] = append(s.output[key], e.Output)
 	case e.Action == "pass":
 		s.passed++
+		s.ended(e)
 		delete(s.output, key)
 	case e.Action == "fail":
 		s.failed++
+		s.ended(e)
+		s.failures = append(s.failures, key)
 		fmt.Fprintf(out, "--- FAIL %s %s\n%s", e.Package, e.Test, strings.Join(s.output[key], ""))
 		delete(s.output, key)
 	case e.Action == "skip":
 		s.skipped++
+		s.ended(e)
 		reason := skipReason(s.output[key])
 		s.skips = append(s.skips, fmt.Sprintf("%s %s: %s", e.Package, e.Test, reason))
 		if c, ok := optedOut(reason); ok {
@@ -88,6 +103,62 @@ func (s *summary) add(out io.Writer, e event) {
 		}
 		delete(s.output, key)
 	}
+}
+
+func (s *summary) ended(e event) {
+	r := s.running[e.Package]
+	for i, t := range r {
+		if t == e.Test {
+			s.running[e.Package] = append(r[:i], r[i+1:]...)
+			return
+		}
+	}
+}
+
+// unfinished reports the tests of a failed package that never ended: the
+// timeout panic or crash output was attributed to one of them.
+func (s *summary) unfinished(out io.Writer, pkg string) {
+	for _, t := range s.running[pkg] {
+		key := pkg + " " + t
+		s.failed++
+		s.failures = append(s.failures, key+" (did not finish)")
+		fmt.Fprintf(out, "--- DID NOT FINISH %s %s\n%s", pkg, t, ownStacks(s.output[key]))
+		delete(s.output, key)
+	}
+	delete(s.running, pkg)
+}
+
+// ownStacks keeps a test's log and, from a goroutine dump in it, only the
+// goroutines whose stack passes through a _test.go file: the rest of a
+// daemon's dump runs to thousands of lines and says nothing about the hang.
+func ownStacks(lines []string) string {
+	var b strings.Builder
+	var block []string
+	flush := func() {
+		if slices.ContainsFunc(block, func(l string) bool { return strings.Contains(l, "_test.go:") }) {
+			b.WriteString(strings.Join(block, ""))
+			b.WriteString("\n")
+		}
+		block = nil
+	}
+	inDump := false
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "goroutine ") && strings.HasSuffix(strings.TrimSpace(l), ":"):
+			flush()
+			inDump = true
+			block = append(block, l)
+		case inDump && strings.TrimSpace(l) == "":
+			flush()
+		case inDump && block != nil:
+			block = append(block, l)
+		case inDump: // between goroutines: "FAIL pkg" and the like
+		default:
+			b.WriteString(l)
+		}
+	}
+	flush()
+	return b.String()
 }
 
 // skipReason is the message the test skipped with.
@@ -132,6 +203,12 @@ func (s *summary) finish(out io.Writer) {
 		}
 		sort.Strings(parts)
 		fmt.Fprintf(out, "\nNOT RUN, opted out by RIPCORD_SKIP: %s\n", strings.Join(parts, ", "))
+	}
+	if len(s.failures) > 0 {
+		fmt.Fprintf(out, "\nfailed tests:\n")
+		for _, l := range s.failures {
+			fmt.Fprintf(out, "  %s\n", l)
+		}
 	}
 	if s.failedPkgs > 0 {
 		fmt.Fprintf(out, "\n%d package(s) failed\n", s.failedPkgs)

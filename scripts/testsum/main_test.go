@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,29 @@ func TestSummary(t *testing.T) {
 	}
 	if s.failedPkgs != 1 {
 		t.Errorf("failed packages %d", s.failedPkgs)
+	}
+}
+
+// TestTimeout: a test still running when the -timeout panic kills its
+// package is a failure, printed with its log and its own goroutine only.
+func TestTimeout(t *testing.T) {
+	in, err := os.ReadFile("testdata/timeout.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s := run(bytes.NewReader(in), &out)
+	got := out.String()
+	for _, want := range []string{"--- DID NOT FINISH x TestHang", "x_test.go:4: before", "panic: test timed out after 3s",
+		"x.TestHang(", "/tmp/tjson/x_test.go:4", "failed tests:\n  x TestHang (did not finish)", "\n1 passed, 1 failed, 0 skipped\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "goroutine 1 [") {
+		t.Errorf("the test runner's own goroutine is printed:\n%s", got)
+	}
+	if s.failed != 1 || s.failedPkgs != 1 {
+		t.Errorf("failed %d tests, %d packages", s.failed, s.failedPkgs)
 	}
 }
