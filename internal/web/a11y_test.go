@@ -85,7 +85,9 @@ func TestAccessibility(t *testing.T) {
 // audit runs axe on the page as it is and reports every violation.
 func audit(t *testing.T, ctx context.Context, axe, page string) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axe+"\n;true")); err != nil {
+	load, cancelL := context.WithTimeout(ctx, step)
+	defer cancelL()
+	if _, err := chromedp.Run(load, chromedp.Evaluate[bool](axe+"\n;true")); err != nil {
 		t.Fatalf("load axe-core into %s: %v", page, err)
 	}
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)

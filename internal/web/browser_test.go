@@ -14,6 +14,16 @@ import (
 	"github.com/ripcord/ripcord/internal/testenv"
 )
 
+// browserLife bounds a test's whole browser: a chromium that stops
+// answering (a start that never prints its DevTools address, a navigation
+// that never ends) fails that test with "context deadline exceeded"
+// instead of hanging the package until go test's -timeout kills it
+// without naming anyone.
+const browserLife = 5 * time.Minute
+
+// step bounds one call into the page.
+const step = 30 * time.Second
+
 // chrome starts a headless Debian chromium for one test; a missing one
 // fails the test unless RIPCORD_SKIP names chromium.
 func chrome(t *testing.T) context.Context {
@@ -26,9 +36,15 @@ func chrome(t *testing.T) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 900),
 		chromedp.NoSandbox, // the tests may run as root, where chromium's sandbox refuses to start
 		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	life, cancelL := context.WithTimeout(context.Background(), browserLife)
+	actx, cancelA := chromedp.NewExecAllocator(life, opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelC(); cancelA() })
+	t.Cleanup(func() { cancelC(); cancelA(); cancelL() })
+	// The first call allocates the browser and ties its life to the
+	// context it is given, so the start is bounded by a timer, not a
+	// shorter-lived context.
+	stuck := time.AfterFunc(step, cancelC)
+	defer stuck.Stop()
 	if err := chromedp.Do(ctx); err != nil {
 		testenv.Missing(t, testenv.Chromium, "chromium did not start: "+err.Error())
 	}
@@ -37,7 +53,7 @@ func chrome(t *testing.T) context.Context {
 
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	c, cancel := context.WithTimeout(ctx, step)
 	defer cancel()
 	if err := chromedp.Do(c, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -46,7 +62,9 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 
 func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
+	c, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -58,7 +76,9 @@ func eval[T any](t *testing.T, ctx context.Context, expr string, opts ...chromed
 // either way).
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100 = PNG (lower is JPEG)
+	c, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
+	png, err := chromedp.Run(c, chromedp.FullScreenshot(100)) // 100 = PNG (lower is JPEG)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -84,7 +104,9 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) time.Duration 
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(c, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
-		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		b, cancelB := context.WithTimeout(ctx, step)
+		defer cancelB()
+		body, _ := chromedp.Run(b, chromedp.Evaluate[string](`document.body.innerText`))
 		t.Fatalf("%s: %v\npage:\n%s", what, err, body)
 	}
 	return time.Since(start)
@@ -111,7 +133,9 @@ func TestBrowserOperator(t *testing.T) {
 	do(t, ctx, "open the confirmation", chromedp.Click(chromedp.CSS("section.actions details:first-of-type > summary")),
 		chromedp.WaitVisible(chromedp.ID("confirm-rollback")))
 	// RunResponse waits for the navigation the form post starts.
-	if resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("confirm-rollback"))); err != nil || resp.Status != 200 {
+	c, cancel := context.WithTimeout(ctx, step)
+	defer cancel()
+	if resp, err := chromedp.RunResponse(c, chromedp.Click(chromedp.ID("confirm-rollback"))); err != nil || resp.Status != 200 {
 		t.Fatalf("confirm rollback: %v (response %+v)", err, resp)
 	}
 	waitJS(t, ctx, "incident page after the rollback", `location.pathname.startsWith("/incidents/INC-") && !!document.querySelector(".flash")`)
