@@ -59,7 +59,14 @@ func newStatus(g *globals) *cobra.Command {
 // printHA shows, with config ha, which replica acts for each shard and
 // each replica's share.
 func printHA(w io.Writer, h ha.Status) {
-	fmt.Fprintf(w, "replicas (answered by %s):\n", h.Replica)
+	elected := "lease rows in PostgreSQL"
+	if h.Election == "kubernetes" && len(h.Shards) > 0 {
+		elected = "Kubernetes Leases " + h.Shards[0].KubeLease
+		if len(h.Shards) > 1 {
+			elected += ", ..."
+		}
+	}
+	fmt.Fprintf(w, "replicas (answered by %s; elected by %s):\n", h.Replica, elected)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  SHARD\tSERVICES\tACTING\tEPOCH")
 	for _, s := range h.Shards {

@@ -84,7 +84,11 @@ func newCheckConfig() *cobra.Command {
 				if adv == "" {
 					adv = "the API's bound address"
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ha: replica %s, reached at %s, lease_ttl %s, %d shard(s)\n", path, h.Replica, adv, h.LeaseTTL, h.Shards)
+				lease := "lease rows in the store"
+				if h.Lease == config.LeaseKubernetes {
+					lease = fmt.Sprintf("Kubernetes Leases %s/%s-shard-N", h.Kubernetes.Namespace, h.Kubernetes.Name)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ha: replica %s, reached at %s, lease_ttl %s, %d shard(s), elected by %s\n", path, h.Replica, adv, h.LeaseTTL, h.Shards, lease)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d service(s), %d token(s), store %s)\n", path, len(cfg.Services), len(cfg.API.Tokens), cfg.Store.Display())
 			return nil

@@ -7,10 +7,13 @@ import (
 	"sync"
 	"time"
 
+	k8s "k8s.io/client-go/kubernetes"
+
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/ha"
 	"github.com/ripcord/ripcord/internal/proxy"
+	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 	"github.com/ripcord/ripcord/internal/signal/proxystats"
 	"github.com/ripcord/ripcord/internal/signal/replicastats"
 	"github.com/ripcord/ripcord/internal/store"
@@ -44,6 +47,22 @@ func newHA(ctx context.Context, cfg *config.Config, st store.Store, a *App) (*ha
 		return nil, fmt.Errorf("app: %w", err)
 	}
 	m := &haMode{rep: ha.New(pg, h, a.log.With("component", "ha", "replica", h.Replica)), pg: pg}
+	if h.Lease == config.LeaseKubernetes {
+		rc, err := kubernetes.RESTConfig(string(h.Kubernetes.Kubeconfig))
+		if err != nil {
+			return nil, fmt.Errorf("app: ha.lease kubernetes: %w", err)
+		}
+		// Every shard's election renews or polls up to every twentieth of
+		// the TTL: client-go's default 5 requests/s would throttle more
+		// than two shards into losing their Leases.
+		rc.QPS = float32(5 * max(h.Shards, 1))
+		rc.Burst = 2 * int(rc.QPS)
+		cs, err := k8s.NewForConfig(rc)
+		if err != nil {
+			return nil, fmt.Errorf("app: ha.lease kubernetes: %w", err)
+		}
+		m.rep.UseKubernetes(cs)
+	}
 	// The replicas authenticate their statistics with a secret only the
 	// database's readers know: nothing more to configure or rotate.
 	secret, err := pg.ClusterSecret(ctx)

@@ -5,7 +5,10 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"time"
+
+	"github.com/ripcord/ripcord/internal/config/field"
 )
 
 // HA runs several `ripcord serve` replicas on one PostgreSQL store as one
@@ -30,16 +33,52 @@ type HA struct {
 	// Shards splits the services over this many leases (by a hash of the
 	// name), so several replicas can each act on a part. Default 1.
 	Shards int `yaml:"shards"`
+	// Lease is who elects the acting replica: "postgres" (the default, a
+	// row in the store) or "kubernetes" (a coordination.k8s.io Lease per
+	// shard, by client-go's leader election). Either way every write
+	// carries the fencing epoch of a row in the store.
+	Lease string `yaml:"lease"`
+	// Kubernetes locates the Lease objects when lease is kubernetes.
+	Kubernetes HAKubernetes `yaml:"kubernetes"`
 }
+
+// HAKubernetes is where the replicas' Kubernetes Leases live.
+type HAKubernetes struct {
+	// Namespace of the Leases. Default: the namespace ripcord's pod runs
+	// in (its ServiceAccount's), else $POD_NAMESPACE.
+	Namespace string `yaml:"namespace"`
+	// Name prefixes the Leases: NAME-shard-0, NAME-shard-1, ... Default
+	// ripcord; two installations in one namespace need different names.
+	Name string `yaml:"name"`
+	// Kubeconfig is the client configuration file; empty: in-cluster
+	// (the pod's ServiceAccount).
+	Kubeconfig field.File `yaml:"kubeconfig"`
+}
+
+// The values of ha.lease.
+const (
+	LeasePostgres   = "postgres"
+	LeaseKubernetes = "kubernetes"
+)
+
+// serviceAccountNamespace is where a pod finds its own namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 // Defaults of the ha block.
 const (
 	DefaultLeaseTTL = 5 * time.Second
 	MinLeaseTTL     = 100 * time.Millisecond
 	MaxShards       = 256
+	// MinKubeLeaseTTL: a Kubernetes Lease's renewals are compared in
+	// whole seconds, so a leader must stop acting more than a second
+	// before its Lease ends (ha.electionTimes).
+	MinKubeLeaseTTL = 4 * time.Second
 )
 
-var replicaName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+var (
+	replicaName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+	leaseName   = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$`)
+)
 
 // Resolved returns h with every default filled: the replica name and the
 // advertised URL from the environment or the host, for the API listening
@@ -52,6 +91,25 @@ func (h HA) Resolved(apiListen string) (HA, error) {
 	}
 	if h.Shards == 0 {
 		h.Shards = 1
+	}
+	if h.Lease == "" {
+		h.Lease = LeasePostgres
+	}
+	if h.Lease == LeaseKubernetes {
+		if h.Kubernetes.Name == "" {
+			h.Kubernetes.Name = "ripcord"
+		}
+		if h.Kubernetes.Namespace == "" {
+			if b, err := os.ReadFile(serviceAccountNamespace); err == nil {
+				h.Kubernetes.Namespace = strings.TrimSpace(string(b))
+			}
+		}
+		if h.Kubernetes.Namespace == "" {
+			h.Kubernetes.Namespace = os.Getenv("POD_NAMESPACE")
+		}
+		if h.Kubernetes.Namespace == "" {
+			r.add("ha.kubernetes.namespace", "is required outside a pod: name the namespace of the Leases, e.g. namespace: ripcord, or set POD_NAMESPACE")
+		}
 	}
 	if h.Replica == "" {
 		h.Replica = os.Getenv("RIPCORD_REPLICA")
@@ -98,6 +156,26 @@ func (c *Config) validateHA(r *report) {
 	}
 	if h.LeaseTTL != 0 && h.LeaseTTL < MinLeaseTTL {
 		r.add("ha.lease_ttl", "%s is too short: at least %s (a leader renews every third of it), e.g. 5s", h.LeaseTTL, MinLeaseTTL)
+	}
+	switch h.Lease {
+	case "", LeasePostgres:
+		if h.Kubernetes != (HAKubernetes{}) {
+			r.add("ha.kubernetes", "is only used with lease: kubernetes: set lease: kubernetes or remove ha.kubernetes")
+		}
+	case LeaseKubernetes:
+		// A Lease object counts its duration in whole seconds, and the
+		// other replicas judge expiry by the object's own count.
+		if h.LeaseTTL != 0 && (h.LeaseTTL < MinKubeLeaseTTL || h.LeaseTTL%time.Second != 0) {
+			r.add("ha.lease_ttl", "%s: with lease: kubernetes it must be a whole number of seconds, at least %s (a Lease counts whole seconds), e.g. 5s", h.LeaseTTL, MinKubeLeaseTTL)
+		}
+		if n := h.Kubernetes.Name; n != "" && !leaseName.MatchString(n) {
+			r.add("ha.kubernetes.name", "%q: use lower-case letters, digits and '-', up to 40, starting with a letter (the Leases are NAME-shard-N)", n)
+		}
+		if ns := h.Kubernetes.Namespace; ns != "" && !leaseName.MatchString(ns) {
+			r.add("ha.kubernetes.namespace", "%q is not a namespace name: lower-case letters, digits and '-'", ns)
+		}
+	default:
+		r.add("ha.lease", "%q: must be postgres (a row in the store, the default) or kubernetes (a coordination.k8s.io Lease per shard)", h.Lease)
 	}
 	if h.Shards < 0 || h.Shards > MaxShards {
 		r.add("ha.shards", "%d: must be between 1 and %d (1, the default, is one lease for every service)", h.Shards, MaxShards)

@@ -37,6 +37,11 @@ func TestHAProblems(t *testing.T) {
 		{pgStore, apiTokens, "ha: {replica: 'a b'}", "ha.replica", 5, "letters, digits"},
 		{pgStore, apiTokens, "ha: {advertise: 'ftp://x'}", "ha.advertise", 5, "http:// or https://"},
 		{pgStore, apiTokens, "ha: {advertise: 'http://u:p@x:7070'}", "ha.advertise", 5, "no credentials"},
+		{pgStore, apiTokens, "ha: {lease: etcd}", "ha.lease", 5, "postgres (a row in the store, the default) or kubernetes"},
+		{pgStore, apiTokens, "ha: {lease: kubernetes, lease_ttl: 2500ms}", "ha.lease_ttl", 5, "whole number of seconds"},
+		{pgStore, apiTokens, "ha: {lease: kubernetes, lease_ttl: 3s}", "ha.lease_ttl", 5, "at least 4s"},
+		{pgStore, apiTokens, "ha: {lease: kubernetes, kubernetes: {name: Rip_cord}}", "ha.kubernetes.name", 5, "lower-case letters"},
+		{pgStore, apiTokens, "ha: {kubernetes: {namespace: ops}}", "ha.kubernetes", 5, "only used with lease: kubernetes"},
 	} {
 		errs := parseErrs(t, haConfig(tt.store, tt.api, tt.ha), dir)
 		wantProblem(t, errs, tt.path, tt.line, tt.msg)
@@ -56,6 +61,14 @@ func TestHAResolved(t *testing.T) {
 	h, err := HA{}.Resolved("10.0.0.5:7070")
 	if err != nil || h.Replica == "" || h.Advertise != "http://10.0.0.5:7070" || h.LeaseTTL != DefaultLeaseTTL || h.Shards != 1 {
 		t.Fatalf("defaults: %+v %v", h, err)
+	}
+	t.Setenv("POD_NAMESPACE", "")
+	if _, err := (HA{Lease: LeaseKubernetes}).Resolved("10.0.0.5:7070"); err == nil || !strings.Contains(err.Error(), "ha.kubernetes.namespace") {
+		t.Errorf("kubernetes lease outside a pod without a namespace: %v", err)
+	}
+	t.Setenv("POD_NAMESPACE", "ops")
+	if k, err := (HA{Lease: LeaseKubernetes}).Resolved("10.0.0.5:7070"); err != nil || k.Kubernetes.Namespace != "ops" || k.Kubernetes.Name != "ripcord" {
+		t.Errorf("kubernetes lease from POD_NAMESPACE: %+v %v", k.Kubernetes, err)
 	}
 	if _, err := (HA{}).Resolved(":7070"); err == nil || !strings.Contains(err.Error(), "ha.advertise") {
 		t.Fatalf("wildcard listener without advertise: %v", err)

@@ -14,6 +14,10 @@
 // never later than the database's own expiry. So even cut off from the
 // database (where its writes would fail anyway) it stops touching targets
 // outside the database before a follower may take over.
+//
+// With ha.lease: kubernetes the election is client-go's on a
+// coordination.k8s.io Lease per shard instead (kube.go), and the fence is
+// still the row: the elected replica assumes it with the next epoch.
 package ha
 
 import (
@@ -24,6 +28,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/store/postgres"
@@ -41,6 +47,9 @@ type Replica struct {
 	log     *slog.Logger
 	started time.Time
 	shards  []*shard
+	// kube elects with Kubernetes Leases (UseKubernetes); nil: the
+	// store's lease rows.
+	kube kubernetes.Interface
 
 	mu       sync.Mutex
 	leases   map[string]postgres.LeaseState
@@ -150,7 +159,11 @@ func (r *Replica) Run(ctx context.Context, act Acting) {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.heartbeat(ctx) })
 	for _, s := range r.shards {
-		wg.Go(func() { r.contend(ctx, s, act) })
+		if r.kube != nil {
+			wg.Go(func() { r.contendKube(ctx, s, act) })
+		} else {
+			wg.Go(func() { r.contend(ctx, s, act) })
+		}
 	}
 	wg.Wait()
 }
@@ -225,39 +238,23 @@ func (r *Replica) held() int {
 	return n
 }
 
-// contend is one shard's loop: take the lease when it is free, renew it
-// while holding it, and end the term (cancel, wait) when it is lost or
-// about to lapse.
+// contend is one shard's loop with lease: postgres: take the lease when
+// it is free, renew it while holding it, and end the term when it is lost
+// or about to lapse.
 func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 	var (
-		termCancel context.CancelFunc
-		termDone   chan struct{}
-		deadline   *time.Timer
-		lease      postgres.Lease
-		expired    = make(chan struct{}, 1)
+		t    *running
+		held bool // ever held: release at the end
 	)
 	end := func(why string) {
-		if termCancel == nil {
-			return
+		if t != nil {
+			r.end(t, why)
+			t = nil
 		}
-		s.mu.Lock()
-		s.term.Set(nil)
-		termCancel()
-		<-termDone
-		s.leading = false
-		s.mu.Unlock()
-		deadline.Stop()
-		select { // a deadline of the term just ended must not end the next
-		case <-expired:
-		default:
-		}
-		termCancel = nil
-		r.log.Warn("stopped acting", "shard", s.name, "epoch", lease.Epoch, "why", why)
-		r.signal()
 	}
 	defer func() {
 		end("shutting down")
-		if lease.Holder != "" {
+		if held {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			_ = r.st.Release(rctx, s.name, r.cfg.Replica)
 			cancel()
@@ -266,8 +263,7 @@ func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 	lost := 0
 	for {
 		wait := r.retryEvery()
-		leading := termCancel != nil
-		if leading && r.overShare(s.idx) {
+		if t != nil && r.overShare(s.idx) {
 			// Another replica has come: hand it this shard. A clean hand-
 			// over, as at shutdown: end the term, then release the lease.
 			end("rebalancing: this replica holds more than its share of the shards")
@@ -275,57 +271,29 @@ func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 			_ = r.st.Release(rctx, s.name, r.cfg.Replica)
 			cancel()
 			s.yieldUntil = time.Now().Add(2 * r.cfg.LeaseTTL)
-			leading = false
 		}
-		if !leading && time.Now().Before(s.yieldUntil) {
+		if t == nil && time.Now().Before(s.yieldUntil) {
 			lost = 0 // leave it to the others for a while
-		} else if leading || r.held() < r.fairShare() || lost > 20 {
+		} else if t != nil || r.held() < r.fairShare() || lost > 20 {
 			actx, cancel := context.WithTimeout(ctx, r.renewEvery())
 			l, err := r.st.Acquire(actx, s.name, r.cfg.Replica, r.cfg.LeaseTTL)
 			cancel()
 			switch {
-			case err == nil && leading && l.Epoch != lease.Epoch:
+			case err == nil && t != nil && l.Epoch != t.lease.Epoch:
 				// Our lease lapsed and we took it again: a new term, since
 				// someone may have acted in between.
 				end("the lease lapsed before it was renewed")
 				fallthrough
-			case err == nil && termCancel == nil:
-				lease = l
-				s.mu.Lock()
-				s.term.Set(&l)
-				tctx, cancel := context.WithCancel(ctx)
-				termCancel, termDone = cancel, make(chan struct{})
-				done := termDone
-				s.leading = true
-				s.mu.Unlock()
-				// Stop acting the moment the deadline passes, whatever the
-				// loop is waiting on (a renewal hanging on a cut network).
-				epoch := l.Epoch
-				deadline = time.AfterFunc(time.Until(l.Deadline)-r.margin(), func() {
-					s.term.Set(nil)
-					cancel()
-					// Said now, not when the loop ends the term: that may
-					// wait on a renewal or the term's last reads hanging
-					// on a cut network, long after acting stopped here.
-					r.log.Warn("stopped acting", "shard", s.name, "epoch", epoch, "why", "the lease would end before it could be renewed")
-					select {
-					case expired <- struct{}{}:
-					default:
-					}
-				})
-				r.log.Info("acting", "shard", s.name, "epoch", l.Epoch)
-				r.signal()
-				go func() { defer close(done); act(tctx, s.idx) }()
+			case err == nil && t == nil:
+				t, held = r.begin(ctx, s, l, act), true
 				wait, lost = r.renewEvery(), 0
 			case err == nil:
 				// A renewal: same epoch, a later deadline. (If the deadline
 				// fired meanwhile the term is already cancelled; end it.)
-				lease = l
-				if !deadline.Reset(time.Until(l.Deadline) - r.margin()) {
+				if !r.extend(t, l) {
 					end("the lease would end before it could be renewed")
 					continue
 				}
-				s.term.Set(&l)
 				wait = r.renewEvery()
 			case errors.Is(err, postgres.ErrLeaseHeld):
 				end("another replica holds the lease")
@@ -337,12 +305,13 @@ func (r *Replica) contend(ctx context.Context, s *shard, act Acting) {
 				// Cannot reach the database: keep acting only until the
 				// deadline fires; retry soon.
 				r.log.Warn("lease renewal failed", "shard", s.name, "err", err)
-				if leading {
-					wait = r.retryEvery()
-				}
 			}
 		} else {
 			lost++ // a lease we did not ask for; after a while take it anyway
+		}
+		var expired <-chan struct{}
+		if t != nil {
+			expired = t.expired
 		}
 		select {
 		case <-ctx.Done():

@@ -10,17 +10,23 @@ import (
 
 // Status is the replicas' view for `ripcord status` and GET /api/v1/ha.
 type Status struct {
-	Replica  string          `json:"replica"`
+	Replica string `json:"replica"`
+	// Election is who elects the acting replica: "postgres" (lease rows
+	// in the store) or "kubernetes" (a Lease per shard).
+	Election string          `json:"election"`
 	Shards   []ShardStatus   `json:"shards"`
 	Replicas []ReplicaStatus `json:"replicas"`
 }
 
 // ShardStatus is who acts for one shard.
 type ShardStatus struct {
-	Shard  int    `json:"shard"`
-	Lease  string `json:"lease"`
-	Leader string `json:"leader,omitempty"` // "" while nobody holds it
-	Epoch  int64  `json:"epoch,omitempty"`
+	Shard int    `json:"shard"`
+	Lease string `json:"lease"`
+	// KubeLease is the Kubernetes Lease (namespace/name) electing the
+	// shard's leader with ha.lease: kubernetes.
+	KubeLease string `json:"kube_lease,omitempty"`
+	Leader    string `json:"leader,omitempty"` // "" while nobody holds it
+	Epoch     int64  `json:"epoch,omitempty"`
 	// Expires is the lease's expiry on the database's clock.
 	Expires  time.Time `json:"expires,omitzero"`
 	Services int       `json:"services"`
@@ -43,10 +49,16 @@ func (r *Replica) Status(services []string) Status {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := Status{Replica: r.cfg.Replica}
+	out := Status{Replica: r.cfg.Replica, Election: "postgres"}
+	if r.kube != nil {
+		out.Election = "kubernetes"
+	}
 	led := map[string][]int{}
 	for _, s := range r.shards {
 		ss := ShardStatus{Shard: s.idx, Lease: s.name, Services: per[s.idx]}
+		if r.kube != nil {
+			ss.KubeLease = r.cfg.Kubernetes.Namespace + "/" + r.LeaseName(s.idx)
+		}
 		if l, ok := r.leases[s.name]; ok && l.Live {
 			ss.Leader, ss.Epoch, ss.Expires = l.Holder, l.Epoch, l.ExpiresAt
 			led[l.Holder] = append(led[l.Holder], s.idx)

@@ -59,6 +59,8 @@ type replicaConfig struct {
 	v1URL    string
 	hookURL  string
 	leaseTTL time.Duration
+	// haExtra is added to the ha block (e.g. the Kubernetes Lease keys).
+	haExtra string
 }
 
 func newReplicaSet(t *testing.T, n int, rc replicaConfig) *replicaSet {
@@ -95,7 +97,7 @@ func (rs *replicaSet) writeConfig(r *replicaProc, rc replicaConfig) {
     - {name: ops, role: operator, token_file: op.token}
 store: {url_file: pg.url}
 log: {format: json, level: info}
-ha: {replica: %s, advertise: "http://%s", lease_ttl: %s}
+ha: {replica: %s, advertise: "http://%s", lease_ttl: %s%s}
 services:
   - name: svc
     proxy: {listen: %s}
@@ -107,7 +109,7 @@ notify:
     - {name: hooks, webhook: {url: %s, secret_file: hook.secret}}
   routes:
     - {channel: hooks, min_severity: minor}
-`, r.api, r.name, r.api, rc.leaseTTL, r.prox, rc.v1URL, rc.hookURL)
+`, r.api, r.name, r.api, rc.leaseTTL, rc.haExtra, r.prox, rc.v1URL, rc.hookURL)
 	must(t, os.WriteFile(filepath.Join(r.dir, "ripcord.yaml"), []byte(cfg), 0o600))
 }
 

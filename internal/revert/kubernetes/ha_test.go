@@ -96,8 +96,8 @@ func checkHADeployment(t *testing.T, what string, d *appsv1.Deployment, cfgYAML,
 		}
 	}
 
-	if fmt.Sprint(cfg.HA["lease_ttl"]) != "5s" || fmt.Sprint(cfg.HA["shards"]) != "1" {
-		t.Errorf("%s: ha %v, want lease_ttl 5s and shards 1", what, cfg.HA)
+	if fmt.Sprint(cfg.HA["lease_ttl"]) != "5s" || fmt.Sprint(cfg.HA["shards"]) != "1" || cfg.HA["lease"] != "kubernetes" {
+		t.Errorf("%s: ha %v, want lease kubernetes, lease_ttl 5s and shards 1", what, cfg.HA)
 	}
 	for _, k := range []string{"replica", "advertise"} {
 		if v, ok := cfg.HA[k]; ok && v != "" {

@@ -69,6 +69,14 @@ func TestHelmChartHA(t *testing.T) {
 	_, objs := render(t, "ripcord", haValues...)
 	d, cfg := renderedDeployment(t, objs)
 	checkHADeployment(t, "chart replicas=2", d, cfg, "ripcord-postgres", 2)
+	var lease haConfig
+	if err := yaml.Unmarshal([]byte(cfg), &lease); err != nil {
+		t.Fatal(err)
+	}
+	// Two releases in one namespace elect on different Leases.
+	if k, _ := lease.HA["kubernetes"].(map[string]any); k["name"] != "rc-ripcord" {
+		t.Errorf("ha.kubernetes %v, want name rc-ripcord (the release's fullname)", lease.HA["kubernetes"])
+	}
 	if n := len(objs["PersistentVolumeClaim"]); n != 0 {
 		t.Errorf("%d PersistentVolumeClaims rendered in HA mode, want none", n)
 	}
@@ -116,6 +124,17 @@ func TestHelmChartHA(t *testing.T) {
 		t.Errorf("ha.enabled with one replica: %d PDBs (want 0), lease Role %v", len(objs["PodDisruptionBudget"]), role.Name)
 	}
 
+	// ha.lease postgres: the lease rows need no Role.
+	_, objs = render(t, "ripcord", append(haValues, "ha.lease=postgres")...)
+	_, cfg = renderedDeployment(t, objs)
+	var rows haConfig
+	if err := yaml.Unmarshal([]byte(cfg), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows.HA["lease"] != "postgres" || rows.HA["kubernetes"] != nil || byName(objs["Role"], "rc-ripcord-leases") != nil {
+		t.Errorf("ha.lease=postgres: ha %v, lease Role rendered: %v", rows.HA, byName(objs["Role"], "rc-ripcord-leases") != nil)
+	}
+
 	// PostgreSQL with one replica: not HA (Recreate, no ha block, no lease
 	// Role), and no claim.
 	_, objs = render(t, "ripcord", "postgres.existingSecret=pg")
@@ -151,7 +170,8 @@ func TestHelmChartHA(t *testing.T) {
 		{[]string{"replicas=2"}, "replicas=2 runs ripcord in high-availability mode, which needs a PostgreSQL store shared by every replica (SQLite cannot be shared): set postgres.existingSecret"},
 		{[]string{"ha.enabled=true"}, "ha.enabled=true runs ripcord in high-availability mode, which needs a PostgreSQL store"},
 		{append(haValues, "config.api.listen=127.0.0.1:7070"), `config.api.listen is "127.0.0.1:7070" (loopback`},
-		{append(haValues, "config.ha.lease_ttl=1s"), "config.ha is written by the chart: set ha.enabled (or replicas >= 2), ha.leaseTTL and ha.shards instead"},
+		{append(haValues, "config.ha.lease_ttl=1s"), "config.ha is written by the chart: set ha.enabled (or replicas >= 2), ha.lease, ha.leaseTTL and ha.shards instead"},
+		{append(haValues, "ha.lease=etcd"), `ha.lease is "etcd": set kubernetes (a coordination.k8s.io Lease per shard) or postgres`},
 		{[]string{"replicaCount=2"}, "replicaCount was renamed: set replicas instead"},
 		{[]string{"postgres.existingSecret=pg", "postgres.secretKey="}, "postgres.secretKey must name the key of postgres.existingSecret"},
 	} {

@@ -61,6 +61,49 @@ func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Durat
 	return Lease{Name: name, Holder: holder, Epoch: epoch, Deadline: start.Add(ttl)}, nil
 }
 
+// Assume makes holder the lease's holder with the next epoch, whoever
+// held it and whether or not it has expired: for a holder another
+// authority has just elected (a Kubernetes Lease), which need not wait out
+// the row's expiry. The update waits for any write still fenced by the
+// old epoch to commit (it holds the row FOR SHARE), and every write after
+// it under the old epoch is refused.
+func (s *Store) Assume(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
+	op := fmt.Sprintf("assume lease %q", name)
+	if ttl <= 0 || holder == "" || name == "" {
+		return Lease{}, s.fail(op, errors.New("needs a name, a holder and a positive ttl"))
+	}
+	start := time.Now()
+	var epoch int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO leases (name, holder, epoch, expires_at)
+		VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 microsecond')
+		ON CONFLICT (name) DO UPDATE SET epoch = leases.epoch + 1,
+			holder = excluded.holder, expires_at = excluded.expires_at
+		RETURNING epoch`, name, holder, ttl.Microseconds()).Scan(&epoch)
+	if err != nil {
+		return Lease{}, s.fail(op, err)
+	}
+	return Lease{Name: name, Holder: holder, Epoch: epoch, Deadline: start.Add(ttl)}, nil
+}
+
+// Renew extends l by ttl if it is still current: the same holder and
+// epoch, not expired. Otherwise it returns ErrLeaseHeld (another holder
+// has it, or it lapsed), and l's term is over.
+func (s *Store) Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error) {
+	op := fmt.Sprintf("renew lease %q", l.Name)
+	start := time.Now()
+	tag, err := s.pool.Exec(ctx, `UPDATE leases SET expires_at = clock_timestamp() + $4 * interval '1 microsecond'
+		WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp()`,
+		l.Name, l.Holder, l.Epoch, ttl.Microseconds())
+	if err != nil {
+		return Lease{}, s.fail(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Lease{}, s.fail(op, ErrLeaseHeld)
+	}
+	l.Deadline = start.Add(ttl)
+	return l, nil
+}
+
 // Fenced returns a view of s whose every write first checks, in its own
 // transaction, that l is still current (same holder and epoch, not
 // expired) and fails with ErrFenced otherwise. The check takes a share

@@ -135,3 +135,41 @@ func TestFenceExpiresWithTheLease(t *testing.T) {
 		t.Fatal("refused before the holder's own deadline: the holder would act while the database refuses")
 	}
 }
+
+// TestAssumeFencesTheOldHolder: a holder elected elsewhere (a Kubernetes
+// Lease) assumes a lease another holder still has, unexpired: the epoch
+// grows, the old holder's renewal and writes are refused, the new one's
+// go through and its renewals keep the epoch.
+func TestAssumeFencesTheOldHolder(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	a, b := open(t, dsn), open(t, dsn)
+	defer a.Close()
+	defer b.Close()
+	const ttl = time.Minute
+	la, err := a.Acquire(ctx, "shard-0", "replica-a", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := b.Assume(ctx, "shard-0", "replica-b", ttl)
+	if err != nil || lb.Epoch != la.Epoch+1 || lb.Holder != "replica-b" {
+		t.Fatalf("assume: %+v %v; want epoch %d", lb, err, la.Epoch+1)
+	}
+	if _, err := a.Renew(ctx, la, ttl); !errors.Is(err, ErrLeaseHeld) {
+		t.Errorf("the old holder's renewal: %v, want ErrLeaseHeld", err)
+	}
+	st := store.ServiceState{Name: "svc", Active: "v1", State: "watching"}
+	if _, err := a.Fenced(la).Decide(ctx, store.Decision{Service: "svc", Action: "rollback"}, st); !errors.Is(err, ErrFenced) {
+		t.Errorf("the old holder's write: %v, want ErrFenced", err)
+	}
+	renewed, err := b.Renew(ctx, lb, ttl)
+	if err != nil || renewed.Epoch != lb.Epoch {
+		t.Fatalf("renewal: %+v %v; want epoch %d kept", renewed, err, lb.Epoch)
+	}
+	if _, err := b.Fenced(renewed).Decide(ctx, store.Decision{Service: "svc", Action: "rollback"}, st); err != nil {
+		t.Errorf("the new holder's write: %v", err)
+	}
+	if l, err := a.Assume(ctx, "fresh", "replica-a", ttl); err != nil || l.Epoch != 1 {
+		t.Errorf("assume a lease nobody had: %+v %v; want epoch 1", l, err)
+	}
+}

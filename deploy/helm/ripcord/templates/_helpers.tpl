@@ -113,11 +113,14 @@ set. Included by the Deployment, so every render checks them.
 {{- fail (printf "%s ripcord in high-availability mode: config.api.listen is %q (loopback, the default when empty), which the other replicas and the kubelet's probes cannot reach; set it to a wildcard such as 0.0.0.0:7070" $why $listen) -}}
 {{- end -}}
 {{- end -}}
+{{- if not (has (toString .Values.ha.lease) (list "kubernetes" "postgres")) -}}
+{{- fail (printf "ha.lease is %q: set kubernetes (a coordination.k8s.io Lease per shard) or postgres (a lease row in the database)" (toString .Values.ha.lease)) -}}
+{{- end -}}
 {{- if and .Values.postgres.existingSecret (not .Values.postgres.secretKey) -}}
 {{- fail "postgres.secretKey must name the key of postgres.existingSecret that holds the postgres:// URL (default \"url\")" -}}
 {{- end -}}
 {{- if hasKey (default dict .Values.config) "ha" -}}
-{{- fail "config.ha is written by the chart: set ha.enabled (or replicas >= 2), ha.leaseTTL and ha.shards instead" -}}
+{{- fail "config.ha is written by the chart: set ha.enabled (or replicas >= 2), ha.lease, ha.leaseTTL and ha.shards instead" -}}
 {{- end -}}
 {{- end -}}
 
@@ -133,7 +136,11 @@ the Deployment sets per pod).
 {{- $_ := set $cfg "store" (dict "url_file" (printf "%s/url" (include "ripcord.postgresDir" .))) -}}
 {{- end -}}
 {{- if include "ripcord.ha" . -}}
-{{- $_ := set $cfg "ha" (dict "lease_ttl" .Values.ha.leaseTTL "shards" (int .Values.ha.shards)) -}}
+{{- $ha := dict "lease_ttl" .Values.ha.leaseTTL "shards" (int .Values.ha.shards) "lease" .Values.ha.lease -}}
+{{- if eq (toString .Values.ha.lease) "kubernetes" -}}
+{{- $_ := set $ha "kubernetes" (dict "name" (include "ripcord.fullname" .)) -}}
+{{- end -}}
+{{- $_ := set $cfg "ha" $ha -}}
 {{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
