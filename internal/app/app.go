@@ -162,9 +162,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}
 		sw := proxy.New(popts)
 		a.switches[sc.Name] = sw
-		a.headers.Add(sc.Name, sw)
 		deps.Target, deps.Router, deps.Drill = proxyswitch.New(sw), sw, drillRouter{sw}
 		live, activity := a.liveStats(sc.Name, sw)
+		a.headers.Add(sc.Name, live)
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(live), proxystats.Metrics
 		// Judged as the switch sees errors and slow answers (and as scrapes
 		// land, with a Prometheus job), and at the interval otherwise.

@@ -84,9 +84,16 @@ func newHA(ctx context.Context, cfg *config.Config, st store.Store, a *App) (*ha
 	return m, nil
 }
 
+// liveView is a proxied service's live statistics and header values.
+type liveView interface {
+	proxystats.Stats
+	proxystats.HeaderStats
+}
+
 // liveStats is what a proxied service's verdicts read: its own switch, and
-// with ha every replica's (the followers push theirs to the acting one).
-func (a *App) liveStats(service string, sw *proxy.Switch) (proxystats.Stats, func() (uint64, bool)) {
+// with ha every replica's (the followers push theirs, header values
+// included, to the acting one).
+func (a *App) liveStats(service string, sw *proxy.Switch) (liveView, func() (uint64, bool)) {
 	if a.ha == nil {
 		return sw, sw.Activity
 	}

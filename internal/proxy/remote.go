@@ -60,6 +60,7 @@ type remoteSlot struct {
 	req, ttfbN   uint64
 	errors, s5xx int64
 	lat, ttfb    []uint32
+	sig          []SignalReport
 }
 
 // NewRemote keeps slots for retention (at least the policy window: the
@@ -117,7 +118,7 @@ func (rv *remoteVersion) put(sr SlotReport, oldest int64) {
 	if sr.I <= oldest {
 		return
 	}
-	s := remoteSlot{i: sr.I, errors: sr.Errors, s5xx: sr.S5xx, lat: sr.Latency, ttfb: sr.TTFB,
+	s := remoteSlot{i: sr.I, errors: sr.Errors, s5xx: sr.S5xx, lat: sr.Latency, ttfb: sr.TTFB, sig: sr.Signals,
 		req: pairsTotal(sr.Latency), ttfbN: pairsTotal(sr.TTFB)}
 	n := len(rv.slots)
 	if n == 0 || rv.slots[n-1].i < s.i {
@@ -126,7 +127,7 @@ func (rv *remoteVersion) put(sr SlotReport, oldest int64) {
 	}
 	k := sort.Search(n, func(j int) bool { return rv.slots[j].i >= s.i })
 	if k < n && rv.slots[k].i == s.i {
-		if old := rv.slots[k]; s.req > old.req || (s.req == old.req && s.errors >= old.errors) {
+		if old := rv.slots[k]; s.req > old.req || (s.req == old.req && s.errors >= old.errors && sigTotal(s.sig) >= sigTotal(old.sig)) {
 			rv.slots[k] = s
 		}
 		return
@@ -181,6 +182,39 @@ func (rv *remoteVersion) addGen(c WireCumulative, applied *atomic.Uint64) (bad b
 		x.N, x.Above = max(x.N, b.N), max(x.Above, b.Above)
 	}
 	return bad
+}
+
+func sigTotal(sig []SignalReport) int64 {
+	var n int64
+	for _, x := range sig {
+		n += x.N
+	}
+	return n
+}
+
+// Signal adds the other replicas' values of a header-fed metric for
+// version over [since, now] (fresh replicas only, as Merge's window) to
+// sum and n.
+func (r *Remote) Signal(version, metric string, since, now time.Time, fresh func(replica string) bool) (sum float64, n int64) {
+	lo, hi := since.UnixNano()/int64(slotDur), now.UnixNano()/int64(slotDur)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, rr := range r.replicas {
+		rv := rr.versions[version]
+		if rv == nil || !fresh(name) {
+			continue
+		}
+		k := sort.Search(len(rv.slots), func(j int) bool { return rv.slots[j].i >= lo })
+		for ; k < len(rv.slots) && rv.slots[k].i <= hi; k++ {
+			for _, x := range rv.slots[k].sig {
+				if x.Metric == metric {
+					sum += x.Sum
+					n += x.N
+				}
+			}
+		}
+	}
+	return sum, n
 }
 
 func pairsTotal(p []uint32) uint64 {

@@ -3,6 +3,7 @@ package proxy
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -157,6 +158,9 @@ func TestReportValidate(t *testing.T) {
 		"range":        {func(r *VersionReport) { r.From = r.To + 1 }, "from:"},
 		"no name":      {func(r *VersionReport) { r.Version = "" }, "version: empty"},
 		"bound":        {func(r *VersionReport) { r.Cumulative.Bounds = []WireBound{{Bound: 1, N: 1, Above: 2}} }, "cumulative.bounds[0]:"},
+		"signal n":     {func(r *VersionReport) { r.Slots[0].Signals = []SignalReport{{Metric: "q", Sum: 1}} }, "slots[0].h[0]: want a metric, n > 0"},
+		"signal sum":   {func(r *VersionReport) { r.Slots[0].Signals = []SignalReport{{Metric: "q", Sum: math.Inf(1), N: 1}} }, "slots[0].h[0]:"},
+		"signal name":  {func(r *VersionReport) { r.Slots[0].Signals = []SignalReport{{Sum: 1, N: 1}} }, "slots[0].h[0]:"},
 	} {
 		var r VersionReport
 		json.Unmarshal(js[1:len(js)-1], &r)

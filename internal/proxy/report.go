@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -49,6 +50,16 @@ type SlotReport struct {
 	S5xx    int64    `json:"x,omitempty"`
 	Latency []uint32 `json:"l"`
 	TTFB    []uint32 `json:"t,omitempty"`
+	// Signals are the slot's response-header values (Options.Headers), per
+	// metric: what the leader averages with its own switch's.
+	Signals []SignalReport `json:"h,omitempty"`
+}
+
+// SignalReport is one header-fed metric's sum and count in a slot.
+type SignalReport struct {
+	Metric string  `json:"m"`
+	Sum    float64 `json:"s"`
+	N      int64   `json:"n"`
 }
 
 // WireCumulative is Cumulative on the wire; Since is unix nanoseconds on
@@ -83,7 +94,11 @@ func (s *Switch) Report(now time.Time, from map[string]int64) []VersionReport {
 		if !ok {
 			lo = -1
 		}
-		out = append(out, v.stats.report(name, lo, now))
+		r := v.stats.report(name, lo, now)
+		if v.sig != nil {
+			r.Slots = v.sig.report(s.headers, r.From, r.To, r.Slots)
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -161,6 +176,14 @@ func (r *VersionReport) Validate() error {
 		if err := validPairs(sl.TTFB); err != nil {
 			return fmt.Errorf("slots[%d].t: %w", i, err)
 		}
+		if len(sl.Signals) > maxSignals {
+			return fmt.Errorf("slots[%d].h: %d metrics, at most %d", i, len(sl.Signals), maxSignals)
+		}
+		for j, sg := range sl.Signals {
+			if sg.Metric == "" || sg.N <= 0 || math.IsNaN(sg.Sum) || math.IsInf(sg.Sum, 0) {
+				return fmt.Errorf("slots[%d].h[%d]: want a metric, n > 0 and a finite sum", i, j)
+			}
+		}
 		prev = sl.I
 	}
 	c := r.Cumulative
@@ -177,6 +200,9 @@ func (r *VersionReport) Validate() error {
 	}
 	return nil
 }
+
+// maxSignals bounds the header metrics of one slot.
+const maxSignals = 64
 
 // maxReportSlots is the most slots one report may span: an hour, far more
 // than any retention.

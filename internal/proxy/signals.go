@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +82,34 @@ func (s *sigSeries) mean(i int, since, now time.Time) (float64, int64) {
 		return 0, 0
 	}
 	return sum / float64(n), n
+}
+
+// report adds the header values of slots from..to to slots (a report's,
+// ordered by index), adding a slot the counters left out, so a follower's
+// values reach the leader with the slot they belong to.
+func (s *sigSeries) report(headers []headerSignal, from, to int64, slots []SlotReport) []SlotReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sl := range s.slots {
+		if sl.idx < from || sl.idx > to {
+			continue
+		}
+		var sigs []SignalReport
+		for i, h := range headers {
+			if sl.n[i] > 0 {
+				sigs = append(sigs, SignalReport{Metric: h.metric, Sum: sl.sum[i], N: sl.n[i]})
+			}
+		}
+		if sigs == nil {
+			continue
+		}
+		k, found := slices.BinarySearchFunc(slots, sl.idx, func(r SlotReport, i int64) int { return cmp.Compare(r.I, i) })
+		if !found {
+			slots = slices.Insert(slots, k, SlotReport{I: sl.idx})
+		}
+		slots[k].Signals = sigs
+	}
+	return slots
 }
 
 // compileHeaders turns metric → header name into the scan list.

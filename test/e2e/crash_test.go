@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
@@ -37,7 +38,14 @@ func TestCrashLeaderAtEveryStep(t *testing.T) {
 	ttl := time.Second
 	v1, bad := newBackend(t, "v1"), newBackend(t, "v2").failPerMille(500)
 	hooks := newSink(t)
-	rs := newReplicaSet(t, 2, replicaConfig{storeURL: pgtest.DSN(t), v1URL: v1.srv.URL, hookURL: hooks.srv.URL, leaseTTL: ttl})
+	rc := replicaConfig{storeURL: pgtest.DSN(t), v1URL: v1.srv.URL, hookURL: hooks.srv.URL, leaseTTL: ttl}
+	lease := "postgres"
+	if os.Getenv("RIPCORD_CRASH_LEASE") == "kubernetes" { // bench/failover/run.sh kubernetes
+		kc, _, ns := leaseNamespace(t)
+		ttl, lease = config.MinKubeLeaseTTL, "kubernetes"
+		rc.leaseTTL, rc.haExtra = ttl, kubeLeaseHA(ns, kc)
+	}
+	rs := newReplicaSet(t, 2, rc)
 	a, b := rs.reps[0], rs.reps[1]
 
 	points := []string{"after_decision", "after_switch", "after_incident", "between_notifications"}
@@ -103,7 +111,7 @@ func TestCrashLeaderAtEveryStep(t *testing.T) {
 	// Every replica's view is the same at the end.
 	checkSwitchesOn(t, "v1", a, b)
 	p50, mx := quantiles(takeovers)
-	t.Logf("FAILOVER kills=%d takeover_p50=%s takeover_max=%s lease_ttl=%s", len(takeovers), p50, mx, ttl)
+	t.Logf("FAILOVER lease=%s kills=%d takeover_p50=%s takeover_max=%s lease_ttl=%s", lease, len(takeovers), p50, mx, ttl)
 	t.Logf("FAILOVER rollbacks_per_interrupted_rollback=1 (all %d rounds) events=%d deliveries=%d redeliveries=%d distinct_ids_per_event_max=%d",
 		round, stats.events, stats.deliveries, stats.deliveries-stats.events, stats.maxIDs)
 	if len(takeovers) != len(points)*rounds {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ripcord/ripcord/internal/proxy"
 	"github.com/ripcord/ripcord/internal/signal"
@@ -17,20 +18,30 @@ import (
 // stopped reporting. No traffic at all is zero samples (Inconclusive).
 type Headers struct {
 	mu       sync.RWMutex
-	switches map[string]*proxy.Switch // by service
+	switches map[string]HeaderStats // by service
 }
 
-// NewHeaders returns an empty source; Add registers each service's switch.
-func NewHeaders() *Headers { return &Headers{switches: map[string]*proxy.Switch{}} }
+// HeaderStats is where a service's header values are read: its switch
+// (*proxy.Switch), or with several replicas every replica's switch
+// (replicastats.Merged).
+type HeaderStats interface {
+	HeaderMetrics() []string
+	HeaderSignal(version, metric string, since, now time.Time) (mean float64, n, requests int64)
+}
 
-// Add registers a service's switch.
-func (h *Headers) Add(service string, sw *proxy.Switch) {
+var _ HeaderStats = (*proxy.Switch)(nil)
+
+// NewHeaders returns an empty source; Add registers each service's switch.
+func NewHeaders() *Headers { return &Headers{switches: map[string]HeaderStats{}} }
+
+// Add registers a service's switch (or merged view).
+func (h *Headers) Add(service string, sw HeaderStats) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.switches[service] = sw
 }
 
-func (h *Headers) get(service string) *proxy.Switch {
+func (h *Headers) get(service string) HeaderStats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.switches[service]

@@ -174,6 +174,22 @@ func (m *Merged) Stats(version string, since, now time.Time) proxy.Snapshot {
 	return snap
 }
 
+// HeaderMetrics are the local switch's (every replica has the same config).
+func (m *Merged) HeaderMetrics() []string { return m.sw.HeaderMetrics() }
+
+// HeaderSignal is Switch.HeaderSignal over every replica: the mean of the
+// header values all fresh replicas' answers carried, their count, and the
+// requests the version completed on all of them.
+func (m *Merged) HeaderSignal(version, metric string, since, now time.Time) (mean float64, n, requests int64) {
+	mean, n, _ = m.sw.HeaderSignal(version, metric, since, now)
+	fresh := m.r.fresh()
+	sum, rn := m.remote.Signal(version, metric, since, now, func(replica string) bool { return fresh[replica] })
+	if n+rn > 0 {
+		mean = (mean*float64(n) + sum) / float64(n+rn)
+	}
+	return mean, n + rn, m.Stats(version, since, now).Requests
+}
+
 // Activity is Switch.Activity with the other replicas' reported requests
 // added, for the controller's trigger (OnEvidence's idle test): a service
 // whose traffic crosses only followers is busy, not idle.

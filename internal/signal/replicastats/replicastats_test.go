@@ -57,6 +57,12 @@ func newSwitch(t *testing.T, good, bad string) (*proxy.Switch, string) {
 	if _, err := sw.Activate("bad"); err != nil {
 		t.Fatal(err)
 	}
+	return sw, serve(t, sw)
+}
+
+// serve runs sw on a loopback port until the test ends; it returns its URL.
+func serve(t *testing.T, sw *proxy.Switch) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +77,7 @@ func newSwitch(t *testing.T, good, bad string) (*proxy.Switch, string) {
 		}
 		sw.Close()
 	})
-	return sw, "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String()
 }
 
 func load(t *testing.T, base string, n int) {
