@@ -36,12 +36,9 @@ func TestHAKubernetesLease(t *testing.T) {
 		haExtra: kubeLeaseHA(ns, kc)})
 	a, b := rs.reps[0], rs.reps[1]
 
-	rs.start(a, "after_decision")
-	act, _ := a.waitLine(t, "acting", a.currentRun(), 0, 20*time.Second)
-	waitLeaseHolder(t, cs, ns, "r0", 10*time.Second)
-	rs.start(b, "")
-	stop := loadAt(t, "http://"+b.prox+"/", 150)
+	act, stop := rs.startLeaderFirstAt(t, a, b, "after_decision")
 	defer stop()
+	waitLeaseHolder(t, cs, ns, "r0", 10*time.Second)
 
 	bmark := b.mark()
 	if _, err := a.cli.Deploy(context.Background(), "svc", "v2-bad", bad.srv.URL); err != nil {
@@ -132,12 +129,9 @@ func TestPartitionLeaderFromKubernetes(t *testing.T) {
 	a, b := rs.reps[0], rs.reps[1]
 	rc.haExtra = kubeLeaseHA(ns, cut) // the leader reaches the API server through the relay
 	rs.writeConfig(a, rc)
-	rs.start(a, "")
-	led, _ := a.waitLine(t, "acting", a.currentRun(), 0, 20*time.Second)
-	waitLeaseHolder(t, cs, ns, "r0", 10*time.Second)
-	rs.start(b, "")
-	stop := loadAt(t, "http://"+b.prox+"/", 150)
+	led, stop := rs.startLeaderFirstAt(t, a, b, "")
 	defer stop()
+	waitLeaseHolder(t, cs, ns, "r0", 10*time.Second)
 
 	amark, bmark := a.mark(), b.mark()
 	if _, err := a.cli.Deploy(context.Background(), "svc", "v2-bad", bad.srv.URL); err != nil {

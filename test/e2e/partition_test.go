@@ -151,14 +151,22 @@ func TestPostgresRestartMidRollback(t *testing.T) {
 // req/s on each replica's switch; stop ends the load.
 func (rs *replicaSet) startLeaderFirst(t *testing.T, a, b *replicaProc) (stop func()) {
 	t.Helper()
-	rs.start(a, "")
-	a.waitLine(t, "acting", a.currentRun(), 0, 10*time.Second)
+	_, stop = rs.startLeaderFirstAt(t, a, b, "")
+	return stop
+}
+
+// startLeaderFirstAt is startLeaderFirst with a's RIPCORD_TEST_CRASH_AT;
+// it also returns a's "acting" line.
+func (rs *replicaSet) startLeaderFirstAt(t *testing.T, a, b *replicaProc, crashAt string) (acting logLine, stop func()) {
+	t.Helper()
+	rs.start(a, crashAt)
+	acting, _ = a.waitLine(t, "acting", a.currentRun(), 0, 20*time.Second)
 	rs.start(b, "")
 	var stops []func()
 	for _, r := range rs.reps {
 		stops = append(stops, loadAt(t, "http://"+r.prox+"/", 150))
 	}
-	return func() {
+	return acting, func() {
 		for _, s := range stops {
 			s()
 		}

@@ -38,27 +38,14 @@ type Lease struct {
 // lease runs, it returns ErrLeaseHeld. Expiry is judged on the database
 // server's clock.
 func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
-	op := fmt.Sprintf("acquire lease %q", name)
-	if ttl <= 0 || holder == "" || name == "" {
-		return Lease{}, s.fail(op, errors.New("needs a name, a holder and a positive ttl"))
-	}
-	start := time.Now()
-	var epoch int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO leases (name, holder, epoch, expires_at)
+	return s.take(ctx, "acquire", name, holder, ttl, `INSERT INTO leases (name, holder, epoch, expires_at)
 		VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 microsecond')
 		ON CONFLICT (name) DO UPDATE SET
 			epoch = CASE WHEN leases.holder = excluded.holder AND leases.expires_at > clock_timestamp()
 				THEN leases.epoch ELSE leases.epoch + 1 END,
 			holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE leases.holder = excluded.holder OR leases.expires_at <= clock_timestamp()
-		RETURNING epoch`, name, holder, ttl.Microseconds()).Scan(&epoch)
-	if isNoRows(err) {
-		return Lease{}, s.fail(op, ErrLeaseHeld)
-	}
-	if err != nil {
-		return Lease{}, s.fail(op, err)
-	}
-	return Lease{Name: name, Holder: holder, Epoch: epoch, Deadline: start.Add(ttl)}, nil
+		RETURNING epoch`)
 }
 
 // Assume makes holder the lease's holder with the next epoch, whoever
@@ -68,17 +55,26 @@ func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Durat
 // old epoch to commit (it holds the row FOR SHARE), and every write after
 // it under the old epoch is refused.
 func (s *Store) Assume(ctx context.Context, name, holder string, ttl time.Duration) (Lease, error) {
-	op := fmt.Sprintf("assume lease %q", name)
+	return s.take(ctx, "assume", name, holder, ttl, `INSERT INTO leases (name, holder, epoch, expires_at)
+		VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 microsecond')
+		ON CONFLICT (name) DO UPDATE SET epoch = leases.epoch + 1,
+			holder = excluded.holder, expires_at = excluded.expires_at
+		RETURNING epoch`)
+}
+
+// take runs an upsert of the lease row returning its epoch (no row: held
+// by another, ErrLeaseHeld); the deadline counts from before the request.
+func (s *Store) take(ctx context.Context, verb, name, holder string, ttl time.Duration, sql string) (Lease, error) {
+	op := fmt.Sprintf("%s lease %q", verb, name)
 	if ttl <= 0 || holder == "" || name == "" {
 		return Lease{}, s.fail(op, errors.New("needs a name, a holder and a positive ttl"))
 	}
 	start := time.Now()
 	var epoch int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO leases (name, holder, epoch, expires_at)
-		VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 microsecond')
-		ON CONFLICT (name) DO UPDATE SET epoch = leases.epoch + 1,
-			holder = excluded.holder, expires_at = excluded.expires_at
-		RETURNING epoch`, name, holder, ttl.Microseconds()).Scan(&epoch)
+	err := s.pool.QueryRow(ctx, sql, name, holder, ttl.Microseconds()).Scan(&epoch)
+	if isNoRows(err) {
+		return Lease{}, s.fail(op, ErrLeaseHeld)
+	}
 	if err != nil {
 		return Lease{}, s.fail(op, err)
 	}
