@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"hash/maphash"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -104,11 +104,11 @@ func (st *countState) shapesFor(s *Source, svc *service, cq *countQueries, q sig
 		}
 		texts = append(texts, r)
 	}
-	text := strings.Join(texts, "\x00")
-	if text == st.shapeText {
+	sum := textSum(texts)
+	if st.shaped && sum == st.shapeSum {
 		return st.shapes, st.shapes != nil
 	}
-	st.shapeText, st.shapes = text, nil
+	st.shaped, st.shapeSum, st.shapes = true, sum, nil
 	var shs []*shape
 	for _, r := range texts {
 		sh, ok := parseShape(r)
@@ -119,6 +119,27 @@ func (st *countState) shapesFor(s *Source, svc *service, cq *countQueries, q sig
 	}
 	st.shapes = shs
 	return shs, true
+}
+
+// shapeSeeds key textSum: two 64-bit hashes, so two different renderings
+// that sum the same (which would keep a stale parse) is a 2^-128 chance.
+var shapeSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// textSum stands for the rendered templates in a tally, where the text
+// itself (a few hundred bytes a version) would be kept only to see that
+// it has not changed.
+func textSum(texts []string) [2]uint64 {
+	var sum [2]uint64
+	for i, seed := range shapeSeeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		for _, t := range texts {
+			_, _ = h.WriteString(t)
+			_ = h.WriteByte(0)
+		}
+		sum[i] = h.Sum64()
+	}
+	return sum
 }
 
 // prefetch runs the batched queries for the scrape at mark and applies each

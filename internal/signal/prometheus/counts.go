@@ -116,41 +116,74 @@ type snapshot struct {
 	t  tally
 }
 
+// seriesMemo is one series' last value, in a slice sorted by fingerprint:
+// a tally has two series (a rate's total and bad) or a histogram's
+// buckets, and a map of them held a few hundred bytes per version.
 type seriesMemo struct {
+	fp   model.Fingerprint
 	v    float64
-	seen time.Time
+	seen int64 // unix nanoseconds
+}
+
+// memo returns the series fp, or nil.
+func (st *countState) memo(fp model.Fingerprint) *seriesMemo {
+	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmpFP(m.fp, fp) })
+	if !ok {
+		return nil
+	}
+	return &st.series[i]
+}
+
+// remember sets series fp to v, seen at.
+func (st *countState) remember(fp model.Fingerprint, v float64, at int64) {
+	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmpFP(m.fp, fp) })
+	if ok {
+		st.series[i].v, st.series[i].seen = v, at
+		return
+	}
+	st.series = slices.Insert(st.series, i, seriesMemo{fp: fp, v: v, seen: at})
+}
+
+func cmpFP(a, b model.Fingerprint) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // countState is one version's tally of one metric. Reads of it are
 // serialized (mu is held across the query), so they apply in order.
 type countState struct {
 	mu     sync.Mutex
-	since  time.Time // the base read; zero before it
-	lastAt time.Time // the newest read applied
-	used   time.Time // the newest Read, for eviction
-	series map[model.Fingerprint]seriesMemo
+	since  time.Time    // the base read; zero before it
+	lastAt time.Time    // the newest read applied
+	used   time.Time    // the newest Read, for eviction
+	series []seriesMemo // sorted by fingerprint
 	acc    tally
-	hist   []snapshot    // on change only, oldest first
-	span   time.Duration // the longest window asked for
-	bounds map[float64]bool
-	warned map[float64]bool
+	hist   []snapshot       // on change only, oldest first
+	span   time.Duration    // the longest window asked for
+	bounds map[float64]bool // nil until a latency bound is asked for
+	warned map[float64]bool // nil until a bound is warned about
 	// unmatched are the bounds the last sample found no finite bucket for.
 	unmatched []float64
 	// batched is the scrape a Hub's batched read last answered for, and
 	// batchErr its failure (nil: applied).
 	batched  time.Time
 	batchErr error
-	// shapeText and shapes are the last rendered templates and their
-	// parse (nil: not batchable), so a batch parses each once.
-	shapeText string
-	shapes    []*shape
+	// shapes are the parse of the last rendered templates (nil: not
+	// batchable), whose textSum is shapeSum (once shaped), so a batch
+	// parses each rendering once.
+	shaped   bool
+	shapeSum [2]uint64
+	shapes   []*shape
 }
 
 type stateKey struct{ service, version, metric string }
 
-func newCountState() *countState {
-	return &countState{series: map[model.Fingerprint]seriesMemo{}, bounds: map[float64]bool{}, warned: map[float64]bool{}}
-}
+func newCountState() *countState { return &countState{} }
 
 // countState returns the tally for k, dropping tallies unread for
 // stateIdle (at most once a minute).
@@ -187,6 +220,9 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 	defer st.mu.Unlock()
 	st.used = q.At
 	for _, b := range q.Bounds {
+		if st.bounds == nil {
+			st.bounds = map[float64]bool{}
+		}
 		st.bounds[b] = true
 	}
 	if !q.Since.IsZero() {
@@ -225,6 +261,9 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 	}
 	for _, b := range st.unmatched {
 		if !st.warned[b] {
+			if st.warned == nil {
+				st.warned = map[float64]bool{}
+			}
 			st.warned[b] = true
 			s.log.Warn("prometheus histogram has no bucket at or above a tested bound: requests slower than it cannot be counted",
 				"service", q.Service, "version", q.Version, "metric", q.Metric, "bound", b)
@@ -271,7 +310,7 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 	}
 	reset := false
 	for _, p := range pts {
-		if m, ok := st.series[p.fp]; ok && p.v < m.v {
+		if m := st.memo(p.fp); m != nil && p.v < m.v {
 			reset = true
 		}
 	}
@@ -289,9 +328,13 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 			}
 		}
 	}
+	seen := at.UnixNano()
 	for _, p := range pts {
 		if !first && !reset {
-			inc := p.v - st.series[p.fp].v // a new series starts from 0
+			inc := p.v // a new series starts from 0
+			if m := st.memo(p.fp); m != nil {
+				inc -= m.v
+			}
 			switch {
 			case hist:
 				st.acc.le[p.le] += inc
@@ -301,13 +344,9 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 				st.acc.bad += inc
 			}
 		}
-		st.series[p.fp] = seriesMemo{v: p.v, seen: at}
+		st.remember(p.fp, p.v, seen)
 	}
-	for fp, m := range st.series {
-		if at.Sub(m.seen) > seriesMemory {
-			delete(st.series, fp)
-		}
-	}
+	st.series = slices.DeleteFunc(st.series, func(m seriesMemo) bool { return seen-m.seen > int64(seriesMemory) })
 	if first {
 		st.since = at
 	}
@@ -328,7 +367,9 @@ func (st *countState) prune() {
 	for i+1 < len(st.hist) && !st.hist[i+1].at.After(cut) {
 		i++
 	}
-	st.hist = st.hist[i:]
+	if i > 0 { // shift down: the array is reused, not regrown a scrape later
+		st.hist = append(st.hist[:0], st.hist[i:]...)
+	}
 }
 
 // sample is the answer at q.At: cumulative counts, and the value over

@@ -101,7 +101,8 @@ func (h *Hub) subscribe(ctx context.Context, g *Gated, service string) <-chan ti
 	key := jobKey{svc.cfg.URL, svc.cfg.Job}
 	sub := &subscriber{g: g, service: service, ch: make(chan time.Time, 1)}
 	g.mu.Lock()
-	g.watched[service]++
+	gs := g.svc(service)
+	gs.watched++
 	g.mu.Unlock()
 	h.mu.Lock()
 	jw := h.jobs[key]
@@ -126,9 +127,7 @@ func (h *Hub) subscribe(ctx context.Context, g *Gated, service string) <-chan ti
 		}
 		h.mu.Unlock()
 		g.mu.Lock()
-		if g.watched[service]--; g.watched[service] <= 0 {
-			delete(g.watched, service)
-		}
+		gs.watched--
 		g.mu.Unlock()
 	})
 	return sub.ch

@@ -40,7 +40,7 @@ type Source struct {
 	hc       *http.Client
 
 	mu      sync.Mutex
-	samples map[[2]string]samplesEntry // (service, version) → last samples answer
+	samples map[[2]string]samplesEntry // (service, version) → last samples answer; nil until one
 	states  map[stateKey]*countState   // counts mode: a tally per version and metric
 	swept   time.Time
 }
@@ -64,8 +64,7 @@ var _ signal.Source = (*Source)(nil)
 // New validates every service's config, parses its templates and returns
 // the Source. Errors name the service and the field.
 func New(services map[string]Config, opts ...Option) (*Source, error) {
-	s := &Source{services: map[string]*service{}, log: slog.Default(), samples: map[[2]string]samplesEntry{},
-		states: map[stateKey]*countState{}}
+	s := &Source{services: make(map[string]*service, len(services)), log: slog.Default(), states: map[stateKey]*countState{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -186,6 +185,9 @@ func (s *Source) sampleCount(ctx context.Context, svc *service, q signal.Query, 
 	}
 	n := int64(math.Round(v))
 	s.mu.Lock()
+	if s.samples == nil {
+		s.samples = map[[2]string]samplesEntry{}
+	}
 	s.samples[key] = samplesEntry{at: q.At, query: query, n: n}
 	s.mu.Unlock()
 	return n

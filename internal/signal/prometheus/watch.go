@@ -49,11 +49,9 @@ func (g *Gated) Watchable(service string) bool {
 func (g *Gated) advance(service string, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := g.scrape[service]
-	if at.After(st.at) {
-		st.at = at
+	if gs := g.svc(service); at.After(gs.scrape.at) {
+		gs.scrape.at = at
 	}
-	g.scrape[service] = st
 }
 
 // scrapeWatch is what Watch has learnt of one job's scrapes.
