@@ -60,18 +60,12 @@ func (s *Source) pending(service string, at time.Time, alone *int64) []member {
 	if svc == nil || len(svc.counts) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	var keys []stateKey
-	var sts []*countState
-	for k, st := range s.states {
-		if k.service == service && svc.counts[k.metric] != nil {
-			keys, sts = append(keys, k), append(sts, st)
-		}
-	}
-	s.mu.Unlock()
 	var out []member
-	for i, st := range sts {
-		k, cq := keys[i], svc.counts[keys[i].metric]
+	for _, t := range s.tallies(service) {
+		st, k, cq := t.st, t.key, svc.counts[t.key.metric]
+		if cq == nil {
+			continue
+		}
 		st.mu.Lock()
 		ok := at.Sub(st.used) <= batchRecent
 		var shs []*shape
@@ -252,15 +246,8 @@ func compact(err error, what string) error {
 // answer of every counts tally of service until the next scrape, so an
 // outage costs one failed question per job, not one per version.
 func (s *Source) fail(service string, mark time.Time, err error) {
-	s.mu.Lock()
-	var sts []*countState
-	for k, st := range s.states {
-		if k.service == service {
-			sts = append(sts, st)
-		}
-	}
-	s.mu.Unlock()
-	for _, st := range sts {
+	for _, t := range s.tallies(service) {
+		st := t.st
 		st.mu.Lock()
 		if !st.since.IsZero() {
 			st.batched, st.batchErr = mark, err

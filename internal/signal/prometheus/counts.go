@@ -185,28 +185,50 @@ type stateKey struct{ service, version, metric string }
 
 func newCountState() *countState { return &countState{} }
 
-// countState returns the tally for k, dropping tallies unread for
+// tallyOf is one of a service's tallies, by version and metric: a
+// service has a few, kept in a slice on it (a map per service held ~450
+// bytes for two).
+type tallyOf struct {
+	key stateKey
+	st  *countState
+}
+
+// countState returns svc's tally for k, dropping tallies unread for
 // stateIdle (at most once a minute).
-func (s *Source) countState(k stateKey, now time.Time) *countState {
+func (s *Source) countState(svc *service, k stateKey, now time.Time) *countState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now.Sub(s.swept) > time.Minute {
 		s.swept = now
-		for key, st := range s.states {
-			if st.mu.TryLock() {
-				if now.Sub(st.used) > stateIdle {
-					delete(s.states, key)
+		for _, other := range s.services {
+			other.states = slices.DeleteFunc(other.states, func(t tallyOf) bool {
+				if !t.st.mu.TryLock() {
+					return false
 				}
-				st.mu.Unlock()
-			}
+				defer t.st.mu.Unlock()
+				return now.Sub(t.st.used) > stateIdle
+			})
 		}
 	}
-	st := s.states[k]
-	if st == nil {
-		st = newCountState()
-		s.states[k] = st
+	for _, t := range svc.states {
+		if t.key == k {
+			return t.st
+		}
 	}
+	st := newCountState()
+	svc.states = append(svc.states, tallyOf{key: k, st: st})
 	return st
+}
+
+// tallies returns service's tallies (a copy of the list).
+func (s *Source) tallies(service string) []tallyOf {
+	svc := s.services[service]
+	if svc == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(svc.states)
 }
 
 // readCounts answers q from the metric's counters: one query when q.At is
@@ -215,7 +237,7 @@ func (s *Source) countState(k stateKey, now time.Time) *countState {
 // Hub's batch already read the counters for scrape (zero: no scrape known).
 // With hub (nil: none) a base may be left to the hub's next batch.
 func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries, q signal.Query, scrape time.Time, hub *Hub) (signal.Sample, error) {
-	st := s.countState(stateKey{q.Service, q.Version, q.Metric}, q.At)
+	st := s.countState(svc, stateKey{q.Service, q.Version, q.Metric}, q.At)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.used = q.At

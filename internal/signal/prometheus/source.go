@@ -8,9 +8,11 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/ripcord/ripcord/internal/signal"
 )
@@ -41,7 +43,6 @@ type Source struct {
 
 	mu      sync.Mutex
 	samples map[[2]string]samplesEntry // (service, version) → last samples answer; nil until one
-	states  map[stateKey]*countState   // counts mode: a tally per version and metric
 	swept   time.Time
 }
 
@@ -51,6 +52,7 @@ type service struct {
 	queries map[string]*queryTemplate
 	samples *queryTemplate // nil when not configured
 	counts  map[string]*countQueries
+	states  []tallyOf // counts mode: a tally per version and metric, under Source.mu
 }
 
 type samplesEntry struct {
@@ -64,7 +66,7 @@ var _ signal.Source = (*Source)(nil)
 // New validates every service's config, parses its templates and returns
 // the Source. Errors name the service and the field.
 func New(services map[string]Config, opts ...Option) (*Source, error) {
-	s := &Source{services: make(map[string]*service, len(services)), log: slog.Default(), states: map[stateKey]*countState{}}
+	s := &Source{services: make(map[string]*service, len(services)), log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -90,7 +92,7 @@ func (s *Source) compile(cfg Config) (*service, error) {
 	cfg = cfg.withDefaults()
 	queries, samples, _ := cfg.templates() // Validate reported their problems
 	counts, _ := cfg.counters()
-	c, err := NewClient(cfg.URL, cfg.Timeout, s.hc, s.log)
+	c, err := sharedClient(cfg.URL, cfg.Timeout, s.hc, s.log)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +211,38 @@ func (s *Source) Client(service string) *Client {
 		return svc.client
 	}
 	return nil
+}
+
+// clients holds the Clients in use by what makes them, as weak pointers:
+// the services on one Prometheus share a Client (an API client, a parsed
+// URL: about 700 bytes), as a daemon makes a Source per service. A Client
+// is never changed once made.
+var clients sync.Map // clientKey → weak.Pointer[Client]
+
+type clientKey struct {
+	url     string
+	timeout time.Duration
+	hc      *http.Client
+	log     *slog.Logger
+}
+
+// sharedClient is NewClient's Client, the one already in use for the same
+// arguments if there is one.
+func sharedClient(url string, timeout time.Duration, hc *http.Client, log *slog.Logger) (*Client, error) {
+	k := clientKey{url, timeout, hc, log}
+	if p, ok := clients.Load(k); ok {
+		if c := p.(weak.Pointer[Client]).Value(); c != nil {
+			return c, nil
+		}
+	}
+	c, err := NewClient(url, timeout, hc, log)
+	if err != nil {
+		return nil, err
+	}
+	wp := weak.Make(c)
+	clients.Store(k, wp)
+	runtime.AddCleanup(c, func(k clientKey) { clients.CompareAndDelete(k, wp) }, k)
+	return c, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
