@@ -151,11 +151,14 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 		}
 	}
 	// Sustain: one anomaly, proven at the strict level for long enough,
-	// acts as a critical one.
-	if t := mt.anomaly; t != nil && g.p.Sustain > 0 {
+	// acts as a critical one. The marks persists reads are kept from the
+	// moment it is proven: only the last sustain of a proof that has
+	// lasted sustain is ever read, and a healthy version keeps none.
+	sustained := enough(mt.anomaly) && mt.anomaly.t.Alarm(lv.sustain)
+	if t := mt.anomaly; t != nil && g.p.Sustain > 0 && sustained {
 		mt.remember(now, t.last, g.p.Sustain)
 	}
-	if t := mt.anomaly; enough(t) && t.t.Alarm(lv.sustain) {
+	if t := mt.anomaly; sustained {
 		if mt.provenSince.IsZero() {
 			mt.provenSince = now
 		}
@@ -163,7 +166,7 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 			f.Anomalous, f.Critical, f.Sustained, f.Limit, proof = true, true, now.Sub(mt.provenSince), t.bound.limit, t
 		}
 	} else {
-		mt.provenSince = time.Time{}
+		mt.provenSince, mt.marks = time.Time{}, nil
 	}
 	if proof == nil {
 		proof = firstTest(mt.anomaly, mt.baseline, mt.critical)
