@@ -56,7 +56,7 @@ type member struct {
 // pending returns service's counts tallies that a batch at at may answer;
 // tallies whose template cannot be batched are counted in alone.
 func (s *Source) pending(service string, at time.Time, alone *int64) []member {
-	svc := s.services[service]
+	svc := s.service(service)
 	if svc == nil || len(svc.counts) == 0 {
 		return nil
 	}
@@ -67,7 +67,7 @@ func (s *Source) pending(service string, at time.Time, alone *int64) []member {
 			continue
 		}
 		st.mu.Lock()
-		ok := at.Sub(st.used) <= batchRecent
+		ok := nanos(at)-st.used <= int64(batchRecent)
 		var shs []*shape
 		if ok {
 			shs, ok = st.shapesFor(s, svc, cq, signal.Query{Service: k.service, Version: k.version, Metric: k.metric})
@@ -192,7 +192,7 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 		err = compact(err, fmt.Sprintf("batched read of %d versions", len(ms)))
 		for _, m := range ms {
 			m.st.mu.Lock()
-			m.st.batched, m.st.batchErr = mark, err
+			m.st.batched, m.st.batchErr = mark.UnixNano(), err
 			m.st.mu.Unlock()
 		}
 		return
@@ -222,7 +222,7 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 		}
 		m.st.mu.Lock()
 		if at.After(m.st.lastAt) && m.st.apply(at, mine, m.hist) == nil {
-			m.st.batched, m.st.batchErr = mark, nil
+			m.st.batched, m.st.batchErr = mark.UnixNano(), nil
 		}
 		m.st.mu.Unlock()
 	}
@@ -250,7 +250,7 @@ func (s *Source) fail(service string, mark time.Time, err error) {
 		st := t.st
 		st.mu.Lock()
 		if !st.since.IsZero() {
-			st.batched, st.batchErr = mark, err
+			st.batched, st.batchErr = mark.UnixNano(), err
 		}
 		st.mu.Unlock()
 	}

@@ -111,9 +111,19 @@ func cloneMap(m map[float64]float64) map[float64]float64 {
 	return out
 }
 
+// snapshot is the tally at a moment, unix nanoseconds (32 bytes, not 48:
+// a version keeps a window's worth of them).
 type snapshot struct {
-	at time.Time
+	at int64
 	t  tally
+}
+
+// nanos is t in unix nanoseconds, the zero time before every moment.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // seriesMemo is one series' last value, in a slice sorted by fingerprint:
@@ -156,22 +166,23 @@ func cmpFP(a, b model.Fingerprint) int {
 
 // countState is one version's tally of one metric. Reads of it are
 // serialized (mu is held across the query), so they apply in order.
+//
+// It is kept to 256 bytes (two per service, a daemon of 10,000): the
+// moments only compared are unix nanoseconds, and what only latency
+// metrics need is made for them.
 type countState struct {
 	mu     sync.Mutex
 	since  time.Time    // the base read; zero before it
 	lastAt time.Time    // the newest read applied
-	used   time.Time    // the newest Read, for eviction
+	used   int64        // the newest Read's At, unix nanoseconds, for eviction
 	series []seriesMemo // sorted by fingerprint
 	acc    tally
-	hist   []snapshot       // on change only, oldest first
-	span   time.Duration    // the longest window asked for
-	bounds map[float64]bool // nil until a latency bound is asked for
-	warned map[float64]bool // nil until a bound is warned about
-	// unmatched are the bounds the last sample found no finite bucket for.
-	unmatched []float64
-	// batched is the scrape a Hub's batched read last answered for, and
-	// batchErr its failure (nil: applied).
-	batched  time.Time
+	hist   []snapshot    // on change only, oldest first
+	span   time.Duration // the longest window asked for
+	lat    *latencyState // nil until a latency bound is asked for
+	// batched is the scrape a Hub's batched read last answered for (unix
+	// nanoseconds, 0: none), and batchErr its failure (nil: applied).
+	batched  int64
 	batchErr error
 	// shapes are the parse of the last rendered templates (nil: not
 	// batchable), whose textSum is shapeSum (once shaped), so a batch
@@ -181,9 +192,31 @@ type countState struct {
 	shapes   []*shape
 }
 
+// latencyState is what a latency metric's tally keeps besides the tally.
+type latencyState struct {
+	bounds map[float64]bool
+	warned map[float64]bool // nil until a bound is warned about
+	// unmatched are the bounds the last sample found no finite bucket for.
+	unmatched []float64
+}
+
 type stateKey struct{ service, version, metric string }
 
 func newCountState() *countState { return &countState{} }
+
+func (st *countState) bounds() map[float64]bool {
+	if st.lat == nil {
+		return nil
+	}
+	return st.lat.bounds
+}
+
+func (st *countState) unmatched() []float64 {
+	if st.lat == nil {
+		return nil
+	}
+	return st.lat.unmatched
+}
 
 // tallyOf is one of a service's tallies, by version and metric: a
 // service has a few, kept in a slice on it (a map per service held ~450
@@ -201,12 +234,13 @@ func (s *Source) countState(svc *service, k stateKey, now time.Time) *countState
 	if now.Sub(s.swept) > time.Minute {
 		s.swept = now
 		for _, other := range s.services {
+			other := other.svc
 			other.states = slices.DeleteFunc(other.states, func(t tallyOf) bool {
 				if !t.st.mu.TryLock() {
 					return false
 				}
 				defer t.st.mu.Unlock()
-				return now.Sub(t.st.used) > stateIdle
+				return nanos(now)-t.st.used > int64(stateIdle)
 			})
 		}
 	}
@@ -222,7 +256,7 @@ func (s *Source) countState(svc *service, k stateKey, now time.Time) *countState
 
 // tallies returns service's tallies (a copy of the list).
 func (s *Source) tallies(service string) []tallyOf {
-	svc := s.services[service]
+	svc := s.service(service)
 	if svc == nil {
 		return nil
 	}
@@ -240,17 +274,17 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 	st := s.countState(svc, stateKey{q.Service, q.Version, q.Metric}, q.At)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.used = q.At
+	st.used = nanos(q.At)
 	for _, b := range q.Bounds {
-		if st.bounds == nil {
-			st.bounds = map[float64]bool{}
+		if st.lat == nil {
+			st.lat = &latencyState{bounds: map[float64]bool{}}
 		}
-		st.bounds[b] = true
+		st.lat.bounds[b] = true
 	}
 	if !q.Since.IsZero() {
 		st.span = max(st.span, min(q.At.Sub(q.Since), maxSpan))
 	}
-	batched := !scrape.IsZero() && !st.batched.Before(scrape)
+	batched := !scrape.IsZero() && st.batched >= scrape.UnixNano()
 	if st.since.IsZero() && hub != nil {
 		select {
 		case hub.lone <- struct{}{}:
@@ -281,12 +315,12 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 	if err != nil {
 		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, err)
 	}
-	for _, b := range st.unmatched {
-		if !st.warned[b] {
-			if st.warned == nil {
-				st.warned = map[float64]bool{}
+	for _, b := range st.unmatched() {
+		if !st.lat.warned[b] {
+			if st.lat.warned == nil {
+				st.lat.warned = map[float64]bool{}
 			}
-			st.warned[b] = true
+			st.lat.warned[b] = true
 			s.log.Warn("prometheus histogram has no bucket at or above a tested bound: requests slower than it cannot be counted",
 				"service", q.Service, "version", q.Version, "metric", q.Metric, "bound", b)
 		}
@@ -374,7 +408,16 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 	}
 	st.lastAt = at
 	if n := len(st.hist); first || n == 0 || !st.hist[n-1].t.equal(st.acc) {
-		st.hist = append(st.hist, snapshot{at: at, t: st.acc.clone()})
+		if len(st.hist) == cap(st.hist) {
+			// Grow by a quarter, not double: prune bounds the history to
+			// a window's scrapes, which the array then holds with little
+			// to spare (12 for a 10 s window and 1 s scrapes: room for
+			// 14, not 16).
+			grown := make([]snapshot, len(st.hist), len(st.hist)+len(st.hist)/4+1) // append would double
+			copy(grown, st.hist)
+			st.hist = grown
+		}
+		st.hist = append(st.hist, snapshot{at: nanos(at), t: st.acc.clone()})
 	}
 	st.prune()
 	return nil
@@ -384,9 +427,9 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 // keeping the last snapshot before it as that window's base: with the
 // default 10s window and a 1s scrape, about a dozen snapshots.
 func (st *countState) prune() {
-	cut := st.lastAt.Add(-st.span)
+	cut := nanos(st.lastAt.Add(-st.span))
 	i := 0
-	for i+1 < len(st.hist) && !st.hist[i+1].at.After(cut) {
+	for i+1 < len(st.hist) && st.hist[i+1].at <= cut {
 		i++
 	}
 	if i > 0 { // shift down: the array is reused, not regrown a scrape later
@@ -397,9 +440,9 @@ func (st *countState) prune() {
 // sample is the answer at q.At: cumulative counts, and the value over
 // [q.Since, q.At] from the history.
 func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, error) {
-	end := -1
+	end, at, since := -1, nanos(q.At), nanos(q.Since)
 	for i, s := range st.hist {
-		if !s.at.After(q.At) {
+		if s.at <= at {
 			end = i
 		}
 	}
@@ -408,7 +451,7 @@ func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, e
 	}
 	start := 0
 	for i := 0; i <= end; i++ {
-		if !st.hist[i].at.After(q.Since) {
+		if st.hist[i].at <= since {
 			start = i
 		}
 	}
@@ -454,8 +497,10 @@ func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, e
 	smp.Value = bucketQuantile(quantileOf(cq.metric), les, delta) * cq.scale
 	smp.Samples = int64(math.Round(n))
 	smp.Counts = map[float64]signal.Count{}
-	st.unmatched = st.unmatched[:0]
-	for b := range st.bounds {
+	if st.lat != nil {
+		st.lat.unmatched = st.lat.unmatched[:0]
+	}
+	for b := range st.bounds() {
 		c := signal.Count{N: int64(math.Round(to.le[inf]))}
 		i, _ := slices.BinarySearchFunc(les, b, func(le, b float64) int {
 			if le*cq.scale >= b*(1-1e-9) {
@@ -466,7 +511,7 @@ func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, e
 		if i < len(les) && !math.IsInf(les[i], 1) {
 			c.Bad = max(to.le[inf]-to.le[les[i]], 0)
 		} else {
-			st.unmatched = append(st.unmatched, b)
+			st.lat.unmatched = append(st.lat.unmatched, b) // st.lat: b is one of its bounds
 		}
 		smp.Counts[b] = c
 	}

@@ -2,6 +2,8 @@ package prometheus
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +25,9 @@ type Gated struct {
 	poll time.Duration
 
 	mu     sync.Mutex
-	svcs   map[string]*gateService // by service, made on first use
-	hub    *Hub                    // shares the watches; nil until the first Watch of NewGated's
-	shared *Hub                    // Hub.Gate's, set before use: counts reads
+	svcs   []namedGate // sorted by service, each made on first use
+	hub    *Hub        // shares the watches; nil until the first Watch of NewGated's
+	shared *Hub        // Hub.Gate's, set before use: counts reads
 }
 
 // gateService is what a Gated knows of one service, under Gated.mu. It is
@@ -53,14 +55,20 @@ type gateEntry struct {
 	err             error
 }
 
+// namedGate is one service's gateService: a sorted slice, not a map (a
+// daemon gates each service on its own, and a map of one is ~250 bytes).
+type namedGate struct {
+	service string
+	gs      *gateService
+}
+
 // svc returns service's state, making it. g.mu is held.
 func (g *Gated) svc(service string) *gateService {
-	gs := g.svcs[service]
-	if gs == nil {
-		gs = &gateService{}
-		g.svcs[service] = gs
+	i, ok := slices.BinarySearchFunc(g.svcs, service, func(n namedGate, s string) int { return strings.Compare(n.service, s) })
+	if !ok {
+		g.svcs = slices.Insert(g.svcs, i, namedGate{service, &gateService{}})
 	}
-	return gs
+	return g.svcs[i].gs
 }
 
 // entry returns the cached answer for version and metric, or nil.
@@ -77,7 +85,7 @@ var _ signal.Source = (*Gated)(nil)
 
 // NewGated gates src, checking for new scrapes every poll (e.g. 100ms).
 func NewGated(src *Source, poll time.Duration) *Gated {
-	return &Gated{src: src, poll: poll, svcs: map[string]*gateService{}}
+	return &Gated{src: src, poll: poll}
 }
 
 // Scope is the one service the source answers for ("" when it has
@@ -86,8 +94,8 @@ func (g *Gated) Scope() string {
 	if len(g.src.services) != 1 {
 		return ""
 	}
-	for name := range g.src.services {
-		return name
+	for _, ns := range g.src.services {
+		return ns.name
 	}
 	return ""
 }

@@ -97,7 +97,7 @@ func (h *Hub) Gate(src *Source) *Gated {
 // it is the first; the service leaves with ctx and the watch stops with its
 // last service.
 func (h *Hub) subscribe(ctx context.Context, g *Gated, service string) <-chan time.Time {
-	svc := g.src.services[service]
+	svc := g.src.service(service)
 	key := jobKey{svc.cfg.URL, svc.cfg.Job}
 	sub := &subscriber{g: g, service: service, ch: make(chan time.Time, 1)}
 	g.mu.Lock()

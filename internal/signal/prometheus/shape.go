@@ -25,11 +25,11 @@ import (
 // answer depends on which other services were asked about.
 type shape struct {
 	agg    bool     // sum(…)
+	orZero bool     // … or vector(0)
 	by     []string // sum by (…), sorted
 	name   string   // metric name, empty for {…} alone
 	eq     matchers // label="value", sorted by label
 	other  []string // other matchers, verbatim in canonical form
-	orZero bool     // … or vector(0)
 }
 
 // matchers are a selector's equality matchers, sorted by label: a slice
@@ -128,7 +128,7 @@ func (sh *shape) own() {
 	for i, o := range sh.other {
 		sh.other[i] = unique.Make(o).Value()
 	}
-	sh.eq = slices.Clip(sh.eq) // no room to grow
+	sh.eq = slices.Clone(sh.eq) // exactly its length: Insert left room to grow
 	for i, m := range sh.eq {
 		sh.eq[i] = matcher{label: unique.Make(m.label).Value(), value: strings.Clone(m.value)}
 	}

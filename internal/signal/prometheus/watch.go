@@ -41,7 +41,8 @@ func (g *Gated) Watch(ctx context.Context, service string) <-chan time.Time {
 
 // Watchable reports whether service has a scrape job Watch can follow.
 func (g *Gated) Watchable(service string) bool {
-	svc, ok := g.src.services[service]
+	svc := g.src.service(service)
+	ok := svc != nil
 	return ok && svc.cfg.Job != ""
 }
 
