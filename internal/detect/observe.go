@@ -40,7 +40,7 @@ func (g *Guard) computeLevels(ev map[string]Evidence) *levels {
 	anom, crit := 0, 0
 	for _, r := range g.p.Rules {
 		e, ok := ev[r.Metric]
-		mt := g.tests[r.Metric]
+		mt := g.test(r.Metric)
 		if !ok || !sequential(r, e) {
 			continue
 		}
@@ -78,7 +78,7 @@ func (g *Guard) Observe(now time.Time, ev map[string]Evidence) Result {
 			continue
 		}
 		var f Finding
-		switch mt := g.tests[rule.Metric]; {
+		switch mt := g.test(rule.Metric); {
 		case e.Missing:
 			f = Finding{Metric: rule.Metric, Missing: true, Text: rule.Metric + " no data"}
 		case sequential(rule, e) && mt.hasTests():
@@ -219,6 +219,9 @@ func (g *Guard) judgeWindow(rule Rule, e Evidence) Finding {
 	}
 	if ws == nil {
 		ws = &windowStreak{}
+		if g.windows == nil {
+			g.windows = map[string]*windowStreak{}
+		}
 		g.windows[rule.Metric] = ws
 	}
 	if ws.bad == 0 || e.Sample.Samples != ws.last.Samples || !e.Sample.At.Equal(ws.last.At) {
