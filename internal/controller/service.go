@@ -99,7 +99,7 @@ type Service struct {
 	pol detect.Policy
 	// shadowPol is pol for a version in shadow: with a comparison
 	// configured, plus the shadow_mismatch_rate rule.
-	shadowPol detect.Policy
+	shadowPol *detect.Policy // nil: pol (no comparison configured)
 	deps      Deps
 	log       *slog.Logger
 
@@ -107,7 +107,7 @@ type Service struct {
 	// guard and the baseline cache need no other lock. Nothing but Tick
 	// takes it.
 	evalMu sync.Mutex
-	series baselineCache
+	series *baselineCache // nil until a Mann-Whitney rule reads series
 	// guard judges the current watch (machine generation guardGen) with
 	// sequential tests; baseline is the previous version's values, read
 	// once when the watch began.
@@ -147,7 +147,11 @@ func New(cfg config.Service, deps Deps) *Service {
 	}
 	cfg.Drills = cfg.Drills.Filled(cfg.Policy)
 	pol := DetectPolicy(cfg.Policy)
-	return &Service{cfg: cfg, deps: deps, pol: pol, shadowPol: shadowPolicy(pol, cfg.Strategy.Shadow),
+	var shadowPol *detect.Policy
+	if sp := shadowPolicy(pol, cfg.Strategy.Shadow); len(sp.Rules) != len(pol.Rules) {
+		shadowPol = &sp
+	}
+	return &Service{cfg: cfg, deps: deps, pol: pol, shadowPol: shadowPol,
 		log: lazylog.With(deps.Logger, "service", cfg.Name), ranges: rangesOf(cfg.Versions)}
 }
 
@@ -166,7 +170,9 @@ func shadowPolicy(p detect.Policy, sh *config.Shadow) detect.Policy {
 // policyFor is the detection policy of the watch m is in.
 func (s *Service) policyFor(m machine) detect.Policy {
 	if m.State == StateShadowing {
-		return s.shadowPol
+		if s.shadowPol != nil {
+			return *s.shadowPol
+		}
 	}
 	return s.pol
 }

@@ -11,7 +11,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"sync"
+	"sync/atomic"
 )
 
 // With is l.With(args...), the attributes applied to l's handler on the
@@ -41,13 +41,20 @@ func lazy(parent slog.Handler, attrs []slog.Attr) *handler {
 type handler struct {
 	parent slog.Handler
 	attrs  []slog.Attr
-	once   sync.Once
-	built  slog.Handler // parent.WithAttrs(attrs), once made
+	built  atomic.Pointer[slog.Handler] // parent.WithAttrs(attrs), once made
 }
 
+// handler is parent.WithAttrs(attrs), made once (two goroutines racing
+// to make it make the same handler, and one is kept).
 func (h *handler) handler() slog.Handler {
-	h.once.Do(func() { h.built = h.parent.WithAttrs(h.attrs) })
-	return h.built
+	if b := h.built.Load(); b != nil {
+		return *b
+	}
+	b := h.parent.WithAttrs(h.attrs)
+	if !h.built.CompareAndSwap(nil, &b) {
+		return *h.built.Load()
+	}
+	return b
 }
 
 func (h *handler) Enabled(ctx context.Context, l slog.Level) bool { return h.parent.Enabled(ctx, l) }

@@ -46,11 +46,11 @@ func TestNothingFormattedUntilALine(t *testing.T) {
 	l := With(base, "service", "checkout")
 	l.Info("below the level")
 	h := l.Handler().(*handler)
-	if h.built != nil {
+	if h.built.Load() != nil {
 		t.Fatal("the attributes were handed to the handler before any line was written")
 	}
 	l.Warn("a line")
-	if h.built == nil || !strings.Contains(out.String(), "service=checkout") {
-		t.Fatalf("built %v, out %q", h.built, out.String())
+	if h.built.Load() == nil || !strings.Contains(out.String(), "service=checkout") {
+		t.Fatalf("built %v, out %q", h.built.Load() != nil, out.String())
 	}
 }
