@@ -167,7 +167,7 @@ func cmpFP(a, b model.Fingerprint) int {
 // countState is one version's tally of one metric. Reads of it are
 // serialized (mu is held across the query), so they apply in order.
 //
-// It is kept to 256 bytes (two per service, a daemon of 10,000): the
+// It is kept within 256 bytes (two per service, a daemon of 10,000): the
 // moments only compared are unix nanoseconds, and what only latency
 // metrics need is made for them.
 type countState struct {
