@@ -52,20 +52,21 @@ type Options struct {
 
 // App is a running ripcord daemon.
 type App struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	store    store.Store
-	push     *push.Store
-	switches map[string]*proxy.Switch
-	services []*controller.Service
-	api      *api.Server
-	dispatch *delivery.Dispatcher
-	probers  []*probe.Prober
-	headers  *proxystats.Headers
-	vars     versionVars
-	scrapes  map[string]*sigprom.Gated // by service: its Prometheus signals
-	promHub  *sigprom.Hub              // one scrape watch and batch per Prometheus job
-	watchers []*kubernetes.Watcher
+	cfg        *config.Config
+	log        *slog.Logger
+	store      store.Store
+	push       *push.Store
+	switches   map[string]*proxy.Switch
+	services   []*controller.Service
+	api        *api.Server
+	dispatch   *delivery.Dispatcher
+	probers    []*probe.Prober
+	headers    *proxystats.Headers
+	vars       versionVars
+	scrapes    map[string]*sigprom.Gated // by service: its Prometheus signals
+	promHub    *sigprom.Hub              // one scrape watch and batch per Prometheus job
+	promLogger *slog.Logger              // promLog's
+	watchers   []*kubernetes.Watcher
 	// watcherBy shares one informer per kubeconfig and namespace.
 	watcherBy map[string]*kubernetes.Watcher
 	local     *localAdmin // nil when api.tokens are configured
@@ -124,9 +125,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	ctlLog := log.With("component", "controller") // one for all: controller.New adds the service
 	for _, sc := range cfg.Services {
 		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional.For(sc.Name)},
-			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
+			Logger: ctlLog, Hooks: o.Hooks, Notify: a.wake}
+		deps.Trigger, deps.Also = a.triggers(sc, nil, nil)
 		sr, err := schemaReader(sc)
 		if err != nil {
 			_ = st.Close()
@@ -168,7 +171,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		deps.Signals.Live, deps.Signals.LiveMetrics = proxystats.New(live), proxystats.Metrics
 		// Judged as the switch sees errors and slow answers (and as scrapes
 		// land, with a Prometheus job), and at the interval otherwise.
-		deps.Trigger = a.trigger(sc, sw.Evidence(), activity)
+		deps.Trigger, deps.Also = a.triggers(sc, sw.Evidence(), activity)
 		a.services = append(a.services, controller.New(sc, deps))
 	}
 	chans, err := channels(cfg.Notify, st)

@@ -10,6 +10,7 @@ import (
 	k8s "k8s.io/client-go/kubernetes"
 
 	"github.com/ripcord/ripcord/internal/config"
+	"github.com/ripcord/ripcord/internal/lazylog"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/kubernetes"
 )
@@ -24,7 +25,7 @@ func (a *App) kubeTarget(ctx context.Context, sc *config.Service, kc kubernetes.
 	if err != nil {
 		return nil, fmt.Errorf("app: service %s: %w", sc.Name, err)
 	}
-	opts := []kubernetes.Option{kubernetes.WithLogger(a.log.With("component", "kubernetes", "service", sc.Name)),
+	opts := []kubernetes.Option{kubernetes.WithLogger(lazylog.With(a.log, "component", "kubernetes", "service", sc.Name)),
 		kubernetes.WithProgress(func(p kubernetes.Progress) {
 			progress(fmt.Sprintf("rolling out: %d/%d updated, %d ready, %d available (%s)", p.Updated, p.Desired, p.Ready, p.Available, p.Elapsed.Round(100_000_000)))
 		})}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/lazylog"
 	"github.com/ripcord/ripcord/internal/signal"
 	"github.com/ripcord/ripcord/internal/signal/cloudwatch"
 	"github.com/ripcord/ripcord/internal/signal/datadog"
@@ -107,17 +108,17 @@ func (a *App) OTLP() *otlp.Receiver { return a.otlp }
 // datadogSource reads a service's metrics from Datadog's timeseries API.
 func (a *App) datadogSource(_ context.Context, service string, c datadog.Config) (controller.OptionalSource, error) {
 	return datadog.New(map[string]datadog.Config{service: c},
-		datadog.WithLogger(a.log.With("component", "datadog", "service", service)))
+		datadog.WithLogger(lazylog.With(a.log, "component", "datadog", "service", service)))
 }
 
 // cloudwatchSource reads a service's metrics with GetMetricData, with
 // credentials from the standard AWS chain.
 func (a *App) cloudwatchSource(ctx context.Context, service string, c cloudwatch.Config) (controller.OptionalSource, error) {
 	return cloudwatch.New(ctx, map[string]cloudwatch.Config{service: c},
-		cloudwatch.WithLogger(a.log.With("component", "cloudwatch", "service", service)))
+		cloudwatch.WithLogger(lazylog.With(a.log, "component", "cloudwatch", "service", service)))
 }
 
 // webSource reads a service's metrics from a JSON endpoint.
 func (a *App) webSource(_ context.Context, service string, c web.Config) (controller.OptionalSource, error) {
-	return web.New(map[string]web.Config{service: c}, web.WithLogger(a.log.With("component", "web", "service", service)))
+	return web.New(map[string]web.Config{service: c}, web.WithLogger(lazylog.With(a.log, "component", "web", "service", service)))
 }

@@ -20,17 +20,17 @@ import (
 // the outbox's guarantee: a crash before the report is written means it is
 // written after the restart.
 type reporter struct {
-	st         store.Store
-	dir        string
-	thresholds map[string]map[string]report.Threshold // service → metric → limits
+	st       store.Store
+	dir      string
+	policies map[string]*config.Policy // by service: its limits are converted when a report is written
 }
 
 var _ notify.Notifier = (*reporter)(nil)
 
 func newReporter(cfg *config.Config, st store.Store) delivery.Channel {
-	r := &reporter{st: st, dir: cfg.ReportsDir(), thresholds: map[string]map[string]report.Threshold{}}
-	for _, s := range cfg.Services {
-		r.thresholds[s.Name] = report.ThresholdsOf(s.Policy)
+	r := &reporter{st: st, dir: cfg.ReportsDir(), policies: make(map[string]*config.Policy, len(cfg.Services))}
+	for i := range cfg.Services {
+		r.policies[cfg.Services[i].Name] = &cfg.Services[i].Policy
 	}
 	return delivery.Channel{Name: "report", Notifier: r, MinSeverity: incident.Minor, Quiet: true}
 }
@@ -41,7 +41,11 @@ func (r *reporter) Notify(ctx context.Context, m notify.Message) error {
 		return nil
 	}
 	now := time.Now()
-	in, err := report.Load(ctx, r.st, m.IncidentID, r.thresholds[m.Service], now)
+	var limits map[string]report.Threshold
+	if p := r.policies[m.Service]; p != nil {
+		limits = report.ThresholdsOf(*p)
+	}
+	in, err := report.Load(ctx, r.st, m.IncidentID, limits, now)
 	if err != nil {
 		return notify.Retryable(err, 0) // the store will answer again
 	}

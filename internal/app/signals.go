@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/lazylog"
 	"github.com/ripcord/ripcord/internal/signal/probe"
 	"github.com/ripcord/ripcord/internal/signal/prometheus"
 )
@@ -51,7 +53,7 @@ func (a *App) optionalSources(ctx context.Context, cfg *config.Config) (controll
 // counts mode, one query per metric (prometheus.Hub).
 func (a *App) prometheusSource(_ context.Context, service string, c prometheus.Config) (controller.OptionalSource, error) {
 	src, err := prometheus.New(map[string]prometheus.Config{service: c},
-		prometheus.WithLogger(a.log.With("component", "prometheus")), prometheus.WithVars(a.vars.get))
+		prometheus.WithLogger(a.promLog()), prometheus.WithVars(a.vars.get))
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +66,15 @@ func (a *App) prometheusSource(_ context.Context, service string, c prometheus.C
 	}
 	a.scrapes[service] = g
 	return g, nil
+}
+
+// promLog is the logger of every service's Prometheus source: one, not a
+// handler's copy per service (the source names the service it logs about).
+func (a *App) promLog() *slog.Logger {
+	if a.promLogger == nil {
+		a.promLogger = a.log.With("component", "prometheus")
+	}
+	return a.promLogger
 }
 
 // PrometheusStats counts the batched Prometheus reads of every service (a
@@ -111,13 +122,24 @@ func idleOf(activity func() (uint64, bool)) controller.Idle {
 // interval would only re-read the last scrape's numbers, so it slows to
 // heartbeat. Neither: nil, the controller's own ticker.
 func (a *App) trigger(sc config.Service, evidence <-chan struct{}, activity func() (uint64, bool)) controller.Trigger {
-	var base controller.Trigger
+	base, scrapes := a.triggers(sc, evidence, activity)
+	if scrapes == nil {
+		return base
+	}
+	return controller.Merge(base, scrapes)
+}
+
+// triggers is trigger in two parts, for controller.Deps' Trigger and
+// Also: the base (nil: the controller's ticker) and the scrapes landing
+// (nil: no Prometheus job). The service's Run selects on both, so no
+// goroutine per service merges them.
+func (a *App) triggers(sc config.Service, evidence <-chan struct{}, activity func() (uint64, bool)) (base, scrapes controller.Trigger) {
 	if evidence != nil {
 		base = controller.OnEvidence(evidence, sc.Policy.Interval, idleOf(activity))
 	}
 	g := a.scrapes[sc.Name]
 	if g == nil || !g.Watchable(sc.Name) {
-		return base
+		return base, nil
 	}
 	if base == nil {
 		tick := sc.Policy.Interval
@@ -130,13 +152,14 @@ func (a *App) trigger(sc config.Service, evidence <-chan struct{}, activity func
 		}
 		base = controller.Every(tick)
 	}
-	return controller.Merge(base, func(ctx context.Context) <-chan time.Time { return g.Watch(ctx, sc.Name) })
+	name := sc.Name // not sc: the closure would keep the whole config.Service
+	return base, func(ctx context.Context) <-chan time.Time { return g.Watch(ctx, name) }
 }
 
 // probeSource sends a service's golden set to its live versions.
 func (a *App) probeSource(_ context.Context, service string, c probe.Config) (controller.OptionalSource, error) {
 	p, err := probe.Open(service, c, func() map[string]string { return a.Service(service).LiveVersions() },
-		probe.WithLogger(a.log.With("component", "probe", "service", service)))
+		probe.WithLogger(lazylog.With(a.log, "component", "probe", "service", service)))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/controller"
+	"github.com/ripcord/ripcord/internal/lazylog"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/revert/exec"
 	"github.com/ripcord/ripcord/internal/revert/file"
@@ -33,7 +34,7 @@ func listedTarget[C any, P config.Validator[C]](name string, build func(a *App, 
 // from the alias, and polls the alias for moves made outside ripcord.
 func (a *App) mlflowTarget(ctx context.Context, sc *config.Service, c mlflow.Config, _ func(string)) (revert.Target, error) {
 	c = c.WithDefaults()
-	log := a.log.With("component", "mlflow", "service", sc.Name)
+	log := lazylog.With(a.log, "component", "mlflow", "service", sc.Name)
 	t, err := mlflow.New(c, mlflow.WithLogger(log))
 	if err != nil {
 		return nil, err
@@ -99,7 +100,7 @@ func (a *App) runPollers(ctx context.Context) {
 }
 
 func (a *App) fileTarget(_ context.Context, sc *config.Service, c file.Config, _ func(string)) (revert.Target, error) {
-	return file.New(c.WithDefaults(), file.WithLogger(a.log.With("component", "file-target", "service", sc.Name)))
+	return file.New(c.WithDefaults(), file.WithLogger(lazylog.With(a.log, "component", "file-target", "service", sc.Name)))
 }
 
 // execTarget builds the exec target. The values of the variables it passes
@@ -117,11 +118,11 @@ func (a *App) execTarget(_ context.Context, sc *config.Service, c exec.Config, _
 			secrets = append(secrets, tok.Value)
 		}
 	}
-	return exec.New(c.WithDefaults(), exec.WithLogger(a.log.With("component", "exec-target", "service", sc.Name)), exec.WithSecrets(secrets...))
+	return exec.New(c.WithDefaults(), exec.WithLogger(lazylog.With(a.log, "component", "exec-target", "service", sc.Name)), exec.WithSecrets(secrets...))
 }
 
 func (a *App) webhookTarget(_ context.Context, sc *config.Service, c webhook.Config, _ func(string)) (revert.Target, error) {
-	return webhook.New(c.WithDefaults(), webhook.WithLogger(a.log.With("component", "webhook-target", "service", sc.Name)))
+	return webhook.New(c.WithDefaults(), webhook.WithLogger(lazylog.With(a.log, "component", "webhook-target", "service", sc.Name)))
 }
 
 // schemaKinds are the drivers of services[].schema_source.

@@ -114,7 +114,7 @@ func (s *Service) addBaseline(ctx context.Context, m machine, ev map[string]dete
 		if b, ok := s.baseline[r.Metric]; ok {
 			e.Baseline = &b
 		}
-		if r.Baseline.MannWhitney {
+		if r.Baseline.MannWhitney && s.series != nil {
 			e.Series, e.BaselineSeries = seriesOf(s.series.cur, r.Metric), seriesOf(s.series.old, r.Metric)
 		}
 		ev[r.Metric] = e
@@ -124,6 +124,9 @@ func (s *Service) addBaseline(ctx context.Context, m machine, ev map[string]dete
 // loadSeries refreshes the per-second series at most once a second.
 func (s *Service) loadSeries(ctx context.Context, m machine, base string, now time.Time) {
 	key := m.Active + "|" + base + "|" + m.WatchSince.String()
+	if s.series == nil {
+		s.series = &baselineCache{}
+	}
 	if s.series.key == key && now.Sub(s.series.at) < time.Second {
 		return
 	}
@@ -142,7 +145,7 @@ func (s *Service) loadSeries(ctx context.Context, m machine, base string, now ti
 			return
 		}
 	}
-	s.series = baselineCache{at: now, key: key, cur: only(cur, m.Active), old: only(old, base)}
+	*s.series = baselineCache{at: now, key: key, cur: only(cur, m.Active), old: only(old, base)}
 }
 
 func only(pts []store.MetricPoint, version string) []store.MetricPoint {

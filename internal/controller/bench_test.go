@@ -82,10 +82,14 @@ func BenchmarkServiceMemory(b *testing.B) {
 	})
 }
 
-// BenchmarkExternalServiceMemory is the heap one service on external
-// signals costs (no switch: pushed signals stand in for Prometheus,
-// Datadog, OTLP), watched and evaluated once.
-func BenchmarkExternalServiceMemory(b *testing.B) {
+// BenchmarkExternalControllerMemory is the controller's share of what a
+// service on external signals costs (no switch; pushed signals, which
+// hold nothing until a push, stand in for Prometheus), watched and
+// evaluated once. It is not the service's cost: its Prometheus source,
+// gate and tallies, trigger, metrics and config are the daemon's, and
+// internal/app's BenchmarkExternalServiceMemory measures them all, as
+// bench/scale does.
+func BenchmarkExternalControllerMemory(b *testing.B) {
 	st, url := openStore(b), backend(b)
 	heapPerService(b, 200, func(i int) *controller.Service {
 		cfg := config.Service{Name: fmt.Sprintf("ext-%d", i), Versions: []config.Version{{Name: "v1", URL: url}}, Active: "v1", Policy: config.DefaultPolicy()}

@@ -14,6 +14,7 @@ import (
 	"github.com/ripcord/ripcord/internal/config"
 	"github.com/ripcord/ripcord/internal/detect"
 	"github.com/ripcord/ripcord/internal/incident"
+	"github.com/ripcord/ripcord/internal/lazylog"
 	"github.com/ripcord/ripcord/internal/revert"
 	"github.com/ripcord/ripcord/internal/schema"
 	"github.com/ripcord/ripcord/internal/signal"
@@ -67,6 +68,10 @@ type Deps struct {
 	Hooks   Hooks
 	// Trigger says when Run evaluates; nil is Every(policy.interval).
 	Trigger Trigger
+	// Also fires evaluations too (a Prometheus scrape landing); nil:
+	// none. Run selects on it beside Trigger, where Merge(Trigger, Also)
+	// would forward both through a goroutine of the service's own.
+	Also Trigger
 	// Notify is called after every incident change so delivery starts at
 	// once instead of at the next poll; nil means nobody is listening.
 	Notify func()
@@ -94,7 +99,7 @@ type Service struct {
 	pol detect.Policy
 	// shadowPol is pol for a version in shadow: with a comparison
 	// configured, plus the shadow_mismatch_rate rule.
-	shadowPol detect.Policy
+	shadowPol *detect.Policy // nil: pol (no comparison configured)
 	deps      Deps
 	log       *slog.Logger
 
@@ -102,7 +107,7 @@ type Service struct {
 	// guard and the baseline cache need no other lock. Nothing but Tick
 	// takes it.
 	evalMu sync.Mutex
-	series baselineCache
+	series *baselineCache // nil until a Mann-Whitney rule reads series
 	// guard judges the current watch (machine generation guardGen) with
 	// sequential tests; baseline is the previous version's values, read
 	// once when the watch began.
@@ -142,8 +147,12 @@ func New(cfg config.Service, deps Deps) *Service {
 	}
 	cfg.Drills = cfg.Drills.Filled(cfg.Policy)
 	pol := DetectPolicy(cfg.Policy)
-	return &Service{cfg: cfg, deps: deps, pol: pol, shadowPol: shadowPolicy(pol, cfg.Strategy.Shadow),
-		log: deps.Logger.With("service", cfg.Name), ranges: rangesOf(cfg.Versions)}
+	var shadowPol *detect.Policy
+	if sp := shadowPolicy(pol, cfg.Strategy.Shadow); len(sp.Rules) != len(pol.Rules) {
+		shadowPol = &sp
+	}
+	return &Service{cfg: cfg, deps: deps, pol: pol, shadowPol: shadowPol,
+		log: lazylog.With(deps.Logger, "service", cfg.Name), ranges: rangesOf(cfg.Versions)}
 }
 
 // shadowPolicy adds the mismatch rule to a version in shadow's policy: a
@@ -161,7 +170,9 @@ func shadowPolicy(p detect.Policy, sh *config.Shadow) detect.Policy {
 // policyFor is the detection policy of the watch m is in.
 func (s *Service) policyFor(m machine) detect.Policy {
 	if m.State == StateShadowing {
-		return s.shadowPol
+		if s.shadowPol != nil {
+			return *s.shadowPol
+		}
 	}
 	return s.pol
 }
@@ -412,22 +423,31 @@ func (s *Service) Run(ctx context.Context) {
 		trig = Every(s.cfg.Policy.Interval)
 	}
 	evaluate := trig(ctx)
+	var also <-chan time.Time // nil never fires
+	if s.deps.Also != nil {
+		also = s.deps.Also(ctx)
+	}
+	// One ticker records every second and prunes every hour: a ticker is
+	// a timer and a channel more per service.
 	rec := time.NewTicker(time.Second)
 	defer rec.Stop()
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
+	pruned := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-evaluate:
 			s.Tick(ctx)
-		case <-rec.C:
+		case <-also:
+			s.Tick(ctx)
+		case t := <-rec.C:
 			s.record(ctx, s.deps.Now())
 			s.finishUnfinished(ctx)
-		case <-prune.C:
-			if _, err := s.deps.Store.PruneMetrics(ctx, s.deps.Now().Add(-metricRetention)); err != nil {
-				s.log.Warn("pruning metrics failed", "err", err)
+			if t.Sub(pruned) >= time.Hour {
+				pruned = t
+				if _, err := s.deps.Store.PruneMetrics(ctx, s.deps.Now().Add(-metricRetention)); err != nil {
+					s.log.Warn("pruning metrics failed", "err", err)
+				}
 			}
 		}
 	}

@@ -18,12 +18,25 @@ import (
 // not safe for concurrent use; the controller owns one per watched version.
 type Guard struct {
 	p      Policy
-	start  time.Time // when the watch began
-	tests  map[string]*metricTests
-	levels *levels // set at the first Observe, when the reporting metrics are known
+	start  time.Time      // when the watch began
+	tests  []*metricTests // by rule, as p.Rules (test finds a metric's)
+	levels *levels        // set at the first Observe, when the reporting metrics are known
 	// windows are the fixed-window rule's "consecutive" counts, for metrics
 	// without sequential evidence.
-	windows map[string]*windowStreak
+	windows map[string]*windowStreak // nil until a window is anomalous
+}
+
+// test is metric's tests, nil if no rule names it. A slice along the
+// rules, not a map: a guard is made per watched version, and a map of a
+// few entries costs a few hundred bytes. A metric named twice is the last
+// rule's, as the map had it.
+func (g *Guard) test(metric string) *metricTests {
+	for i := len(g.p.Rules) - 1; i >= 0; i-- {
+		if g.p.Rules[i].Metric == metric {
+			return g.tests[i]
+		}
+	}
+	return nil
 }
 
 // metricTests are the sequential tests of one metric.
@@ -124,8 +137,8 @@ type seqTest struct {
 
 // NewGuard starts a watch under p that began at start.
 func NewGuard(p Policy, start time.Time) *Guard {
-	g := &Guard{p: p, start: start, tests: map[string]*metricTests{}, windows: map[string]*windowStreak{}}
-	for _, r := range p.Rules {
+	g := &Guard{p: p, start: start, tests: make([]*metricTests, len(p.Rules))}
+	for i, r := range p.Rules {
 		mt := &metricTests{}
 		if r.Max != nil && !r.LowerIsWorse {
 			mt.anomaly = newSeqTest(r.Metric, *r.Max)
@@ -136,7 +149,7 @@ func NewGuard(p Policy, start time.Time) *Guard {
 		if r.Critical != nil {
 			mt.critical = newSeqTest(r.Metric, *r.Critical)
 		}
-		g.tests[r.Metric] = mt
+		g.tests[i] = mt
 	}
 	return g
 }
@@ -158,8 +171,8 @@ func (g *Guard) SetBaseline(metric string, base float64) {
 			continue
 		}
 		if limit, ok := baselineLimit(r, base); ok {
-			g.tests[metric].baseline = newSeqTest(metric, limit)
-			g.tests[metric].base = base
+			g.test(metric).baseline = newSeqTest(metric, limit)
+			g.test(metric).base = base
 		}
 	}
 }
@@ -196,7 +209,7 @@ func baselineLimit(r Rule, base float64) (float64, bool) {
 // counts for (Evidence.Counts keys), so a source knows which thresholds to
 // count requests against.
 func (g *Guard) Bounds(metric string) []float64 {
-	mt := g.tests[metric]
+	mt := g.test(metric)
 	if mt == nil {
 		return nil
 	}

@@ -40,7 +40,7 @@ func (g *Guard) computeLevels(ev map[string]Evidence) *levels {
 	anom, crit := 0, 0
 	for _, r := range g.p.Rules {
 		e, ok := ev[r.Metric]
-		mt := g.tests[r.Metric]
+		mt := g.test(r.Metric)
 		if !ok || !sequential(r, e) {
 			continue
 		}
@@ -78,7 +78,7 @@ func (g *Guard) Observe(now time.Time, ev map[string]Evidence) Result {
 			continue
 		}
 		var f Finding
-		switch mt := g.tests[rule.Metric]; {
+		switch mt := g.test(rule.Metric); {
 		case e.Missing:
 			f = Finding{Metric: rule.Metric, Missing: true, Text: rule.Metric + " no data"}
 		case sequential(rule, e) && mt.hasTests():
@@ -151,11 +151,14 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 		}
 	}
 	// Sustain: one anomaly, proven at the strict level for long enough,
-	// acts as a critical one.
-	if t := mt.anomaly; t != nil && g.p.Sustain > 0 {
+	// acts as a critical one. The marks persists reads are kept from the
+	// moment it is proven: only the last sustain of a proof that has
+	// lasted sustain is ever read, and a healthy version keeps none.
+	sustained := enough(mt.anomaly) && mt.anomaly.t.Alarm(lv.sustain)
+	if t := mt.anomaly; t != nil && g.p.Sustain > 0 && sustained {
 		mt.remember(now, t.last, g.p.Sustain)
 	}
-	if t := mt.anomaly; enough(t) && t.t.Alarm(lv.sustain) {
+	if t := mt.anomaly; sustained {
 		if mt.provenSince.IsZero() {
 			mt.provenSince = now
 		}
@@ -163,7 +166,7 @@ func (g *Guard) judgeSequential(now time.Time, rule Rule, mt *metricTests, e Evi
 			f.Anomalous, f.Critical, f.Sustained, f.Limit, proof = true, true, now.Sub(mt.provenSince), t.bound.limit, t
 		}
 	} else {
-		mt.provenSince = time.Time{}
+		mt.provenSince, mt.marks = time.Time{}, nil
 	}
 	if proof == nil {
 		proof = firstTest(mt.anomaly, mt.baseline, mt.critical)
@@ -216,6 +219,9 @@ func (g *Guard) judgeWindow(rule Rule, e Evidence) Finding {
 	}
 	if ws == nil {
 		ws = &windowStreak{}
+		if g.windows == nil {
+			g.windows = map[string]*windowStreak{}
+		}
 		g.windows[rule.Metric] = ws
 	}
 	if ws.bad == 0 || e.Sample.Samples != ws.last.Samples || !e.Sample.At.Equal(ws.last.At) {

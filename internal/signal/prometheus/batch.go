@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"hash/maphash"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -56,24 +56,18 @@ type member struct {
 // pending returns service's counts tallies that a batch at at may answer;
 // tallies whose template cannot be batched are counted in alone.
 func (s *Source) pending(service string, at time.Time, alone *int64) []member {
-	svc := s.services[service]
+	svc := s.service(service)
 	if svc == nil || len(svc.counts) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	var keys []stateKey
-	var sts []*countState
-	for k, st := range s.states {
-		if k.service == service && svc.counts[k.metric] != nil {
-			keys, sts = append(keys, k), append(sts, st)
-		}
-	}
-	s.mu.Unlock()
 	var out []member
-	for i, st := range sts {
-		k, cq := keys[i], svc.counts[keys[i].metric]
+	for _, t := range s.tallies(service) {
+		st, k, cq := t.st, t.key, svc.counts[t.key.metric]
+		if cq == nil {
+			continue
+		}
 		st.mu.Lock()
-		ok := at.Sub(st.used) <= batchRecent
+		ok := nanos(at)-st.used <= int64(batchRecent)
 		var shs []*shape
 		if ok {
 			shs, ok = st.shapesFor(s, svc, cq, signal.Query{Service: k.service, Version: k.version, Metric: k.metric})
@@ -104,11 +98,11 @@ func (st *countState) shapesFor(s *Source, svc *service, cq *countQueries, q sig
 		}
 		texts = append(texts, r)
 	}
-	text := strings.Join(texts, "\x00")
-	if text == st.shapeText {
+	sum := textSum(texts)
+	if st.shaped && sum == st.shapeSum {
 		return st.shapes, st.shapes != nil
 	}
-	st.shapeText, st.shapes = text, nil
+	st.shaped, st.shapeSum, st.shapes = true, sum, nil
 	var shs []*shape
 	for _, r := range texts {
 		sh, ok := parseShape(r)
@@ -119,6 +113,27 @@ func (st *countState) shapesFor(s *Source, svc *service, cq *countQueries, q sig
 	}
 	st.shapes = shs
 	return shs, true
+}
+
+// shapeSeeds key textSum: two 64-bit hashes, so two different renderings
+// that sum the same (which would keep a stale parse) is a 2^-128 chance.
+var shapeSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// textSum stands for the rendered templates in a tally, where the text
+// itself (a few hundred bytes a version) would be kept only to see that
+// it has not changed.
+func textSum(texts []string) [2]uint64 {
+	var sum [2]uint64
+	for i, seed := range shapeSeeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		for _, t := range texts {
+			_, _ = h.WriteString(t)
+			_ = h.WriteByte(0)
+		}
+		sum[i] = h.Sum64()
+	}
+	return sum
 }
 
 // prefetch runs the batched queries for the scrape at mark and applies each
@@ -177,7 +192,7 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 		err = compact(err, fmt.Sprintf("batched read of %d versions", len(ms)))
 		for _, m := range ms {
 			m.st.mu.Lock()
-			m.st.batched, m.st.batchErr = mark, err
+			m.st.batched, m.st.batchErr = mark.UnixNano(), err
 			m.st.mu.Unlock()
 		}
 		return
@@ -207,7 +222,7 @@ func (h *Hub) read(ctx context.Context, c *Client, ms []member, at, mark time.Ti
 		}
 		m.st.mu.Lock()
 		if at.After(m.st.lastAt) && m.st.apply(at, mine, m.hist) == nil {
-			m.st.batched, m.st.batchErr = mark, nil
+			m.st.batched, m.st.batchErr = mark.UnixNano(), nil
 		}
 		m.st.mu.Unlock()
 	}
@@ -231,18 +246,11 @@ func compact(err error, what string) error {
 // answer of every counts tally of service until the next scrape, so an
 // outage costs one failed question per job, not one per version.
 func (s *Source) fail(service string, mark time.Time, err error) {
-	s.mu.Lock()
-	var sts []*countState
-	for k, st := range s.states {
-		if k.service == service {
-			sts = append(sts, st)
-		}
-	}
-	s.mu.Unlock()
-	for _, st := range sts {
+	for _, t := range s.tallies(service) {
+		st := t.st
 		st.mu.Lock()
 		if !st.since.IsZero() {
-			st.batched, st.batchErr = mark, err
+			st.batched, st.batchErr = mark.UnixNano(), err
 		}
 		st.mu.Unlock()
 	}

@@ -111,69 +111,158 @@ func cloneMap(m map[float64]float64) map[float64]float64 {
 	return out
 }
 
+// snapshot is the tally at a moment, unix nanoseconds (32 bytes, not 48:
+// a version keeps a window's worth of them).
 type snapshot struct {
-	at time.Time
+	at int64
 	t  tally
 }
 
+// nanos is t in unix nanoseconds, the zero time before every moment.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// seriesMemo is one series' last value, in a slice sorted by fingerprint:
+// a tally has two series (a rate's total and bad) or a histogram's
+// buckets, and a map of them held a few hundred bytes per version.
 type seriesMemo struct {
+	fp   model.Fingerprint
 	v    float64
-	seen time.Time
+	seen int64 // unix nanoseconds
+}
+
+// memo returns the series fp, or nil.
+func (st *countState) memo(fp model.Fingerprint) *seriesMemo {
+	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmpFP(m.fp, fp) })
+	if !ok {
+		return nil
+	}
+	return &st.series[i]
+}
+
+// remember sets series fp to v, seen at.
+func (st *countState) remember(fp model.Fingerprint, v float64, at int64) {
+	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmpFP(m.fp, fp) })
+	if ok {
+		st.series[i].v, st.series[i].seen = v, at
+		return
+	}
+	st.series = slices.Insert(st.series, i, seriesMemo{fp: fp, v: v, seen: at})
+}
+
+func cmpFP(a, b model.Fingerprint) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // countState is one version's tally of one metric. Reads of it are
 // serialized (mu is held across the query), so they apply in order.
+//
+// It is kept within 256 bytes (two per service, a daemon of 10,000): the
+// moments only compared are unix nanoseconds, and what only latency
+// metrics need is made for them.
 type countState struct {
 	mu     sync.Mutex
-	since  time.Time // the base read; zero before it
-	lastAt time.Time // the newest read applied
-	used   time.Time // the newest Read, for eviction
-	series map[model.Fingerprint]seriesMemo
+	since  time.Time    // the base read; zero before it
+	lastAt time.Time    // the newest read applied
+	used   int64        // the newest Read's At, unix nanoseconds, for eviction
+	series []seriesMemo // sorted by fingerprint
 	acc    tally
 	hist   []snapshot    // on change only, oldest first
 	span   time.Duration // the longest window asked for
+	lat    *latencyState // nil until a latency bound is asked for
+	// batched is the scrape a Hub's batched read last answered for (unix
+	// nanoseconds, 0: none), and batchErr its failure (nil: applied).
+	batched  int64
+	batchErr error
+	// shapes are the parse of the last rendered templates (nil: not
+	// batchable), whose textSum is shapeSum (once shaped), so a batch
+	// parses each rendering once.
+	shaped   bool
+	shapeSum [2]uint64
+	shapes   []*shape
+}
+
+// latencyState is what a latency metric's tally keeps besides the tally.
+type latencyState struct {
 	bounds map[float64]bool
-	warned map[float64]bool
+	warned map[float64]bool // nil until a bound is warned about
 	// unmatched are the bounds the last sample found no finite bucket for.
 	unmatched []float64
-	// batched is the scrape a Hub's batched read last answered for, and
-	// batchErr its failure (nil: applied).
-	batched  time.Time
-	batchErr error
-	// shapeText and shapes are the last rendered templates and their
-	// parse (nil: not batchable), so a batch parses each once.
-	shapeText string
-	shapes    []*shape
 }
 
 type stateKey struct{ service, version, metric string }
 
-func newCountState() *countState {
-	return &countState{series: map[model.Fingerprint]seriesMemo{}, bounds: map[float64]bool{}, warned: map[float64]bool{}}
+func newCountState() *countState { return &countState{} }
+
+func (st *countState) bounds() map[float64]bool {
+	if st.lat == nil {
+		return nil
+	}
+	return st.lat.bounds
 }
 
-// countState returns the tally for k, dropping tallies unread for
+func (st *countState) unmatched() []float64 {
+	if st.lat == nil {
+		return nil
+	}
+	return st.lat.unmatched
+}
+
+// tallyOf is one of a service's tallies, by version and metric: a
+// service has a few, kept in a slice on it (a map per service held ~450
+// bytes for two).
+type tallyOf struct {
+	key stateKey
+	st  *countState
+}
+
+// countState returns svc's tally for k, dropping tallies unread for
 // stateIdle (at most once a minute).
-func (s *Source) countState(k stateKey, now time.Time) *countState {
+func (s *Source) countState(svc *service, k stateKey, now time.Time) *countState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now.Sub(s.swept) > time.Minute {
 		s.swept = now
-		for key, st := range s.states {
-			if st.mu.TryLock() {
-				if now.Sub(st.used) > stateIdle {
-					delete(s.states, key)
+		for _, other := range s.services {
+			other := other.svc
+			other.states = slices.DeleteFunc(other.states, func(t tallyOf) bool {
+				if !t.st.mu.TryLock() {
+					return false
 				}
-				st.mu.Unlock()
-			}
+				defer t.st.mu.Unlock()
+				return nanos(now)-t.st.used > int64(stateIdle)
+			})
 		}
 	}
-	st := s.states[k]
-	if st == nil {
-		st = newCountState()
-		s.states[k] = st
+	for _, t := range svc.states {
+		if t.key == k {
+			return t.st
+		}
 	}
+	st := newCountState()
+	svc.states = append(svc.states, tallyOf{key: k, st: st})
 	return st
+}
+
+// tallies returns service's tallies (a copy of the list).
+func (s *Source) tallies(service string) []tallyOf {
+	svc := s.service(service)
+	if svc == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(svc.states)
 }
 
 // readCounts answers q from the metric's counters: one query when q.At is
@@ -182,17 +271,20 @@ func (s *Source) countState(k stateKey, now time.Time) *countState {
 // Hub's batch already read the counters for scrape (zero: no scrape known).
 // With hub (nil: none) a base may be left to the hub's next batch.
 func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries, q signal.Query, scrape time.Time, hub *Hub) (signal.Sample, error) {
-	st := s.countState(stateKey{q.Service, q.Version, q.Metric}, q.At)
+	st := s.countState(svc, stateKey{q.Service, q.Version, q.Metric}, q.At)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.used = q.At
+	st.used = nanos(q.At)
 	for _, b := range q.Bounds {
-		st.bounds[b] = true
+		if st.lat == nil {
+			st.lat = &latencyState{bounds: map[float64]bool{}}
+		}
+		st.lat.bounds[b] = true
 	}
 	if !q.Since.IsZero() {
 		st.span = max(st.span, min(q.At.Sub(q.Since), maxSpan))
 	}
-	batched := !scrape.IsZero() && !st.batched.Before(scrape)
+	batched := !scrape.IsZero() && st.batched >= scrape.UnixNano()
 	if st.since.IsZero() && hub != nil {
 		select {
 		case hub.lone <- struct{}{}:
@@ -223,9 +315,12 @@ func (s *Source) readCounts(ctx context.Context, svc *service, cq *countQueries,
 	if err != nil {
 		return signal.Sample{}, fmt.Errorf("prometheus: %s of %s/%s: %w: %w", q.Metric, q.Service, q.Version, signal.ErrNoData, err)
 	}
-	for _, b := range st.unmatched {
-		if !st.warned[b] {
-			st.warned[b] = true
+	for _, b := range st.unmatched() {
+		if !st.lat.warned[b] {
+			if st.lat.warned == nil {
+				st.lat.warned = map[float64]bool{}
+			}
+			st.lat.warned[b] = true
 			s.log.Warn("prometheus histogram has no bucket at or above a tested bound: requests slower than it cannot be counted",
 				"service", q.Service, "version", q.Version, "metric", q.Metric, "bound", b)
 		}
@@ -271,7 +366,7 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 	}
 	reset := false
 	for _, p := range pts {
-		if m, ok := st.series[p.fp]; ok && p.v < m.v {
+		if m := st.memo(p.fp); m != nil && p.v < m.v {
 			reset = true
 		}
 	}
@@ -289,9 +384,13 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 			}
 		}
 	}
+	seen := at.UnixNano()
 	for _, p := range pts {
 		if !first && !reset {
-			inc := p.v - st.series[p.fp].v // a new series starts from 0
+			inc := p.v // a new series starts from 0
+			if m := st.memo(p.fp); m != nil {
+				inc -= m.v
+			}
 			switch {
 			case hist:
 				st.acc.le[p.le] += inc
@@ -301,19 +400,24 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 				st.acc.bad += inc
 			}
 		}
-		st.series[p.fp] = seriesMemo{v: p.v, seen: at}
+		st.remember(p.fp, p.v, seen)
 	}
-	for fp, m := range st.series {
-		if at.Sub(m.seen) > seriesMemory {
-			delete(st.series, fp)
-		}
-	}
+	st.series = slices.DeleteFunc(st.series, func(m seriesMemo) bool { return seen-m.seen > int64(seriesMemory) })
 	if first {
 		st.since = at
 	}
 	st.lastAt = at
 	if n := len(st.hist); first || n == 0 || !st.hist[n-1].t.equal(st.acc) {
-		st.hist = append(st.hist, snapshot{at: at, t: st.acc.clone()})
+		if len(st.hist) == cap(st.hist) {
+			// Grow by a quarter, not double: prune bounds the history to
+			// a window's scrapes, which the array then holds with little
+			// to spare (12 for a 10 s window and 1 s scrapes: room for
+			// 14, not 16).
+			grown := make([]snapshot, len(st.hist), len(st.hist)+len(st.hist)/4+1) // append would double
+			copy(grown, st.hist)
+			st.hist = grown
+		}
+		st.hist = append(st.hist, snapshot{at: nanos(at), t: st.acc.clone()})
 	}
 	st.prune()
 	return nil
@@ -323,20 +427,22 @@ func (st *countState) apply(at time.Time, vec model.Vector, hist bool) error {
 // keeping the last snapshot before it as that window's base: with the
 // default 10s window and a 1s scrape, about a dozen snapshots.
 func (st *countState) prune() {
-	cut := st.lastAt.Add(-st.span)
+	cut := nanos(st.lastAt.Add(-st.span))
 	i := 0
-	for i+1 < len(st.hist) && !st.hist[i+1].at.After(cut) {
+	for i+1 < len(st.hist) && st.hist[i+1].at <= cut {
 		i++
 	}
-	st.hist = st.hist[i:]
+	if i > 0 { // shift down: the array is reused, not regrown a scrape later
+		st.hist = append(st.hist[:0], st.hist[i:]...)
+	}
 }
 
 // sample is the answer at q.At: cumulative counts, and the value over
 // [q.Since, q.At] from the history.
 func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, error) {
-	end := -1
+	end, at, since := -1, nanos(q.At), nanos(q.Since)
 	for i, s := range st.hist {
-		if !s.at.After(q.At) {
+		if s.at <= at {
 			end = i
 		}
 	}
@@ -345,7 +451,7 @@ func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, e
 	}
 	start := 0
 	for i := 0; i <= end; i++ {
-		if !st.hist[i].at.After(q.Since) {
+		if st.hist[i].at <= since {
 			start = i
 		}
 	}
@@ -391,8 +497,10 @@ func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, e
 	smp.Value = bucketQuantile(quantileOf(cq.metric), les, delta) * cq.scale
 	smp.Samples = int64(math.Round(n))
 	smp.Counts = map[float64]signal.Count{}
-	st.unmatched = st.unmatched[:0]
-	for b := range st.bounds {
+	if st.lat != nil {
+		st.lat.unmatched = st.lat.unmatched[:0]
+	}
+	for b := range st.bounds() {
 		c := signal.Count{N: int64(math.Round(to.le[inf]))}
 		i, _ := slices.BinarySearchFunc(les, b, func(le, b float64) int {
 			if le*cq.scale >= b*(1-1e-9) {
@@ -403,7 +511,7 @@ func (st *countState) sample(q signal.Query, cq *countQueries) (signal.Sample, e
 		if i < len(les) && !math.IsInf(les[i], 1) {
 			c.Bad = max(to.le[inf]-to.le[les[i]], 0)
 		} else {
-			st.unmatched = append(st.unmatched, b)
+			st.lat.unmatched = append(st.lat.unmatched, b) // st.lat: b is one of its bounds
 		}
 		smp.Counts[b] = c
 	}

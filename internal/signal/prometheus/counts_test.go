@@ -353,7 +353,12 @@ func TestCountsHistoryIsBounded(t *testing.T) {
 		rates(f, tot("a", float64(1000+100*i)), bad("a", float64(i)))
 		_, _ = r.next()
 	}
-	st := s.states[stateKey{"checkout", "v2", signal.ErrorRate}]
+	var st *countState
+	for _, t := range s.tallies("checkout") {
+		if t.key == (stateKey{"checkout", "v2", signal.ErrorRate}) {
+			st = t.st
+		}
+	}
 	if n := len(st.hist); n > 12 {
 		t.Errorf("%d snapshots kept for a 10s window read every second, want at most 12", n)
 	}

@@ -2,6 +2,8 @@ package prometheus
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +24,21 @@ type Gated struct {
 	src  *Source
 	poll time.Duration
 
-	mu      sync.Mutex
-	scrape  map[string]scrapeState // by service
-	cache   map[gateKey]gateEntry
-	watched map[string]int       // services whose scrapes Watch follows, by watches
-	hub     *Hub                 // shares the watches; nil until the first Watch of NewGated's
-	shared  *Hub                 // Hub.Gate's, set before use: counts reads
-	lastAt  map[string]time.Time // by service: the At of the newest read, for shared's counts
+	mu     sync.Mutex
+	svcs   []namedGate // sorted by service, each made on first use
+	hub    *Hub        // shares the watches; nil until the first Watch of NewGated's
+	shared *Hub        // Hub.Gate's, set before use: counts reads
+}
+
+// gateService is what a Gated knows of one service, under Gated.mu. It is
+// one small struct, not an entry in a map per field: a daemon makes a
+// Gated per service, and each map of a few entries costs a few hundred
+// bytes.
+type gateService struct {
+	scrape  scrapeState
+	watched int       // Watch subscriptions following its scrapes
+	lastAt  time.Time // the At of the newest read, for shared's counts
+	cache   []gateEntry
 }
 
 type scrapeState struct {
@@ -36,19 +46,46 @@ type scrapeState struct {
 	at      time.Time // the newest scrape it reported
 }
 
-type gateKey struct{ service, version, metric string }
-
+// gateEntry is the last answer for one version and metric: a service has
+// a handful, so they are found by a look along a slice.
 type gateEntry struct {
-	scrape time.Time // scrape the answer belongs to (or read time without a job)
-	sample signal.Sample
-	err    error
+	version, metric string
+	scrape          time.Time // scrape the answer belongs to (or read time without a job)
+	sample          signal.Sample
+	err             error
+}
+
+// namedGate is one service's gateService: a sorted slice, not a map (a
+// daemon gates each service on its own, and a map of one is ~250 bytes).
+type namedGate struct {
+	service string
+	gs      *gateService
+}
+
+// svc returns service's state, making it. g.mu is held.
+func (g *Gated) svc(service string) *gateService {
+	i, ok := slices.BinarySearchFunc(g.svcs, service, func(n namedGate, s string) int { return strings.Compare(n.service, s) })
+	if !ok {
+		g.svcs = slices.Insert(g.svcs, i, namedGate{service, &gateService{}})
+	}
+	return g.svcs[i].gs
+}
+
+// entry returns the cached answer for version and metric, or nil.
+func (gs *gateService) entry(version, metric string) *gateEntry {
+	for i := range gs.cache {
+		if e := &gs.cache[i]; e.version == version && e.metric == metric {
+			return e
+		}
+	}
+	return nil
 }
 
 var _ signal.Source = (*Gated)(nil)
 
 // NewGated gates src, checking for new scrapes every poll (e.g. 100ms).
 func NewGated(src *Source, poll time.Duration) *Gated {
-	return &Gated{src: src, poll: poll, scrape: map[string]scrapeState{}, cache: map[gateKey]gateEntry{}, watched: map[string]int{}, lastAt: map[string]time.Time{}}
+	return &Gated{src: src, poll: poll}
 }
 
 // Scope is the one service the source answers for ("" when it has
@@ -57,8 +94,8 @@ func (g *Gated) Scope() string {
 	if len(g.src.services) != 1 {
 		return ""
 	}
-	for name := range g.src.services {
-		return name
+	for _, ns := range g.src.services {
+		return ns.name
 	}
 	return ""
 }
@@ -71,30 +108,33 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 	if g.shared != nil {
 		g.shared.reads.Add(1)
 		g.mu.Lock()
-		if !g.lastAt[q.Service].Equal(q.At) { // a new evaluation (or a baseline read)
-			g.lastAt[q.Service] = q.At
+		if gs := g.svc(q.Service); !gs.lastAt.Equal(q.At) { // a new evaluation (or a baseline read)
+			gs.lastAt = q.At
 			g.shared.evals.Add(1)
 		}
 		g.mu.Unlock()
 	}
 	mark := g.latest(ctx, q.Service, q.At)
-	k := gateKey{q.Service, q.Version, q.Metric}
 	g.mu.Lock()
-	e, ok := g.cache[k]
-	g.mu.Unlock()
-	if ok && !mark.After(e.scrape) {
-		return e.sample, e.err
+	gs := g.svc(q.Service)
+	if e := gs.entry(q.Version, q.Metric); e != nil && !mark.After(e.scrape) {
+		smp, err := e.sample, e.err
+		g.mu.Unlock()
+		return smp, err
 	}
-	g.mu.Lock()
 	var hub *Hub
-	if g.watched[q.Service] > 0 {
+	if gs.watched > 0 {
 		hub = g.hub // its batches follow this service's scrapes
 	}
 	g.mu.Unlock()
 	smp, err := g.src.read(ctx, q, mark, hub) // hub's batch may have read it for mark
 
 	g.mu.Lock()
-	g.cache[k] = gateEntry{scrape: mark, sample: smp, err: err}
+	if e := gs.entry(q.Version, q.Metric); e != nil {
+		e.scrape, e.sample, e.err = mark, smp, err
+	} else {
+		gs.cache = append(gs.cache, gateEntry{version: q.Version, metric: q.Metric, scrape: mark, sample: smp, err: err})
+	}
 	g.mu.Unlock()
 	return smp, err
 }
@@ -104,15 +144,15 @@ func (g *Gated) Read(ctx context.Context, q signal.Query) (signal.Sample, error)
 // it returns the start of the current poll period, which spaces reads out.
 func (g *Gated) latest(ctx context.Context, service string, now time.Time) time.Time {
 	g.mu.Lock()
-	st := g.scrape[service]
-	if g.watched[service] > 0 {
+	gs := g.svc(service)
+	st := gs.scrape
+	if gs.watched > 0 {
 		g.mu.Unlock()
 		return st.at // Watch keeps it current
 	}
 	due := now.Sub(st.checked) >= g.poll
 	if due {
-		st.checked = now
-		g.scrape[service] = st
+		gs.scrape.checked = now
 	}
 	g.mu.Unlock()
 	if !due {
@@ -124,10 +164,8 @@ func (g *Gated) latest(ctx context.Context, service string, now time.Time) time.
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st = g.scrape[service]
-	if at.After(st.at) {
-		st.at = at
+	if at.After(gs.scrape.at) {
+		gs.scrape.at = at
 	}
-	g.scrape[service] = st
-	return st.at
+	return gs.scrape.at
 }

@@ -75,8 +75,10 @@ type jobWatch struct {
 
 type subscriber struct {
 	g       *Gated
+	gs      *gateService // g's state of service
 	service string
 	ch      chan time.Time
+	done    <-chan struct{} // the subscription's ctx.Done
 }
 
 // NewHub returns a Hub whose watches check for new scrapes every poll at
@@ -94,22 +96,24 @@ func (h *Hub) Gate(src *Source) *Gated {
 }
 
 // subscribe adds service (of g) to its job's watch, starting the watch if
-// it is the first; the service leaves with ctx and the watch stops with its
-// last service.
+// it is the first; the service leaves with ctx (the watch drops it at its
+// next look, within a poll: no AfterFunc per service) and the watch stops
+// with its last service.
 func (h *Hub) subscribe(ctx context.Context, g *Gated, service string) <-chan time.Time {
-	svc := g.src.services[service]
+	svc := g.src.service(service)
 	key := jobKey{svc.cfg.URL, svc.cfg.Job}
-	sub := &subscriber{g: g, service: service, ch: make(chan time.Time, 1)}
 	g.mu.Lock()
-	g.watched[service]++
+	gs := g.svc(service)
+	gs.watched++
 	g.mu.Unlock()
+	sub := &subscriber{g: g, gs: gs, service: service, ch: make(chan time.Time, 1), done: ctx.Done()}
 	h.mu.Lock()
 	jw := h.jobs[key]
 	if jw == nil {
 		wctx, cancel := context.WithCancel(context.Background())
 		jw = &jobWatch{client: svc.client, cancel: cancel, subs: map[*subscriber]struct{}{}}
 		h.jobs[key] = jw
-		go h.run(wctx, jw, key.job)
+		go h.run(wctx, jw, key)
 	}
 	jw.subs[sub] = struct{}{}
 	if !jw.newest.IsZero() { // a watch already running: this scrape is news to the newcomer
@@ -117,26 +121,42 @@ func (h *Hub) subscribe(ctx context.Context, g *Gated, service string) <-chan ti
 		sub.ch <- time.Now()
 	}
 	h.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		h.mu.Lock()
-		delete(jw.subs, sub)
-		if len(jw.subs) == 0 && h.jobs[key] == jw {
-			jw.cancel()
-			delete(h.jobs, key)
-		}
-		h.mu.Unlock()
-		g.mu.Lock()
-		if g.watched[service]--; g.watched[service] <= 0 {
-			delete(g.watched, service)
-		}
-		g.mu.Unlock()
-	})
 	return sub.ch
+}
+
+// live returns jw's subscribers, dropping those whose ctx ended; when none
+// is left the watch is over (false).
+func (h *Hub) live(jw *jobWatch, key jobKey) ([]*subscriber, bool) {
+	var left []*subscriber
+	h.mu.Lock()
+	subs := make([]*subscriber, 0, len(jw.subs))
+	for s := range jw.subs {
+		select {
+		case <-s.done:
+			delete(jw.subs, s)
+			left = append(left, s)
+		default:
+			subs = append(subs, s)
+		}
+	}
+	over := len(jw.subs) == 0
+	if over && h.jobs[key] == jw {
+		jw.cancel()
+		delete(h.jobs, key)
+	}
+	h.mu.Unlock()
+	for _, s := range left {
+		s.g.mu.Lock()
+		s.gs.watched--
+		s.g.mu.Unlock()
+	}
+	return subs, !over
 }
 
 // run is one job's watch: Gated.Watch's schedule (see watch.go), for
 // every subscriber at once.
-func (h *Hub) run(ctx context.Context, jw *jobWatch, job string) {
+func (h *Hub) run(ctx context.Context, jw *jobWatch, key jobKey) {
+	job := key.job
 	w := scrapeWatch{targets: map[string]*scrapeTarget{}, lag: math.MaxInt64}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -148,12 +168,10 @@ func (h *Hub) run(ctx context.Context, jw *jobWatch, job string) {
 		}
 		ts, err := jw.client.ScrapeTimes(ctx, job)
 		now := time.Now()
-		h.mu.Lock()
-		subs := make([]*subscriber, 0, len(jw.subs))
-		for s := range jw.subs {
-			subs = append(subs, s)
+		subs, ok := h.live(jw, key)
+		if !ok {
+			return
 		}
-		h.mu.Unlock()
 		switch newest, advanced := w.observe(ts, now); {
 		case err != nil || len(ts) == 0:
 			if err == nil {

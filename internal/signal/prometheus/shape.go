@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unique"
 
 	"github.com/prometheus/common/model"
 )
@@ -23,12 +24,42 @@ import (
 // by the widened labels keeps each service's sum apart. Nothing in the
 // answer depends on which other services were asked about.
 type shape struct {
-	agg    bool              // sum(…)
-	by     []string          // sum by (…), sorted
-	name   string            // metric name, empty for {…} alone
-	eq     map[string]string // label="value"
-	other  []string          // other matchers, verbatim in canonical form
-	orZero bool              // … or vector(0)
+	agg    bool     // sum(…)
+	orZero bool     // … or vector(0)
+	by     []string // sum by (…), sorted
+	name   string   // metric name, empty for {…} alone
+	eq     matchers // label="value", sorted by label
+	other  []string // other matchers, verbatim in canonical form
+}
+
+// matchers are a selector's equality matchers, sorted by label: a slice
+// of two or three, not a map (each version's tallies keep their shapes,
+// and a map of a few strings costs a few hundred bytes).
+type matchers []matcher
+
+type matcher struct{ label, value string }
+
+func (ms matchers) get(label string) (string, bool) {
+	for _, m := range ms {
+		if m.label == label {
+			return m.value, true
+		}
+	}
+	return "", false
+}
+
+// with is ms with label="value" added in order; label is not in ms.
+func (ms matchers) with(label, value string) matchers {
+	i, _ := slices.BinarySearchFunc(ms, label, func(m matcher, l string) int { return strings.Compare(m.label, l) })
+	return slices.Insert(ms, i, matcher{label, value})
+}
+
+func (ms matchers) labels() []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.label
+	}
+	return out
 }
 
 var (
@@ -73,12 +104,34 @@ func (p *shapeParser) re(re *regexp.Regexp) (string, bool) {
 // cannot be batched.
 func parseShape(q string) (*shape, bool) {
 	p := &shapeParser{s: q}
-	sh := &shape{eq: map[string]string{}}
+	sh := &shape{}
 	if !p.expr(sh) {
 		return nil, false
 	}
 	p.skip()
-	return sh, p.s == ""
+	if p.s != "" {
+		return nil, false
+	}
+	sh.own()
+	return sh, true
+}
+
+// own makes sh hold no part of the text it was parsed from (each
+// version's tally keeps its shapes, and a substring keeps the whole
+// rendered query alive): the names every service shares (the metric, the
+// labels, the other matchers) are interned, the values copied.
+func (sh *shape) own() {
+	sh.name = unique.Make(sh.name).Value()
+	for i, l := range sh.by {
+		sh.by[i] = unique.Make(l).Value()
+	}
+	for i, o := range sh.other {
+		sh.other[i] = unique.Make(o).Value()
+	}
+	sh.eq = slices.Clone(sh.eq) // exactly its length: Insert left room to grow
+	for i, m := range sh.eq {
+		sh.eq[i] = matcher{label: unique.Make(m.label).Value(), value: strings.Clone(m.value)}
+	}
 }
 
 // expr is a term, in parentheses or not, and at most one "or vector(0)".
@@ -162,8 +215,8 @@ func (p *shapeParser) selector(sh *shape) bool {
 		if err != nil {
 			return false
 		}
-		if _, dup := sh.eq[l]; op == "=" && !dup && l != model.MetricNameLabel {
-			sh.eq[l] = v
+		if _, dup := sh.eq.get(l); op == "=" && !dup && l != model.MetricNameLabel {
+			sh.eq = sh.eq.with(l, v)
 		} else {
 			sh.other = append(sh.other, l+op+strconv.Quote(v))
 		}
@@ -177,7 +230,7 @@ func (p *shapeParser) selector(sh *shape) bool {
 // key is what services must share for their queries to be batched: all but
 // the values of the equality matchers.
 func (sh *shape) key() string {
-	eq := sortedKeys(sh.eq)
+	eq := sh.eq.labels()
 	return fmt.Sprintf("%t|%q|%s|%q|%q|%t", sh.agg, sh.by, sh.name, eq, sh.other, sh.orZero)
 }
 
@@ -186,13 +239,15 @@ func (sh *shape) key() string {
 func batch(shs []*shape) (query string, varying []string) {
 	first := shs[0]
 	var ms []string
-	for _, l := range sortedKeys(first.eq) {
+	for _, m := range first.eq {
+		l := m.label
 		vals := map[string]bool{}
 		for _, sh := range shs {
-			vals[sh.eq[l]] = true
+			v, _ := sh.eq.get(l)
+			vals[v] = true
 		}
 		if len(vals) == 1 {
-			ms = append(ms, l+"="+strconv.Quote(first.eq[l]))
+			ms = append(ms, l+"="+strconv.Quote(m.value))
 			continue
 		}
 		varying = append(varying, l)
@@ -234,7 +289,8 @@ func byValues(vec model.Vector, varying []string) map[string]model.Vector {
 func (sh *shape) pick(groups map[string]model.Vector, varying []string) model.Vector {
 	var k strings.Builder
 	for _, l := range varying {
-		k.WriteString(sh.eq[l])
+		v, _ := sh.eq.get(l)
+		k.WriteString(v)
 		k.WriteByte(0xff)
 	}
 	var out model.Vector

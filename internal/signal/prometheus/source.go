@@ -8,9 +8,12 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/ripcord/ripcord/internal/signal"
 )
@@ -34,23 +37,41 @@ func WithHTTPClient(hc *http.Client) Option { return func(s *Source) { s.hc = hc
 // Source is a signal.Source (and controller.OptionalSource) over PromQL
 // queries, one Config per service. Safe for concurrent use.
 type Source struct {
-	services map[string]*service
+	services []namedService // sorted by name
 	vars     VarsFunc
 	log      *slog.Logger
 	hc       *http.Client
 
 	mu      sync.Mutex
-	samples map[[2]string]samplesEntry // (service, version) → last samples answer
-	states  map[stateKey]*countState   // counts mode: a tally per version and metric
+	samples map[[2]string]samplesEntry // (service, version) → last samples answer; nil until one
 	swept   time.Time
+}
+
+// namedService is one of a Source's services: a sorted slice, not a map
+// (a daemon makes a Source per service, and a map of one costs ~250
+// bytes).
+type namedService struct {
+	name string
+	svc  *service
+}
+
+// service returns the named service, or nil.
+func (s *Source) service(name string) *service {
+	i, ok := slices.BinarySearchFunc(s.services, name, func(ns namedService, name string) int { return strings.Compare(ns.name, name) })
+	if !ok {
+		return nil
+	}
+	return s.services[i].svc
 }
 
 type service struct {
 	cfg     Config
 	client  *Client
 	queries map[string]*queryTemplate
-	samples *queryTemplate // nil when not configured
-	counts  map[string]*countQueries
+	samples *queryTemplate           // nil when not configured
+	counts  map[string]*countQueries // shared's: never changed
+	shared  *compiledCounts
+	states  []tallyOf // counts mode: a tally per version and metric, under Source.mu
 }
 
 type samplesEntry struct {
@@ -64,8 +85,7 @@ var _ signal.Source = (*Source)(nil)
 // New validates every service's config, parses its templates and returns
 // the Source. Errors name the service and the field.
 func New(services map[string]Config, opts ...Option) (*Source, error) {
-	s := &Source{services: map[string]*service{}, log: slog.Default(), samples: map[[2]string]samplesEntry{},
-		states: map[stateKey]*countState{}}
+	s := &Source{services: make([]namedService, 0, len(services)), log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -76,7 +96,7 @@ func New(services map[string]Config, opts ...Option) (*Source, error) {
 			errs = append(errs, fmt.Errorf("prometheus: service %s: %w", name, err))
 			continue
 		}
-		s.services[name] = svc
+		s.services = append(s.services, namedService{name, svc}) // sortedKeys: in order
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -90,19 +110,19 @@ func (s *Source) compile(cfg Config) (*service, error) {
 	}
 	cfg = cfg.withDefaults()
 	queries, samples, _ := cfg.templates() // Validate reported their problems
-	counts, _ := cfg.counters()
-	c, err := NewClient(cfg.URL, cfg.Timeout, s.hc, s.log)
+	counts := cfg.sharedCounters()
+	c, err := sharedClient(cfg.URL, cfg.Timeout, s.hc, s.log)
 	if err != nil {
 		return nil, err
 	}
-	return &service{cfg: cfg, client: c, queries: queries, samples: samples, counts: counts}, nil
+	return &service{cfg: cfg, client: c, queries: queries, samples: samples, counts: counts.m, shared: counts}, nil
 }
 
 // Expected reports whether a query or counters are configured for metric
 // of service.
 func (s *Source) Expected(service, metric string) bool {
-	svc, ok := s.services[service]
-	return ok && (svc.queries[metric] != nil || svc.counts[metric] != nil)
+	svc := s.service(service)
+	return svc != nil && (svc.queries[metric] != nil || svc.counts[metric] != nil)
 }
 
 // Read runs the metric's query for q.Version at q.At, and the samples query
@@ -119,7 +139,8 @@ func (s *Source) Read(ctx context.Context, q signal.Query) (signal.Sample, error
 // read is Read for the newest scrape known to a Gated (zero: none), which
 // hub's batch (nil: none) may have read the counters for already.
 func (s *Source) read(ctx context.Context, q signal.Query, scrape time.Time, hub *Hub) (signal.Sample, error) {
-	svc, ok := s.services[q.Service]
+	svc := s.service(q.Service)
+	ok := svc != nil
 	if ok && svc.counts[q.Metric] != nil {
 		return s.readCounts(ctx, svc, svc.counts[q.Metric], q, scrape, hub)
 	}
@@ -186,6 +207,9 @@ func (s *Source) sampleCount(ctx context.Context, svc *service, q signal.Query, 
 	}
 	n := int64(math.Round(v))
 	s.mu.Lock()
+	if s.samples == nil {
+		s.samples = map[[2]string]samplesEntry{}
+	}
 	s.samples[key] = samplesEntry{at: q.At, query: query, n: n}
 	s.mu.Unlock()
 	return n
@@ -194,8 +218,8 @@ func (s *Source) sampleCount(ctx context.Context, svc *service, q signal.Query, 
 // LastScrape returns when Prometheus last scraped the service's job; see
 // Client.LastScrape.
 func (s *Source) LastScrape(ctx context.Context, service string) (time.Time, error) {
-	svc, ok := s.services[service]
-	if !ok || svc.cfg.Job == "" {
+	svc := s.service(service)
+	if svc == nil || svc.cfg.Job == "" {
 		return time.Time{}, fmt.Errorf("prometheus: %s: no scrape job configured: %w", service, signal.ErrNoData)
 	}
 	return svc.client.LastScrape(ctx, svc.cfg.Job)
@@ -203,10 +227,42 @@ func (s *Source) LastScrape(ctx context.Context, service string) (time.Time, err
 
 // Client returns the client of service's server, or nil.
 func (s *Source) Client(service string) *Client {
-	if svc, ok := s.services[service]; ok {
+	if svc := s.service(service); svc != nil {
 		return svc.client
 	}
 	return nil
+}
+
+// clients holds the Clients in use by what makes them, as weak pointers:
+// the services on one Prometheus share a Client (an API client, a parsed
+// URL: about 700 bytes), as a daemon makes a Source per service. A Client
+// is never changed once made.
+var clients sync.Map // clientKey → weak.Pointer[Client]
+
+type clientKey struct {
+	url     string
+	timeout time.Duration
+	hc      *http.Client
+	log     *slog.Logger
+}
+
+// sharedClient is NewClient's Client, the one already in use for the same
+// arguments if there is one.
+func sharedClient(url string, timeout time.Duration, hc *http.Client, log *slog.Logger) (*Client, error) {
+	k := clientKey{url, timeout, hc, log}
+	if p, ok := clients.Load(k); ok {
+		if c := p.(weak.Pointer[Client]).Value(); c != nil {
+			return c, nil
+		}
+	}
+	c, err := NewClient(url, timeout, hc, log)
+	if err != nil {
+		return nil, err
+	}
+	wp := weak.Make(c)
+	clients.Store(k, wp)
+	runtime.AddCleanup(c, func(k clientKey) { clients.CompareAndDelete(k, wp) }, k)
+	return c, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -3,12 +3,15 @@ package prometheus
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
+	"weak"
 
 	"github.com/prometheus/common/model"
 )
@@ -27,6 +30,14 @@ type queryTemplate struct {
 	tpl  *template.Template
 }
 
+// parsed holds every template in use, by name and text, as weak
+// pointers: 10,000 services configured with the same query text (which
+// names the service through {{.Service}}) share one parse tree, a few KB,
+// instead of holding one each. A parsed template is never changed, and
+// text/template executes concurrently; an entry goes with the last
+// service that used it.
+var parsed sync.Map // name NUL text → weak.Pointer[queryTemplate]
+
 // parseQuery parses text as a text/template whose data is a map of
 // variables. A key the map lacks is an error at render time, not "<no
 // value>" in the middle of a PromQL query.
@@ -34,11 +45,21 @@ func parseQuery(name, text string) (*queryTemplate, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, fmt.Errorf("%s: empty query", name)
 	}
+	key := name + "\x00" + text
+	if p, ok := parsed.Load(key); ok {
+		if q := p.(weak.Pointer[queryTemplate]).Value(); q != nil {
+			return q, nil
+		}
+	}
 	tpl, err := template.New(name).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &queryTemplate{name: name, tpl: tpl}, nil
+	q := &queryTemplate{name: name, tpl: tpl}
+	wp := weak.Make(q)
+	parsed.Store(key, wp)
+	runtime.AddCleanup(q, func(key string) { parsed.CompareAndDelete(key, wp) }, key)
+	return q, nil
 }
 
 // render executes the template. Every value in vars except Window is escaped

@@ -41,7 +41,8 @@ func (g *Gated) Watch(ctx context.Context, service string) <-chan time.Time {
 
 // Watchable reports whether service has a scrape job Watch can follow.
 func (g *Gated) Watchable(service string) bool {
-	svc, ok := g.src.services[service]
+	svc := g.src.service(service)
+	ok := svc != nil
 	return ok && svc.cfg.Job != ""
 }
 
@@ -49,11 +50,9 @@ func (g *Gated) Watchable(service string) bool {
 func (g *Gated) advance(service string, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := g.scrape[service]
-	if at.After(st.at) {
-		st.at = at
+	if gs := g.svc(service); at.After(gs.scrape.at) {
+		gs.scrape.at = at
 	}
-	g.scrape[service] = st
 }
 
 // scrapeWatch is what Watch has learnt of one job's scrapes.

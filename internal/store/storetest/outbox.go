@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/ripcord/ripcord/internal/incident"
 	"github.com/ripcord/ripcord/internal/store"
@@ -109,4 +110,19 @@ func testMetricPoints(t *testing.T, s store.Store) {
 	got, err = s.Metrics(ctx, "svc", at(0), at(9))
 	must(t, "read after prune", err)
 	eq(t, "left", len(got), 1)
+}
+
+// A fleet's second of points is one batch: every point of it is written,
+// however a store splits it into statements.
+func testMetricPointsFleet(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var pts []store.MetricPoint
+	for i := range 1000 {
+		pts = append(pts, store.MetricPoint{Service: "fleet", Version: "v1", At: at(1).Add(time.Duration(i) * time.Millisecond), Requests: int64(i)})
+	}
+	must(t, "record", s.RecordMetrics(ctx, pts))
+	got, err := s.Metrics(ctx, "fleet", at(0), at(9))
+	must(t, "read", err)
+	eq(t, "points", len(got), 1000)
+	eq(t, "last point's requests", got[999].Requests, int64(999))
 }

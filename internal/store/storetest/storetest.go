@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ZeroTimes", testZeroTimes},
 		{"EventLogAndCursors", testEventLog},
 		{"MetricPoints", testMetricPoints},
+		{"MetricPointsFleet", testMetricPointsFleet},
 		{"InstallationID", testInstallationID},
 		{"IncidentTransitions", testIncidentTransitions},
 		{"IncidentReopen", testIncidentReopen},
