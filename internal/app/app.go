@@ -124,8 +124,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = st.Close()
 		return nil, err
 	}
+	sources := indexSources(optional)
 	for _, sc := range cfg.Services {
-		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional.For(sc.Name)},
+		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: sources.For(sc.Name)},
 			Logger: log.With("component", "controller"), Hooks: o.Hooks, Notify: a.wake, Trigger: a.trigger(sc, nil, nil)}
 		sr, err := schemaReader(sc)
 		if err != nil {
