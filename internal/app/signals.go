@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
@@ -129,7 +128,7 @@ func (a *App) trigger(sc config.Service, evidence <-chan struct{}, activity func
 		if all {
 			tick = max(tick, heartbeat)
 		}
-		base = spreadEvery(tick, sc.Name)
+		base = controller.Every(tick)
 	}
 	return controller.Merge(base, func(ctx context.Context) <-chan time.Time { return g.Watch(ctx, sc.Name) })
 }
@@ -177,32 +176,4 @@ func (v *versionVars) get(service, version string) map[string]string {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.m[service+"|"+version]
-}
-
-// spreadEvery is controller.Every(d) with the ticks at a phase of the
-// service's own (phaseOf). Every service of a fleet starts in the same
-// instant, so their heartbeats fired together: 10,000 evaluations
-// runnable at once each second, and an API read arriving then waited
-// behind all of them (hundreds of milliseconds at p99). Spread over the
-// period, the same evaluations come a few at a time. No goroutine of its
-// own: the ticker is re-phased once by a timer.
-func spreadEvery(d time.Duration, service string) controller.Trigger {
-	return func(ctx context.Context) <-chan time.Time {
-		t := time.NewTicker(d)
-		phase := time.AfterFunc(phaseOf(service, d), func() {
-			if ctx.Err() == nil {
-				t.Reset(d)
-			}
-		})
-		context.AfterFunc(ctx, func() { phase.Stop(); t.Stop() })
-		return t.C
-	}
-}
-
-// phaseOf is a service's offset within a period d, the same on every
-// start and spread evenly over a fleet's names.
-func phaseOf(service string, d time.Duration) time.Duration {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(service))
-	return time.Duration(h.Sum64() % uint64(d))
 }

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"hash/fnv"
 	"math"
 	"time"
 
@@ -47,14 +46,6 @@ func (s *Service) record(ctx context.Context, now time.Time) {
 	if err := s.deps.Store.RecordMetrics(ctx, pts); err != nil {
 		s.log.Warn("recording metrics failed", "err", err)
 	}
-}
-
-// recordPhase is a service's offset within the second at which it
-// records: the same on every start, spread evenly over a fleet's names.
-func recordPhase(service string) time.Duration {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(service))
-	return time.Duration(h.Sum64() % uint64(time.Second))
 }
 
 // pushed reads the optional metrics a version reported over the window.

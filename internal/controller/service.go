@@ -414,11 +414,6 @@ func (s *Service) Run(ctx context.Context) {
 	evaluate := trig(ctx)
 	rec := time.NewTicker(time.Second)
 	defer rec.Stop()
-	// Each service records at its own phase of the second: a fleet's
-	// services start together, and 10,000 recorders waking in the same
-	// instant kept every other goroutine (an API read) waiting behind them.
-	rephase := time.AfterFunc(recordPhase(s.cfg.Name), func() { rec.Reset(time.Second) })
-	defer rephase.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
 	for {
