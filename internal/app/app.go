@@ -84,6 +84,9 @@ type App struct {
 	// metricsBy is each shard's store as its services' controllers write
 	// to it (one shard without ha).
 	metricsBy map[int]*groupCommit
+	// boot answers the services' start-up reads from one snapshot and
+	// saves their boot states in batches (boot.go); without ha only.
+	boot *boot
 
 	mu      sync.Mutex
 	addrs   map[string]string // "api" and service names → bound address
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, switches: map[string]*proxy.Switch{}, addrs: map[string]string{},
-		watcherBy: map[string]*kubernetes.Watcher{}, metricsBy: map[int]*groupCommit{}}
+		watcherBy: map[string]*kubernetes.Watcher{}, metricsBy: map[int]*groupCommit{}, boot: &boot{}}
 	if a.ha, err = newHA(ctx, cfg, st, a); err != nil {
 		_ = st.Close()
 		return nil, err
@@ -126,8 +129,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	ctlLog := log.With("component", "controller") // one for all: controller.New adds the service
+	sources := indexSources(optional)
 	for _, sc := range cfg.Services {
-		deps := controller.Deps{Store: a.storeFor(sc.Name), Metrics: metrics, Signals: controller.Signals{Optional: optional.For(sc.Name)},
+		svcStore := a.storeFor(sc.Name)
+		if a.ha == nil {
+			svcStore = a.boot.wrap(svcStore)
+		}
+		deps := controller.Deps{Store: svcStore, Metrics: metrics, Signals: controller.Signals{Optional: sources.For(sc.Name)},
 			Logger: ctlLog, Hooks: o.Hooks, Notify: a.wake}
 		deps.Trigger, deps.Also = a.triggers(sc, nil, nil)
 		sr, err := schemaReader(sc)
@@ -242,11 +250,9 @@ func (a *App) Start(ctx context.Context) error {
 		a.runShared(runCtx)
 		return nil
 	}
-	for _, s := range a.services {
-		if err := s.Start(ctx); err != nil {
-			cancel()
-			return err
-		}
+	if err := a.startServices(ctx); err != nil {
+		cancel()
+		return err
 	}
 	if err := a.listenAndServe(ctx, runCtx); err != nil {
 		cancel()
@@ -262,6 +268,25 @@ func (a *App) Start(ctx context.Context) error {
 	a.runDrillSchedules(runCtx)
 	for _, s := range a.services {
 		a.wg.Go(func() { s.Run(runCtx) })
+	}
+	return nil
+}
+
+// startServices recovers every service's persisted state, on one
+// snapshot of the store, and makes their boot states durable before
+// anything serves or acts (boot.go).
+func (a *App) startServices(ctx context.Context) error {
+	if err := a.boot.load(ctx, a.store); err != nil {
+		return err
+	}
+	for _, s := range a.services {
+		if err := s.Start(ctx); err != nil {
+			_ = a.boot.done(ctx)
+			return err
+		}
+	}
+	if err := a.boot.done(ctx); err != nil {
+		return fmt.Errorf("app: start: save the services' states: %w", err)
 	}
 	return nil
 }

@@ -108,6 +108,13 @@ type IncidentFilter struct {
 	Limit    int // default 100
 }
 
+// ServicesSaver is a Store that saves many services' states in one
+// transaction: all of them or none. A daemon starting 10,000 services
+// writes each one's boot state; one commit each was 10,000 fsyncs.
+type ServicesSaver interface {
+	SaveServices(ctx context.Context, states []ServiceState) error
+}
+
 // Store is implemented by store/sqlite (and later store/postgres).
 // All methods are safe for concurrent use.
 type Store interface {

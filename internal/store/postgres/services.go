@@ -27,6 +27,29 @@ func (s *Store) SaveService(ctx context.Context, st store.ServiceState) error {
 	return s.inTx(ctx, op, func(tx pgx.Tx) error { return saveService(ctx, tx, st) })
 }
 
+// SaveServices is SaveService for many services in one transaction.
+func (s *Store) SaveServices(ctx context.Context, states []store.ServiceState) error {
+	op := fmt.Sprintf("save %d services", len(states))
+	for _, st := range states {
+		if st.Name == "" {
+			return errors.New("postgres: save services: empty name")
+		}
+		if err := checkServiceTimes(st); err != nil {
+			return s.fail(op, fmt.Errorf("service %q: %w", st.Name, err))
+		}
+	}
+	return s.inTx(ctx, op, func(tx pgx.Tx) error {
+		for _, st := range states {
+			if err := saveService(ctx, tx, st); err != nil {
+				return fmt.Errorf("service %q: %w", st.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+var _ store.ServicesSaver = (*Store)(nil)
+
 func saveService(ctx context.Context, tx pgx.Tx, st store.ServiceState) error {
 	// Replicas following the active version (Listen) hear of the change
 	// when, and only if, this transaction commits.

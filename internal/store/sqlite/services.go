@@ -26,6 +26,28 @@ func (s *Store) SaveService(ctx context.Context, st store.ServiceState) error {
 	return s.inTx(ctx, op, func(tx *sql.Tx) error { return saveService(ctx, tx, st) })
 }
 
+// SaveServices is SaveService for many services in one transaction.
+func (s *Store) SaveServices(ctx context.Context, states []store.ServiceState) error {
+	for _, st := range states {
+		if st.Name == "" {
+			return errors.New("sqlite: save services: empty name")
+		}
+		if err := checkServiceTimes(st); err != nil {
+			return fmt.Errorf("sqlite: save service %q: %w", st.Name, err)
+		}
+	}
+	return s.inTx(ctx, fmt.Sprintf("save %d services", len(states)), func(tx *sql.Tx) error {
+		for _, st := range states {
+			if err := saveService(ctx, tx, st); err != nil {
+				return fmt.Errorf("service %q: %w", st.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+var _ store.ServicesSaver = (*Store)(nil)
+
 // saveService writes the service row and its version list within tx.
 func saveService(ctx context.Context, tx *sql.Tx, st store.ServiceState) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO services (name, active, state, paused,

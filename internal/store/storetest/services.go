@@ -121,3 +121,30 @@ func testListServices(t *testing.T, s store.Store) {
 		checkService(t, got[i], want[j])
 	}
 }
+
+// testSaveServices: a store that saves many services at once
+// (store.ServicesSaver) saves each as SaveService would, replacing what
+// was there, and a batch with one bad state saves none of it.
+func testSaveServices(t *testing.T, s store.Store) {
+	bs, ok := s.(store.ServicesSaver)
+	if !ok {
+		t.Skip("the store saves one service at a time")
+	}
+	ctx := t.Context()
+	must(t, "SaveService", s.SaveService(ctx, sampleService("web")))
+	web := sampleService("web")
+	web.Versions, web.Fallbacks = web.Versions[:1], 2
+	api := sampleService("api")
+	must(t, "SaveServices", bs.SaveServices(ctx, []store.ServiceState{web, api}))
+	for _, want := range []store.ServiceState{web, api} {
+		got, err := s.LoadService(ctx, want.Name)
+		must(t, "LoadService "+want.Name, err)
+		checkService(t, got, want)
+	}
+	db := sampleService("db")
+	if err := bs.SaveServices(ctx, []store.ServiceState{db, {Active: "v1"}}); err == nil {
+		t.Fatal("SaveServices with an unnamed state: no error")
+	}
+	_, err := s.LoadService(ctx, "db")
+	wantErr(t, "LoadService(db) after the refused batch", err, store.ErrNotFound)
+}

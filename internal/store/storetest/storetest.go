@@ -21,6 +21,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ServiceNoVersions", testServiceNoVersions},
 		{"ServiceNotFound", testServiceNotFound},
 		{"ListServices", testListServices},
+		{"SaveServices", testSaveServices},
 		{"Deployments", testDeployments},
 		{"DecisionLifecycle", testDecisionLifecycle},
 		{"DecisionFinishErrors", testDecisionFinishErrors},
