@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,13 +174,31 @@ func (h *Hub) run(ctx context.Context, jw *jobWatch, job string) {
 			for _, s := range subs {
 				s.g.advance(s.service, newest)
 			}
-			for _, s := range subs {
-				select {
-				case s.ch <- time.Now():
-				default:
-				}
-			}
+			wake(subs)
 		}
 		timer.Reset(w.next(time.Now(), h.poll))
+	}
+}
+
+// wakeChunk is how many services wake wakes at a time.
+const wakeChunk = 32
+
+// wake tells every subscriber a scrape landed, wakeChunk at a time with
+// a yield between, so the woken evaluations run before the next ones are
+// woken. Woken all at once, 10,000 evaluation goroutines filled the run
+// queue in one go and every other goroutine waited behind all of them
+// (about 10,000 × 40 µs of evaluation on two cores): an API read that
+// arrived as a scrape landed took 300 ms. Chunked, a read waits for a
+// chunk at most; the fleet is judged as fast (the work is the same CPU),
+// and no service waits on another's reads (each still has its goroutine).
+func wake(subs []*subscriber) {
+	for i, s := range subs {
+		if i > 0 && i%wakeChunk == 0 {
+			runtime.Gosched()
+		}
+		select {
+		case s.ch <- time.Now():
+		default:
+		}
 	}
 }
