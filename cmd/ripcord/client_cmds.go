@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,32 +22,52 @@ import (
 	"github.com/ripcord/ripcord/internal/incident"
 )
 
+// fullStatusUpTo is how many services `ripcord status` shows in full;
+// more are a table, a line each, and a summary.
+const fullStatusUpTo = 20
+
 func newStatus(g *globals) *cobra.Command {
 	var asJSON bool
+	var f apiclient.ServiceFilter
+	var verdicts, states string
 	cmd := &cobra.Command{
 		Use:   "status [SERVICE]",
 		Short: "Show versions, the active one, the state and the last verdict with its numbers",
-		Args:  cobra.MaximumNArgs(1),
+		Long: "Show one service, or every service (paged from the API 1,000 at a time). Up to " + strconv.Itoa(fullStatusUpTo) + " services\n" +
+			"are shown in full; more are a table, a line each, then a count by verdict and state.\n" +
+			"Narrow a large fleet with --verdict, --state and --match, e.g. ripcord status --verdict degraded,suspect.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c := g.client()
 			var list []controller.Status
 			if len(args) == 1 {
+				if f.Q != "" || verdicts != "" || states != "" {
+					return fmt.Errorf("give a SERVICE or --match/--verdict/--state, not both")
+				}
 				s, err := c.Service(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
 				list = []controller.Status{s}
 			} else {
+				f.Verdicts, f.States = splitList(verdicts), splitList(states)
 				var err error
-				if list, err = c.Services(cmd.Context()); err != nil {
+				if list, err = c.AllServices(cmd.Context(), f); err != nil {
 					return err
 				}
 			}
 			if asJSON {
 				return printJSON(stdout(cmd), list)
 			}
-			for _, s := range list {
-				printStatus(stdout(cmd), s)
+			if len(list) > fullStatusUpTo {
+				printStatusTable(stdout(cmd), list)
+			} else {
+				for _, s := range list {
+					printStatus(stdout(cmd), s)
+				}
+			}
+			if len(list) == 0 && len(args) == 0 {
+				fmt.Fprintln(stdout(cmd), "no service matches")
 			}
 			if h, err := c.HA(cmd.Context()); err == nil {
 				printHA(stdout(cmd), h)
@@ -53,7 +76,54 @@ func newStatus(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&f.Q, "match", "", "only services whose name contains this (any case)")
+	cmd.Flags().StringVar(&verdicts, "verdict", "", "only services with one of these verdicts (comma-separated: healthy, suspect, degraded, inconclusive, blind)")
+	cmd.Flags().StringVar(&states, "state", "", "only services in one of these states (comma-separated: stable, watching, shadowing, canary, reverting, verifying, escalated)")
 	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// printStatusTable is many services a line each, then how many have
+// each verdict and state, so a fleet of 10,000 stays readable (and
+// greppable).
+func printStatusTable(w io.Writer, list []controller.Status) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSTATE\tACTIVE\tVERDICT\tINCIDENT\t")
+	verdicts, states := map[string]int{}, map[string]int{}
+	for _, s := range list {
+		state := string(s.State)
+		if s.Paused {
+			state += " (paused)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", s.Name, state, s.Active, s.Verdict, s.IncidentID)
+		verdicts[s.Verdict]++
+		states[string(s.State)]++
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d services: %s; %s (ripcord status SERVICE for one in full)\n", len(list), counts(verdicts), counts(states))
+}
+
+// counts is "9990 healthy, 10 degraded", largest first.
+func counts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // printHA shows, with config ha, which replica acts for each shard and

@@ -47,6 +47,7 @@ type Options struct {
 type Server struct {
 	svcs    map[string]*controller.Service
 	order   []string
+	pos     map[string]int // by name: the position in order (paging's cursor)
 	store   store.Store
 	push    *push.Store
 	tokens  []config.Token
@@ -67,7 +68,7 @@ func (s *Server) wake() {
 
 // New builds a Server.
 func New(o Options) *Server {
-	s := &Server{svcs: map[string]*controller.Service{}, store: o.Store, push: o.Push, tokens: o.Tokens,
+	s := &Server{svcs: map[string]*controller.Service{}, pos: map[string]int{}, store: o.Store, push: o.Push, tokens: o.Tokens,
 		metrics: o.Metrics, log: o.Logger, now: o.Now, notify: o.Notify, bound: o.Listeners, web: o.Web, ha: o.HA}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -80,6 +81,7 @@ func New(o Options) *Server {
 	}
 	for _, svc := range o.Services {
 		s.svcs[svc.Name()] = svc
+		s.pos[svc.Name()] = len(s.order)
 		s.order = append(s.order, svc.Name())
 	}
 	return s
@@ -134,11 +136,21 @@ func (s *Server) withService(h svcHandler) func(http.ResponseWriter, *http.Reque
 		name := r.PathValue("name")
 		svc, ok := s.svcs[name]
 		if !ok {
-			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no service %q (known: %s)", name, strings.Join(s.order, ", ")))
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no service %.80q (%s)", name, s.known()))
 			return
 		}
 		h(w, r, actor, svc)
 	}
+}
+
+// known names the services for a 404: all of a small fleet, a few and
+// how to search among a large one (10,000 names made a 100 KB error).
+func (s *Server) known() string {
+	const show = 10
+	if len(s.order) <= show {
+		return "known: " + strings.Join(s.order, ", ")
+	}
+	return fmt.Sprintf("known: %s and %d more; search with GET /api/v1/services?q=PART", strings.Join(s.order[:show], ", "), len(s.order)-show)
 }
 
 // status is a service's status as the API shows it, to every role: version
@@ -147,14 +159,6 @@ func status(svc *controller.Service) controller.Status {
 	st := svc.Status()
 	st.Versions = store.RedactedVersions(st.Versions)
 	return st
-}
-
-func (s *Server) listServices(w http.ResponseWriter, _ *http.Request, _ string) {
-	out := make([]controller.Status, 0, len(s.order))
-	for _, n := range s.order {
-		out = append(out, status(s.svcs[n]))
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 // haStatus is the replicas and who acts for each shard.

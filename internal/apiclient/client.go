@@ -53,21 +53,28 @@ func (c *Client) Report(ctx context.Context, id, format string) ([]byte, error) 
 type rawBody []byte
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	return c.doWith(ctx, c.http, method, path, body, out)
+	_, err := c.doHeaders(ctx, c.http, method, path, body, out)
+	return err
 }
 
 func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path string, body, out any) error {
+	_, err := c.doHeaders(ctx, hc, method, path, body, out)
+	return err
+}
+
+// doHeaders is do, also returning the response's headers (a page's links).
+func (c *Client) doHeaders(ctx context.Context, hc *http.Client, method, path string, body, out any) (http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("apiclient: encode: %w", err)
+			return nil, fmt.Errorf("apiclient: encode: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("apiclient: %w", err)
+		return nil, fmt.Errorf("apiclient: %w", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -77,39 +84,38 @@ func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path strin
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("apiclient: %s %s: %w (is `ripcord serve` running there? set --server)", method, path, err)
+		return nil, fmt.Errorf("apiclient: %s %s: %w (is `ripcord serve` running there? set --server)", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return fmt.Errorf("apiclient: read response: %w", err)
+		return nil, fmt.Errorf("apiclient: read response: %w", err)
 	}
 	if resp.StatusCode >= 300 {
 		var e api.Error
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
-		return &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
+		return nil, &Error{Status: resp.StatusCode, Code: e.Code, Message: e.Error}
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
 	if raw, ok := out.(*rawBody); ok {
 		*raw = data
-		return nil
+		return resp.Header, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("apiclient: decode %s: %w", path, err)
+		return nil, fmt.Errorf("apiclient: decode %s: %w", path, err)
 	}
-	return nil
+	return resp.Header, nil
 }
 
 func svcPath(name, rest string) string { return "/api/v1/services/" + url.PathEscape(name) + rest }
 
-// Services lists every guarded service.
+// Services lists every guarded service, page by page.
 func (c *Client) Services(ctx context.Context) ([]controller.Status, error) {
-	var out []controller.Status
-	return out, c.do(ctx, http.MethodGet, "/api/v1/services", nil, &out)
+	return c.AllServices(ctx, ServiceFilter{})
 }
 
 // Service returns one service's status.

@@ -235,6 +235,7 @@ func TestClientRequestsOnTheWire(t *testing.T) {
 	_, _ = c.Note(ctx, "INC-1/../x", "hi")
 	_, _ = c.Report(ctx, "INC-2", "html&x=1")
 	_, _ = anon.Services(ctx)
+	_, _ = c.ServicePage(ctx, apiclient.ServiceFilter{Q: "a b", Verdicts: []string{"degraded", "suspect"}, States: []string{"watching"}, Limit: 10, After: "x&y"})
 	want := []seen{
 		{"GET", "/api/v1/services/a%2Fb%20c", "", "Bearer tok-1", "", ""},
 		{"POST", "/api/v1/services/svc/deploy", "", "Bearer tok-1", "application/json", `{"version":"v2","url":"http://x:1"}`},
@@ -244,7 +245,8 @@ func TestClientRequestsOnTheWire(t *testing.T) {
 		{"GET", "/api/v1/incidents", "", "Bearer tok-1", "", ""},
 		{"POST", "/api/v1/incidents/INC-1%2F..%2Fx/notes", "", "Bearer tok-1", "application/json", `{"text":"hi"}`},
 		{"GET", "/api/v1/incidents/INC-2/report", "format=html%26x%3D1", "Bearer tok-1", "", ""},
-		{"GET", "/api/v1/services", "", "", "", ""},
+		{"GET", "/api/v1/services", "limit=1000", "", "", ""}, // every service, the largest pages
+		{"GET", "/api/v1/services", "after=x%26y&limit=10&q=a+b&state=watching&verdict=degraded%2Csuspect", "Bearer tok-1", "", ""},
 	}
 	got := requests()
 	if len(got) != len(want) {
