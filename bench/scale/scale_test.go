@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,7 +119,9 @@ func TestScale(t *testing.T) {
 				}}})}}})
 	}
 	t0 := time.Now()
+	stopProf := profile("start")
 	ea := startApp(t, ecfg)
+	stopProf()
 	fmt.Printf("external start: %d services in %.1fs\n", nProm, time.Since(t0).Seconds())
 	deadline := time.Now().Add(10 * time.Minute)
 	for ea.PrometheusStats().Last < int64(nProm) {
@@ -137,7 +140,9 @@ func TestScale(t *testing.T) {
 		}
 	}
 	s0, q0, p0 := ea.PrometheusStats(), ql.snapshot(), promQueries(t, prom.URL)
+	stopProf = profile("steady")
 	both := cores(span)
+	stopProf()
 	s1, q1, p1 := ea.PrometheusStats(), ql.snapshot(), promQueries(t, prom.URL)
 	ext := both - idle
 	evals := float64(s1.Evaluations - s0.Evaluations)
@@ -178,7 +183,42 @@ func TestScale(t *testing.T) {
 	fmt.Printf("bad deploy: %s v2 at 30%% errors among %d  fault onset → revert %.2fs (ObservedBy returned %.2fs, v2 active %.2fs, watch since %.2fs; decision %s)\n",
 		bad, nProm, ds[0].DoneAt.Sub(onset).Seconds(), observed.Seconds(), live.Seconds(), watch.Seconds(), ds[0].Reason)
 
+	stopProf = profile("api")
 	apiReads(t, ea, nProm, env("API_RATE", 200), envDur("API_SPAN", 20*time.Second))
+	stopProf()
+}
+
+// profile writes a CPU profile of a phase (start, steady, api) to $PROFILE_DIR/<phase>.cpu
+// and an execution trace to <phase>.trace when PROFILE_DIR is set (the
+// bench's causes are found with them: go tool trace -pprof=sched or
+// -pprof=sync says whether a slow request waited for a CPU or a lock);
+// the returned func stops them.
+func profile(phase string) func() {
+	dir := os.Getenv("PROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, phase+".cpu"))
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return func() {}
+	}
+	tf, err := os.Create(filepath.Join(dir, phase+".trace"))
+	if err == nil && trace.Start(tf) != nil {
+		_ = tf.Close()
+		tf = nil
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		if tf != nil {
+			trace.Stop()
+			_ = tf.Close()
+		}
+	}
 }
 
 var rss0Start, _ = func() (uint64, uint64) { h, r := mem(); return r, h }()
