@@ -1,59 +1,24 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ripcord/ripcord/internal/api"
-	"github.com/ripcord/ripcord/internal/config"
-	"github.com/ripcord/ripcord/internal/config/field"
 	"github.com/ripcord/ripcord/internal/controller"
-	"github.com/ripcord/ripcord/internal/revert/file"
-	"github.com/ripcord/ripcord/internal/store/sqlite"
+	fleetpkg "github.com/ripcord/ripcord/internal/testutil/fleet"
 )
 
 // fleet is a real API over n services, each a controller on one SQLite
 // file with a file target; every tenth is deployed to v2 (watching).
 func fleet(t *testing.T, n int) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "fleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	var svcs []*controller.Service
-	for i := range n {
-		name := fmt.Sprintf("svc-%04d", i)
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte("v1\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		tg, err := file.New(file.Config{Path: field.File(path)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc := controller.New(config.Service{Name: name, Active: "v1", Policy: config.DefaultPolicy(),
-			Versions: []config.Version{{Name: "v1"}, {Name: "v2"}}}, controller.Deps{Store: st, Target: tg, Router: controller.NoRouter{}})
-		if err := svc.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if i%10 == 0 {
-			if err := svc.Deploy(ctx, "v2", "", "test"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		svcs = append(svcs, svc)
-	}
+	st, svcs := fleetpkg.Start(t, n, "svc-%04d", 10)
 	srv := httptest.NewServer(api.New(api.Options{Services: svcs, Store: st, Tokens: fixtureTokens}).Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{url: srv.URL, store: st}

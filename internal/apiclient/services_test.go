@@ -3,17 +3,12 @@ package apiclient_test
 import (
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/ripcord/ripcord/internal/api"
 	"github.com/ripcord/ripcord/internal/apiclient"
 	"github.com/ripcord/ripcord/internal/config"
-	"github.com/ripcord/ripcord/internal/config/field"
-	"github.com/ripcord/ripcord/internal/controller"
-	"github.com/ripcord/ripcord/internal/revert/file"
-	"github.com/ripcord/ripcord/internal/store/sqlite"
+	"github.com/ripcord/ripcord/internal/testutil/fleet"
 )
 
 // TestServicesPagesThroughARealAPI: Services and AllServices follow the
@@ -21,35 +16,7 @@ import (
 // carries the total and the cursor, and the filters reach the server.
 func TestServicesPagesThroughARealAPI(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	var svcs []*controller.Service
-	for i := range 7 {
-		name := fmt.Sprintf("svc-%d", i)
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte("v1\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		tg, err := file.New(file.Config{Path: field.File(path)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc := controller.New(config.Service{Name: name, Active: "v1", Policy: config.DefaultPolicy(),
-			Versions: []config.Version{{Name: "v1"}, {Name: "v2"}}}, controller.Deps{Store: st, Target: tg, Router: controller.NoRouter{}})
-		if err := svc.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if i%3 == 0 {
-			if err := svc.Deploy(ctx, "v2", "", "test"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		svcs = append(svcs, svc)
-	}
+	st, svcs := fleet.Start(t, 7, "svc-%d", 3)
 	srv := httptest.NewServer(api.New(api.Options{Services: svcs, Store: st,
 		Tokens: []config.Token{{Name: "dash", Role: config.RoleViewer, Value: viewer}}}).Handler())
 	t.Cleanup(srv.Close)

@@ -135,57 +135,38 @@ func TestStaleVerdictIsDropped(t *testing.T) {
 	}
 }
 
-// TestRunEvaluatesOnTrigger: Run evaluates when its trigger fires and at no
-// other time; the trigger is the replaceable piece.
-func TestRunEvaluatesOnTrigger(t *testing.T) {
-	r := newRig(t, testPolicy(), "v1")
-	fire := make(chan time.Time)
-	r.boot()
-	r.svc.deps.Trigger = func(context.Context) <-chan time.Time { return fire }
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { r.svc.Run(ctx); close(stopped) }()
-	r.deploy("v2")
-	r.errRate["v2"] = 0.5
-	for range 3 {
-		now := r.clk.Advance(time.Second)
-		if err := r.push.Push("svc", "v2", map[string]float64{"error_rate": 0.5}, 100+int64(now.Second()), now); err != nil {
-			t.Fatal(err)
-		}
-		fire <- now // Run takes the next one only after this evaluation
-	}
-	fire <- r.clk.Now()
-	cancel()
-	<-stopped
-	if s := r.svc.Status(); s.Active != "v1" {
-		t.Fatalf("three triggers did not revert: %+v", s)
-	}
-}
-
-// TestRunEvaluatesOnAlso: Deps.Also evaluates as the trigger does (a
-// scrape landing beside the heartbeat), with no goroutine merging them.
-func TestRunEvaluatesOnAlso(t *testing.T) {
-	r := newRig(t, testPolicy(), "v1")
-	never, fire := make(chan time.Time), make(chan time.Time)
-	r.boot()
-	r.svc.deps.Trigger = func(context.Context) <-chan time.Time { return never }
-	r.svc.deps.Also = func(context.Context) <-chan time.Time { return fire }
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { r.svc.Run(ctx); close(stopped) }()
-	r.deploy("v2")
-	r.errRate["v2"] = 0.5
-	for range 3 {
-		now := r.clk.Advance(time.Second)
-		if err := r.push.Push("svc", "v2", map[string]float64{"error_rate": 0.5}, 100+int64(now.Second()), now); err != nil {
-			t.Fatal(err)
-		}
-		fire <- now
-	}
-	fire <- r.clk.Now()
-	cancel()
-	<-stopped
-	if s := r.svc.Status(); s.Active != "v1" {
-		t.Fatalf("three firings of Also did not revert: %+v", s)
+// TestRunEvaluates: Run evaluates each time Deps.Trigger fires, and each
+// time Deps.Also fires (a scrape landing beside the heartbeat) with no
+// goroutine merging the two; three firings on a failing v2 revert it.
+func TestRunEvaluates(t *testing.T) {
+	for _, on := range []string{"Trigger", "Also"} {
+		t.Run(on, func(t *testing.T) {
+			r := newRig(t, testPolicy(), "v1")
+			never, fire := make(chan time.Time), make(chan time.Time)
+			r.boot()
+			r.svc.deps.Trigger = func(context.Context) <-chan time.Time { return fire }
+			if on == "Also" {
+				r.svc.deps.Trigger = func(context.Context) <-chan time.Time { return never }
+				r.svc.deps.Also = func(context.Context) <-chan time.Time { return fire }
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() { r.svc.Run(ctx); close(stopped) }()
+			r.deploy("v2")
+			r.errRate["v2"] = 0.5
+			for range 3 {
+				now := r.clk.Advance(time.Second)
+				if err := r.push.Push("svc", "v2", map[string]float64{"error_rate": 0.5}, 100+int64(now.Second()), now); err != nil {
+					t.Fatal(err)
+				}
+				fire <- now // Run takes the next one only after this evaluation
+			}
+			fire <- r.clk.Now()
+			cancel()
+			<-stopped
+			if s := r.svc.Status(); s.Active != "v1" {
+				t.Fatalf("three firings of %s did not revert: %+v", on, s)
+			}
+		})
 	}
 }
