@@ -122,13 +122,14 @@ func testListServices(t *testing.T, s store.Store) {
 	}
 }
 
-// testSaveServices: a store that saves many services at once
-// (store.ServicesSaver) saves each as SaveService would, replacing what
-// was there, and a batch with one bad state saves none of it.
+// testSaveServices: a store saves many services at once
+// (store.ServicesSaver: a fleet's boot states in one transaction) as
+// SaveService would save each, replacing what was there, and a batch with
+// one bad state saves none of it. Every store ripcord ships has it.
 func testSaveServices(t *testing.T, s store.Store) {
 	bs, ok := s.(store.ServicesSaver)
 	if !ok {
-		t.Skip("the store saves one service at a time")
+		t.Fatalf("%T does not implement store.ServicesSaver: a fleet would start with one transaction per service", s)
 	}
 	ctx := t.Context()
 	must(t, "SaveService", s.SaveService(ctx, sampleService("web")))
