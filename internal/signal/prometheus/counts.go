@@ -1,6 +1,7 @@
 package prometheus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -137,7 +138,7 @@ type seriesMemo struct {
 
 // memo returns the series fp, or nil.
 func (st *countState) memo(fp model.Fingerprint) *seriesMemo {
-	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmpFP(m.fp, fp) })
+	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmp.Compare(m.fp, fp) })
 	if !ok {
 		return nil
 	}
@@ -146,22 +147,12 @@ func (st *countState) memo(fp model.Fingerprint) *seriesMemo {
 
 // remember sets series fp to v, seen at.
 func (st *countState) remember(fp model.Fingerprint, v float64, at int64) {
-	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmpFP(m.fp, fp) })
+	i, ok := slices.BinarySearchFunc(st.series, fp, func(m seriesMemo, fp model.Fingerprint) int { return cmp.Compare(m.fp, fp) })
 	if ok {
 		st.series[i].v, st.series[i].seen = v, at
 		return
 	}
 	st.series = slices.Insert(st.series, i, seriesMemo{fp: fp, v: v, seen: at})
-}
-
-func cmpFP(a, b model.Fingerprint) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // countState is one version's tally of one metric. Reads of it are

@@ -2,6 +2,7 @@ package replicastats
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,7 +272,7 @@ func (s *Sender) batch(now time.Time) ([]byte, []part) {
 	}
 	start := s.next
 	s.mu.Unlock()
-	slices.SortFunc(list, func(a, b *sent) int { return compare(a.name, b.name) })
+	slices.SortFunc(list, func(a, b *sent) int { return cmp.Compare(a.name, b.name) })
 
 	head, _ := json.Marshal(struct {
 		V       int    `json:"v"`
@@ -314,16 +315,6 @@ func (s *Sender) batch(now time.Time) ([]byte, []part) {
 	}
 	buf.WriteString("]}")
 	return buf.Bytes(), parts
-}
-
-func compare(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // sameCumulative: the leader acknowledged exactly these counts already.
