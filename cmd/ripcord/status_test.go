@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ripcord/ripcord/internal/app"
 	"github.com/ripcord/ripcord/internal/config"
-	"github.com/ripcord/ripcord/internal/config/field"
-	"github.com/ripcord/ripcord/internal/revert/file"
+	"github.com/ripcord/ripcord/internal/testutil/fleet"
 )
 
 // TestStatusOfALargeFleet: more services than the API's default page
@@ -19,20 +16,9 @@ import (
 // the filters narrow the list on the server; a few are shown in full.
 func TestStatusOfALargeFleet(t *testing.T) {
 	t.Setenv("RIPCORD_TOKEN", "")
-	dir := t.TempDir()
 	const n = 520 // more than api.DefaultServicesPage
-	cfg := &config.Config{API: config.API{Listen: "127.0.0.1:0", Tokens: []config.Token{{Name: "dash", Role: config.RoleViewer, Value: viewerTok}}},
-		Store: config.Store{URL: "sqlite://" + filepath.Join(dir, "ripcord.db")}, Reports: config.Reports{Dir: filepath.Join(dir, "reports")}}
-	for i := range n {
-		name := fmt.Sprintf("svc-%03d", i)
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte("v1\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Services = append(cfg.Services, config.Service{Name: name, Policy: config.DefaultPolicy(), Active: "v1",
-			Versions: []config.Version{{Name: "v1"}, {Name: "v2"}},
-			Target:   config.Target{Providers: []config.Block{config.BlockOf("file", file.Config{Path: field.File(path)})}}})
-	}
+	cfg := fleet.Config(t, n, "svc-%03d")
+	cfg.API.Tokens = []config.Token{{Name: "dash", Role: config.RoleViewer, Value: viewerTok}}
 	a, err := app.New(t.Context(), cfg, app.Options{StateDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -3,36 +3,15 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ripcord/ripcord/internal/config"
-	"github.com/ripcord/ripcord/internal/config/field"
-	"github.com/ripcord/ripcord/internal/revert/file"
 	"github.com/ripcord/ripcord/internal/store"
 	"github.com/ripcord/ripcord/internal/store/sqlite"
+	files "github.com/ripcord/ripcord/internal/testutil/fleet"
 )
-
-// fileFleet is a config of n services on file targets and one SQLite file.
-func fileFleet(t *testing.T, n int) *config.Config {
-	dir := t.TempDir()
-	cfg := &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + filepath.Join(dir, "fleet.db")},
-		Reports: config.Reports{Dir: filepath.Join(dir, "reports")}}
-	for i := range n {
-		name := fmt.Sprintf("svc-%02d", i)
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte("v1\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Services = append(cfg.Services, config.Service{Name: name, Policy: config.DefaultPolicy(), Active: "v1",
-			Versions: []config.Version{{Name: "v1"}, {Name: "v2"}},
-			Target:   config.Target{Providers: []config.Block{config.BlockOf("file", file.Config{Path: field.File(path)})}}})
-	}
-	return cfg
-}
 
 func startFleet(t *testing.T, cfg *config.Config) *App {
 	t.Helper()
@@ -59,7 +38,7 @@ func stopFleet(t *testing.T, a *App) {
 // saves every service's state before the API serves (boot.go holds them
 // for one batch), and the next start resumes each from its saved state.
 func TestBootSavesEveryServiceAndRestartsFromIt(t *testing.T) {
-	cfg := fileFleet(t, 25)
+	cfg := files.Config(t, 25, "svc-%02d")
 	a := startFleet(t, cfg)
 	states, err := a.Store().ListServices(t.Context())
 	if err != nil || len(states) != 25 {

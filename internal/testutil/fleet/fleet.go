@@ -1,6 +1,7 @@
-// Package fleet builds, for tests, a fleet of real controllers on one
-// SQLite file, each with a file target, as the API serves them: what the
-// API's paging and the client's page-following are tested against.
+// Package fleet builds, for tests, a fleet of services on file targets
+// and one SQLite file: real controllers as the API serves them (Start),
+// or a daemon's config of them (Config), for the paging, the CLI's
+// listing and the batched start-up at many services.
 package fleet
 
 import (
@@ -53,4 +54,25 @@ func Start(t *testing.T, n int, format string, deployEvery int) (*sqlite.Store, 
 		svcs = append(svcs, svc)
 	}
 	return st, svcs
+}
+
+// Config is a daemon's config of n services named fmt.Sprintf(format, i),
+// each on v1 with a file target, on one SQLite file in a temp directory
+// (reports there too), the API on a free loopback port.
+func Config(t *testing.T, n int, format string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := &config.Config{API: config.API{Listen: "127.0.0.1:0"}, Store: config.Store{URL: "sqlite://" + filepath.Join(dir, "ripcord.db")},
+		Reports: config.Reports{Dir: filepath.Join(dir, "reports")}}
+	for i := range n {
+		name := fmt.Sprintf(format, i)
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("v1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Services = append(cfg.Services, config.Service{Name: name, Policy: config.DefaultPolicy(), Active: "v1",
+			Versions: []config.Version{{Name: "v1"}, {Name: "v2"}},
+			Target:   config.Target{Providers: []config.Block{config.BlockOf("file", file.Config{Path: field.File(path)})}}})
+	}
+	return cfg
 }
