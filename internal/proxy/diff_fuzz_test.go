@@ -38,6 +38,8 @@ func FuzzDifferential(f *testing.F) {
 
 var diffSeeds = []string{
 	"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+	"0 / HTTP/1.1\nHost:0\nUser-Agent:\n\n", // found by the fuzzer: net/http drops an empty User-Agent
+	"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent:  \r\nConnection: user-agent\r\n\r\n",
 	"GET /a/b%2Fc?d=e&f HTTP/1.1\r\nHost: svc:8080\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n",
 	"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
 	"PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",

@@ -192,6 +192,7 @@ const (
 	hForwarded // Forwarded, X-Real-IP: only from trusted proxies
 	hAuthorization
 	hShadow // X-Ripcord-Shadow: the switch's mark on a copy, never a client's to send
+	hUserAgent
 )
 
 // headerKinds lists the names the fast path treats specially (lower case).
@@ -208,6 +209,7 @@ var headerKinds = [...]struct {
 	{"proxy-authenticate", hHop}, {"proxy-authorization", hHop},
 	{"forwarded", hForwarded}, {"x-real-ip", hForwarded},
 	{"authorization", hAuthorization}, {"x-ripcord-shadow", hShadow},
+	{"user-agent", hUserAgent},
 }
 
 // kindOf classifies a header name, case-insensitively. The length check

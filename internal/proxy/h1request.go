@@ -105,6 +105,13 @@ func (c *h1conn) writeHeaderBlock(lines []byte, f *fwdHeaders) {
 		}
 		name := headerName(hl)
 		switch kindOf(name) {
+		case hUserAgent:
+			// net/http sends no User-Agent line for an empty one; the
+			// backend must see the same request on either path.
+			if _, v, _ := splitHeader(hl); len(v) == 0 {
+				continue
+			}
+			fallthrough
 		case hOther, hContentType, hAuthorization:
 			if f.connVals != nil && namedBy(f.connVals, name) {
 				continue
